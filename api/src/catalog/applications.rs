@@ -1,0 +1,281 @@
+//! Applications and their access subscriptions to data products.
+//!
+//! An approved subscription is also lineage: approving adds the
+//! product → application CONSUMES edge, revoking removes it.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ExprTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::auth::Caller;
+use crate::store::entities::{access_subscription, application, data_product, lineage_edge};
+
+use super::lineage::{insert_edge, Endpoint};
+use super::products::find_product;
+use super::teams::find_team;
+use super::{
+    new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name,
+    NodeKind, ProductStatus, Result, SubscriptionStatus, Unit,
+};
+
+/// Input of `createApplication`.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub name: String,
+    pub description: String,
+    /// Team id or name.
+    pub owner_team: String,
+}
+
+/// Input of `requestAccess`.
+#[derive(Debug, Clone)]
+pub struct RequestAccess {
+    /// Application id or name.
+    pub application: String,
+    /// Product id or qualified name.
+    pub product: String,
+    pub purpose: String,
+}
+
+/// The owner's decision on a subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessDecision {
+    Approve,
+    Reject,
+    Revoke,
+}
+
+impl AccessDecision {
+    fn transition(self) -> (SubscriptionStatus, SubscriptionStatus, ChangeKind) {
+        match self {
+            AccessDecision::Approve => (SubscriptionStatus::Pending, SubscriptionStatus::Approved, ChangeKind::AccessApproved),
+            AccessDecision::Reject => (SubscriptionStatus::Pending, SubscriptionStatus::Rejected, ChangeKind::AccessRejected),
+            AccessDecision::Revoke => (SubscriptionStatus::Approved, SubscriptionStatus::Revoked, ChangeKind::AccessRevoked),
+        }
+    }
+}
+
+/// Finds an application by id or name.
+pub(crate) async fn find_application(db: &impl ConnectionTrait, key: &str) -> Result<application::Model> {
+    application::Entity::find()
+        .filter(application::Column::Id.eq(key).or(application::Column::Name.eq(key)))
+        .one(db)
+        .await?
+        .ok_or_else(|| CatalogError::not_found("application", key))
+}
+
+async fn find_subscription(db: &impl ConnectionTrait, id: &str) -> Result<access_subscription::Model> {
+    access_subscription::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| CatalogError::not_found("subscription", id))
+}
+
+impl Catalog {
+    pub async fn create_application(&self, caller: &Caller, input: NewApplication) -> Result<application::Model> {
+        let name = Name::parse("application name", &input.name)?;
+        let description = text("description", &input.description, 10_000)?;
+        let mut unit = self.begin(caller).await?;
+        let team = find_team(unit.conn(), &input.owner_team).await?;
+        if find_application(unit.conn(), name.as_str()).await.is_ok() {
+            return Err(CatalogError::Conflict(format!("application `{}` already exists", name.as_str())));
+        }
+        let now = Utc::now();
+        let model = application::ActiveModel {
+            id: Set(new_id()),
+            name: Set(name.as_str().to_owned()),
+            description: Set(description),
+            owner_team_id: Set(team.id.clone()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(unit.conn())
+        .await?;
+        unit.record(Event {
+            kind: ChangeKind::ApplicationCreated,
+            entity_kind: EntityKind::Application,
+            entity_id: &model.id,
+            entity_name: &model.name,
+            summary: format!("created application {} owned by {}", model.name, team.name),
+            products: vec![],
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(model)
+    }
+
+    pub async fn request_access(&self, caller: &Caller, input: RequestAccess) -> Result<access_subscription::Model> {
+        let purpose = required_text("purpose", &input.purpose, 4_000)?;
+        let mut unit = self.begin(caller).await?;
+        let app = find_application(unit.conn(), &input.application).await?;
+        let product = find_product(unit.conn(), &input.product).await?;
+        match ProductStatus::decode(&product.status)? {
+            ProductStatus::Published => {}
+            status => {
+                return Err(CatalogError::Conflict(format!(
+                    "access can only be requested to a PUBLISHED product; `{}` is {status}",
+                    product.qualified_name
+                )))
+            }
+        }
+        let open = access_subscription::Entity::find()
+            .filter(access_subscription::Column::ApplicationId.eq(&app.id))
+            .filter(access_subscription::Column::ProductId.eq(&product.id))
+            .filter(access_subscription::Column::Status.is_in([
+                SubscriptionStatus::Pending.as_str(),
+                SubscriptionStatus::Approved.as_str(),
+            ]))
+            .one(unit.conn())
+            .await?;
+        if let Some(open) = open {
+            return Err(CatalogError::Conflict(format!(
+                "application `{}` already has a {} subscription to `{}` ({})",
+                app.name, open.status, product.qualified_name, open.id
+            )));
+        }
+        let model = access_subscription::ActiveModel {
+            id: Set(new_id()),
+            application_id: Set(app.id.clone()),
+            product_id: Set(product.id.clone()),
+            purpose: Set(purpose),
+            status: Set(SubscriptionStatus::Pending.as_str().to_owned()),
+            requested_by: Set(unit.actor.clone()),
+            requested_at: Set(Utc::now()),
+            decided_by: Set(None),
+            decided_at: Set(None),
+            decision_reason: Set(None),
+        }
+        .insert(unit.conn())
+        .await?;
+        unit.record(Event {
+            kind: ChangeKind::AccessRequested,
+            entity_kind: EntityKind::Subscription,
+            entity_id: &model.id,
+            entity_name: &format!("{} → {}", product.qualified_name, app.name),
+            summary: format!("{} requested access to {} for {}", model.requested_by, product.qualified_name, app.name),
+            products: vec![product.id.clone()],
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(model)
+    }
+
+    /// Approves, rejects or revokes a subscription. A rejection needs a reason.
+    pub async fn decide_access(
+        &self,
+        caller: &Caller,
+        subscription: &str,
+        decision: AccessDecision,
+        reason: Option<String>,
+    ) -> Result<access_subscription::Model> {
+        let reason = reason.as_deref().map(|r| text("reason", r, 4_000)).transpose()?.filter(|r| !r.is_empty());
+        if decision == AccessDecision::Reject && reason.is_none() {
+            return Err(CatalogError::Validation("a rejection needs a reason".into()));
+        }
+        let (from, to, kind) = decision.transition();
+        let mut unit = self.begin(caller).await?;
+        let current = find_subscription(unit.conn(), subscription).await?;
+        if current.status != from.as_str() {
+            return Err(CatalogError::Conflict(format!(
+                "subscription {} is {}; only a {from} subscription can become {to}",
+                current.id, current.status
+            )));
+        }
+        let updated = access_subscription::Entity::update_many()
+            .col_expr(access_subscription::Column::Status, Expr::value(to.as_str()))
+            .col_expr(access_subscription::Column::DecidedBy, Expr::value(unit.actor.clone()))
+            .col_expr(access_subscription::Column::DecidedAt, Expr::value(Utc::now()))
+            .col_expr(access_subscription::Column::DecisionReason, Expr::value(reason.clone()))
+            .filter(access_subscription::Column::Id.eq(&current.id))
+            .filter(access_subscription::Column::Status.eq(from.as_str()))
+            .exec(unit.conn())
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(CatalogError::Conflict(format!("subscription {} was decided concurrently", current.id)));
+        }
+        let product = data_product::Entity::find_by_id(current.product_id.clone())
+            .one(unit.conn())
+            .await?
+            .ok_or_else(|| CatalogError::Internal("subscription without product".into()))?;
+        let app = find_application(unit.conn(), &current.application_id).await?;
+        self.sync_consumes_edge(&unit, &product, &app, to).await?;
+        unit.record(Event {
+            kind,
+            entity_kind: EntityKind::Subscription,
+            entity_id: &current.id,
+            entity_name: &format!("{} → {}", product.qualified_name, app.name),
+            summary: format!(
+                "{to} access of {} to {}{}",
+                app.name,
+                product.qualified_name,
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+            products: vec![product.id.clone()],
+        })
+        .await?;
+        self.commit(unit).await?;
+        find_subscription(self.db(), &current.id).await
+    }
+
+    async fn sync_consumes_edge(
+        &self,
+        unit: &Unit,
+        product: &data_product::Model,
+        app: &application::Model,
+        status: SubscriptionStatus,
+    ) -> Result<()> {
+        let existing = lineage_edge::Entity::find()
+            .filter(lineage_edge::Column::FromId.eq(&product.id))
+            .filter(lineage_edge::Column::ToId.eq(&app.id))
+            .one(unit.conn())
+            .await?;
+        match (status, existing) {
+            (SubscriptionStatus::Approved, None) => {
+                let from = Endpoint { kind: NodeKind::Product, id: product.id.clone() };
+                let to = Endpoint { kind: NodeKind::Application, id: app.id.clone() };
+                insert_edge(unit, &from, &to, &[]).await?;
+            }
+            (SubscriptionStatus::Revoked, Some(edge)) => {
+                lineage_edge::Entity::delete_by_id(edge.id).exec(unit.conn()).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub async fn application(&self, key: &str) -> Result<Option<application::Model>> {
+        match find_application(self.db(), key).await {
+            Ok(a) => Ok(Some(a)),
+            Err(CatalogError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn applications(&self) -> Result<Vec<application::Model>> {
+        Ok(application::Entity::find().order_by_asc(application::Column::Name).all(self.db()).await?)
+    }
+
+    pub async fn subscription(&self, id: &str) -> Result<Option<access_subscription::Model>> {
+        Ok(access_subscription::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+    }
+
+    /// Subscriptions, newest first, optionally narrowed.
+    pub async fn subscriptions(
+        &self,
+        product: Option<&str>,
+        application: Option<&str>,
+        status: Option<SubscriptionStatus>,
+    ) -> Result<Vec<access_subscription::Model>> {
+        let mut query = access_subscription::Entity::find();
+        if let Some(product) = product {
+            query = query.filter(access_subscription::Column::ProductId.eq(find_product(self.db(), product).await?.id));
+        }
+        if let Some(app) = application {
+            query = query.filter(access_subscription::Column::ApplicationId.eq(find_application(self.db(), app).await?.id));
+        }
+        if let Some(status) = status {
+            query = query.filter(access_subscription::Column::Status.eq(status.as_str()));
+        }
+        Ok(query.order_by_desc(access_subscription::Column::RequestedAt).all(self.db()).await?)
+    }
+}

@@ -1,0 +1,298 @@
+//! Lineage: a directed graph of products and applications, walked upstream
+//! or downstream to any depth (cycle-safe), and impact analysis.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use crate::auth::Caller;
+use crate::store::entities::{application, data_product, lineage_edge};
+
+use super::applications::find_application;
+use super::products::find_product;
+use super::{
+    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping,
+    NodeKind, Result, Unit,
+};
+
+/// Deepest walk accepted; deeper requests are clamped.
+pub const MAX_DEPTH: i32 = 100;
+
+/// A lineage endpoint as the caller names it: a product (id or qualified
+/// name) or an application (id or name).
+#[derive(Debug, Clone)]
+pub enum NodeRef {
+    Product(String),
+    Application(String),
+}
+
+/// A resolved endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Endpoint {
+    pub kind: NodeKind,
+    pub id: String,
+}
+
+/// Input of `addLineageEdge`.
+#[derive(Debug, Clone)]
+pub struct NewLineageEdge {
+    pub from: NodeRef,
+    pub to: NodeRef,
+    pub field_mappings: Vec<FieldMapping>,
+}
+
+/// A node reached by a walk, with its distance from the root (negative
+/// upstream, positive downstream, 0 for the root).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineageNode {
+    pub kind: NodeKind,
+    pub id: String,
+    pub name: String,
+    pub depth: i32,
+}
+
+/// The part of the lineage graph reached from a root.
+#[derive(Debug, Clone)]
+pub struct LineageGraph {
+    pub root: LineageNode,
+    pub nodes: Vec<LineageNode>,
+    pub edges: Vec<lineage_edge::Model>,
+}
+
+/// A product affected by a change to the root, with its distance.
+#[derive(Debug, Clone)]
+pub struct ImpactedProduct {
+    pub product: data_product::Model,
+    pub depth: i32,
+}
+
+/// An application affected by a change to the root, with its distance.
+#[derive(Debug, Clone)]
+pub struct ImpactedApplication {
+    pub application: application::Model,
+    pub depth: i32,
+}
+
+/// Everything downstream of a product, to any depth.
+#[derive(Debug, Clone)]
+pub struct ImpactReport {
+    pub product: data_product::Model,
+    pub products: Vec<ImpactedProduct>,
+    pub applications: Vec<ImpactedApplication>,
+}
+
+fn edge_kind(from: NodeKind, to: NodeKind) -> Result<EdgeKind> {
+    match (from, to) {
+        (NodeKind::Product, NodeKind::Application) => Ok(EdgeKind::Consumes),
+        (NodeKind::Application, NodeKind::Product) => Ok(EdgeKind::Produces),
+        (NodeKind::Product, NodeKind::Product) => Ok(EdgeKind::DerivedFrom),
+        (NodeKind::Application, NodeKind::Application) => Err(CatalogError::Validation(
+            "an application cannot feed another application directly: connect them through a data product".into(),
+        )),
+    }
+}
+
+async fn resolve(db: &impl ConnectionTrait, node: &NodeRef) -> Result<(Endpoint, String)> {
+    Ok(match node {
+        NodeRef::Product(key) => {
+            let p = find_product(db, key).await?;
+            (Endpoint { kind: NodeKind::Product, id: p.id }, p.qualified_name)
+        }
+        NodeRef::Application(key) => {
+            let a = find_application(db, key).await?;
+            (Endpoint { kind: NodeKind::Application, id: a.id }, a.name)
+        }
+    })
+}
+
+/// Inserts an edge inside `unit`; CONFLICT when it already exists.
+pub(crate) async fn insert_edge(
+    unit: &Unit,
+    from: &Endpoint,
+    to: &Endpoint,
+    mappings: &[FieldMapping],
+) -> Result<lineage_edge::Model> {
+    if from == to {
+        return Err(CatalogError::Validation("a lineage edge cannot point to itself".into()));
+    }
+    let kind = edge_kind(from.kind, to.kind)?;
+    let exists = lineage_edge::Entity::find()
+        .filter(lineage_edge::Column::FromId.eq(&from.id))
+        .filter(lineage_edge::Column::ToId.eq(&to.id))
+        .one(unit.conn())
+        .await?;
+    if exists.is_some() {
+        return Err(CatalogError::Conflict("this lineage edge already exists".into()));
+    }
+    let mappings = serde_json::to_string(mappings)
+        .map_err(|e| CatalogError::Internal(format!("cannot encode field mappings: {e}")))?;
+    Ok(lineage_edge::ActiveModel {
+        id: Set(new_id()),
+        from_kind: Set(from.kind.as_str().to_owned()),
+        from_id: Set(from.id.clone()),
+        to_kind: Set(to.kind.as_str().to_owned()),
+        to_id: Set(to.id.clone()),
+        kind: Set(kind.as_str().to_owned()),
+        field_mappings: Set(mappings),
+        created_by: Set(unit.actor.clone()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(unit.conn())
+    .await?)
+}
+
+/// Products among the endpoints (their search documents and counts change).
+fn products_of(edge: &lineage_edge::Model) -> Vec<String> {
+    [(&edge.from_kind, &edge.from_id), (&edge.to_kind, &edge.to_id)]
+        .into_iter()
+        .filter(|(kind, _)| kind.as_str() == NodeKind::Product.as_str())
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+impl Catalog {
+    pub async fn add_lineage_edge(&self, caller: &Caller, input: NewLineageEdge) -> Result<lineage_edge::Model> {
+        for m in &input.field_mappings {
+            if m.from.trim().is_empty() || m.to.trim().is_empty() || m.from.len() > 500 || m.to.len() > 500 {
+                return Err(CatalogError::Validation("field mappings need non-empty `from` and `to` field paths".into()));
+            }
+        }
+        let mut unit = self.begin(caller).await?;
+        let (from, from_name) = resolve(unit.conn(), &input.from).await?;
+        let (to, to_name) = resolve(unit.conn(), &input.to).await?;
+        let edge = insert_edge(&unit, &from, &to, &input.field_mappings).await?;
+        unit.record(Event {
+            kind: ChangeKind::LineageAdded,
+            entity_kind: EntityKind::LineageEdge,
+            entity_id: &edge.id,
+            entity_name: &format!("{from_name} → {to_name}"),
+            summary: format!("{from_name} → {to_name} ({})", edge.kind),
+            products: products_of(&edge),
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(edge)
+    }
+
+    pub async fn remove_lineage_edge(&self, caller: &Caller, id: &str) -> Result<lineage_edge::Model> {
+        let mut unit = self.begin(caller).await?;
+        let edge = lineage_edge::Entity::find_by_id(id.to_owned())
+            .one(unit.conn())
+            .await?
+            .ok_or_else(|| CatalogError::not_found("lineage edge", id))?;
+        lineage_edge::Entity::delete_by_id(edge.id.clone()).exec(unit.conn()).await?;
+        let names = self.names(unit.conn(), &[edge.from_id.clone(), edge.to_id.clone()]).await?;
+        let label = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
+        let title = format!("{} → {}", label(&edge.from_id), label(&edge.to_id));
+        unit.record(Event {
+            kind: ChangeKind::LineageRemoved,
+            entity_kind: EntityKind::LineageEdge,
+            entity_id: &edge.id,
+            entity_name: &title,
+            summary: format!("removed {title} ({})", edge.kind),
+            products: products_of(&edge),
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(edge)
+    }
+
+    /// Walks the graph from `of` up to `depth` hops in `direction`.
+    pub async fn lineage(&self, of: &NodeRef, direction: Direction, depth: i32) -> Result<LineageGraph> {
+        if depth < 1 {
+            return Err(CatalogError::Validation("depth must be at least 1".into()));
+        }
+        let depth = depth.min(MAX_DEPTH);
+        let (root, root_name) = resolve(self.db(), of).await?;
+        let mut reached: HashMap<String, (NodeKind, i32)> = HashMap::new();
+        let mut edges: HashMap<String, lineage_edge::Model> = HashMap::new();
+        let walks: &[bool] = match direction {
+            Direction::Downstream => &[true],
+            Direction::Upstream => &[false],
+            Direction::Both => &[false, true],
+        };
+        for &downstream in walks {
+            let mut seen: HashSet<String> = HashSet::from([root.id.clone()]);
+            let mut frontier = vec![root.id.clone()];
+            for level in 1..=depth {
+                if frontier.is_empty() {
+                    break;
+                }
+                let column = if downstream { lineage_edge::Column::FromId } else { lineage_edge::Column::ToId };
+                let found = lineage_edge::Entity::find().filter(column.is_in(frontier.clone())).all(self.db()).await?;
+                frontier.clear();
+                for edge in found {
+                    let (next, kind) = if downstream { (&edge.to_id, &edge.to_kind) } else { (&edge.from_id, &edge.from_kind) };
+                    if seen.insert(next.clone()) {
+                        frontier.push(next.clone());
+                        let signed = if downstream { level } else { -level };
+                        reached.entry(next.clone()).or_insert((NodeKind::decode(kind)?, signed));
+                    }
+                    edges.insert(edge.id.clone(), edge);
+                }
+            }
+        }
+        reached.remove(&root.id);
+        let ids: Vec<String> = reached.keys().cloned().collect();
+        let names = self.names(self.db(), &ids).await?;
+        let mut nodes: Vec<LineageNode> = reached
+            .into_iter()
+            .map(|(id, (kind, depth))| LineageNode { name: names.get(&id).cloned().unwrap_or_default(), kind, id, depth })
+            .collect();
+        nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
+        let mut edges: Vec<_> = edges.into_values().collect();
+        edges.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(LineageGraph {
+            root: LineageNode { kind: root.kind, id: root.id, name: root_name, depth: 0 },
+            nodes,
+            edges,
+        })
+    }
+
+    /// Every product and application downstream of `product`.
+    pub async fn impact(&self, product: &str) -> Result<ImpactReport> {
+        let root = find_product(self.db(), product).await?;
+        let graph = self.lineage(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH).await?;
+        let depth_of: HashMap<&str, i32> = graph.nodes.iter().map(|n| (n.id.as_str(), n.depth)).collect();
+        let product_ids: Vec<&str> = graph.nodes.iter().filter(|n| n.kind == NodeKind::Product).map(|n| n.id.as_str()).collect();
+        let app_ids: Vec<&str> = graph.nodes.iter().filter(|n| n.kind == NodeKind::Application).map(|n| n.id.as_str()).collect();
+        let mut products: Vec<ImpactedProduct> = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(product_ids))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|p| ImpactedProduct { depth: depth_of[p.id.as_str()], product: p })
+            .collect();
+        products.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.product.qualified_name.cmp(&b.product.qualified_name)));
+        let mut applications: Vec<ImpactedApplication> = application::Entity::find()
+            .filter(application::Column::Id.is_in(app_ids))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|a| ImpactedApplication { depth: depth_of[a.id.as_str()], application: a })
+            .collect();
+        applications.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.application.name.cmp(&b.application.name)));
+        Ok(ImpactReport { product: root, products, applications })
+    }
+
+    /// Display names of products and applications by id.
+    async fn names(&self, db: &impl ConnectionTrait, ids: &[String]) -> Result<HashMap<String, String>> {
+        let mut names: HashMap<String, String> = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(ids.to_vec()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.qualified_name))
+            .collect();
+        names.extend(
+            application::Entity::find()
+                .filter(application::Column::Id.is_in(ids.to_vec()))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|a| (a.id, a.name)),
+        );
+        Ok(names)
+    }
+}

@@ -1,0 +1,183 @@
+//! The domain layer: the rules of the data mesh catalog.
+//!
+//! Every mutation follows one shape: authorize the caller (`policy`), parse
+//! the input into domain types, apply it inside one write transaction
+//! ([`Unit`]), record what changed (audit), commit, then tell the
+//! after-commit hooks ([`ChangeHook`]) — search indexing and event publishing
+//! hang off that seam. Reads go straight to the store.
+
+mod applications;
+mod audit;
+mod error;
+mod lineage;
+pub mod policy;
+mod products;
+mod quality;
+pub mod schema;
+mod schemas;
+mod teams;
+mod types;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, Set};
+
+use crate::auth::Caller;
+use crate::store::entities::audit_entry;
+use crate::store::{Store, WriteTx};
+
+pub use applications::{AccessDecision, NewApplication, RequestAccess};
+pub use audit::AuditFilter;
+pub use error::{CatalogError, Result};
+pub use lineage::{LineageGraph, LineageNode, NewLineageEdge, NodeRef, ImpactReport, ImpactedApplication, ImpactedProduct};
+pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, SlaInput, TopicInput, QualityCheckInput};
+pub use quality::{quality_score, RecordQualityResult};
+pub use schemas::{decode_format, decode_mode, format_str, mode_str, stored_fields, SchemaDiff, SchemaInput};
+pub use teams::{NewDomain, NewTeam};
+pub use types::*;
+
+/// A committed change to the catalog, handed to every [`ChangeHook`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Unique and time-ordered (UUIDv7); also the audit entry's id.
+    pub id: String,
+    pub kind: ChangeKind,
+    pub entity_kind: EntityKind,
+    pub entity_id: String,
+    pub entity_name: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub summary: String,
+    /// Products whose derived data (search document, counts, score) may
+    /// have changed.
+    pub products: Vec<String>,
+}
+
+/// Called after every committed change, in commit order. Implementations
+/// must not block: hand the change to a task of your own.
+pub trait ChangeHook: Send + Sync {
+    fn after_commit(&self, change: &Change);
+}
+
+/// The catalog service. Cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    store: Store,
+    hooks: Arc<Vec<Arc<dyn ChangeHook>>>,
+}
+
+impl Catalog {
+    pub fn new(store: Store) -> Self {
+        Self { store, hooks: Arc::new(Vec::new()) }
+    }
+
+    /// Adds a hook; call before the catalog is shared.
+    pub fn with_hook(mut self, hook: Arc<dyn ChangeHook>) -> Self {
+        Arc::make_mut(&mut self.hooks).push(hook);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn db(&self) -> &DatabaseConnection {
+        self.store.db()
+    }
+
+    /// Opens the unit of work of one mutation on behalf of `caller`.
+    async fn begin(&self, caller: &Caller) -> Result<Unit> {
+        let actor = policy::authorize(caller, policy::Action::Change)?.subject.clone();
+        let tx = self.store.begin_write().await?;
+        Ok(Unit { tx, actor, changes: Vec::new() })
+    }
+
+    /// Commits the unit, then notifies the hooks of its changes in order.
+    async fn commit(&self, unit: Unit) -> Result<()> {
+        let Unit { tx, changes, .. } = unit;
+        tx.commit().await?;
+        for change in &changes {
+            for hook in self.hooks.iter() {
+                hook.after_commit(change);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One mutation's transaction and the changes it has recorded so far.
+struct Unit {
+    tx: WriteTx,
+    actor: String,
+    changes: Vec<Change>,
+}
+
+/// What [`Unit::record`] needs to know about a change.
+struct Event<'a> {
+    kind: ChangeKind,
+    entity_kind: EntityKind,
+    entity_id: &'a str,
+    entity_name: &'a str,
+    summary: String,
+    products: Vec<String>,
+}
+
+impl Unit {
+    fn conn(&self) -> &DatabaseTransaction {
+        &self.tx.tx
+    }
+
+    /// Writes the audit entry in this transaction and queues the change for
+    /// the after-commit hooks.
+    async fn record(&mut self, event: Event<'_>) -> Result<()> {
+        let change = Change {
+            id: new_id(),
+            kind: event.kind,
+            entity_kind: event.entity_kind,
+            entity_id: event.entity_id.to_owned(),
+            entity_name: event.entity_name.to_owned(),
+            actor: self.actor.clone(),
+            at: Utc::now(),
+            summary: event.summary,
+            products: event.products,
+        };
+        audit_entry::ActiveModel {
+            id: Set(change.id.clone()),
+            at: Set(change.at),
+            actor: Set(change.actor.clone()),
+            action: Set(change.kind.as_str().to_owned()),
+            entity_kind: Set(change.entity_kind.as_str().to_owned()),
+            entity_id: Set(change.entity_id.clone()),
+            entity_name: Set(change.entity_name.clone()),
+            summary: Set(change.summary.clone()),
+        }
+        .insert(self.conn())
+        .await?;
+        self.changes.push(change);
+        Ok(())
+    }
+}
+
+/// A new time-ordered identifier.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Trims and bounds a free-text input.
+pub(crate) fn text(what: &str, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(CatalogError::Validation(format!("{what} is longer than {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Like [`text`] but refuses an empty value.
+pub(crate) fn required_text(what: &str, value: &str, max: usize) -> Result<String> {
+    let value = text(what, value, max)?;
+    if value.is_empty() {
+        return Err(CatalogError::Validation(format!("{what} must not be empty")));
+    }
+    Ok(value)
+}

@@ -1,0 +1,633 @@
+//! Data products: publish (create or update), deprecate, retire, and list.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ExprTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::auth::Caller;
+use crate::store::entities::{access_subscription, data_product, product_tag, quality_check};
+
+use super::schema::CompatibilityMode;
+use super::schemas::{self, SchemaInput};
+use super::teams::{find_domain, find_team};
+use super::{
+    new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy,
+    Contact, EntityKind, Event, Name, ProductStatus, QualifiedName, Result, SlaTier,
+    SubscriptionStatus, Unit, Visibility,
+};
+
+/// Kafka topic settings of a product; omitted values keep the current ones
+/// (or take defaults when the product is new).
+#[derive(Debug, Clone, Default)]
+pub struct TopicInput {
+    pub name: Option<String>,
+    pub partitions: Option<i32>,
+    /// `-1` keeps records forever.
+    pub retention_ms: Option<i64>,
+    pub cleanup_policy: Option<CleanupPolicy>,
+}
+
+/// The product's SLA: its contract with consumers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaInput {
+    pub tier: SlaTier,
+    pub availability_percent: Option<f64>,
+    pub max_freshness_seconds: Option<i64>,
+    pub max_latency_ms: Option<i64>,
+    pub retention_days: Option<i32>,
+    pub support_hours: Option<String>,
+    pub on_call: Option<String>,
+}
+
+/// A named quality check declared with the product.
+#[derive(Debug, Clone)]
+pub struct QualityCheckInput {
+    pub name: String,
+    pub kind: CheckKind,
+    pub description: String,
+    pub threshold: Option<f64>,
+}
+
+/// Input of `publishDataProduct`. On update, omitted values keep the current
+/// ones; `expected_version` must match the stored version.
+#[derive(Debug, Clone, Default)]
+pub struct PublishProduct {
+    pub domain: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub owner_team: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub contacts: Option<Vec<Contact>>,
+    pub visibility: Option<Visibility>,
+    pub compatibility: Option<CompatibilityMode>,
+    pub topic: Option<TopicInput>,
+    pub sla: Option<SlaInput>,
+    pub schema: Option<SchemaInput>,
+    pub quality_checks: Vec<QualityCheckInput>,
+    /// Keep the product in DRAFT instead of publishing it.
+    pub draft: bool,
+    pub expected_version: Option<i32>,
+}
+
+/// Input of `deprecateDataProduct`.
+#[derive(Debug, Clone)]
+pub struct Deprecate {
+    pub product: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`.
+    pub sunset_date: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+/// Filters of `dataProducts`; all given filters must match.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    pub domain: Option<String>,
+    pub owner_team: Option<String>,
+    pub statuses: Vec<ProductStatus>,
+    /// Every tag must be present.
+    pub tags: Vec<String>,
+    pub tiers: Vec<SlaTier>,
+    pub visibility: Option<Visibility>,
+}
+
+/// One page of products in qualified-name order.
+#[derive(Debug, Clone)]
+pub struct ProductPage {
+    pub items: Vec<data_product::Model>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+pub const DEFAULT_PARTITIONS: i32 = 3;
+pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Finds a product by id or qualified name.
+pub(crate) async fn find_product(db: &impl ConnectionTrait, key: &str) -> Result<data_product::Model> {
+    data_product::Entity::find()
+        .filter(data_product::Column::Id.eq(key).or(data_product::Column::QualifiedName.eq(key)))
+        .one(db)
+        .await?
+        .ok_or_else(|| CatalogError::not_found("data product", key))
+}
+
+/// Increments the product's version if it still equals `expected` (or the
+/// version just read when the caller gave none): optimistic concurrency.
+pub(crate) async fn bump_version(
+    unit: &Unit,
+    product: &data_product::Model,
+    expected: Option<i32>,
+) -> Result<i32> {
+    let expected = expected.unwrap_or(product.version);
+    if expected != product.version {
+        return Err(stale(product, expected));
+    }
+    let updated = data_product::Entity::update_many()
+        .col_expr(data_product::Column::Version, Expr::col(data_product::Column::Version).add(1))
+        .col_expr(data_product::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(data_product::Column::Id.eq(&product.id))
+        .filter(data_product::Column::Version.eq(expected))
+        .exec(unit.conn())
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(stale(product, expected));
+    }
+    Ok(expected + 1)
+}
+
+fn stale(product: &data_product::Model, expected: i32) -> CatalogError {
+    CatalogError::Conflict(format!(
+        "data product `{}` was changed concurrently: expected version {expected}, current version {}",
+        product.qualified_name, product.version
+    ))
+}
+
+fn topic_name(raw: &str) -> Result<String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 249
+        && raw != "."
+        && raw != ".."
+        && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(CatalogError::Validation(format!(
+            "invalid topic name `{raw}`: use up to 249 letters, digits, `.`, `_` and `-`"
+        )))
+    }
+}
+
+fn tags(raw: &[String]) -> Result<Vec<String>> {
+    if raw.len() > 30 {
+        return Err(CatalogError::Validation("at most 30 tags".into()));
+    }
+    let mut tags = raw
+        .iter()
+        .map(|t| {
+            let t = t.trim().to_lowercase();
+            let ok = !t.is_empty()
+                && t.len() <= 50
+                && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if ok {
+                Ok(t)
+            } else {
+                Err(CatalogError::Validation(format!("invalid tag `{t}`: use letters, digits, `-` and `_`")))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    tags.sort();
+    tags.dedup();
+    Ok(tags)
+}
+
+fn contacts(raw: &[Contact]) -> Result<Vec<Contact>> {
+    raw.iter()
+        .map(|c| {
+            let email = required_text("contact email", &c.email, 320)?;
+            if !email.contains('@') || email.chars().any(char::is_whitespace) {
+                return Err(CatalogError::Validation(format!("invalid contact email `{email}`")));
+            }
+            Ok(Contact {
+                name: required_text("contact name", &c.name, 200)?,
+                email,
+                role: c.role.as_deref().map(|r| text("contact role", r, 200)).transpose()?,
+            })
+        })
+        .collect()
+}
+
+fn validate_sla(sla: &SlaInput) -> Result<()> {
+    if let Some(a) = sla.availability_percent {
+        if !(a > 0.0 && a <= 100.0) {
+            return Err(CatalogError::Validation("SLA availability must be in (0, 100]".into()));
+        }
+    }
+    for (what, value) in [("max freshness", sla.max_freshness_seconds), ("max latency", sla.max_latency_ms)] {
+        if value.is_some_and(|v| v <= 0) {
+            return Err(CatalogError::Validation(format!("SLA {what} must be positive")));
+        }
+    }
+    if sla.retention_days.is_some_and(|v| v <= 0) {
+        return Err(CatalogError::Validation("SLA retention must be positive".into()));
+    }
+    Ok(())
+}
+
+fn validate_topic(topic: &TopicInput) -> Result<()> {
+    if let Some(name) = &topic.name {
+        topic_name(name)?;
+    }
+    if topic.partitions.is_some_and(|p| !(1..=10_000).contains(&p)) {
+        return Err(CatalogError::Validation("topic partitions must be between 1 and 10000".into()));
+    }
+    if topic.retention_ms.is_some_and(|r| r != -1 && r < 60_000) {
+        return Err(CatalogError::Validation("topic retention must be -1 (forever) or at least 60000 ms".into()));
+    }
+    Ok(())
+}
+
+impl Catalog {
+    /// Creates or updates a product, registering its schema when given.
+    pub async fn publish_product(&self, caller: &Caller, input: PublishProduct) -> Result<data_product::Model> {
+        let qualified = QualifiedName::new(
+            Name::parse("domain name", &input.domain)?,
+            Name::parse("product name", &input.name)?,
+        );
+        let qname = qualified.to_string();
+        let tags = input.tags.as_deref().map(tags).transpose()?;
+        let contacts = input.contacts.as_deref().map(contacts).transpose()?;
+        let display_name = input.display_name.as_deref().map(|d| required_text("display name", d, 200)).transpose()?;
+        let description = input.description.as_deref().map(|d| text("description", d, 100_000)).transpose()?;
+        if let Some(sla) = &input.sla {
+            validate_sla(sla)?;
+        }
+        if let Some(topic) = &input.topic {
+            validate_topic(topic)?;
+        }
+        let checks = input
+            .quality_checks
+            .iter()
+            .map(|c| {
+                if c.threshold.is_some_and(|t| !t.is_finite()) {
+                    return Err(CatalogError::Validation("check threshold must be a finite number".into()));
+                }
+                Ok((Name::parse("check name", &c.name)?, c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let mut unit = self.begin(caller).await?;
+        let domain = find_domain(unit.conn(), qualified.domain.as_str()).await?;
+        let owner_team = match &input.owner_team {
+            Some(team) => Some(find_team(unit.conn(), team).await?),
+            None => None,
+        };
+        let existing = data_product::Entity::find()
+            .filter(data_product::Column::QualifiedName.eq(&qname))
+            .one(unit.conn())
+            .await?;
+        let now = Utc::now();
+        let (mut model, created) = match existing {
+            None => {
+                if input.expected_version.is_some_and(|v| v != 0) {
+                    return Err(CatalogError::Conflict(format!(
+                        "data product `{qname}` does not exist (expected version {})",
+                        input.expected_version.unwrap_or_default()
+                    )));
+                }
+                let topic = input.topic.clone().unwrap_or_default();
+                let model = data_product::ActiveModel {
+                    id: Set(new_id()),
+                    qualified_name: Set(qname.clone()),
+                    domain_id: Set(domain.id.clone()),
+                    name: Set(qualified.name.as_str().to_owned()),
+                    display_name: Set(display_name.clone().unwrap_or_else(|| qualified.name.as_str().to_owned())),
+                    description: Set(description.clone().unwrap_or_default()),
+                    owner_team_id: Set(owner_team.as_ref().map_or(domain.owner_team_id.clone(), |t| t.id.clone())),
+                    contacts: Set(serde_json::to_string(&contacts.clone().unwrap_or_default()).unwrap_or_default()),
+                    status: Set(ProductStatus::Draft.as_str().to_owned()),
+                    deprecation_reason: Set(None),
+                    sunset_date: Set(None),
+                    visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
+                    compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
+                    topic_name: Set(topic.name.clone().unwrap_or_else(|| qname.clone())),
+                    topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
+                    topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
+                    topic_cleanup_policy: Set(topic.cleanup_policy.unwrap_or(CleanupPolicy::Delete).as_str().to_owned()),
+                    sla_tier: Set(None),
+                    sla_availability_percent: Set(None),
+                    sla_max_freshness_seconds: Set(None),
+                    sla_max_latency_ms: Set(None),
+                    sla_retention_days: Set(None),
+                    sla_support_hours: Set(None),
+                    sla_on_call: Set(None),
+                    version: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(unit.conn())
+                .await?;
+                (model, true)
+            }
+            Some(current) => {
+                if ProductStatus::decode(&current.status)? == ProductStatus::Retired {
+                    return Err(CatalogError::Conflict(format!("data product `{qname}` is retired and cannot change")));
+                }
+                let Some(expected) = input.expected_version else {
+                    return Err(CatalogError::Conflict(format!(
+                        "data product `{qname}` already exists at version {}: pass expectedVersion to update it",
+                        current.version
+                    )));
+                };
+                let version = bump_version(&unit, &current, Some(expected)).await?;
+                let mut active: data_product::ActiveModel = current.clone().into();
+                active.version = Set(version);
+                active.updated_at = Set(now);
+                if let Some(d) = &display_name {
+                    active.display_name = Set(d.clone());
+                }
+                if let Some(d) = &description {
+                    active.description = Set(d.clone());
+                }
+                if let Some(t) = &owner_team {
+                    active.owner_team_id = Set(t.id.clone());
+                }
+                if let Some(c) = &contacts {
+                    active.contacts = Set(serde_json::to_string(c).unwrap_or_default());
+                }
+                if let Some(v) = input.visibility {
+                    active.visibility = Set(v.as_str().to_owned());
+                }
+                if let Some(m) = input.compatibility {
+                    active.compatibility = Set(schemas::mode_str(m).to_owned());
+                }
+                if let Some(topic) = &input.topic {
+                    if let Some(n) = &topic.name {
+                        active.topic_name = Set(n.clone());
+                    }
+                    if let Some(p) = topic.partitions {
+                        if p < current.topic_partitions {
+                            return Err(CatalogError::Validation(format!(
+                                "a topic's partitions cannot decrease ({} → {p})",
+                                current.topic_partitions
+                            )));
+                        }
+                        active.topic_partitions = Set(p);
+                    }
+                    if let Some(r) = topic.retention_ms {
+                        active.topic_retention_ms = Set(r);
+                    }
+                    if let Some(c) = topic.cleanup_policy {
+                        active.topic_cleanup_policy = Set(c.as_str().to_owned());
+                    }
+                }
+                (active.update(unit.conn()).await?, false)
+            }
+        };
+        // The topic must not be claimed by another product.
+        let clash = data_product::Entity::find()
+            .filter(data_product::Column::TopicName.eq(&model.topic_name))
+            .filter(data_product::Column::Id.ne(&model.id))
+            .one(unit.conn())
+            .await?;
+        if let Some(other) = clash {
+            return Err(CatalogError::Conflict(format!(
+                "topic `{}` already belongs to data product `{}`",
+                model.topic_name, other.qualified_name
+            )));
+        }
+        if let Some(sla) = &input.sla {
+            let mut active: data_product::ActiveModel = model.into();
+            active.sla_tier = Set(Some(sla.tier.as_str().to_owned()));
+            active.sla_availability_percent = Set(sla.availability_percent);
+            active.sla_max_freshness_seconds = Set(sla.max_freshness_seconds);
+            active.sla_max_latency_ms = Set(sla.max_latency_ms);
+            active.sla_retention_days = Set(sla.retention_days);
+            active.sla_support_hours = Set(sla.support_hours.clone());
+            active.sla_on_call = Set(sla.on_call.clone());
+            model = active.update(unit.conn()).await?;
+        }
+        if let Some(tags) = &tags {
+            product_tag::Entity::delete_many()
+                .filter(product_tag::Column::ProductId.eq(&model.id))
+                .exec(unit.conn())
+                .await?;
+            for tag in tags {
+                product_tag::ActiveModel { product_id: Set(model.id.clone()), tag: Set(tag.clone()) }
+                    .insert(unit.conn())
+                    .await?;
+            }
+        }
+        for (name, check) in checks {
+            upsert_check(&unit, &model.id, &name, check).await?;
+        }
+        let registered = match &input.schema {
+            Some(schema) => schemas::register_in(&unit, &model, schema).await?,
+            None => None,
+        };
+        let status = ProductStatus::decode(&model.status)?;
+        let target = match (status, input.draft) {
+            (ProductStatus::Draft, true) => ProductStatus::Draft,
+            (ProductStatus::Draft, false) => ProductStatus::Published,
+            (ProductStatus::Published, true) | (ProductStatus::Deprecated, true) => {
+                return Err(CatalogError::Conflict(format!(
+                    "data product `{qname}` is {status} and cannot go back to DRAFT"
+                )))
+            }
+            (other, _) => other,
+        };
+        if target != ProductStatus::Draft && !schemas::has_schema(unit.conn(), &model.id).await? {
+            return Err(CatalogError::Validation(format!(
+                "data product `{qname}` needs a schema to be published (or publish it as a draft)"
+            )));
+        }
+        if target != status {
+            let mut active: data_product::ActiveModel = model.into();
+            active.status = Set(target.as_str().to_owned());
+            model = active.update(unit.conn()).await?;
+        }
+        let kind = if created || (status == ProductStatus::Draft && target == ProductStatus::Published) {
+            ChangeKind::ProductPublished
+        } else {
+            ChangeKind::ProductUpdated
+        };
+        let mut summary = format!(
+            "{} {} ({})",
+            if created { "created" } else { "updated" },
+            model.qualified_name,
+            target
+        );
+        if let Some(version) = &registered {
+            summary.push_str(&format!(", schema version {}", version.version));
+        }
+        unit.record(Event {
+            kind,
+            entity_kind: EntityKind::Product,
+            entity_id: &model.id,
+            entity_name: &model.qualified_name,
+            summary,
+            products: vec![model.id.clone()],
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(model)
+    }
+
+    pub async fn deprecate_product(&self, caller: &Caller, input: Deprecate) -> Result<data_product::Model> {
+        let reason = required_text("deprecation reason", &input.reason, 2_000)?;
+        let sunset = input
+            .sunset_date
+            .as_deref()
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map(|d| d.to_string())
+                    .map_err(|_| CatalogError::Validation(format!("invalid sunset date `{d}`: use YYYY-MM-DD")))
+            })
+            .transpose()?;
+        let mut unit = self.begin(caller).await?;
+        let product = find_product(unit.conn(), &input.product).await?;
+        let status = ProductStatus::decode(&product.status)?;
+        if status != ProductStatus::Published {
+            return Err(CatalogError::Conflict(format!(
+                "only a PUBLISHED product can be deprecated; `{}` is {status}",
+                product.qualified_name
+            )));
+        }
+        let version = bump_version(&unit, &product, input.expected_version).await?;
+        let mut active: data_product::ActiveModel = product.into();
+        active.status = Set(ProductStatus::Deprecated.as_str().to_owned());
+        active.deprecation_reason = Set(Some(reason.clone()));
+        active.sunset_date = Set(sunset.clone());
+        active.version = Set(version);
+        let model = active.update(unit.conn()).await?;
+        unit.record(Event {
+            kind: ChangeKind::ProductDeprecated,
+            entity_kind: EntityKind::Product,
+            entity_id: &model.id,
+            entity_name: &model.qualified_name,
+            summary: format!(
+                "deprecated {}: {reason}{}",
+                model.qualified_name,
+                sunset.map(|s| format!(" (sunset {s})")).unwrap_or_default()
+            ),
+            products: vec![model.id.clone()],
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(model)
+    }
+
+    /// Retires a DEPRECATED (or never published DRAFT) product; its open
+    /// access requests are rejected and approved ones revoked.
+    pub async fn retire_product(&self, caller: &Caller, product: &str, expected_version: Option<i32>) -> Result<data_product::Model> {
+        let mut unit = self.begin(caller).await?;
+        let product = find_product(unit.conn(), product).await?;
+        let status = ProductStatus::decode(&product.status)?;
+        if !matches!(status, ProductStatus::Deprecated | ProductStatus::Draft) {
+            return Err(CatalogError::Conflict(format!(
+                "only a DEPRECATED or DRAFT product can be retired; `{}` is {status}",
+                product.qualified_name
+            )));
+        }
+        let version = bump_version(&unit, &product, expected_version).await?;
+        let now = Utc::now();
+        for (from, to) in [
+            (SubscriptionStatus::Pending, SubscriptionStatus::Rejected),
+            (SubscriptionStatus::Approved, SubscriptionStatus::Revoked),
+        ] {
+            access_subscription::Entity::update_many()
+                .col_expr(access_subscription::Column::Status, Expr::value(to.as_str()))
+                .col_expr(access_subscription::Column::DecidedBy, Expr::value(unit.actor.clone()))
+                .col_expr(access_subscription::Column::DecidedAt, Expr::value(now))
+                .col_expr(access_subscription::Column::DecisionReason, Expr::value("data product retired"))
+                .filter(access_subscription::Column::ProductId.eq(&product.id))
+                .filter(access_subscription::Column::Status.eq(from.as_str()))
+                .exec(unit.conn())
+                .await?;
+        }
+        let mut active: data_product::ActiveModel = product.into();
+        active.status = Set(ProductStatus::Retired.as_str().to_owned());
+        active.version = Set(version);
+        let model = active.update(unit.conn()).await?;
+        unit.record(Event {
+            kind: ChangeKind::ProductRetired,
+            entity_kind: EntityKind::Product,
+            entity_id: &model.id,
+            entity_name: &model.qualified_name,
+            summary: format!("retired {}", model.qualified_name),
+            products: vec![model.id.clone()],
+        })
+        .await?;
+        self.commit(unit).await?;
+        Ok(model)
+    }
+
+    pub async fn product(&self, key: &str) -> Result<Option<data_product::Model>> {
+        match find_product(self.db(), key).await {
+            Ok(p) => Ok(Some(p)),
+            Err(CatalogError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists products in qualified-name order after the `after` name.
+    pub async fn products(&self, filter: &ProductFilter, first: u64, after: Option<&str>) -> Result<ProductPage> {
+        let mut cond = Condition::all();
+        if let Some(domain) = &filter.domain {
+            let domain = find_domain(self.db(), domain).await?;
+            cond = cond.add(data_product::Column::DomainId.eq(domain.id));
+        }
+        if let Some(team) = &filter.owner_team {
+            let team = find_team(self.db(), team).await?;
+            cond = cond.add(data_product::Column::OwnerTeamId.eq(team.id));
+        }
+        if !filter.statuses.is_empty() {
+            cond = cond.add(data_product::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        }
+        if !filter.tiers.is_empty() {
+            cond = cond.add(data_product::Column::SlaTier.is_in(filter.tiers.iter().map(|s| s.as_str())));
+        }
+        if let Some(v) = filter.visibility {
+            cond = cond.add(data_product::Column::Visibility.eq(v.as_str()));
+        }
+        for tag in &filter.tags {
+            cond = cond.add(
+                data_product::Column::Id.in_subquery(
+                    Query::select()
+                        .column(product_tag::Column::ProductId)
+                        .from(product_tag::Entity)
+                        .and_where(product_tag::Column::Tag.eq(tag.to_lowercase()))
+                        .to_owned(),
+                ),
+            );
+        }
+        let total_count = data_product::Entity::find().filter(cond.clone()).count(self.db()).await?;
+        let mut query = data_product::Entity::find().filter(cond);
+        if let Some(after) = after {
+            query = query.filter(data_product::Column::QualifiedName.gt(after));
+        }
+        let mut items = query
+            .order_by_asc(data_product::Column::QualifiedName)
+            .limit(first + 1)
+            .all(self.db())
+            .await?;
+        let has_next_page = items.len() as u64 > first;
+        items.truncate(first as usize);
+        Ok(ProductPage { items, has_next_page, total_count })
+    }
+}
+
+async fn upsert_check(unit: &Unit, product_id: &str, name: &Name, input: &QualityCheckInput) -> Result<()> {
+    let description = text("check description", &input.description, 2_000)?;
+    let existing = quality_check::Entity::find()
+        .filter(quality_check::Column::ProductId.eq(product_id))
+        .filter(quality_check::Column::Name.eq(name.as_str()))
+        .one(unit.conn())
+        .await?;
+    match existing {
+        Some(check) => {
+            let mut active: quality_check::ActiveModel = check.into();
+            active.kind = Set(input.kind.as_str().to_owned());
+            active.description = Set(description);
+            active.threshold = Set(input.threshold);
+            active.update(unit.conn()).await?;
+        }
+        None => {
+            quality_check::ActiveModel {
+                id: Set(new_id()),
+                product_id: Set(product_id.to_owned()),
+                name: Set(name.as_str().to_owned()),
+                kind: Set(input.kind.as_str().to_owned()),
+                description: Set(description),
+                threshold: Set(input.threshold),
+                created_at: Set(Utc::now()),
+            }
+            .insert(unit.conn())
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Domain errors as GraphQL errors: the message plus a stable
+//! `extensions.code` (and the list of incompatibilities for
+//! INCOMPATIBLE_SCHEMA).
+
+use async_graphql::{ErrorExtensions, Value};
+
+use crate::catalog::CatalogError;
+
+impl ErrorExtensions for CatalogError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let CatalogError::IncompatibleSchema { incompatibilities, .. } = self {
+                let list = incompatibilities
+                    .iter()
+                    .map(|i| {
+                        let mut m = async_graphql::indexmap::IndexMap::new();
+                        m.insert(async_graphql::Name::new("path"), Value::from(i.path.clone()));
+                        m.insert(async_graphql::Name::new("message"), Value::from(i.message.clone()));
+                        m.insert(
+                            async_graphql::Name::new("againstVersion"),
+                            i.against_version.map_or(Value::Null, Value::from),
+                        );
+                        Value::Object(m)
+                    })
+                    .collect::<Vec<_>>();
+                e.set("incompatibilities", Value::List(list));
+            }
+        })
+    }
+}
+
+/// `?`-friendly conversion of domain results into GraphQL results.
+pub trait GqlResult<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResult<T> for Result<T, CatalogError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}

@@ -1,0 +1,273 @@
+//! GraphQL input types, converted into the domain layer's inputs.
+
+use async_graphql::{InputObject, OneofObject};
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{
+    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping,
+    ProductStatus, QualityStatus, SlaTier, Visibility,
+};
+
+use super::objects::{CompatibilityMode, SchemaFormat};
+
+/// A schema definition as text.
+#[derive(InputObject)]
+pub struct SchemaInput {
+    pub format: SchemaFormat,
+    /// The Avro schema (JSON) or JSON Schema document, as text.
+    pub definition: String,
+}
+
+impl From<SchemaInput> for domain_layer::SchemaInput {
+    fn from(i: SchemaInput) -> Self {
+        Self { format: i.format.into(), definition: i.definition }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    /// User ids (JWT subjects).
+    #[graphql(default)]
+    pub members: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateDomainInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    /// Team id or name.
+    pub owner_team: String,
+}
+
+/// Topic settings; omitted values keep the current ones (defaults for a new
+/// product: the qualified name, 3 partitions, 7 days, DELETE).
+#[derive(InputObject)]
+pub struct TopicInput {
+    pub name: Option<String>,
+    pub partitions: Option<i32>,
+    pub retention_ms: Option<i64>,
+    pub cleanup_policy: Option<CleanupPolicy>,
+}
+
+#[derive(InputObject)]
+pub struct SlaInput {
+    pub tier: SlaTier,
+    pub availability_percent: Option<f64>,
+    pub max_freshness_seconds: Option<i64>,
+    pub max_latency_ms: Option<i64>,
+    pub retention_days: Option<i32>,
+    pub support_hours: Option<String>,
+    pub on_call: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct QualityCheckInput {
+    pub name: String,
+    pub kind: CheckKind,
+    #[graphql(default)]
+    pub description: String,
+    pub threshold: Option<f64>,
+}
+
+/// Creates a product or updates it (then `expectedVersion` is required).
+/// Omitted fields keep their current values.
+#[derive(InputObject)]
+pub struct PublishDataProductInput {
+    /// Domain name.
+    pub domain: String,
+    /// Product name within the domain.
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    /// Team id or name; defaults to the domain's owner team.
+    pub owner_team: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub contacts: Option<Vec<Contact>>,
+    pub visibility: Option<Visibility>,
+    pub compatibility: Option<CompatibilityMode>,
+    pub topic: Option<TopicInput>,
+    pub sla: Option<SlaInput>,
+    /// Registered as the next schema version when it differs from the latest.
+    pub schema: Option<SchemaInput>,
+    /// Declared (or updated) quality checks, by name.
+    #[graphql(default)]
+    pub quality_checks: Vec<QualityCheckInput>,
+    /// Keep the product in DRAFT.
+    #[graphql(default)]
+    pub draft: bool,
+    pub expected_version: Option<i32>,
+}
+
+impl From<PublishDataProductInput> for domain_layer::PublishProduct {
+    fn from(i: PublishDataProductInput) -> Self {
+        Self {
+            domain: i.domain,
+            name: i.name,
+            display_name: i.display_name,
+            description: i.description,
+            owner_team: i.owner_team,
+            tags: i.tags,
+            contacts: i.contacts,
+            visibility: i.visibility,
+            compatibility: i.compatibility.map(Into::into),
+            topic: i.topic.map(|t| domain_layer::TopicInput {
+                name: t.name,
+                partitions: t.partitions,
+                retention_ms: t.retention_ms,
+                cleanup_policy: t.cleanup_policy,
+            }),
+            sla: i.sla.map(|s| domain_layer::SlaInput {
+                tier: s.tier,
+                availability_percent: s.availability_percent,
+                max_freshness_seconds: s.max_freshness_seconds,
+                max_latency_ms: s.max_latency_ms,
+                retention_days: s.retention_days,
+                support_hours: s.support_hours,
+                on_call: s.on_call,
+            }),
+            schema: i.schema.map(Into::into),
+            quality_checks: i
+                .quality_checks
+                .into_iter()
+                .map(|c| domain_layer::QualityCheckInput {
+                    name: c.name,
+                    kind: c.kind,
+                    description: c.description,
+                    threshold: c.threshold,
+                })
+                .collect(),
+            draft: i.draft,
+            expected_version: i.expected_version,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterSchemaVersionInput {
+    /// Product id or qualified name.
+    pub product: String,
+    pub schema: SchemaInput,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct DeprecateDataProductInput {
+    /// Product id or qualified name.
+    pub product: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`.
+    pub sunset_date: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject)]
+pub struct CreateApplicationInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    /// Team id or name.
+    pub owner_team: String,
+}
+
+#[derive(InputObject)]
+pub struct RequestAccessInput {
+    /// Application id or name.
+    pub application: String,
+    /// Product id or qualified name.
+    pub product: String,
+    pub purpose: String,
+}
+
+#[derive(InputObject)]
+pub struct RecordQualityResultInput {
+    /// Product id or qualified name.
+    pub product: String,
+    /// Name of a check declared on the product.
+    pub check: String,
+    pub status: QualityStatus,
+    pub observed_value: Option<f64>,
+    pub message: Option<String>,
+    /// Defaults to now.
+    pub observed_at: Option<DateTime<Utc>>,
+}
+
+/// A lineage endpoint: exactly one of a product or an application.
+#[derive(OneofObject)]
+pub enum LineageNodeInput {
+    /// Product id or qualified name.
+    Product(String),
+    /// Application id or name.
+    Application(String),
+}
+
+impl From<LineageNodeInput> for domain_layer::NodeRef {
+    fn from(n: LineageNodeInput) -> Self {
+        match n {
+            LineageNodeInput::Product(p) => Self::Product(p),
+            LineageNodeInput::Application(a) => Self::Application(a),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct AddLineageEdgeInput {
+    /// Upstream end.
+    pub from: LineageNodeInput,
+    /// Downstream end.
+    pub to: LineageNodeInput,
+    #[graphql(default)]
+    pub field_mappings: Vec<FieldMapping>,
+}
+
+/// Filters of `dataProducts`; all given filters must match.
+#[derive(InputObject, Default)]
+pub struct DataProductFilter {
+    /// Domain id or name.
+    pub domain: Option<String>,
+    /// Team id or name.
+    pub owner_team: Option<String>,
+    #[graphql(default)]
+    pub statuses: Vec<ProductStatus>,
+    /// Products carrying every one of these tags.
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    #[graphql(default)]
+    pub tiers: Vec<SlaTier>,
+    pub visibility: Option<Visibility>,
+}
+
+impl From<DataProductFilter> for domain_layer::ProductFilter {
+    fn from(f: DataProductFilter) -> Self {
+        Self {
+            domain: f.domain,
+            owner_team: f.owner_team,
+            statuses: f.statuses,
+            tags: f.tags,
+            tiers: f.tiers,
+            visibility: f.visibility,
+        }
+    }
+}
+
+/// Filters of `auditLog`; all given filters must match.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// User id.
+    pub actor: Option<String>,
+    pub entity_id: Option<String>,
+    pub entity_kind: Option<EntityKind>,
+    /// Inclusive.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl From<AuditFilter> for domain_layer::AuditFilter {
+    fn from(f: AuditFilter) -> Self {
+        Self { actor: f.actor, entity_id: f.entity_id, entity_kind: f.entity_kind, since: f.since, until: f.until }
+    }
+}

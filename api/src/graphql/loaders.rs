@@ -1,0 +1,92 @@
+//! DataLoaders: every nested lookup is batched per request (no N+1
+//! queries). One loader type, one key type per lookup.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::ErrorExtensions;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::catalog::CatalogError;
+use crate::store::entities::{
+    access_subscription, application, data_product, domain, product_tag, quality_check,
+    quality_result, schema_version, team, team_member,
+};
+
+/// Batches lookups against the store.
+pub struct StoreLoader {
+    pub db: DatabaseConnection,
+}
+
+fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
+    CatalogError::from(e).extend()
+}
+
+fn group<K: Hash + Eq, V>(items: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = HashMap::new();
+    for item in items {
+        map.entry(key(&item)).or_default().push(item);
+    }
+    map
+}
+
+/// Declares a key type and its loader: `by id` returns one row per key,
+/// `many` returns every row whose column equals the key.
+macro_rules! loader {
+    ($key:ident => one $entity:ident by $col:ident) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for StoreLoader {
+            type Value = $entity::Model;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$col.is_in(ids))
+                    .all(&self.db)
+                    .await
+                    .map_err(db_error)?;
+                Ok(rows.into_iter().map(|r| ($key(r.id.clone()), r)).collect())
+            }
+        }
+    };
+    ($key:ident => many $entity:ident by $col:ident . $field:ident order $order:ident $dir:ident) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for StoreLoader {
+            type Value = Vec<$entity::Model>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$col.is_in(ids))
+                    .$dir($entity::Column::$order)
+                    .all(&self.db)
+                    .await
+                    .map_err(db_error)?;
+                Ok(group(rows, |r| $key(r.$field.clone())))
+            }
+        }
+    };
+}
+
+loader!(TeamById => one team by Id);
+loader!(DomainById => one domain by Id);
+loader!(ProductById => one data_product by Id);
+loader!(ApplicationById => one application by Id);
+loader!(MembersOfTeam => many team_member by TeamId.team_id order UserId order_by_asc);
+loader!(TagsOfProduct => many product_tag by ProductId.product_id order Tag order_by_asc);
+loader!(SchemasOfProduct => many schema_version by ProductId.product_id order Version order_by_asc);
+loader!(ChecksOfProduct => many quality_check by ProductId.product_id order Name order_by_asc);
+loader!(ResultsOfCheck => many quality_result by CheckId.check_id order ObservedAt order_by_desc);
+loader!(SubscriptionsOfProduct => many access_subscription by ProductId.product_id order RequestedAt order_by_desc);
+loader!(SubscriptionsOfApplication => many access_subscription by ApplicationId.application_id order RequestedAt order_by_desc);
+loader!(ProductsOfDomain => many data_product by DomainId.domain_id order QualifiedName order_by_asc);
+loader!(ProductsOfTeam => many data_product by OwnerTeamId.owner_team_id order QualifiedName order_by_asc);
+loader!(ApplicationsOfTeam => many application by OwnerTeamId.owner_team_id order Name order_by_asc);
+loader!(DomainsOfTeam => many domain by OwnerTeamId.owner_team_id order Name order_by_asc);

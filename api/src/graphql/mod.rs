@@ -1,0 +1,63 @@
+//! The GraphQL layer: schema assembly, request context and HTTP handlers.
+//! Resolvers are thin: they convert inputs, call the catalog and wrap rows.
+
+mod error;
+pub mod http;
+mod inputs;
+mod loaders;
+mod mutation;
+mod objects;
+mod query;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptySubscription, Schema};
+
+use crate::auth::Caller;
+use crate::catalog::Catalog;
+use crate::config::GraphqlLimits;
+
+pub use loaders::StoreLoader;
+use mutation::MutationRoot;
+use query::QueryRoot;
+
+/// The executable schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Per-request data: who is calling.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub caller: Caller,
+}
+
+/// Builds the schema with its limits; the catalog is shared by all requests.
+pub fn build_schema(catalog: Option<Catalog>, limits: &GraphqlLimits) -> AppSchema {
+    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if let Some(catalog) = catalog {
+        builder = builder.data(catalog);
+    }
+    builder.finish()
+}
+
+/// The SDL printed to `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, &GraphqlLimits::default()).sdl()
+}
+
+/// A fresh per-request loader (its cache must not outlive the request).
+pub fn request_loader(catalog: &Catalog) -> DataLoader<StoreLoader> {
+    DataLoader::new(StoreLoader { db: catalog.store().db().clone() }, tokio::spawn)
+}
+
+pub(crate) fn catalog<'a>(ctx: &Context<'a>) -> &'a Catalog {
+    ctx.data_unchecked::<Catalog>()
+}
+
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    &ctx.data_unchecked::<RequestContext>().caller
+}
+
+pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader<StoreLoader> {
+    ctx.data_unchecked::<DataLoader<StoreLoader>>()
+}

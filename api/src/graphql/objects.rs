@@ -1,0 +1,786 @@
+//! GraphQL output types. Each wraps a stored row and resolves its nested
+//! fields through the request's DataLoader.
+
+use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Union, ID};
+use chrono::{DateTime, Utc};
+
+use crate::catalog::schema::{self, CompatibilityMode as Mode};
+use crate::catalog::{
+    self as domain_layer, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy,
+    Contact, Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus,
+    SlaTier, SubscriptionStatus, Visibility,
+};
+use crate::store::entities::{
+    access_subscription, application, audit_entry, data_product, domain, lineage_edge,
+    quality_check, quality_result, schema_version, team,
+};
+
+use super::error::GqlResult;
+use super::loaders::*;
+use super::{catalog, loader};
+
+/// Format of a schema definition.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "SchemaFormat", remote = "crate::catalog::schema::SchemaFormat")]
+pub enum SchemaFormat {
+    Avro,
+    JsonSchema,
+}
+
+/// Rule a new schema version must satisfy against earlier ones (Confluent
+/// Schema Registry semantics).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CompatibilityMode", remote = "crate::catalog::schema::CompatibilityMode")]
+pub enum CompatibilityMode {
+    Backward,
+    BackwardTransitive,
+    Forward,
+    ForwardTransitive,
+    Full,
+    FullTransitive,
+    None,
+}
+
+/// How a field changed between two schema versions.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "FieldChangeKind", remote = "crate::catalog::schema::ChangeKind")]
+pub enum FieldChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+fn id(s: &str) -> ID {
+    ID(s.to_owned())
+}
+
+async fn team_of(ctx: &Context<'_>, team_id: &str) -> Result<Team> {
+    loader(ctx)
+        .load_one(TeamById(team_id.to_owned()))
+        .await?
+        .map(Team)
+        .ok_or_else(|| CatalogError::Internal(format!("team {team_id} missing")).into())
+        .gql()
+}
+
+/// A team: people (JWT subjects) who own domains, products and applications.
+pub struct Team(pub team::Model);
+
+#[Object]
+impl Team {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// User ids of the members.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let rows = loader(ctx).load_one(MembersOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|m| m.user_id).collect())
+    }
+    async fn domains(&self, ctx: &Context<'_>) -> Result<Vec<Domain>> {
+        let rows = loader(ctx).load_one(DomainsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Domain).collect())
+    }
+    async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
+        let rows = loader(ctx).load_one(ProductsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(DataProduct).collect())
+    }
+    async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
+        let rows = loader(ctx).load_one(ApplicationsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Application).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A business domain, owned by one team, grouping data products.
+pub struct Domain(pub domain::Model);
+
+#[Object]
+impl Domain {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
+        team_of(ctx, &self.0.owner_team_id).await
+    }
+    async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
+        let rows = loader(ctx).load_one(ProductsOfDomain(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(DataProduct).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// The Kafka topic that carries a product's records.
+#[derive(SimpleObject)]
+pub struct Topic {
+    pub name: String,
+    pub partitions: i32,
+    /// Retention in milliseconds; -1 keeps records forever.
+    pub retention_ms: i64,
+    pub cleanup_policy: CleanupPolicy,
+}
+
+/// The product's declared service level.
+#[derive(SimpleObject)]
+pub struct Sla {
+    pub tier: SlaTier,
+    /// Target availability, in percent.
+    pub availability_percent: Option<f64>,
+    /// Seconds without a new record after which the product is stale.
+    pub max_freshness_seconds: Option<i64>,
+    /// Maximum end-to-end latency, in milliseconds.
+    pub max_latency_ms: Option<i64>,
+    pub retention_days: Option<i32>,
+    pub support_hours: Option<String>,
+    pub on_call: Option<String>,
+}
+
+/// Why and until when a product is deprecated.
+#[derive(SimpleObject)]
+pub struct Deprecation {
+    pub reason: String,
+    /// `YYYY-MM-DD`.
+    pub sunset_date: Option<String>,
+}
+
+/// A data product: a Kafka topic published by a domain team, with its
+/// schema, SLA, quality and lineage.
+pub struct DataProduct(pub data_product::Model);
+
+impl DataProduct {
+    async fn schemas(&self, ctx: &Context<'_>) -> Result<Vec<schema_version::Model>> {
+        Ok(loader(ctx).load_one(SchemasOfProduct(self.0.id.clone())).await?.unwrap_or_default())
+    }
+
+    async fn subscription_rows(&self, ctx: &Context<'_>) -> Result<Vec<access_subscription::Model>> {
+        Ok(loader(ctx).load_one(SubscriptionsOfProduct(self.0.id.clone())).await?.unwrap_or_default())
+    }
+}
+
+#[Object]
+impl DataProduct {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    /// `<domain>.<name>`, unique.
+    async fn qualified_name(&self) -> &str {
+        &self.0.qualified_name
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    /// Markdown.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn domain(&self, ctx: &Context<'_>) -> Result<Domain> {
+        loader(ctx)
+            .load_one(DomainById(self.0.domain_id.clone()))
+            .await?
+            .map(Domain)
+            .ok_or_else(|| async_graphql::Error::new("domain missing"))
+    }
+    async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
+        team_of(ctx, &self.0.owner_team_id).await
+    }
+    async fn contacts(&self) -> Vec<Contact> {
+        serde_json::from_str(&self.0.contacts).unwrap_or_default()
+    }
+    async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let rows = loader(ctx).load_one(TagsOfProduct(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|t| t.tag).collect())
+    }
+    async fn status(&self) -> Result<ProductStatus> {
+        ProductStatus::decode(&self.0.status).gql()
+    }
+    async fn deprecation(&self) -> Option<Deprecation> {
+        self.0.deprecation_reason.as_ref().map(|reason| Deprecation {
+            reason: reason.clone(),
+            sunset_date: self.0.sunset_date.clone(),
+        })
+    }
+    async fn visibility(&self) -> Result<Visibility> {
+        Visibility::decode(&self.0.visibility).gql()
+    }
+    async fn compatibility(&self) -> Result<CompatibilityMode> {
+        Ok(domain_layer::decode_mode(&self.0.compatibility).gql()?.into())
+    }
+    async fn topic(&self) -> Result<Topic> {
+        Ok(Topic {
+            name: self.0.topic_name.clone(),
+            partitions: self.0.topic_partitions,
+            retention_ms: self.0.topic_retention_ms,
+            cleanup_policy: CleanupPolicy::decode(&self.0.topic_cleanup_policy).gql()?,
+        })
+    }
+    async fn sla(&self) -> Result<Option<Sla>> {
+        let Some(tier) = &self.0.sla_tier else { return Ok(None) };
+        Ok(Some(Sla {
+            tier: SlaTier::decode(tier).gql()?,
+            availability_percent: self.0.sla_availability_percent,
+            max_freshness_seconds: self.0.sla_max_freshness_seconds,
+            max_latency_ms: self.0.sla_max_latency_ms,
+            retention_days: self.0.sla_retention_days,
+            support_hours: self.0.sla_support_hours.clone(),
+            on_call: self.0.sla_on_call.clone(),
+        }))
+    }
+    /// The latest schema version.
+    async fn schema(&self, ctx: &Context<'_>) -> Result<Option<SchemaVersion>> {
+        Ok(self.schemas(ctx).await?.pop().map(SchemaVersion))
+    }
+    /// Every schema version, oldest first.
+    async fn schema_versions(&self, ctx: &Context<'_>) -> Result<Vec<SchemaVersion>> {
+        Ok(self.schemas(ctx).await?.into_iter().map(SchemaVersion).collect())
+    }
+    async fn schema_version(&self, ctx: &Context<'_>, version: i32) -> Result<Option<SchemaVersion>> {
+        Ok(self.schemas(ctx).await?.into_iter().find(|v| v.version == version).map(SchemaVersion))
+    }
+    async fn quality_checks(&self, ctx: &Context<'_>) -> Result<Vec<QualityCheck>> {
+        let rows = loader(ctx).load_one(ChecksOfProduct(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(QualityCheck).collect())
+    }
+    /// 0–100 from the latest result of each check (PASS 1, WARN ½, FAIL 0);
+    /// null until a check has a result.
+    async fn quality_score(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let loader = loader(ctx);
+        let checks = loader.load_one(ChecksOfProduct(self.0.id.clone())).await?.unwrap_or_default();
+        let results = loader.load_many(checks.iter().map(|c| ResultsOfCheck(c.id.clone()))).await?;
+        let latest = results
+            .values()
+            .filter_map(|r| r.first())
+            .map(|r| QualityStatus::decode(&r.status))
+            .collect::<Result<Vec<_>, _>>()
+            .gql()?;
+        Ok(domain_layer::quality_score(&latest))
+    }
+    /// Access subscriptions to this product, newest first.
+    async fn subscriptions(&self, ctx: &Context<'_>, status: Option<SubscriptionStatus>) -> Result<Vec<AccessSubscription>> {
+        Ok(self
+            .subscription_rows(ctx)
+            .await?
+            .into_iter()
+            .filter(|s| status.is_none_or(|st| s.status == st.as_str()))
+            .map(AccessSubscription)
+            .collect())
+    }
+    /// Number of APPROVED subscriptions.
+    async fn subscriber_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let approved = SubscriptionStatus::Approved.as_str();
+        Ok(self.subscription_rows(ctx).await?.iter().filter(|s| s.status == approved).count() as i32)
+    }
+    /// Lineage around this product.
+    async fn lineage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Direction::Both")] direction: Direction,
+        #[graphql(default = 1)] depth: i32,
+    ) -> Result<LineageGraph> {
+        let graph = catalog(ctx)
+            .lineage(&domain_layer::NodeRef::Product(self.0.id.clone()), direction, depth)
+            .await
+            .gql()?;
+        Ok(LineageGraph(graph))
+    }
+    /// Optimistic concurrency token: pass it as `expectedVersion` to update.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One registered version of a product's schema.
+pub struct SchemaVersion(pub schema_version::Model);
+
+#[Object]
+impl SchemaVersion {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    /// 1, 2, 3… per product.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn format(&self) -> Result<SchemaFormat> {
+        Ok(domain_layer::decode_format(&self.0.format).gql()?.into())
+    }
+    /// The definition as registered.
+    async fn definition(&self) -> &str {
+        &self.0.definition
+    }
+    /// Fields flattened to dotted paths, in declaration order.
+    async fn fields(&self) -> Result<Vec<SchemaField>> {
+        Ok(domain_layer::stored_fields(&self.0).gql()?.into_iter().map(SchemaField).collect())
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A field of a schema, at any nesting depth.
+pub struct SchemaField(pub schema::SchemaField);
+
+#[Object]
+impl SchemaField {
+    /// Dotted path from the root, e.g. `customer.address.city`, `lines[].sku`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+    /// The last segment of the path.
+    async fn name(&self) -> &str {
+        self.0.path.rsplit('.').next().unwrap_or(&self.0.path)
+    }
+    #[graphql(name = "type")]
+    async fn type_name(&self) -> &str {
+        &self.0.type_name
+    }
+    async fn doc(&self) -> Option<&str> {
+        self.0.doc.as_deref()
+    }
+    async fn nullable(&self) -> bool {
+        self.0.nullable
+    }
+    async fn required(&self) -> bool {
+        self.0.required
+    }
+    /// The default value as JSON text.
+    async fn default(&self) -> Option<String> {
+        self.0.default.as_ref().map(|d| d.to_string())
+    }
+    /// Tags such as `PII`.
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+}
+
+/// A field added, removed or changed between two versions.
+pub struct FieldChange(pub schema::FieldChange);
+
+#[Object]
+impl FieldChange {
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+    async fn kind(&self) -> FieldChangeKind {
+        self.0.kind.into()
+    }
+    async fn before(&self) -> Option<SchemaField> {
+        self.0.before.clone().map(SchemaField)
+    }
+    async fn after(&self) -> Option<SchemaField> {
+        self.0.after.clone().map(SchemaField)
+    }
+    /// Human descriptions, e.g. `type long -> string`.
+    async fn details(&self) -> &[String] {
+        &self.0.details
+    }
+}
+
+/// The structural difference between two schema versions.
+pub struct SchemaDiff(pub domain_layer::SchemaDiff);
+
+#[Object]
+impl SchemaDiff {
+    async fn from(&self) -> SchemaVersion {
+        SchemaVersion(self.0.from.clone())
+    }
+    async fn to(&self) -> SchemaVersion {
+        SchemaVersion(self.0.to.clone())
+    }
+    async fn changes(&self) -> Vec<FieldChange> {
+        self.0.changes.iter().cloned().map(FieldChange).collect()
+    }
+}
+
+/// Why a schema is not compatible.
+#[derive(SimpleObject)]
+pub struct Incompatibility {
+    /// Field path, empty for the whole schema.
+    pub path: String,
+    pub message: String,
+    /// The registered version it conflicts with.
+    pub against_version: Option<i32>,
+}
+
+/// Result of `checkSchemaCompatibility`.
+#[derive(SimpleObject)]
+pub struct CompatibilityReport {
+    pub compatible: bool,
+    pub mode: CompatibilityMode,
+    pub incompatibilities: Vec<Incompatibility>,
+}
+
+impl CompatibilityReport {
+    pub fn new(mode: Mode, problems: Vec<schema::Incompatibility>) -> Self {
+        Self {
+            compatible: problems.is_empty(),
+            mode: mode.into(),
+            incompatibilities: problems
+                .into_iter()
+                .map(|p| Incompatibility { path: p.path, message: p.message, against_version: p.against_version })
+                .collect(),
+        }
+    }
+}
+
+/// A named data quality check of a product.
+pub struct QualityCheck(pub quality_check::Model);
+
+#[Object]
+impl QualityCheck {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> Result<CheckKind> {
+        CheckKind::decode(&self.0.kind).gql()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn threshold(&self) -> Option<f64> {
+        self.0.threshold
+    }
+    async fn latest_result(&self, ctx: &Context<'_>) -> Result<Option<QualityResult>> {
+        let rows = loader(ctx).load_one(ResultsOfCheck(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().next().map(QualityResult))
+    }
+    /// Results, newest first.
+    async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
+        let rows = loader(ctx).load_one(ResultsOfCheck(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().take(limit).map(QualityResult).collect())
+    }
+}
+
+/// One measurement of a quality check.
+pub struct QualityResult(pub quality_result::Model);
+
+#[Object]
+impl QualityResult {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn status(&self) -> Result<QualityStatus> {
+        QualityStatus::decode(&self.0.status).gql()
+    }
+    async fn observed_value(&self) -> Option<f64> {
+        self.0.observed_value
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn observed_at(&self) -> DateTime<Utc> {
+        self.0.observed_at
+    }
+}
+
+/// A consuming (and possibly producing) application of a team.
+pub struct Application(pub application::Model);
+
+#[Object]
+impl Application {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
+        team_of(ctx, &self.0.owner_team_id).await
+    }
+    /// Its access subscriptions, newest first.
+    async fn subscriptions(&self, ctx: &Context<'_>, status: Option<SubscriptionStatus>) -> Result<Vec<AccessSubscription>> {
+        let rows = loader(ctx).load_one(SubscriptionsOfApplication(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|s| status.is_none_or(|st| s.status == st.as_str()))
+            .map(AccessSubscription)
+            .collect())
+    }
+    /// Lineage around this application.
+    async fn lineage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Direction::Both")] direction: Direction,
+        #[graphql(default = 1)] depth: i32,
+    ) -> Result<LineageGraph> {
+        let graph = catalog(ctx)
+            .lineage(&domain_layer::NodeRef::Application(self.0.id.clone()), direction, depth)
+            .await
+            .gql()?;
+        Ok(LineageGraph(graph))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An application's access request to a data product, and its decision.
+pub struct AccessSubscription(pub access_subscription::Model);
+
+#[Object]
+impl AccessSubscription {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn application(&self, ctx: &Context<'_>) -> Result<Application> {
+        loader(ctx)
+            .load_one(ApplicationById(self.0.application_id.clone()))
+            .await?
+            .map(Application)
+            .ok_or_else(|| async_graphql::Error::new("application missing"))
+    }
+    async fn product(&self, ctx: &Context<'_>) -> Result<DataProduct> {
+        loader(ctx)
+            .load_one(ProductById(self.0.product_id.clone()))
+            .await?
+            .map(DataProduct)
+            .ok_or_else(|| async_graphql::Error::new("product missing"))
+    }
+    async fn purpose(&self) -> &str {
+        &self.0.purpose
+    }
+    async fn status(&self) -> Result<SubscriptionStatus> {
+        SubscriptionStatus::decode(&self.0.status).gql()
+    }
+    async fn requested_by(&self) -> &str {
+        &self.0.requested_by
+    }
+    async fn requested_at(&self) -> DateTime<Utc> {
+        self.0.requested_at
+    }
+    async fn decided_by(&self) -> Option<&str> {
+        self.0.decided_by.as_deref()
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+    async fn decision_reason(&self) -> Option<&str> {
+        self.0.decision_reason.as_deref()
+    }
+}
+
+/// A lineage endpoint.
+#[derive(Union)]
+pub enum LineageEntity {
+    DataProduct(DataProduct),
+    Application(Application),
+}
+
+async fn entity(ctx: &Context<'_>, kind: &str, entity_id: &str) -> Result<Option<LineageEntity>> {
+    let loader = loader(ctx);
+    Ok(if kind == NodeKind::Product.as_str() {
+        loader.load_one(ProductById(entity_id.to_owned())).await?.map(|p| LineageEntity::DataProduct(DataProduct(p)))
+    } else {
+        loader.load_one(ApplicationById(entity_id.to_owned())).await?.map(|a| LineageEntity::Application(Application(a)))
+    })
+}
+
+/// A directed lineage edge, from upstream to downstream.
+pub struct LineageEdge(pub lineage_edge::Model);
+
+#[Object]
+impl LineageEdge {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn kind(&self) -> Result<EdgeKind> {
+        EdgeKind::decode(&self.0.kind).gql()
+    }
+    async fn from_id(&self) -> ID {
+        id(&self.0.from_id)
+    }
+    async fn to_id(&self) -> ID {
+        id(&self.0.to_id)
+    }
+    async fn from(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
+        entity(ctx, &self.0.from_kind, &self.0.from_id).await
+    }
+    async fn to(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
+        entity(ctx, &self.0.to_kind, &self.0.to_id).await
+    }
+    /// Field-level mappings, for product → product edges.
+    async fn field_mappings(&self) -> Vec<FieldMapping> {
+        serde_json::from_str(&self.0.field_mappings).unwrap_or_default()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A node reached by a lineage walk.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct LineageNode {
+    pub kind: NodeKind,
+    pub id: ID,
+    pub name: String,
+    /// Hops from the root: negative upstream, positive downstream.
+    pub depth: i32,
+}
+
+#[ComplexObject]
+impl LineageNode {
+    async fn entity(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
+        entity(ctx, self.kind.as_str(), &self.id).await
+    }
+}
+
+impl From<domain_layer::LineageNode> for LineageNode {
+    fn from(n: domain_layer::LineageNode) -> Self {
+        Self { kind: n.kind, id: ID(n.id), name: n.name, depth: n.depth }
+    }
+}
+
+/// The part of the lineage graph reached from a root node.
+pub struct LineageGraph(pub domain_layer::LineageGraph);
+
+#[Object]
+impl LineageGraph {
+    async fn root(&self) -> LineageNode {
+        self.0.root.clone().into()
+    }
+    /// Reached nodes (the root excluded), nearest first.
+    async fn nodes(&self) -> Vec<LineageNode> {
+        self.0.nodes.iter().cloned().map(Into::into).collect()
+    }
+    async fn edges(&self) -> Vec<LineageEdge> {
+        self.0.edges.iter().cloned().map(LineageEdge).collect()
+    }
+}
+
+/// A downstream product affected by a change.
+pub struct ImpactedProduct(pub domain_layer::ImpactedProduct);
+
+#[Object]
+impl ImpactedProduct {
+    async fn product(&self) -> DataProduct {
+        DataProduct(self.0.product.clone())
+    }
+    async fn depth(&self) -> i32 {
+        self.0.depth
+    }
+    async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
+        team_of(ctx, &self.0.product.owner_team_id).await
+    }
+}
+
+/// A downstream application affected by a change.
+pub struct ImpactedApplication(pub domain_layer::ImpactedApplication);
+
+#[Object]
+impl ImpactedApplication {
+    async fn application(&self) -> Application {
+        Application(self.0.application.clone())
+    }
+    async fn depth(&self) -> i32 {
+        self.0.depth
+    }
+    async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
+        team_of(ctx, &self.0.application.owner_team_id).await
+    }
+}
+
+/// Everything downstream of a product, and the teams to notify.
+pub struct ImpactReport(pub domain_layer::ImpactReport);
+
+#[Object]
+impl ImpactReport {
+    async fn product(&self) -> DataProduct {
+        DataProduct(self.0.product.clone())
+    }
+    async fn products(&self) -> Vec<ImpactedProduct> {
+        self.0.products.iter().cloned().map(ImpactedProduct).collect()
+    }
+    async fn applications(&self) -> Vec<ImpactedApplication> {
+        self.0.applications.iter().cloned().map(ImpactedApplication).collect()
+    }
+    /// Owner teams of every impacted product and application, by name.
+    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        let ids = self
+            .0
+            .products
+            .iter()
+            .map(|p| p.product.owner_team_id.clone())
+            .chain(self.0.applications.iter().map(|a| a.application.owner_team_id.clone()))
+            .map(TeamById);
+        let mut teams: Vec<Team> = loader(ctx).load_many(ids).await?.into_values().map(Team).collect();
+        teams.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(teams)
+    }
+}
+
+/// One recorded change.
+pub struct AuditEntry(pub audit_entry::Model);
+
+#[Object]
+impl AuditEntry {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    /// User id of who made the change.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    async fn action(&self) -> Result<CatalogChangeKind> {
+        CatalogChangeKind::decode(&self.0.action).gql()
+    }
+    async fn entity_kind(&self) -> Result<EntityKind> {
+        EntityKind::decode(&self.0.entity_kind).gql()
+    }
+    async fn entity_id(&self) -> ID {
+        id(&self.0.entity_id)
+    }
+    async fn entity_name(&self) -> &str {
+        &self.0.entity_name
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+}
+
+/// The authenticated caller.
+#[derive(SimpleObject)]
+pub struct Viewer {
+    pub subject: String,
+    pub teams: Vec<String>,
+    pub roles: Vec<String>,
+}
+

@@ -1,0 +1,180 @@
+//! Query root: thin resolvers over the catalog.
+
+use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+
+use crate::catalog::{CatalogError, Direction, SubscriptionStatus};
+
+use super::error::GqlResult;
+use super::inputs::{AuditFilter, DataProductFilter, LineageNodeInput, SchemaInput};
+use super::objects::*;
+use super::{caller, catalog};
+
+/// Extra fields of the `dataProducts` connection.
+#[derive(SimpleObject)]
+pub struct CountFields {
+    /// Matches of the filter across all pages.
+    pub total_count: u64,
+}
+
+type Cursor = OpaqueCursor<String>;
+
+fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
+    after
+        .map(|c| {
+            Cursor::decode_cursor(&c)
+                .map(|c| c.0)
+                .map_err(|_| CatalogError::Validation(format!("invalid cursor `{c}`")))
+        })
+        .transpose()
+        .gql()
+}
+
+fn page_size(first: Option<i32>) -> Result<u64> {
+    match first.unwrap_or(20) {
+        n @ 1..=100 => Ok(n as u64),
+        n => Err(CatalogError::Validation(format!("first must be between 1 and 100, got {n}"))).gql(),
+    }
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The authenticated caller, or null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
+        caller(ctx).identity().map(|i| Viewer {
+            subject: i.subject.clone(),
+            teams: i.teams.clone(),
+            roles: i.roles.clone(),
+        })
+    }
+
+    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        Ok(catalog(ctx).teams().await.gql()?.into_iter().map(Team).collect())
+    }
+
+    /// A team by id or name.
+    async fn team(&self, ctx: &Context<'_>, key: String) -> Result<Option<Team>> {
+        Ok(catalog(ctx).team(&key).await.gql()?.map(Team))
+    }
+
+    async fn domains(&self, ctx: &Context<'_>) -> Result<Vec<Domain>> {
+        Ok(catalog(ctx).domains().await.gql()?.into_iter().map(Domain).collect())
+    }
+
+    /// A domain by id or name.
+    async fn domain(&self, ctx: &Context<'_>, key: String) -> Result<Option<Domain>> {
+        Ok(catalog(ctx).domain(&key).await.gql()?.map(Domain))
+    }
+
+    /// A product by id or by qualified name (`<domain>.<name>`).
+    async fn data_product(&self, ctx: &Context<'_>, id: Option<ID>, qualified_name: Option<String>) -> Result<Option<DataProduct>> {
+        let key = match (id, qualified_name) {
+            (Some(id), None) => id.0,
+            (None, Some(name)) => name,
+            _ => return Err(CatalogError::Validation("give exactly one of `id` and `qualifiedName`".into())).gql(),
+        };
+        Ok(catalog(ctx).product(&key).await.gql()?.map(DataProduct))
+    }
+
+    /// Products in qualified-name order (Relay cursor connection).
+    async fn data_products(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<DataProductFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Cursor, DataProduct, CountFields>> {
+        let first = page_size(first)?;
+        let after = decode_cursor(after)?;
+        let filter = filter.unwrap_or_default().into();
+        let page = catalog(ctx).products(&filter, first, after.as_deref()).await.gql()?;
+        let mut connection = Connection::with_additional_fields(
+            after.is_some(),
+            page.has_next_page,
+            CountFields { total_count: page.total_count },
+        );
+        connection.edges.extend(
+            page.items
+                .into_iter()
+                .map(|p| Edge::new(OpaqueCursor(p.qualified_name.clone()), DataProduct(p))),
+        );
+        Ok(connection)
+    }
+
+    async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
+        Ok(catalog(ctx).applications().await.gql()?.into_iter().map(Application).collect())
+    }
+
+    /// An application by id or name.
+    async fn application(&self, ctx: &Context<'_>, key: String) -> Result<Option<Application>> {
+        Ok(catalog(ctx).application(&key).await.gql()?.map(Application))
+    }
+
+    /// Access subscriptions, newest first.
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Product id or qualified name")] product: Option<String>,
+        #[graphql(desc = "Application id or name")] application: Option<String>,
+        status: Option<SubscriptionStatus>,
+    ) -> Result<Vec<AccessSubscription>> {
+        let rows = catalog(ctx).subscriptions(product.as_deref(), application.as_deref(), status).await.gql()?;
+        Ok(rows.into_iter().map(AccessSubscription).collect())
+    }
+
+    async fn subscription(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AccessSubscription>> {
+        Ok(catalog(ctx).subscription(&id).await.gql()?.map(AccessSubscription))
+    }
+
+    /// Lineage from a product or application, up to `depth` hops (≤ 100);
+    /// cycles are walked once.
+    async fn lineage(
+        &self,
+        ctx: &Context<'_>,
+        of: LineageNodeInput,
+        #[graphql(default_with = "Direction::Downstream")] direction: Direction,
+        #[graphql(default = 3)] depth: i32,
+    ) -> Result<LineageGraph> {
+        Ok(LineageGraph(catalog(ctx).lineage(&of.into(), direction, depth).await.gql()?))
+    }
+
+    /// Every downstream product and application of a product, with owners.
+    async fn impact(&self, ctx: &Context<'_>, #[graphql(desc = "Product id or qualified name")] of: String) -> Result<ImpactReport> {
+        Ok(ImpactReport(catalog(ctx).impact(&of).await.gql()?))
+    }
+
+    /// Field-level diff between two schema versions of a product (defaults:
+    /// the latest against the one before).
+    async fn schema_diff(&self, ctx: &Context<'_>, product: String, from: Option<i32>, to: Option<i32>) -> Result<SchemaDiff> {
+        Ok(SchemaDiff(catalog(ctx).schema_diff(&product, from, to).await.gql()?))
+    }
+
+    /// Dry run: would this schema be accepted as the product's next version?
+    async fn check_schema_compatibility(&self, ctx: &Context<'_>, product: String, schema: SchemaInput) -> Result<CompatibilityReport> {
+        let catalog = catalog(ctx);
+        let problems = catalog.check_schema_compatibility(&product, schema.into()).await.gql()?;
+        let mode = catalog.product(&product).await.gql()?.map(|p| p.compatibility).unwrap_or_default();
+        Ok(CompatibilityReport::new(crate::catalog::decode_mode(&mode).gql()?, problems))
+    }
+
+    /// Recorded changes, newest first (needs a token).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<Cursor, AuditEntry>> {
+        let first = page_size(first)?;
+        let after = decode_cursor(after)?;
+        let filter = filter.unwrap_or_default().into();
+        let mut rows = catalog(ctx).audit_log(caller(ctx), &filter, first + 1, after.as_deref()).await.gql()?;
+        let has_next = rows.len() as u64 > first;
+        rows.truncate(first as usize);
+        let mut connection = Connection::new(after.is_some(), has_next);
+        connection.edges.extend(rows.into_iter().map(|e| Edge::new(OpaqueCursor(e.id.clone()), AuditEntry(e))));
+        Ok(connection)
+    }
+}

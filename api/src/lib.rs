@@ -1,0 +1,15 @@
+//! Mesh Catalog: a GraphQL catalog and discovery API for an event-stream
+//! data mesh.
+//!
+//! Layers, with arrows pointing one way: [`graphql`] (resolvers, loaders,
+//! HTTP) → [`catalog`] (domain rules, policy, schema compatibility) →
+//! [`store`] (sea-orm). [`config`], [`auth`] and [`startup`] sit beside them.
+
+pub mod auth;
+pub mod catalog;
+pub mod config;
+pub mod demo;
+pub mod graphql;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,86 @@
+//! Builds the application from a [`Config`], so `main` and the tests start
+//! it the same way: open the store, seed the demo, bind, serve.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenService;
+use crate::catalog::Catalog;
+use crate::config::{Config, ConfigError};
+use crate::demo;
+use crate::graphql::http::{router, AppState};
+use crate::graphql::build_schema;
+use crate::store::{Store, StoreError};
+
+/// Largest accepted request body.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Longest a request may run.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server could not start. Each message names the offending value.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot open the database: {0}")]
+    Database(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot seed the demo data: {0}")]
+    Demo(String),
+}
+
+/// A bound, ready-to-serve server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    catalog: Catalog,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let store = Store::open(&config.database_url).await?;
+        let catalog = Catalog::new(store);
+        if config.demo {
+            demo::seed(&catalog).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+        }
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        let state = AppState {
+            schema: build_schema(Some(catalog.clone()), &config.limits),
+            catalog: catalog.clone(),
+            tokens: Arc::new(TokenService::new(&config.auth)),
+        };
+        let router = router(state)
+            .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(CorsLayer::permissive())
+            .layer(TraceLayer::new_for_http());
+        Ok(Self { listener, router, catalog })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+    }
+}

@@ -1,0 +1,196 @@
+//! sea-orm entities, one module per table (see `migrations/` for the DDL).
+//!
+//! Enumerations are stored as their GraphQL spelling (`PUBLISHED`, `AVRO`…)
+//! and JSON values as text, so SQLite and PostgreSQL rows look the same.
+
+macro_rules! entity {
+    ($table:literal, $($body:tt)*) => {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model { $($body)* }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod team {
+    entity!("team",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: String,
+        pub created_at: DateTimeUtc,
+    );
+}
+
+pub mod team_member {
+    entity!("team_member",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub team_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        pub added_at: DateTimeUtc,
+    );
+}
+
+pub mod domain {
+    entity!("domain",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: String,
+        pub owner_team_id: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    );
+}
+
+pub mod data_product {
+    entity!("data_product",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub qualified_name: String,
+        pub domain_id: String,
+        pub name: String,
+        pub display_name: String,
+        pub description: String,
+        pub owner_team_id: String,
+        /// JSON array of `catalog::Contact`.
+        pub contacts: String,
+        pub status: String,
+        pub deprecation_reason: Option<String>,
+        /// ISO date (YYYY-MM-DD).
+        pub sunset_date: Option<String>,
+        pub visibility: String,
+        pub compatibility: String,
+        pub topic_name: String,
+        pub topic_partitions: i32,
+        pub topic_retention_ms: i64,
+        pub topic_cleanup_policy: String,
+        pub sla_tier: Option<String>,
+        pub sla_availability_percent: Option<f64>,
+        pub sla_max_freshness_seconds: Option<i64>,
+        pub sla_max_latency_ms: Option<i64>,
+        pub sla_retention_days: Option<i32>,
+        pub sla_support_hours: Option<String>,
+        pub sla_on_call: Option<String>,
+        /// Optimistic concurrency token, incremented by every change.
+        pub version: i32,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    );
+}
+
+pub mod product_tag {
+    entity!("product_tag",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tag: String,
+    );
+}
+
+pub mod schema_version {
+    entity!("schema_version",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub product_id: String,
+        pub version: i32,
+        pub format: String,
+        pub definition: String,
+        pub canonical: String,
+        /// JSON array of `catalog::schema::SchemaField`.
+        pub fields: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    );
+}
+
+pub mod quality_check {
+    entity!("quality_check",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub product_id: String,
+        pub name: String,
+        pub kind: String,
+        pub description: String,
+        pub threshold: Option<f64>,
+        pub created_at: DateTimeUtc,
+    );
+}
+
+pub mod quality_result {
+    entity!("quality_result",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub check_id: String,
+        pub product_id: String,
+        pub status: String,
+        pub observed_value: Option<f64>,
+        pub message: Option<String>,
+        pub observed_at: DateTimeUtc,
+    );
+}
+
+pub mod application {
+    entity!("application",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: String,
+        pub owner_team_id: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    );
+}
+
+pub mod access_subscription {
+    entity!("access_subscription",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub application_id: String,
+        pub product_id: String,
+        pub purpose: String,
+        pub status: String,
+        pub requested_by: String,
+        pub requested_at: DateTimeUtc,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<DateTimeUtc>,
+        pub decision_reason: Option<String>,
+    );
+}
+
+pub mod lineage_edge {
+    entity!("lineage_edge",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub from_kind: String,
+        pub from_id: String,
+        pub to_kind: String,
+        pub to_id: String,
+        pub kind: String,
+        /// JSON array of `catalog::FieldMapping`.
+        pub field_mappings: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    );
+}
+
+pub mod audit_entry {
+    entity!("audit_entry",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub action: String,
+        pub entity_kind: String,
+        pub entity_id: String,
+        pub entity_name: String,
+        pub summary: String,
+    );
+}

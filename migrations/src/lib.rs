@@ -1,0 +1,19 @@
+//! Database migrations of Mesh Catalog.
+//!
+//! The same migrations run on SQLite (the embedded default) and PostgreSQL
+//! (production). They run at server start-up and with `mesh-catalog migrate`.
+//! Identifiers are UUIDv7 strings and structured values (contacts, field
+//! lists, mappings) are JSON text, so both backends store them identically.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_catalog;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_catalog::Migration)]
+    }
+}

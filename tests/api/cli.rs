@@ -1,0 +1,88 @@
+//! The `mesh-catalog` binary: subcommands, configuration errors, shutdown.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mesh-catalog");
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_remove("MESH_JWT_SECRET").env_remove("DATABASE_URL").env_remove("MESH_DEMO");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("binary runs")
+}
+
+#[test]
+fn schema_command_prints_the_sdl() {
+    let out = run(&["schema"], &[]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), mesh_catalog::graphql::sdl());
+}
+
+#[test]
+fn token_command_mints_a_verifiable_token() {
+    let out = run(&["token", "--sub", "alice", "--team", "orders-team", "--role", "admin", "--ttl", "1h"], &[]);
+    assert!(out.status.success());
+    let token = String::from_utf8(out.stdout).unwrap();
+    let auth = mesh_catalog::config::AuthConfig {
+        jwt_secret: mesh_catalog::config::DEMO_JWT_SECRET.into(),
+        issuer: None,
+        audience: None,
+    };
+    let identity = mesh_catalog::auth::TokenService::new(&auth).verify(token.trim()).unwrap();
+    assert_eq!(identity.subject, "alice");
+    assert_eq!(identity.teams, ["orders-team"]);
+    assert_eq!(identity.roles, ["admin"]);
+}
+
+fn fails_with(args: &[&str], envs: &[(&str, &str)], message: &str) {
+    let out = run(args, envs);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(message), "{args:?}: expected `{message}` in stderr:\n{stderr}");
+}
+
+#[test]
+fn bad_configuration_exits_with_a_clear_message() {
+    let dir = crate::helpers::temp_dir();
+    let dir = dir.to_str().unwrap();
+    fails_with(&["serve", "--data-dir", dir, "--listen", "127.0.0.1:0"], &[], "MESH_JWT_SECRET");
+    let secret = ("MESH_JWT_SECRET", "a-long-enough-test-secret");
+    fails_with(&["serve", "--database-url", "mysql://x/y", "--listen", "127.0.0.1:0"], &[secret], "not supported");
+    fails_with(&["serve", "--database-url", "postgres://postgres@127.0.0.1:1/none", "--listen", "127.0.0.1:0"], &[secret], "cannot open the database");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    fails_with(&["serve", "--data-dir", dir, "--listen", &addr], &[secret], "cannot listen");
+    fails_with(&["serve", "--listen", "nowhere"], &[secret], "invalid");
+}
+
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = crate::helpers::temp_dir();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.to_str().unwrap()])
+        .env("MESH_JWT_SECRET", "a-long-enough-test-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let healthy = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break true;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(healthy, "server did not start");
+    assert!(dir.join("catalog.db").exists(), "SQLite database created in the data dir");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+}

@@ -1,0 +1,218 @@
+//! Test harness: starts the real server on an ephemeral port with a fresh
+//! database (SQLite file or a new PostgreSQL database) and talks to it over
+//! HTTP.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mesh_catalog::auth::{Identity, TokenService};
+use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits};
+use mesh_catalog::startup::Application;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "integration-test-secret-0123456789";
+
+/// Which database the server under test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub tokens: TokenService,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    _shutdown: oneshot::Sender<()>,
+}
+
+fn auth() -> AuthConfig {
+    AuthConfig { jwt_secret: SECRET.into(), issuer: None, audience: None }
+}
+
+/// A fresh, uniquely named PostgreSQL database.
+pub async fn fresh_postgres_url() -> String {
+    let base = std::env::var("MESH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("mc_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is not reachable ({e}); run scripts/test, which starts it"));
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{prefix}/{name}")
+}
+
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesh-catalog-test-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_with(backend, false).await
+}
+
+/// Starts the server; `demo` seeds the demo mesh.
+pub async fn spawn_with(backend: Backend, demo: bool) -> TestApp {
+    let data_dir = temp_dir();
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", data_dir.join("catalog.db").display()),
+        Backend::Postgres => fresh_postgres_url().await,
+    };
+    spawn_on(data_dir, database_url, demo).await
+}
+
+/// Starts a server on an existing data directory and database.
+pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> TestApp {
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.clone(),
+        database_url: database_url.clone(),
+        demo,
+        auth: auth(),
+        limits: GraphqlLimits::default(),
+    };
+    let app = Application::build(config).await.expect("server starts");
+    let address = format!("http://{}", app.local_addr());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        tokens: TokenService::new(&auth()),
+        data_dir,
+        database_url,
+        _shutdown: tx,
+    }
+}
+
+impl TestApp {
+    pub fn token(&self, user: &str) -> String {
+        let identity = Identity { subject: user.into(), teams: vec![], roles: vec![] };
+        self.tokens.mint(&identity, Duration::from_secs(3600))
+    }
+
+    /// Posts a GraphQL request, optionally with a bearer token; returns the
+    /// JSON body (data and errors).
+    pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent").json().await.expect("JSON body")
+    }
+
+    /// Runs an operation as `user` and returns `data`, failing on errors.
+    pub async fn ok(&self, user: &str, query: &str, variables: Value) -> Value {
+        let body = self.post(Some(&self.token(user)), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Runs an operation as `user` expecting an error; returns its code.
+    pub async fn error_code(&self, user: &str, query: &str, variables: Value) -> String {
+        let body = self.post(Some(&self.token(user)), query, variables).await;
+        code_of(&body)
+    }
+
+    /// Anonymous query; returns `data`, failing on errors.
+    pub async fn anon(&self, query: &str, variables: Value) -> Value {
+        let body = self.post(None, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// The standard fixture: team `orders-team` (alice), domain `orders`.
+    pub async fn orders_domain(&self) {
+        self.ok(
+            "alice",
+            "mutation { createTeam(input: {name: \"orders-team\", members: [\"alice\"]}) { id } }",
+            json!({}),
+        )
+        .await;
+        self.ok(
+            "alice",
+            "mutation { createDomain(input: {name: \"orders\", description: \"Orders\", ownerTeam: \"orders-team\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    }
+
+    /// Publishes `orders.<name>` with an Avro schema; returns the product JSON.
+    pub async fn publish(&self, name: &str, schema: &str) -> Value {
+        self.ok("alice", PUBLISH, json!({ "input": {
+            "domain": "orders", "name": name, "description": format!("The {name} stream"),
+            "tags": ["orders"],
+            "schema": { "format": "AVRO", "definition": schema },
+        }}))
+        .await["publishDataProduct"]
+            .clone()
+    }
+
+    /// Creates application `name` owned by a new team `<name>-team`.
+    pub async fn application(&self, name: &str) {
+        self.ok("bob", "mutation($n: String!) { createTeam(input: {name: $n, members: [\"bob\"]}) { id } }", json!({ "n": format!("{name}-team") })).await;
+        self.ok(
+            "bob",
+            "mutation($n: String!, $t: String!) { createApplication(input: {name: $n, ownerTeam: $t}) { id } }",
+            json!({ "n": name, "t": format!("{name}-team") }),
+        )
+        .await;
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn code_of(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code, got {body:#}"))
+        .to_owned()
+}
+
+pub const PUBLISH: &str = "mutation($input: PublishDataProductInput!) {
+  publishDataProduct(input: $input) { id qualifiedName status version schema { version } }
+}";
+
+/// An Avro record schema `Order` with the given extra fields (JSON snippets).
+pub fn order_schema(extra: &[&str]) -> String {
+    let mut fields = vec![
+        r#"{"name": "order_id", "type": "string", "doc": "Unique order id"}"#.to_owned(),
+        r#"{"name": "amount", "type": "long"}"#.to_owned(),
+    ];
+    fields.extend(extra.iter().map(|f| f.to_string()));
+    format!(r#"{{"type": "record", "name": "Order", "namespace": "com.example", "fields": [{}]}}"#, fields.join(","))
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL:
+/// `on_both!(name)` calls `async fn name(app: TestApp)` from two tests.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await;
+                    super::$name(app).await
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await;
+                    super::$name(app).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both;

@@ -1,0 +1,14 @@
+//! Integration tests: the real server, over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod access;
+mod cli;
+mod demo;
+mod http;
+mod lineage;
+mod products;
+mod quality_audit;
+mod schemas;
+mod sdl;
+mod teams;
