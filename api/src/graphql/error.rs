@@ -40,3 +40,16 @@ impl<T> GqlResult<T> for Result<T, CatalogError> {
         self.map_err(|e| e.extend())
     }
 }
+
+/// Gives every error of a response a code: errors raised by async-graphql
+/// itself (syntax, unknown fields, bad arguments, depth and complexity
+/// limits) are the caller's request being invalid, so VALIDATION. Resolver
+/// errors already carry the code of their `CatalogError`.
+pub fn ensure_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "VALIDATION");
+        }
+    }
+}

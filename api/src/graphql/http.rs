@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::auth::{Caller, TokenService};
 use crate::catalog::Catalog;
 
+use super::error::ensure_codes;
 use super::{request_loader, AppSchema, RequestContext};
 
 /// Shared state of the HTTP handlers.
@@ -64,7 +65,9 @@ async fn execute(state: AppState, headers: HeaderMap, request: GraphQLRequest) -
         .into_inner()
         .data(RequestContext { caller })
         .data(request_loader(&state.catalog));
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let mut response = state.schema.execute(request).await;
+    ensure_codes(&mut response);
+    GraphQLResponse::from(response).into_response()
 }
 
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {

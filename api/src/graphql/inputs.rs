@@ -219,8 +219,7 @@ pub struct AddLineageEdgeInput {
     pub from: LineageNodeInput,
     /// Downstream end.
     pub to: LineageNodeInput,
-    #[graphql(default)]
-    pub field_mappings: Vec<FieldMapping>,
+    pub field_mappings: Option<Vec<FieldMapping>>,
 }
 
 /// Filters of `dataProducts`; all given filters must match.

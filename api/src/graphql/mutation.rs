@@ -94,7 +94,7 @@ impl MutationRoot {
     }
 
     async fn add_lineage_edge(&self, ctx: &Context<'_>, input: AddLineageEdgeInput) -> Result<LineageEdge> {
-        let input = NewLineageEdge { from: input.from.into(), to: input.to.into(), field_mappings: input.field_mappings };
+        let input = NewLineageEdge { from: input.from.into(), to: input.to.into(), field_mappings: input.field_mappings.unwrap_or_default() };
         Ok(LineageEdge(catalog(ctx).add_lineage_edge(caller(ctx), input).await.gql()?))
     }
 

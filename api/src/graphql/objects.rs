@@ -1,7 +1,7 @@
 //! GraphQL output types. Each wraps a stored row and resolves its nested
 //! fields through the request's DataLoader.
 
-use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject, Union, ID};
+use async_graphql::{ComplexObject, Context, Enum, ErrorExtensions, Object, Result, SimpleObject, Union, ID};
 use chrono::{DateTime, Utc};
 
 use crate::catalog::schema::{self, CompatibilityMode as Mode};
@@ -59,8 +59,7 @@ async fn team_of(ctx: &Context<'_>, team_id: &str) -> Result<Team> {
         .load_one(TeamById(team_id.to_owned()))
         .await?
         .map(Team)
-        .ok_or_else(|| CatalogError::Internal(format!("team {team_id} missing")).into())
-        .gql()
+        .ok_or_else(|| CatalogError::Internal(format!("team {team_id} missing")).extend())
 }
 
 /// A team: people (JWT subjects) who own domains, products and applications.
@@ -199,7 +198,7 @@ impl DataProduct {
             .load_one(DomainById(self.0.domain_id.clone()))
             .await?
             .map(Domain)
-            .ok_or_else(|| async_graphql::Error::new("domain missing"))
+            .ok_or_else(|| CatalogError::Internal("domain missing".into()).extend())
     }
     async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
         team_of(ctx, &self.0.owner_team_id).await
@@ -562,14 +561,14 @@ impl AccessSubscription {
             .load_one(ApplicationById(self.0.application_id.clone()))
             .await?
             .map(Application)
-            .ok_or_else(|| async_graphql::Error::new("application missing"))
+            .ok_or_else(|| CatalogError::Internal("application missing".into()).extend())
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<DataProduct> {
         loader(ctx)
             .load_one(ProductById(self.0.product_id.clone()))
             .await?
             .map(DataProduct)
-            .ok_or_else(|| async_graphql::Error::new("product missing"))
+            .ok_or_else(|| CatalogError::Internal("product missing".into()).extend())
     }
     async fn purpose(&self) -> &str {
         &self.0.purpose
