@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod cli;
 mod demo;
+mod hooks;
 mod http;
 mod lineage;
 mod products;
