@@ -116,7 +116,11 @@ impl TokenService {
         if claims.sub.trim().is_empty() {
             return Err(AuthError::InvalidToken("empty subject".into()));
         }
-        Ok(Identity { subject: claims.sub, teams: claims.teams, roles: claims.roles })
+        Ok(Identity {
+            subject: claims.sub,
+            teams: claims.teams,
+            roles: claims.roles,
+        })
     }
 
     /// Mints a token for development and tests (`mesh-catalog token`).

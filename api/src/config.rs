@@ -12,7 +12,11 @@ use clap::{Args, Parser, Subcommand};
 pub const DEMO_JWT_SECRET: &str = "mesh-catalog-demo-secret-do-not-use-in-production";
 
 #[derive(Debug, Parser)]
-#[command(name = "mesh-catalog", version, about = "GraphQL catalog and discovery API for an event-stream data mesh")]
+#[command(
+    name = "mesh-catalog",
+    version,
+    about = "GraphQL catalog and discovery API for an event-stream data mesh"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,6 +32,8 @@ pub enum Command {
     Schema,
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Rebuild the search index from the database (stop the server first).
+    Reindex(DatabaseArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -38,6 +44,9 @@ pub struct DatabaseArgs {
     /// `sqlite://…` or `postgres://…`; defaults to `<data-dir>/catalog.db`.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Directory of the search index; defaults to `<data-dir>/index`.
+    #[arg(long, env = "MESH_INDEX_DIR")]
+    pub index_dir: Option<PathBuf>,
 }
 
 impl DatabaseArgs {
@@ -51,10 +60,14 @@ impl DatabaseArgs {
             }
             return Ok(url.clone());
         }
-        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-            ConfigError(format!("cannot create data directory {}: {e}", self.data_dir.display()))
-        })?;
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| ConfigError(format!("cannot create data directory {}: {e}", self.data_dir.display())))?;
         Ok(format!("sqlite://{}", self.data_dir.join("catalog.db").display()))
+    }
+
+    /// The search index directory.
+    pub fn index_dir(&self) -> PathBuf {
+        self.index_dir.clone().unwrap_or_else(|| self.data_dir.join("index"))
     }
 }
 
@@ -137,7 +150,11 @@ impl AuthArgs {
                 ))
             }
         };
-        Ok(AuthConfig { jwt_secret, issuer: self.jwt_issuer.clone(), audience: self.jwt_audience.clone() })
+        Ok(AuthConfig {
+            jwt_secret,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+        })
     }
 }
 
@@ -150,7 +167,10 @@ pub struct GraphqlLimits {
 
 impl Default for GraphqlLimits {
     fn default() -> Self {
-        Self { max_depth: 16, max_complexity: 5000 }
+        Self {
+            max_depth: 16,
+            max_complexity: 5000,
+        }
     }
 }
 
@@ -160,6 +180,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Search index directory (`None`: in memory).
+    pub index_dir: Option<PathBuf>,
     pub demo: bool,
     pub auth: AuthConfig,
     pub limits: GraphqlLimits,
@@ -171,9 +193,13 @@ impl Config {
             listen: args.listen,
             data_dir: args.database.data_dir.clone(),
             database_url: args.database.resolve()?,
+            index_dir: Some(args.database.index_dir()),
             demo: args.demo,
             auth: args.auth.resolve(args.demo)?,
-            limits: GraphqlLimits { max_depth: args.max_depth, max_complexity: args.max_complexity },
+            limits: GraphqlLimits {
+                max_depth: args.max_depth,
+                max_complexity: args.max_complexity,
+            },
         })
     }
 }
@@ -208,10 +234,17 @@ mod tests {
 
     #[test]
     fn production_requires_a_secret() {
-        let args = AuthArgs { jwt_secret: None, jwt_issuer: None, jwt_audience: None };
+        let args = AuthArgs {
+            jwt_secret: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+        };
         assert!(args.resolve(false).is_err());
         assert_eq!(args.resolve(true).unwrap().jwt_secret, DEMO_JWT_SECRET);
-        let short = AuthArgs { jwt_secret: Some("short".into()), ..args };
+        let short = AuthArgs {
+            jwt_secret: Some("short".into()),
+            ..args
+        };
         assert!(short.resolve(true).is_err());
     }
 }

@@ -9,9 +9,9 @@ use serde_json::Value;
 use crate::auth::{Caller, Identity};
 use crate::catalog::{
     decode_format, decode_mode, AccessDecision, Catalog, CatalogError, CheckKind, CleanupPolicy, Contact, Deprecate,
-    FieldMapping, NewApplication, NewDomain, NewLineageEdge, NewTeam, NodeRef, ProductStatus,
-    PublishProduct, QualityCheckInput, QualityStatus, RecordQualityResult, RequestAccess,
-    SchemaInput, SlaInput, SlaTier, SubscriptionStatus, TopicInput, Visibility,
+    FieldMapping, NewApplication, NewDomain, NewLineageEdge, NewTeam, NodeRef, ProductStatus, PublishProduct,
+    QualityCheckInput, QualityStatus, RecordQualityResult, RequestAccess, SchemaInput, SlaInput, SlaTier,
+    SubscriptionStatus, TopicInput, Visibility,
 };
 
 /// The demo catalog, compiled into the binary.
@@ -150,7 +150,11 @@ struct DemoEdge {
 }
 
 fn user(subject: &str) -> Caller {
-    Caller::User(Identity { subject: subject.to_owned(), teams: vec![], roles: vec!["admin".into()] })
+    Caller::User(Identity {
+        subject: subject.to_owned(),
+        teams: vec![],
+        roles: vec!["admin".into()],
+    })
 }
 
 fn node(text: &str) -> Result<NodeRef, CatalogError> {
@@ -172,11 +176,15 @@ fn tolerate<T>(result: Result<T, CatalogError>) -> Result<Option<T>, CatalogErro
 
 /// Seeds the demo mesh; returns the number of products created.
 pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
-    let demo: Demo = serde_json::from_str(DEMO)
-        .map_err(|e| CatalogError::Internal(format!("demo catalog does not parse: {e}")))?;
+    let demo: Demo =
+        serde_json::from_str(DEMO).map_err(|e| CatalogError::Internal(format!("demo catalog does not parse: {e}")))?;
     let admin = user("platform-admin");
     for team in &demo.teams {
-        let input = NewTeam { name: team.name.clone(), description: team.description.clone(), members: team.members.clone() };
+        let input = NewTeam {
+            name: team.name.clone(),
+            description: team.description.clone(),
+            members: team.members.clone(),
+        };
         tolerate(catalog.create_team(&admin, input).await)?;
     }
     for domain in &demo.domains {
@@ -194,7 +202,10 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
             continue;
         }
         let mut versions = p.schema_versions.iter().map(|s| {
-            Ok::<_, CatalogError>(SchemaInput { format: decode_format(&s.format)?, definition: s.definition.to_string() })
+            Ok::<_, CatalogError>(SchemaInput {
+                format: decode_format(&s.format)?,
+                definition: s.definition.to_string(),
+            })
         });
         let first = versions.next().transpose()?;
         let input = PublishProduct {
@@ -273,11 +284,17 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
     }
     let fresh = |qualified: &str| created.iter().any(|p| format!("{}.{}", p.domain, p.name) == qualified);
     for s in demo.subscriptions.iter().filter(|s| fresh(&s.product)) {
-        let request = RequestAccess { application: s.application.clone(), product: s.product.clone(), purpose: s.purpose.clone() };
+        let request = RequestAccess {
+            application: s.application.clone(),
+            product: s.product.clone(),
+            purpose: s.purpose.clone(),
+        };
         let sub = catalog
             .request_access(&user(&s.requested_by), request)
             .await
-            .map_err(|e| CatalogError::Validation(format!("demo subscription {} → {}: {e}", s.product, s.application)))?;
+            .map_err(|e| {
+                CatalogError::Validation(format!("demo subscription {} → {}: {e}", s.product, s.application))
+            })?;
         let decider = user(s.decided_by.as_deref().unwrap_or("platform-admin"));
         let steps: &[AccessDecision] = match s.status {
             SubscriptionStatus::Pending => &[],
@@ -291,7 +308,11 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
         }
     }
     for edge in &demo.lineage {
-        let input = NewLineageEdge { from: node(&edge.from)?, to: node(&edge.to)?, field_mappings: edge.field_mappings.clone() };
+        let input = NewLineageEdge {
+            from: node(&edge.from)?,
+            to: node(&edge.to)?,
+            field_mappings: edge.field_mappings.clone(),
+        };
         tolerate(catalog.add_lineage_edge(&admin, input).await)?;
     }
     for p in &created {

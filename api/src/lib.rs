@@ -3,13 +3,15 @@
 //!
 //! Layers, with arrows pointing one way: [`graphql`] (resolvers, loaders,
 //! HTTP) → [`catalog`] (domain rules, policy, schema compatibility) →
-//! [`store`] (sea-orm). [`config`], [`auth`] and [`startup`] sit beside them.
+//! [`store`] (sea-orm), and [`search`] (tantivy, fed by the catalog's
+//! after-commit hook). [`config`], [`auth`] and [`startup`] sit beside them.
 
 pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod graphql;
+pub mod search;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::config::{Cli, Command, Config};
+use mesh_catalog::search::{IndexLocation, Indexer, SearchIndex};
 use mesh_catalog::startup::Application;
 use mesh_catalog::store::Store;
 use mesh_catalog::{graphql, telemetry};
@@ -34,13 +35,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Token(args) => {
             let auth = args.auth.resolve(true)?;
-            let identity = Identity { subject: args.sub, teams: args.teams, roles: args.roles };
+            let identity = Identity {
+                subject: args.sub,
+                teams: args.teams,
+                roles: args.roles,
+            };
             println!("{}", TokenService::new(&auth).mint(&identity, args.ttl));
         }
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate(args) => {
             Store::open(&args.resolve()?).await?;
             eprintln!("migrations applied");
+        }
+        Command::Reindex(args) => {
+            let store = Store::open(&args.resolve()?).await?;
+            let (index, _) = SearchIndex::open(&IndexLocation::Disk(args.index_dir()))?;
+            let started = std::time::Instant::now();
+            Indexer::start(index, &store, true).await?;
+            eprintln!("search index rebuilt in {:.1?}", started.elapsed());
         }
     }
     Ok(())

@@ -19,7 +19,8 @@ use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
 use crate::demo;
 use crate::graphql::http::{router, AppState};
-use crate::graphql::build_schema;
+use crate::graphql::{build_schema, Services};
+use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
 use crate::store::{Store, StoreError};
 
 /// Largest accepted request body.
@@ -38,6 +39,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot seed the demo data: {0}")]
     Demo(String),
+    #[error("cannot open the search index: {0}")]
+    Search(#[from] SearchError),
 }
 
 /// A bound, ready-to-serve server.
@@ -45,29 +48,57 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     catalog: Catalog,
+    indexer: Indexer,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let store = Store::open(&config.database_url).await?;
-        let catalog = Catalog::new(store);
+        let location = config
+            .index_dir
+            .clone()
+            .map_or(IndexLocation::Memory, IndexLocation::Disk);
+        let (search, fresh) = SearchIndex::open(&location)?;
+        let indexer = Indexer::start(search.clone(), &store, fresh).await?;
+        let catalog = Catalog::new(store).with_hook(Arc::new(indexer.clone()));
         if config.demo {
-            demo::seed(&catalog).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            demo::seed(&catalog)
+                .await
+                .map_err(|e| StartupError::Demo(e.to_string()))?;
+            // Serve only once the seeded catalog is searchable.
+            indexer.flush().await?;
         }
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
         let state = AppState {
-            schema: build_schema(Some(catalog.clone()), &config.limits),
+            schema: build_schema(
+                Some(Services {
+                    catalog: catalog.clone(),
+                    search,
+                }),
+                &config.limits,
+            ),
             catalog: catalog.clone(),
             tokens: Arc::new(TokenService::new(&config.auth)),
         };
         let router = router(state)
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
             .layer(CorsLayer::permissive())
             .layer(TraceLayer::new_for_http());
-        Ok(Self { listener, router, catalog })
+        Ok(Self {
+            listener,
+            router,
+            catalog,
+            indexer,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -79,8 +110,15 @@ impl Application {
         &self.catalog
     }
 
+    /// The search indexer (to wait for or force indexing).
+    pub fn indexer(&self) -> &Indexer {
+        &self.indexer
+    }
+
     /// Serves until `shutdown` completes, then drains in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

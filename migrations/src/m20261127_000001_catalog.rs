@@ -203,7 +203,11 @@ impl MigrationTrait for Migration {
                     .col(string(TeamMember::UserId))
                     .col(timestamp_with_time_zone(TeamMember::AddedAt))
                     .primary_key(Index::create().col(TeamMember::TeamId).col(TeamMember::UserId))
-                    .foreign_key(&mut fk("fk_team_member_team", (TeamMember::Table, TeamMember::TeamId), (Team::Table, Team::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_team_member_team",
+                        (TeamMember::Table, TeamMember::TeamId),
+                        (Team::Table, Team::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -217,7 +221,11 @@ impl MigrationTrait for Migration {
                     .col(string(Domain::OwnerTeamId))
                     .col(timestamp_with_time_zone(Domain::CreatedAt))
                     .col(timestamp_with_time_zone(Domain::UpdatedAt))
-                    .foreign_key(&mut fk("fk_domain_team", (Domain::Table, Domain::OwnerTeamId), (Team::Table, Team::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_domain_team",
+                        (Domain::Table, Domain::OwnerTeamId),
+                        (Team::Table, Team::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -252,13 +260,27 @@ impl MigrationTrait for Migration {
                     .col(integer(DataProduct::Version))
                     .col(timestamp_with_time_zone(DataProduct::CreatedAt))
                     .col(timestamp_with_time_zone(DataProduct::UpdatedAt))
-                    .foreign_key(&mut fk("fk_product_domain", (DataProduct::Table, DataProduct::DomainId), (Domain::Table, Domain::Id)))
-                    .foreign_key(&mut fk("fk_product_team", (DataProduct::Table, DataProduct::OwnerTeamId), (Team::Table, Team::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_product_domain",
+                        (DataProduct::Table, DataProduct::DomainId),
+                        (Domain::Table, Domain::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_product_team",
+                        (DataProduct::Table, DataProduct::OwnerTeamId),
+                        (Team::Table, Team::Id),
+                    ))
                     .take(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_product_domain").table(DataProduct::Table).col(DataProduct::DomainId).take())
+            .create_index(
+                Index::create()
+                    .name("ix_product_domain")
+                    .table(DataProduct::Table)
+                    .col(DataProduct::DomainId)
+                    .take(),
+            )
             .await?;
         manager
             .create_table(
@@ -267,12 +289,22 @@ impl MigrationTrait for Migration {
                     .col(string(ProductTag::ProductId))
                     .col(string(ProductTag::Tag))
                     .primary_key(Index::create().col(ProductTag::ProductId).col(ProductTag::Tag))
-                    .foreign_key(&mut fk("fk_tag_product", (ProductTag::Table, ProductTag::ProductId), (DataProduct::Table, DataProduct::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_tag_product",
+                        (ProductTag::Table, ProductTag::ProductId),
+                        (DataProduct::Table, DataProduct::Id),
+                    ))
                     .take(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_tag_tag").table(ProductTag::Table).col(ProductTag::Tag).take())
+            .create_index(
+                Index::create()
+                    .name("ix_tag_tag")
+                    .table(ProductTag::Table)
+                    .col(ProductTag::Tag)
+                    .take(),
+            )
             .await?;
         manager
             .create_table(
@@ -287,7 +319,11 @@ impl MigrationTrait for Migration {
                     .col(text(SchemaVersion::Fields))
                     .col(string(SchemaVersion::CreatedBy))
                     .col(timestamp_with_time_zone(SchemaVersion::CreatedAt))
-                    .foreign_key(&mut fk("fk_schema_product", (SchemaVersion::Table, SchemaVersion::ProductId), (DataProduct::Table, DataProduct::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_schema_product",
+                        (SchemaVersion::Table, SchemaVersion::ProductId),
+                        (DataProduct::Table, DataProduct::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -313,7 +349,11 @@ impl MigrationTrait for Migration {
                     .col(text(QualityCheck::Description))
                     .col(double_null(QualityCheck::Threshold))
                     .col(timestamp_with_time_zone(QualityCheck::CreatedAt))
-                    .foreign_key(&mut fk("fk_check_product", (QualityCheck::Table, QualityCheck::ProductId), (DataProduct::Table, DataProduct::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_check_product",
+                        (QualityCheck::Table, QualityCheck::ProductId),
+                        (DataProduct::Table, DataProduct::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -339,7 +379,11 @@ impl MigrationTrait for Migration {
                     .col(double_null(QualityResult::ObservedValue))
                     .col(text_null(QualityResult::Message))
                     .col(timestamp_with_time_zone(QualityResult::ObservedAt))
-                    .foreign_key(&mut fk("fk_result_check", (QualityResult::Table, QualityResult::CheckId), (QualityCheck::Table, QualityCheck::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_result_check",
+                        (QualityResult::Table, QualityResult::CheckId),
+                        (QualityCheck::Table, QualityCheck::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -354,7 +398,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_result_product").table(QualityResult::Table).col(QualityResult::ProductId).take())
+            .create_index(
+                Index::create()
+                    .name("ix_result_product")
+                    .table(QualityResult::Table)
+                    .col(QualityResult::ProductId)
+                    .take(),
+            )
             .await?;
         manager
             .create_table(
@@ -366,7 +416,11 @@ impl MigrationTrait for Migration {
                     .col(string(Application::OwnerTeamId))
                     .col(timestamp_with_time_zone(Application::CreatedAt))
                     .col(timestamp_with_time_zone(Application::UpdatedAt))
-                    .foreign_key(&mut fk("fk_application_team", (Application::Table, Application::OwnerTeamId), (Team::Table, Team::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_application_team",
+                        (Application::Table, Application::OwnerTeamId),
+                        (Team::Table, Team::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -384,16 +438,36 @@ impl MigrationTrait for Migration {
                     .col(string_null(AccessSubscription::DecidedBy))
                     .col(timestamp_with_time_zone_null(AccessSubscription::DecidedAt))
                     .col(text_null(AccessSubscription::DecisionReason))
-                    .foreign_key(&mut fk("fk_sub_application", (AccessSubscription::Table, AccessSubscription::ApplicationId), (Application::Table, Application::Id)))
-                    .foreign_key(&mut fk("fk_sub_product", (AccessSubscription::Table, AccessSubscription::ProductId), (DataProduct::Table, DataProduct::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_sub_application",
+                        (AccessSubscription::Table, AccessSubscription::ApplicationId),
+                        (Application::Table, Application::Id),
+                    ))
+                    .foreign_key(&mut fk(
+                        "fk_sub_product",
+                        (AccessSubscription::Table, AccessSubscription::ProductId),
+                        (DataProduct::Table, DataProduct::Id),
+                    ))
                     .take(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_sub_product").table(AccessSubscription::Table).col(AccessSubscription::ProductId).take())
+            .create_index(
+                Index::create()
+                    .name("ix_sub_product")
+                    .table(AccessSubscription::Table)
+                    .col(AccessSubscription::ProductId)
+                    .take(),
+            )
             .await?;
         manager
-            .create_index(Index::create().name("ix_sub_application").table(AccessSubscription::Table).col(AccessSubscription::ApplicationId).take())
+            .create_index(
+                Index::create()
+                    .name("ix_sub_application")
+                    .table(AccessSubscription::Table)
+                    .col(AccessSubscription::ApplicationId)
+                    .take(),
+            )
             .await?;
         manager
             .create_table(
@@ -423,7 +497,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(Index::create().name("ix_lineage_to").table(LineageEdge::Table).col(LineageEdge::ToId).take())
+            .create_index(
+                Index::create()
+                    .name("ix_lineage_to")
+                    .table(LineageEdge::Table)
+                    .col(LineageEdge::ToId)
+                    .take(),
+            )
             .await?;
         manager
             .create_table(

@@ -8,7 +8,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_mesh-catalog");
 
 fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env_remove("MESH_JWT_SECRET").env_remove("DATABASE_URL").env_remove("MESH_DEMO");
+    cmd.args(args)
+        .env_remove("MESH_JWT_SECRET")
+        .env_remove("DATABASE_URL")
+        .env_remove("MESH_DEMO");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -24,7 +27,20 @@ fn schema_command_prints_the_sdl() {
 
 #[test]
 fn token_command_mints_a_verifiable_token() {
-    let out = run(&["token", "--sub", "alice", "--team", "orders-team", "--role", "admin", "--ttl", "1h"], &[]);
+    let out = run(
+        &[
+            "token",
+            "--sub",
+            "alice",
+            "--team",
+            "orders-team",
+            "--role",
+            "admin",
+            "--ttl",
+            "1h",
+        ],
+        &[],
+    );
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap();
     let auth = mesh_catalog::config::AuthConfig {
@@ -32,7 +48,9 @@ fn token_command_mints_a_verifiable_token() {
         issuer: None,
         audience: None,
     };
-    let identity = mesh_catalog::auth::TokenService::new(&auth).verify(token.trim()).unwrap();
+    let identity = mesh_catalog::auth::TokenService::new(&auth)
+        .verify(token.trim())
+        .unwrap();
     assert_eq!(identity.subject, "alice");
     assert_eq!(identity.teams, ["orders-team"]);
     assert_eq!(identity.roles, ["admin"]);
@@ -42,20 +60,45 @@ fn fails_with(args: &[&str], envs: &[(&str, &str)], message: &str) {
     let out = run(args, envs);
     assert!(!out.status.success(), "{args:?} should fail");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(message), "{args:?}: expected `{message}` in stderr:\n{stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected `{message}` in stderr:\n{stderr}"
+    );
 }
 
 #[test]
 fn bad_configuration_exits_with_a_clear_message() {
     let dir = crate::helpers::temp_dir();
     let dir = dir.to_str().unwrap();
-    fails_with(&["serve", "--data-dir", dir, "--listen", "127.0.0.1:0"], &[], "MESH_JWT_SECRET");
+    fails_with(
+        &["serve", "--data-dir", dir, "--listen", "127.0.0.1:0"],
+        &[],
+        "MESH_JWT_SECRET",
+    );
     let secret = ("MESH_JWT_SECRET", "a-long-enough-test-secret");
-    fails_with(&["serve", "--database-url", "mysql://x/y", "--listen", "127.0.0.1:0"], &[secret], "not supported");
-    fails_with(&["serve", "--database-url", "postgres://postgres@127.0.0.1:1/none", "--listen", "127.0.0.1:0"], &[secret], "cannot open the database");
+    fails_with(
+        &["serve", "--database-url", "mysql://x/y", "--listen", "127.0.0.1:0"],
+        &[secret],
+        "not supported",
+    );
+    fails_with(
+        &[
+            "serve",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[secret],
+        "cannot open the database",
+    );
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    fails_with(&["serve", "--data-dir", dir, "--listen", &addr], &[secret], "cannot listen");
+    fails_with(
+        &["serve", "--data-dir", dir, "--listen", &addr],
+        &[secret],
+        "cannot listen",
+    );
     fails_with(&["serve", "--listen", "nowhere"], &[secret], "invalid");
 }
 
@@ -64,7 +107,13 @@ fn serve_answers_and_stops_on_sigterm() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = crate::helpers::temp_dir();
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir", dir.to_str().unwrap()])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
         .env("MESH_JWT_SECRET", "a-long-enough-test-secret")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -81,8 +130,14 @@ fn serve_answers_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(healthy, "server did not start");
-    assert!(dir.join("catalog.db").exists(), "SQLite database created in the data dir");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(
+        dir.join("catalog.db").exists(),
+        "SQLite database created in the data dir"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit, got {status}");
 }

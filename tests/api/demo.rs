@@ -22,14 +22,33 @@ async fn check_demo(app: &TestApp) -> Value {
     assert!(count(&data["applications"]) >= 8);
     let products = data["dataProducts"]["edges"].as_array().unwrap();
     assert!(products.len() >= 30, "products: {}", products.len());
-    let multi = products.iter().filter(|p| count(&p["node"]["schemaVersions"]) >= 2).count();
+    let multi = products
+        .iter()
+        .filter(|p| count(&p["node"]["schemaVersions"]) >= 2)
+        .count();
     assert!(multi >= 5, "products with several schema versions: {multi}");
     for status in ["DRAFT", "PUBLISHED", "DEPRECATED", "RETIRED"] {
-        assert!(products.iter().any(|p| p["node"]["status"] == status), "no {status} product");
+        assert!(
+            products.iter().any(|p| p["node"]["status"] == status),
+            "no {status} product"
+        );
     }
-    assert!(products.iter().filter(|p| p["node"]["qualityScore"].is_number()).count() >= 15);
+    assert!(
+        products
+            .iter()
+            .filter(|p| p["node"]["qualityScore"].is_number())
+            .count()
+            >= 15
+    );
     for status in ["PENDING", "APPROVED", "REJECTED", "REVOKED"] {
-        assert!(data["subscriptions"].as_array().unwrap().iter().any(|s| s["status"] == status), "no {status} subscription");
+        assert!(
+            data["subscriptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["status"] == status),
+            "no {status} subscription"
+        );
     }
     // Lineage at least 4 levels deep from some product.
     let mut deepest = 0;
@@ -38,7 +57,13 @@ async fn check_demo(app: &TestApp) -> Value {
         let g = app
             .anon("query($p: String!) { lineage(of: {product: $p}, direction: DOWNSTREAM, depth: 50) { nodes { depth } } }", json!({ "p": name }))
             .await;
-        let d = g["lineage"]["nodes"].as_array().unwrap().iter().map(|n| n["depth"].as_i64().unwrap()).max().unwrap_or(0);
+        let d = g["lineage"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["depth"].as_i64().unwrap())
+            .max()
+            .unwrap_or(0);
         deepest = deepest.max(d);
     }
     assert!(deepest >= 4, "deepest lineage: {deepest}");

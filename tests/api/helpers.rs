@@ -32,18 +32,25 @@ pub struct TestApp {
 }
 
 fn auth() -> AuthConfig {
-    AuthConfig { jwt_secret: SECRET.into(), issuer: None, audience: None }
+    AuthConfig {
+        jwt_secret: SECRET.into(),
+        issuer: None,
+        audience: None,
+    }
 }
 
 /// A fresh, uniquely named PostgreSQL database.
 pub async fn fresh_postgres_url() -> String {
-    let base = std::env::var("MESH_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let base =
+        std::env::var("MESH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("mc_t_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {base} is not reachable ({e}); run scripts/test, which starts it"));
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")
 }
@@ -74,11 +81,23 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
         database_url: database_url.clone(),
+        index_dir: Some(data_dir.join("index")),
         demo,
         auth: auth(),
         limits: GraphqlLimits::default(),
     };
-    let app = Application::build(config).await.expect("server starts");
+    // A server dropped just before may still be releasing the index lock.
+    let mut attempts = 0;
+    let app = loop {
+        match Application::build(config.clone()).await {
+            Ok(app) => break app,
+            Err(e) if e.to_string().contains("Lock") && attempts < 100 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("server does not start: {e}"),
+        }
+    };
     let address = format!("http://{}", app.local_addr());
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
@@ -86,7 +105,10 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
     }));
     TestApp {
         address,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
         tokens: TokenService::new(&auth()),
         data_dir,
         database_url,
@@ -96,7 +118,11 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
 
 impl TestApp {
     pub fn token(&self, user: &str) -> String {
-        let identity = Identity { subject: user.into(), teams: vec![], roles: vec![] };
+        let identity = Identity {
+            subject: user.into(),
+            teams: vec![],
+            roles: vec![],
+        };
         self.tokens.mint(&identity, Duration::from_secs(3600))
     }
 
@@ -110,7 +136,13 @@ impl TestApp {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request.send().await.expect("request sent").json().await.expect("JSON body")
+        request
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body")
     }
 
     /// Runs an operation as `user` and returns `data`, failing on errors.
@@ -151,18 +183,27 @@ impl TestApp {
 
     /// Publishes `orders.<name>` with an Avro schema; returns the product JSON.
     pub async fn publish(&self, name: &str, schema: &str) -> Value {
-        self.ok("alice", PUBLISH, json!({ "input": {
-            "domain": "orders", "name": name, "description": format!("The {name} stream"),
-            "tags": ["orders"],
-            "schema": { "format": "AVRO", "definition": schema },
-        }}))
+        self.ok(
+            "alice",
+            PUBLISH,
+            json!({ "input": {
+                "domain": "orders", "name": name, "description": format!("The {name} stream"),
+                "tags": ["orders"],
+                "schema": { "format": "AVRO", "definition": schema },
+            }}),
+        )
         .await["publishDataProduct"]
             .clone()
     }
 
     /// Creates application `name` owned by a new team `<name>-team`.
     pub async fn application(&self, name: &str) {
-        self.ok("bob", "mutation($n: String!) { createTeam(input: {name: $n, members: [\"bob\"]}) { id } }", json!({ "n": format!("{name}-team") })).await;
+        self.ok(
+            "bob",
+            "mutation($n: String!) { createTeam(input: {name: $n, members: [\"bob\"]}) { id } }",
+            json!({ "n": format!("{name}-team") }),
+        )
+        .await;
         self.ok(
             "bob",
             "mutation($n: String!, $t: String!) { createApplication(input: {name: $n, ownerTeam: $t}) { id } }",
@@ -191,7 +232,10 @@ pub fn order_schema(extra: &[&str]) -> String {
         r#"{"name": "amount", "type": "long"}"#.to_owned(),
     ];
     fields.extend(extra.iter().map(|f| f.to_string()));
-    format!(r#"{{"type": "record", "name": "Order", "namespace": "com.example", "fields": [{}]}}"#, fields.join(","))
+    format!(
+        r#"{{"type": "record", "name": "Order", "namespace": "com.example", "fields": [{}]}}"#,
+        fields.join(",")
+    )
 }
 
 /// Declares a test that runs once on SQLite and once on PostgreSQL:

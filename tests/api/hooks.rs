@@ -21,12 +21,27 @@ impl ChangeHook for Recorder {
 async fn hooks_see_committed_changes_only(url: String) {
     let recorder = Arc::new(Recorder::default());
     let catalog = Catalog::new(Store::open(&url).await.unwrap()).with_hook(recorder.clone());
-    let alice = Caller::User(Identity { subject: "alice".into(), teams: vec![], roles: vec![] });
+    let alice = Caller::User(Identity {
+        subject: "alice".into(),
+        teams: vec![],
+        roles: vec![],
+    });
     catalog
-        .create_team(&alice, NewTeam { name: "orders-team".into(), description: String::new(), members: vec![] })
+        .create_team(
+            &alice,
+            NewTeam {
+                name: "orders-team".into(),
+                description: String::new(),
+                members: vec![],
+            },
+        )
         .await
         .unwrap();
-    let domain = NewDomain { name: "orders".into(), description: String::new(), owner_team: "orders-team".into() };
+    let domain = NewDomain {
+        name: "orders".into(),
+        description: String::new(),
+        owner_team: "orders-team".into(),
+    };
     catalog.create_domain(&alice, domain.clone()).await.unwrap();
     // Refused: duplicate, and anonymous.
     assert!(catalog.create_domain(&alice, domain.clone()).await.is_err());

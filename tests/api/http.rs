@@ -17,7 +17,13 @@ async fn probes_answer(app: TestApp) {
 #[tokio::test]
 async fn graphiql_and_graphql_over_http() {
     let app = spawn_app(Backend::Sqlite).await;
-    let page = app.client.get(format!("{}/graphql", app.address)).header("accept", "text/html").send().await.unwrap();
+    let page = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
 
@@ -47,7 +53,9 @@ async fn graphiql_and_graphql_over_http() {
     assert_eq!(body, json!({ "data": { "viewer": null } }));
 
     // The viewer reflects the token.
-    let me = app.post(Some(&app.token("alice")), "{ viewer { subject } }", json!({})).await;
+    let me = app
+        .post(Some(&app.token("alice")), "{ viewer { subject } }", json!({}))
+        .await;
     assert_eq!(me["data"]["viewer"]["subject"], "alice");
 
     // Syntax errors and unknown fields are errors, not crashes.
@@ -67,7 +75,11 @@ async fn bad_tokens_and_limits_are_refused() {
         audience: None,
     });
     let forged = other.mint(
-        &mesh_catalog::auth::Identity { subject: "mallory".into(), teams: vec![], roles: vec![] },
+        &mesh_catalog::auth::Identity {
+            subject: "mallory".into(),
+            teams: vec![],
+            roles: vec![],
+        },
         std::time::Duration::from_secs(60),
     );
     let response = app
@@ -93,15 +105,33 @@ async fn bad_tokens_and_limits_are_refused() {
     assert_eq!(response.status(), 401);
 
     // Too deep.
-    let deep = format!("{{ domains {{ {} }} }}", "ownerTeam { domains { ".repeat(12) + "name" + &" } }".repeat(12));
+    let deep = format!(
+        "{{ domains {{ {} }} }}",
+        "ownerTeam { domains { ".repeat(12) + "name" + &" } }".repeat(12)
+    );
     let body = app.post(None, &deep, json!({})).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body:#}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{body:#}"
+    );
     assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
 
     // Too complex: thousands of aliased fields.
-    let wide = format!("{{ {} }}", (0..3000).map(|i| format!("a{i}: domains {{ name }}")).collect::<Vec<_>>().join(" "));
+    let wide = format!(
+        "{{ {} }}",
+        (0..3000)
+            .map(|i| format!("a{i}: domains {{ name }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let body = app.post(None, &wide, json!({})).await;
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body:#}");
+    assert!(
+        body["errors"][0]["message"].as_str().unwrap().contains("too complex"),
+        "{body:#}"
+    );
     assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
 
     // Too large a body.

@@ -12,4 +12,5 @@ mod products;
 mod quality_audit;
 mod schemas;
 mod sdl;
+mod search;
 mod teams;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{order_schema, on_both, TestApp, PUBLISH};
+use crate::helpers::{on_both, order_schema, TestApp, PUBLISH};
 
 on_both!(
     publish_creates_and_updates_with_optimistic_concurrency,
@@ -54,22 +54,39 @@ async fn publish_creates_and_updates_with_optimistic_concurrency(app: TestApp) {
     assert_eq!(p["domain"]["name"], "orders");
     assert_eq!(p["ownerTeam"]["name"], "orders-team");
     assert_eq!(p["compatibility"], "FULL");
-    assert_eq!(p["topic"], json!({ "name": "orders.order-events", "partitions": 6, "retentionMs": 86400000, "cleanupPolicy": "COMPACT" }));
+    assert_eq!(
+        p["topic"],
+        json!({ "name": "orders.order-events", "partitions": 6, "retentionMs": 86400000, "cleanupPolicy": "COMPACT" })
+    );
     assert_eq!(p["sla"]["tier"], "GOLD");
     assert_eq!(p["sla"]["maxFreshnessSeconds"], 300);
     assert_eq!(p["contacts"][0]["email"], "alice@example.com");
-    assert_eq!(p["schema"]["fields"][0], json!({ "path": "order_id", "type": "string", "doc": "Unique order id", "nullable": false }));
+    assert_eq!(
+        p["schema"]["fields"][0],
+        json!({ "path": "order_id", "type": "string", "doc": "Unique order id", "nullable": false })
+    );
     assert_eq!(p["qualityChecks"][0]["kind"], "COMPLETENESS");
     // Lookup by id as well.
-    let by_id = app.anon("query($id: ID) { dataProduct(id: $id) { qualifiedName } }", json!({ "id": created["id"] })).await;
+    let by_id = app
+        .anon(
+            "query($id: ID) { dataProduct(id: $id) { qualifiedName } }",
+            json!({ "id": created["id"] }),
+        )
+        .await;
     assert_eq!(by_id["dataProduct"]["qualifiedName"], "orders.order-events");
 
     // Updating needs the current version…
     let update = json!({ "domain": "orders", "name": "order-events", "displayName": "Orders" });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": update })).await, "CONFLICT");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": update })).await,
+        "CONFLICT"
+    );
     let mut stale = update.clone();
     stale["expectedVersion"] = json!(7);
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": stale })).await, "CONFLICT");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": stale })).await,
+        "CONFLICT"
+    );
     // …and then changes only what is given.
     let mut fresh = update.clone();
     fresh["expectedVersion"] = json!(1);
@@ -80,7 +97,10 @@ async fn publish_creates_and_updates_with_optimistic_concurrency(app: TestApp) {
     assert_eq!(p["description"], "Every **order** placed.");
     assert_eq!(p["sla"]["tier"], "GOLD");
     // The same expected version a second time is stale.
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": fresh })).await, "CONFLICT");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": fresh })).await,
+        "CONFLICT"
+    );
 
     // An evolved schema through publish registers version 2 (FULL: new field with a default).
     let evolved = json!({ "domain": "orders", "name": "order-events", "expectedVersion": 2,
@@ -97,24 +117,47 @@ async fn life_cycle_transitions_and_refusals(app: TestApp) {
     let p = app.ok("alice", PUBLISH, json!({ "input": draft })).await["publishDataProduct"].clone();
     assert_eq!(p["status"], "DRAFT");
     let publish = json!({ "domain": "orders", "name": "drafty", "expectedVersion": 1 });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": publish })).await, "VALIDATION");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": publish })).await,
+        "VALIDATION"
+    );
     let publish = json!({ "domain": "orders", "name": "drafty", "expectedVersion": 1,
         "schema": { "format": "AVRO", "definition": order_schema(&[]) } });
     let p = app.ok("alice", PUBLISH, json!({ "input": publish })).await["publishDataProduct"].clone();
     assert_eq!(p["status"], "PUBLISHED");
     // Back to draft is refused.
     let back = json!({ "domain": "orders", "name": "drafty", "expectedVersion": 2, "draft": true });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": back })).await, "CONFLICT");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": back })).await,
+        "CONFLICT"
+    );
 
     let retire = "mutation($p: String!) { retireDataProduct(product: $p) { status } }";
     let deprecate = "mutation($p: String!, $d: String) { deprecateDataProduct(input: {product: $p, reason: \"use v2\", sunsetDate: $d}) { status version deprecation { reason sunsetDate } } }";
     // PUBLISHED cannot be retired directly.
-    assert_eq!(app.error_code("alice", retire, json!({ "p": "orders.drafty" })).await, "CONFLICT");
-    assert_eq!(app.error_code("alice", deprecate, json!({ "p": "orders.drafty", "d": "31/12/2027" })).await, "VALIDATION");
-    let d = app.ok("alice", deprecate, json!({ "p": "orders.drafty", "d": "2027-12-31" })).await["deprecateDataProduct"].clone();
+    assert_eq!(
+        app.error_code("alice", retire, json!({ "p": "orders.drafty" })).await,
+        "CONFLICT"
+    );
+    assert_eq!(
+        app.error_code("alice", deprecate, json!({ "p": "orders.drafty", "d": "31/12/2027" }))
+            .await,
+        "VALIDATION"
+    );
+    let d = app
+        .ok("alice", deprecate, json!({ "p": "orders.drafty", "d": "2027-12-31" }))
+        .await["deprecateDataProduct"]
+        .clone();
     assert_eq!(d["status"], "DEPRECATED");
-    assert_eq!(d["deprecation"], json!({ "reason": "use v2", "sunsetDate": "2027-12-31" }));
-    assert_eq!(app.error_code("alice", deprecate, json!({ "p": "orders.drafty" })).await, "CONFLICT");
+    assert_eq!(
+        d["deprecation"],
+        json!({ "reason": "use v2", "sunsetDate": "2027-12-31" })
+    );
+    assert_eq!(
+        app.error_code("alice", deprecate, json!({ "p": "orders.drafty" }))
+            .await,
+        "CONFLICT"
+    );
     // A deprecated product can still be updated, but stays deprecated.
     let update = json!({ "domain": "orders", "name": "drafty", "expectedVersion": d["version"], "description": "old" });
     let p = app.ok("alice", PUBLISH, json!({ "input": update })).await["publishDataProduct"].clone();
@@ -122,12 +165,26 @@ async fn life_cycle_transitions_and_refusals(app: TestApp) {
     let r = app.ok("alice", retire, json!({ "p": "orders.drafty" })).await;
     assert_eq!(r["retireDataProduct"]["status"], "RETIRED");
     // Retired is final.
-    assert_eq!(app.error_code("alice", retire, json!({ "p": "orders.drafty" })).await, "CONFLICT");
+    assert_eq!(
+        app.error_code("alice", retire, json!({ "p": "orders.drafty" })).await,
+        "CONFLICT"
+    );
     let update = json!({ "domain": "orders", "name": "drafty", "expectedVersion": p["version"].as_i64().unwrap() + 1 });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": update })).await, "CONFLICT");
-    assert_eq!(app.error_code("alice", deprecate, json!({ "p": "orders.nope" })).await, "NOT_FOUND");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": update })).await,
+        "CONFLICT"
+    );
+    assert_eq!(
+        app.error_code("alice", deprecate, json!({ "p": "orders.nope" })).await,
+        "NOT_FOUND"
+    );
     // A never-published draft can be retired.
-    app.ok("alice", PUBLISH, json!({ "input": { "domain": "orders", "name": "scrap", "draft": true } })).await;
+    app.ok(
+        "alice",
+        PUBLISH,
+        json!({ "input": { "domain": "orders", "name": "scrap", "draft": true } }),
+    )
+    .await;
     let r = app.ok("alice", retire, json!({ "p": "orders.scrap" })).await;
     assert_eq!(r["retireDataProduct"]["status"], "RETIRED");
 }
@@ -162,13 +219,33 @@ async fn listing_filters_and_cursor_pagination(app: TestApp) {
     assert_eq!(seen, expected);
 
     let names = |v: &Value| -> Vec<String> {
-        v["dataProducts"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["qualifiedName"].as_str().unwrap().to_owned()).collect()
+        v["dataProducts"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["qualifiedName"].as_str().unwrap().to_owned())
+            .collect()
     };
     let even = app.anon(list, json!({ "f": { "tags": ["even", "all"] } })).await;
-    assert_eq!(names(&even), ["orders.stream-0", "orders.stream-2", "orders.stream-4", "orders.stream-6"]);
-    let gold = app.anon(list, json!({ "f": { "tiers": ["GOLD"], "statuses": ["PUBLISHED"] } })).await;
+    assert_eq!(
+        names(&even),
+        [
+            "orders.stream-0",
+            "orders.stream-2",
+            "orders.stream-4",
+            "orders.stream-6"
+        ]
+    );
+    let gold = app
+        .anon(list, json!({ "f": { "tiers": ["GOLD"], "statuses": ["PUBLISHED"] } }))
+        .await;
     assert_eq!(names(&gold), ["orders.stream-0", "orders.stream-1", "orders.stream-2"]);
-    let drafts = app.anon(list, json!({ "f": { "statuses": ["DRAFT"], "domain": "orders", "ownerTeam": "orders-team" } })).await;
+    let drafts = app
+        .anon(
+            list,
+            json!({ "f": { "statuses": ["DRAFT"], "domain": "orders", "ownerTeam": "orders-team" } }),
+        )
+        .await;
     assert_eq!(names(&drafts), ["orders.stream-6"]);
 
     let body = app.post(None, list, json!({ "after": "garbage!" })).await;
@@ -189,11 +266,26 @@ async fn invalid_product_input_is_refused_without_side_effects(app: TestApp) {
         (json!({ "topic": { "name": "bad topic!" } }), "VALIDATION"),
         (json!({ "topic": { "partitions": 0 } }), "VALIDATION"),
         (json!({ "topic": { "retentionMs": 5 } }), "VALIDATION"),
-        (json!({ "sla": { "tier": "GOLD", "availabilityPercent": 120.0 } }), "VALIDATION"),
-        (json!({ "sla": { "tier": "GOLD", "maxFreshnessSeconds": -1 } }), "VALIDATION"),
-        (json!({ "schema": { "format": "AVRO", "definition": "{ not json" } }), "VALIDATION"),
-        (json!({ "schema": { "format": "JSON_SCHEMA", "definition": "{\"type\": 12}" } }), "VALIDATION"),
-        (json!({ "qualityChecks": [{ "name": "Bad Check", "kind": "CUSTOM" }] }), "VALIDATION"),
+        (
+            json!({ "sla": { "tier": "GOLD", "availabilityPercent": 120.0 } }),
+            "VALIDATION",
+        ),
+        (
+            json!({ "sla": { "tier": "GOLD", "maxFreshnessSeconds": -1 } }),
+            "VALIDATION",
+        ),
+        (
+            json!({ "schema": { "format": "AVRO", "definition": "{ not json" } }),
+            "VALIDATION",
+        ),
+        (
+            json!({ "schema": { "format": "JSON_SCHEMA", "definition": "{\"type\": 12}" } }),
+            "VALIDATION",
+        ),
+        (
+            json!({ "qualityChecks": [{ "name": "Bad Check", "kind": "CUSTOM" }] }),
+            "VALIDATION",
+        ),
         (json!({ "expectedVersion": 4 }), "CONFLICT"),
     ];
     for (patch, code) in cases {
@@ -201,20 +293,37 @@ async fn invalid_product_input_is_refused_without_side_effects(app: TestApp) {
         for (k, v) in patch.as_object().unwrap() {
             input[k] = v.clone();
         }
-        assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": input })).await, code, "{patch}");
+        assert_eq!(
+            app.error_code("alice", PUBLISH, json!({ "input": input })).await,
+            code,
+            "{patch}"
+        );
     }
     // None of the refused attempts left a product, tag or audit entry behind.
-    let data = app.ok("alice", "{ dataProducts { totalCount } auditLog(filter: {entityKind: PRODUCT}) { edges { node { id } } } }", json!({})).await;
+    let data = app
+        .ok(
+            "alice",
+            "{ dataProducts { totalCount } auditLog(filter: {entityKind: PRODUCT}) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data["dataProducts"]["totalCount"], 0);
     assert_eq!(data["auditLog"]["edges"], json!([]));
 
     // Two products cannot share a topic.
     app.publish("first", &order_schema(&[])).await;
-    let clash = json!({ "domain": "orders", "name": "second", "topic": { "name": "orders.first" }, "schema": base["schema"] });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": clash })).await, "CONFLICT");
+    let clash =
+        json!({ "domain": "orders", "name": "second", "topic": { "name": "orders.first" }, "schema": base["schema"] });
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": clash })).await,
+        "CONFLICT"
+    );
     // Partitions never decrease.
     let shrink = json!({ "domain": "orders", "name": "first", "expectedVersion": 1, "topic": { "partitions": 1 } });
-    assert_eq!(app.error_code("alice", PUBLISH, json!({ "input": shrink })).await, "VALIDATION");
+    assert_eq!(
+        app.error_code("alice", PUBLISH, json!({ "input": shrink })).await,
+        "VALIDATION"
+    );
     let p = product(&app, "orders.first").await;
     assert_eq!(p["version"], 1);
     assert_eq!(p["topic"]["partitions"], 3);

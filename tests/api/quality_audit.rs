@@ -22,19 +22,43 @@ async fn quality_results_drive_the_score(app: TestApp) {
     let score = "{ dataProduct(qualifiedName: \"orders.order-events\") { qualityScore qualityChecks { name latestResult { status } results(limit: 5) { status } } } }";
     assert!(app.anon(score, json!({})).await["dataProduct"]["qualityScore"].is_null());
 
-    app.ok("alice", RECORD, json!({ "c": "completeness", "s": "FAIL", "v": 0.5, "at": "2026-01-01T00:00:00Z" })).await;
-    app.ok("alice", RECORD, json!({ "c": "completeness", "s": "PASS", "v": 0.999 })).await;
-    app.ok("alice", RECORD, json!({ "c": "freshness", "s": "WARN", "v": 400.0 })).await;
+    app.ok(
+        "alice",
+        RECORD,
+        json!({ "c": "completeness", "s": "FAIL", "v": 0.5, "at": "2026-01-01T00:00:00Z" }),
+    )
+    .await;
+    app.ok("alice", RECORD, json!({ "c": "completeness", "s": "PASS", "v": 0.999 }))
+        .await;
+    app.ok("alice", RECORD, json!({ "c": "freshness", "s": "WARN", "v": 400.0 }))
+        .await;
     let p = app.anon(score, json!({})).await["dataProduct"].clone();
     // Latest: PASS (1) and WARN (½) → 75.
     assert_eq!(p["qualityScore"], 75.0);
     assert_eq!(p["qualityChecks"][0]["name"], "completeness");
     assert_eq!(p["qualityChecks"][0]["latestResult"]["status"], "PASS");
-    assert_eq!(p["qualityChecks"][0]["results"], json!([{ "status": "PASS" }, { "status": "FAIL" }]));
+    assert_eq!(
+        p["qualityChecks"][0]["results"],
+        json!([{ "status": "PASS" }, { "status": "FAIL" }])
+    );
 
-    assert_eq!(app.error_code("alice", RECORD, json!({ "c": "ghost", "s": "PASS" })).await, "NOT_FOUND");
-    assert_eq!(app.error_code("alice", RECORD, json!({ "c": "completeness", "s": "PASS", "at": "2999-01-01T00:00:00Z" })).await, "VALIDATION");
-    let body = app.post(None, RECORD, json!({ "c": "completeness", "s": "PASS" })).await;
+    assert_eq!(
+        app.error_code("alice", RECORD, json!({ "c": "ghost", "s": "PASS" }))
+            .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.error_code(
+            "alice",
+            RECORD,
+            json!({ "c": "completeness", "s": "PASS", "at": "2999-01-01T00:00:00Z" })
+        )
+        .await,
+        "VALIDATION"
+    );
+    let body = app
+        .post(None, RECORD, json!({ "c": "completeness", "s": "PASS" }))
+        .await;
     assert_eq!(code_of(&body), "UNAUTHENTICATED");
 }
 
@@ -42,25 +66,54 @@ async fn audit_log_records_every_change(app: TestApp) {
     app.orders_domain().await;
     app.publish("order-events", &order_schema(&[])).await;
     app.application("fraud-detection").await;
-    let audit = "query($f: AuditFilter, $first: Int, $after: String) { auditLog(filter: $f, first: $first, after: $after) {
+    let audit =
+        "query($f: AuditFilter, $first: Int, $after: String) { auditLog(filter: $f, first: $first, after: $after) {
         pageInfo { hasNextPage endCursor } edges { node { actor action entityKind entityName summary at } } } }";
     let all = app.ok("carol", audit, json!({})).await["auditLog"].clone();
-    let actions: Vec<&str> = all["edges"].as_array().unwrap().iter().map(|e| e["node"]["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["APPLICATION_CREATED", "TEAM_CREATED", "PRODUCT_PUBLISHED", "DOMAIN_CREATED", "TEAM_CREATED"]);
+    let actions: Vec<&str> = all["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "APPLICATION_CREATED",
+            "TEAM_CREATED",
+            "PRODUCT_PUBLISHED",
+            "DOMAIN_CREATED",
+            "TEAM_CREATED"
+        ]
+    );
     assert_eq!(all["edges"][2]["node"]["actor"], "alice");
     assert_eq!(all["edges"][2]["node"]["entityName"], "orders.order-events");
 
-    let bob = app.ok("carol", audit, json!({ "f": { "actor": "bob" } })).await["auditLog"]["edges"].as_array().unwrap().len();
+    let bob = app.ok("carol", audit, json!({ "f": { "actor": "bob" } })).await["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(bob, 2);
-    let products = app.ok("carol", audit, json!({ "f": { "entityKind": "PRODUCT" } })).await;
+    let products = app
+        .ok("carol", audit, json!({ "f": { "entityKind": "PRODUCT" } }))
+        .await;
     assert_eq!(products["auditLog"]["edges"].as_array().unwrap().len(), 1);
-    let future = app.ok("carol", audit, json!({ "f": { "since": "2999-01-01T00:00:00Z" } })).await;
+    let future = app
+        .ok("carol", audit, json!({ "f": { "since": "2999-01-01T00:00:00Z" } }))
+        .await;
     assert_eq!(future["auditLog"]["edges"], json!([]));
 
     // Cursor pagination walks every entry once.
     let first = app.ok("carol", audit, json!({ "first": 3 })).await["auditLog"].clone();
     assert_eq!(first["pageInfo"]["hasNextPage"], true);
-    let rest = app.ok("carol", audit, json!({ "first": 3, "after": first["pageInfo"]["endCursor"] })).await["auditLog"].clone();
+    let rest = app
+        .ok(
+            "carol",
+            audit,
+            json!({ "first": 3, "after": first["pageInfo"]["endCursor"] }),
+        )
+        .await["auditLog"]
+        .clone();
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
     assert_eq!(rest["edges"].as_array().unwrap().len(), 2);
 

@@ -19,9 +19,21 @@ fn schema_graphql_is_up_to_date() {
 fn sdl_covers_the_catalog_api() {
     let sdl = mesh_catalog::graphql::sdl();
     for name in [
-        "publishDataProduct", "registerSchemaVersion", "deprecateDataProduct", "retireDataProduct",
-        "requestAccess", "approveAccess", "rejectAccess", "revokeAccess", "recordQualityResult",
-        "addLineageEdge", "removeLineageEdge", "checkSchemaCompatibility", "schemaDiff", "impact", "auditLog",
+        "publishDataProduct",
+        "registerSchemaVersion",
+        "deprecateDataProduct",
+        "retireDataProduct",
+        "requestAccess",
+        "approveAccess",
+        "rejectAccess",
+        "revokeAccess",
+        "recordQualityResult",
+        "addLineageEdge",
+        "removeLineageEdge",
+        "checkSchemaCompatibility",
+        "schemaDiff",
+        "impact",
+        "auditLog",
     ] {
         assert!(sdl.contains(name), "{name} missing from the SDL");
     }

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ExprTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, application, data_product, lineage_edge};
@@ -14,8 +14,8 @@ use super::lineage::{insert_edge, Endpoint};
 use super::products::find_product;
 use super::teams::find_team;
 use super::{
-    new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name,
-    NodeKind, ProductStatus, Result, SubscriptionStatus, Unit,
+    new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, NodeKind, ProductStatus,
+    Result, SubscriptionStatus, Unit,
 };
 
 /// Input of `createApplication`.
@@ -48,9 +48,21 @@ pub enum AccessDecision {
 impl AccessDecision {
     fn transition(self) -> (SubscriptionStatus, SubscriptionStatus, ChangeKind) {
         match self {
-            AccessDecision::Approve => (SubscriptionStatus::Pending, SubscriptionStatus::Approved, ChangeKind::AccessApproved),
-            AccessDecision::Reject => (SubscriptionStatus::Pending, SubscriptionStatus::Rejected, ChangeKind::AccessRejected),
-            AccessDecision::Revoke => (SubscriptionStatus::Approved, SubscriptionStatus::Revoked, ChangeKind::AccessRevoked),
+            AccessDecision::Approve => (
+                SubscriptionStatus::Pending,
+                SubscriptionStatus::Approved,
+                ChangeKind::AccessApproved,
+            ),
+            AccessDecision::Reject => (
+                SubscriptionStatus::Pending,
+                SubscriptionStatus::Rejected,
+                ChangeKind::AccessRejected,
+            ),
+            AccessDecision::Revoke => (
+                SubscriptionStatus::Approved,
+                SubscriptionStatus::Revoked,
+                ChangeKind::AccessRevoked,
+            ),
         }
     }
 }
@@ -78,7 +90,10 @@ impl Catalog {
         let mut unit = self.begin(caller).await?;
         let team = find_team(unit.conn(), &input.owner_team).await?;
         if find_application(unit.conn(), name.as_str()).await.is_ok() {
-            return Err(CatalogError::Conflict(format!("application `{}` already exists", name.as_str())));
+            return Err(CatalogError::Conflict(format!(
+                "application `{}` already exists",
+                name.as_str()
+            )));
         }
         let now = Utc::now();
         let model = application::ActiveModel {
@@ -152,7 +167,10 @@ impl Catalog {
             entity_kind: EntityKind::Subscription,
             entity_id: &model.id,
             entity_name: &format!("{} → {}", product.qualified_name, app.name),
-            summary: format!("{} requested access to {} for {}", model.requested_by, product.qualified_name, app.name),
+            summary: format!(
+                "{} requested access to {} for {}",
+                model.requested_by, product.qualified_name, app.name
+            ),
             products: vec![product.id.clone()],
         })
         .await?;
@@ -168,7 +186,11 @@ impl Catalog {
         decision: AccessDecision,
         reason: Option<String>,
     ) -> Result<access_subscription::Model> {
-        let reason = reason.as_deref().map(|r| text("reason", r, 4_000)).transpose()?.filter(|r| !r.is_empty());
+        let reason = reason
+            .as_deref()
+            .map(|r| text("reason", r, 4_000))
+            .transpose()?
+            .filter(|r| !r.is_empty());
         if decision == AccessDecision::Reject && reason.is_none() {
             return Err(CatalogError::Validation("a rejection needs a reason".into()));
         }
@@ -191,7 +213,10 @@ impl Catalog {
             .exec(unit.conn())
             .await?;
         if updated.rows_affected != 1 {
-            return Err(CatalogError::Conflict(format!("subscription {} was decided concurrently", current.id)));
+            return Err(CatalogError::Conflict(format!(
+                "subscription {} was decided concurrently",
+                current.id
+            )));
         }
         let product = data_product::Entity::find_by_id(current.product_id.clone())
             .one(unit.conn())
@@ -231,8 +256,14 @@ impl Catalog {
             .await?;
         match (status, existing) {
             (SubscriptionStatus::Approved, None) => {
-                let from = Endpoint { kind: NodeKind::Product, id: product.id.clone() };
-                let to = Endpoint { kind: NodeKind::Application, id: app.id.clone() };
+                let from = Endpoint {
+                    kind: NodeKind::Product,
+                    id: product.id.clone(),
+                };
+                let to = Endpoint {
+                    kind: NodeKind::Application,
+                    id: app.id.clone(),
+                };
                 insert_edge(unit, &from, &to, &[]).await?;
             }
             (SubscriptionStatus::Revoked, Some(edge)) => {
@@ -252,11 +283,16 @@ impl Catalog {
     }
 
     pub async fn applications(&self) -> Result<Vec<application::Model>> {
-        Ok(application::Entity::find().order_by_asc(application::Column::Name).all(self.db()).await?)
+        Ok(application::Entity::find()
+            .order_by_asc(application::Column::Name)
+            .all(self.db())
+            .await?)
     }
 
     pub async fn subscription(&self, id: &str) -> Result<Option<access_subscription::Model>> {
-        Ok(access_subscription::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+        Ok(access_subscription::Entity::find_by_id(id.to_owned())
+            .one(self.db())
+            .await?)
     }
 
     /// Subscriptions, newest first, optionally narrowed.
@@ -271,11 +307,15 @@ impl Catalog {
             query = query.filter(access_subscription::Column::ProductId.eq(find_product(self.db(), product).await?.id));
         }
         if let Some(app) = application {
-            query = query.filter(access_subscription::Column::ApplicationId.eq(find_application(self.db(), app).await?.id));
+            query =
+                query.filter(access_subscription::Column::ApplicationId.eq(find_application(self.db(), app).await?.id));
         }
         if let Some(status) = status {
             query = query.filter(access_subscription::Column::Status.eq(status.as_str()));
         }
-        Ok(query.order_by_desc(access_subscription::Column::RequestedAt).all(self.db()).await?)
+        Ok(query
+            .order_by_desc(access_subscription::Column::RequestedAt)
+            .all(self.db())
+            .await?)
     }
 }

@@ -49,6 +49,10 @@ impl Catalog {
             query = query.filter(audit_entry::Column::Id.lt(before));
         }
         // UUIDv7 ids sort by creation time.
-        Ok(query.order_by_desc(audit_entry::Column::Id).limit(limit).all(self.db()).await?)
+        Ok(query
+            .order_by_desc(audit_entry::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?)
     }
 }

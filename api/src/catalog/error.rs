@@ -15,7 +15,10 @@ pub enum CatalogError {
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
-    IncompatibleSchema { message: String, incompatibilities: Vec<Incompatibility> },
+    IncompatibleSchema {
+        message: String,
+        incompatibilities: Vec<Incompatibility>,
+    },
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

@@ -12,8 +12,8 @@ use crate::store::entities::{application, data_product, lineage_edge};
 use super::applications::find_application;
 use super::products::find_product;
 use super::{
-    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping,
-    NodeKind, Result, Unit,
+    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping, NodeKind, Result,
+    Unit,
 };
 
 /// Deepest walk accepted; deeper requests are clamped.
@@ -97,11 +97,23 @@ async fn resolve(db: &impl ConnectionTrait, node: &NodeRef) -> Result<(Endpoint,
     Ok(match node {
         NodeRef::Product(key) => {
             let p = find_product(db, key).await?;
-            (Endpoint { kind: NodeKind::Product, id: p.id }, p.qualified_name)
+            (
+                Endpoint {
+                    kind: NodeKind::Product,
+                    id: p.id,
+                },
+                p.qualified_name,
+            )
         }
         NodeRef::Application(key) => {
             let a = find_application(db, key).await?;
-            (Endpoint { kind: NodeKind::Application, id: a.id }, a.name)
+            (
+                Endpoint {
+                    kind: NodeKind::Application,
+                    id: a.id,
+                },
+                a.name,
+            )
         }
     })
 }
@@ -155,7 +167,9 @@ impl Catalog {
     pub async fn add_lineage_edge(&self, caller: &Caller, input: NewLineageEdge) -> Result<lineage_edge::Model> {
         for m in &input.field_mappings {
             if m.from.trim().is_empty() || m.to.trim().is_empty() || m.from.len() > 500 || m.to.len() > 500 {
-                return Err(CatalogError::Validation("field mappings need non-empty `from` and `to` field paths".into()));
+                return Err(CatalogError::Validation(
+                    "field mappings need non-empty `from` and `to` field paths".into(),
+                ));
             }
         }
         let mut unit = self.begin(caller).await?;
@@ -181,8 +195,12 @@ impl Catalog {
             .one(unit.conn())
             .await?
             .ok_or_else(|| CatalogError::not_found("lineage edge", id))?;
-        lineage_edge::Entity::delete_by_id(edge.id.clone()).exec(unit.conn()).await?;
-        let names = self.names(unit.conn(), &[edge.from_id.clone(), edge.to_id.clone()]).await?;
+        lineage_edge::Entity::delete_by_id(edge.id.clone())
+            .exec(unit.conn())
+            .await?;
+        let names = self
+            .names(unit.conn(), &[edge.from_id.clone(), edge.to_id.clone()])
+            .await?;
         let label = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
         let title = format!("{} → {}", label(&edge.from_id), label(&edge.to_id));
         unit.record(Event {
@@ -219,11 +237,22 @@ impl Catalog {
                 if frontier.is_empty() {
                     break;
                 }
-                let column = if downstream { lineage_edge::Column::FromId } else { lineage_edge::Column::ToId };
-                let found = lineage_edge::Entity::find().filter(column.is_in(frontier.clone())).all(self.db()).await?;
+                let column = if downstream {
+                    lineage_edge::Column::FromId
+                } else {
+                    lineage_edge::Column::ToId
+                };
+                let found = lineage_edge::Entity::find()
+                    .filter(column.is_in(frontier.clone()))
+                    .all(self.db())
+                    .await?;
                 frontier.clear();
                 for edge in found {
-                    let (next, kind) = if downstream { (&edge.to_id, &edge.to_kind) } else { (&edge.from_id, &edge.from_kind) };
+                    let (next, kind) = if downstream {
+                        (&edge.to_id, &edge.to_kind)
+                    } else {
+                        (&edge.from_id, &edge.from_kind)
+                    };
                     if seen.insert(next.clone()) {
                         frontier.push(next.clone());
                         let signed = if downstream { level } else { -level };
@@ -238,13 +267,23 @@ impl Catalog {
         let names = self.names(self.db(), &ids).await?;
         let mut nodes: Vec<LineageNode> = reached
             .into_iter()
-            .map(|(id, (kind, depth))| LineageNode { name: names.get(&id).cloned().unwrap_or_default(), kind, id, depth })
+            .map(|(id, (kind, depth))| LineageNode {
+                name: names.get(&id).cloned().unwrap_or_default(),
+                kind,
+                id,
+                depth,
+            })
             .collect();
         nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
         let mut edges: Vec<_> = edges.into_values().collect();
         edges.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(LineageGraph {
-            root: LineageNode { kind: root.kind, id: root.id, name: root_name, depth: 0 },
+            root: LineageNode {
+                kind: root.kind,
+                id: root.id,
+                name: root_name,
+                depth: 0,
+            },
             nodes,
             edges,
         })
@@ -253,27 +292,57 @@ impl Catalog {
     /// Every product and application downstream of `product`.
     pub async fn impact(&self, product: &str) -> Result<ImpactReport> {
         let root = find_product(self.db(), product).await?;
-        let graph = self.lineage(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH).await?;
+        let graph = self
+            .lineage(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH)
+            .await?;
         let depth_of: HashMap<&str, i32> = graph.nodes.iter().map(|n| (n.id.as_str(), n.depth)).collect();
-        let product_ids: Vec<&str> = graph.nodes.iter().filter(|n| n.kind == NodeKind::Product).map(|n| n.id.as_str()).collect();
-        let app_ids: Vec<&str> = graph.nodes.iter().filter(|n| n.kind == NodeKind::Application).map(|n| n.id.as_str()).collect();
+        let product_ids: Vec<&str> = graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Product)
+            .map(|n| n.id.as_str())
+            .collect();
+        let app_ids: Vec<&str> = graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Application)
+            .map(|n| n.id.as_str())
+            .collect();
         let mut products: Vec<ImpactedProduct> = data_product::Entity::find()
             .filter(data_product::Column::Id.is_in(product_ids))
             .all(self.db())
             .await?
             .into_iter()
-            .map(|p| ImpactedProduct { depth: depth_of[p.id.as_str()], product: p })
+            .map(|p| ImpactedProduct {
+                depth: depth_of[p.id.as_str()],
+                product: p,
+            })
             .collect();
-        products.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.product.qualified_name.cmp(&b.product.qualified_name)));
+        products.sort_by(|a, b| {
+            a.depth
+                .cmp(&b.depth)
+                .then_with(|| a.product.qualified_name.cmp(&b.product.qualified_name))
+        });
         let mut applications: Vec<ImpactedApplication> = application::Entity::find()
             .filter(application::Column::Id.is_in(app_ids))
             .all(self.db())
             .await?
             .into_iter()
-            .map(|a| ImpactedApplication { depth: depth_of[a.id.as_str()], application: a })
+            .map(|a| ImpactedApplication {
+                depth: depth_of[a.id.as_str()],
+                application: a,
+            })
             .collect();
-        applications.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.application.name.cmp(&b.application.name)));
-        Ok(ImpactReport { product: root, products, applications })
+        applications.sort_by(|a, b| {
+            a.depth
+                .cmp(&b.depth)
+                .then_with(|| a.application.name.cmp(&b.application.name))
+        });
+        Ok(ImpactReport {
+            product: root,
+            products,
+            applications,
+        })
     }
 
     /// Display names of products and applications by id.

@@ -30,8 +30,10 @@ use crate::store::{Store, WriteTx};
 pub use applications::{AccessDecision, NewApplication, RequestAccess};
 pub use audit::AuditFilter;
 pub use error::{CatalogError, Result};
-pub use lineage::{LineageGraph, LineageNode, NewLineageEdge, NodeRef, ImpactReport, ImpactedApplication, ImpactedProduct};
-pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, SlaInput, TopicInput, QualityCheckInput};
+pub use lineage::{
+    ImpactReport, ImpactedApplication, ImpactedProduct, LineageGraph, LineageNode, NewLineageEdge, NodeRef,
+};
+pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, QualityCheckInput, SlaInput, TopicInput};
 pub use quality::{quality_score, RecordQualityResult};
 pub use schemas::{decode_format, decode_mode, format_str, mode_str, stored_fields, SchemaDiff, SchemaInput};
 pub use teams::{NewDomain, NewTeam};
@@ -69,7 +71,10 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(store: Store) -> Self {
-        Self { store, hooks: Arc::new(Vec::new()) }
+        Self {
+            store,
+            hooks: Arc::new(Vec::new()),
+        }
     }
 
     /// Adds a hook; call before the catalog is shared.
@@ -90,7 +95,11 @@ impl Catalog {
     async fn begin(&self, caller: &Caller) -> Result<Unit> {
         let actor = policy::authorize(caller, policy::Action::Change)?.subject.clone();
         let tx = self.store.begin_write().await?;
-        Ok(Unit { tx, actor, changes: Vec::new() })
+        Ok(Unit {
+            tx,
+            actor,
+            changes: Vec::new(),
+        })
     }
 
     /// Commits the unit, then notifies the hooks of its changes in order.
@@ -168,7 +177,9 @@ pub(crate) fn new_id() -> String {
 pub(crate) fn text(what: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(CatalogError::Validation(format!("{what} is longer than {max} characters")));
+        return Err(CatalogError::Validation(format!(
+            "{what} is longer than {max} characters"
+        )));
     }
     Ok(value.to_owned())
 }

@@ -18,7 +18,7 @@ pub enum Action {
 }
 
 /// Returns the acting identity, or why the action is refused.
-pub fn authorize<'a>(caller: &'a Caller, action: Action) -> Result<&'a Identity> {
+pub fn authorize(caller: &Caller, action: Action) -> Result<&Identity> {
     match (caller.identity(), action) {
         (Some(identity), _) => Ok(identity),
         (None, Action::Change) => Err(CatalogError::Unauthenticated(

@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ExprTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::auth::Caller;
@@ -14,9 +14,8 @@ use super::schema::CompatibilityMode;
 use super::schemas::{self, SchemaInput};
 use super::teams::{find_domain, find_team};
 use super::{
-    new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy,
-    Contact, EntityKind, Event, Name, ProductStatus, QualifiedName, Result, SlaTier,
-    SubscriptionStatus, Unit, Visibility,
+    new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind,
+    Event, Name, ProductStatus, QualifiedName, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
 };
 
 /// Kafka topic settings of a product; omitted values keep the current ones
@@ -109,7 +108,11 @@ pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Finds a product by id or qualified name.
 pub(crate) async fn find_product(db: &impl ConnectionTrait, key: &str) -> Result<data_product::Model> {
     data_product::Entity::find()
-        .filter(data_product::Column::Id.eq(key).or(data_product::Column::QualifiedName.eq(key)))
+        .filter(
+            data_product::Column::Id
+                .eq(key)
+                .or(data_product::Column::QualifiedName.eq(key)),
+        )
         .one(db)
         .await?
         .ok_or_else(|| CatalogError::not_found("data product", key))
@@ -117,17 +120,16 @@ pub(crate) async fn find_product(db: &impl ConnectionTrait, key: &str) -> Result
 
 /// Increments the product's version if it still equals `expected` (or the
 /// version just read when the caller gave none): optimistic concurrency.
-pub(crate) async fn bump_version(
-    unit: &Unit,
-    product: &data_product::Model,
-    expected: Option<i32>,
-) -> Result<i32> {
+pub(crate) async fn bump_version(unit: &Unit, product: &data_product::Model, expected: Option<i32>) -> Result<i32> {
     let expected = expected.unwrap_or(product.version);
     if expected != product.version {
         return Err(stale(product, expected));
     }
     let updated = data_product::Entity::update_many()
-        .col_expr(data_product::Column::Version, Expr::col(data_product::Column::Version).add(1))
+        .col_expr(
+            data_product::Column::Version,
+            Expr::col(data_product::Column::Version).add(1),
+        )
         .col_expr(data_product::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(data_product::Column::Id.eq(&product.id))
         .filter(data_product::Column::Version.eq(expected))
@@ -151,7 +153,9 @@ fn topic_name(raw: &str) -> Result<String> {
         && raw.len() <= 249
         && raw != "."
         && raw != ".."
-        && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -169,13 +173,14 @@ fn tags(raw: &[String]) -> Result<Vec<String>> {
         .iter()
         .map(|t| {
             let t = t.trim().to_lowercase();
-            let ok = !t.is_empty()
-                && t.len() <= 50
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            let ok =
+                !t.is_empty() && t.len() <= 50 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if ok {
                 Ok(t)
             } else {
-                Err(CatalogError::Validation(format!("invalid tag `{t}`: use letters, digits, `-` and `_`")))
+                Err(CatalogError::Validation(format!(
+                    "invalid tag `{t}`: use letters, digits, `-` and `_`"
+                )))
             }
         })
         .collect::<Result<Vec<_>>>()?;
@@ -206,7 +211,10 @@ fn validate_sla(sla: &SlaInput) -> Result<()> {
             return Err(CatalogError::Validation("SLA availability must be in (0, 100]".into()));
         }
     }
-    for (what, value) in [("max freshness", sla.max_freshness_seconds), ("max latency", sla.max_latency_ms)] {
+    for (what, value) in [
+        ("max freshness", sla.max_freshness_seconds),
+        ("max latency", sla.max_latency_ms),
+    ] {
         if value.is_some_and(|v| v <= 0) {
             return Err(CatalogError::Validation(format!("SLA {what} must be positive")));
         }
@@ -222,10 +230,14 @@ fn validate_topic(topic: &TopicInput) -> Result<()> {
         topic_name(name)?;
     }
     if topic.partitions.is_some_and(|p| !(1..=10_000).contains(&p)) {
-        return Err(CatalogError::Validation("topic partitions must be between 1 and 10000".into()));
+        return Err(CatalogError::Validation(
+            "topic partitions must be between 1 and 10000".into(),
+        ));
     }
     if topic.retention_ms.is_some_and(|r| r != -1 && r < 60_000) {
-        return Err(CatalogError::Validation("topic retention must be -1 (forever) or at least 60000 ms".into()));
+        return Err(CatalogError::Validation(
+            "topic retention must be -1 (forever) or at least 60000 ms".into(),
+        ));
     }
     Ok(())
 }
@@ -240,8 +252,16 @@ impl Catalog {
         let qname = qualified.to_string();
         let tags = input.tags.as_deref().map(tags).transpose()?;
         let contacts = input.contacts.as_deref().map(contacts).transpose()?;
-        let display_name = input.display_name.as_deref().map(|d| required_text("display name", d, 200)).transpose()?;
-        let description = input.description.as_deref().map(|d| text("description", d, 100_000)).transpose()?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(|d| required_text("display name", d, 200))
+            .transpose()?;
+        let description = input
+            .description
+            .as_deref()
+            .map(|d| text("description", d, 100_000))
+            .transpose()?;
         if let Some(sla) = &input.sla {
             validate_sla(sla)?;
         }
@@ -253,7 +273,9 @@ impl Catalog {
             .iter()
             .map(|c| {
                 if c.threshold.is_some_and(|t| !t.is_finite()) {
-                    return Err(CatalogError::Validation("check threshold must be a finite number".into()));
+                    return Err(CatalogError::Validation(
+                        "check threshold must be a finite number".into(),
+                    ));
                 }
                 Ok((Name::parse("check name", &c.name)?, c))
             })
@@ -284,9 +306,13 @@ impl Catalog {
                     qualified_name: Set(qname.clone()),
                     domain_id: Set(domain.id.clone()),
                     name: Set(qualified.name.as_str().to_owned()),
-                    display_name: Set(display_name.clone().unwrap_or_else(|| qualified.name.as_str().to_owned())),
+                    display_name: Set(display_name
+                        .clone()
+                        .unwrap_or_else(|| qualified.name.as_str().to_owned())),
                     description: Set(description.clone().unwrap_or_default()),
-                    owner_team_id: Set(owner_team.as_ref().map_or(domain.owner_team_id.clone(), |t| t.id.clone())),
+                    owner_team_id: Set(owner_team
+                        .as_ref()
+                        .map_or(domain.owner_team_id.clone(), |t| t.id.clone())),
                     contacts: Set(serde_json::to_string(&contacts.clone().unwrap_or_default()).unwrap_or_default()),
                     status: Set(ProductStatus::Draft.as_str().to_owned()),
                     deprecation_reason: Set(None),
@@ -296,7 +322,11 @@ impl Catalog {
                     topic_name: Set(topic.name.clone().unwrap_or_else(|| qname.clone())),
                     topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
                     topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
-                    topic_cleanup_policy: Set(topic.cleanup_policy.unwrap_or(CleanupPolicy::Delete).as_str().to_owned()),
+                    topic_cleanup_policy: Set(topic
+                        .cleanup_policy
+                        .unwrap_or(CleanupPolicy::Delete)
+                        .as_str()
+                        .to_owned()),
                     sla_tier: Set(None),
                     sla_availability_percent: Set(None),
                     sla_max_freshness_seconds: Set(None),
@@ -314,7 +344,9 @@ impl Catalog {
             }
             Some(current) => {
                 if ProductStatus::decode(&current.status)? == ProductStatus::Retired {
-                    return Err(CatalogError::Conflict(format!("data product `{qname}` is retired and cannot change")));
+                    return Err(CatalogError::Conflict(format!(
+                        "data product `{qname}` is retired and cannot change"
+                    )));
                 }
                 let Some(expected) = input.expected_version else {
                     return Err(CatalogError::Conflict(format!(
@@ -396,9 +428,12 @@ impl Catalog {
                 .exec(unit.conn())
                 .await?;
             for tag in tags {
-                product_tag::ActiveModel { product_id: Set(model.id.clone()), tag: Set(tag.clone()) }
-                    .insert(unit.conn())
-                    .await?;
+                product_tag::ActiveModel {
+                    product_id: Set(model.id.clone()),
+                    tag: Set(tag.clone()),
+                }
+                .insert(unit.conn())
+                .await?;
             }
         }
         for (name, check) in checks {
@@ -502,7 +537,12 @@ impl Catalog {
 
     /// Retires a DEPRECATED (or never published DRAFT) product; its open
     /// access requests are rejected and approved ones revoked.
-    pub async fn retire_product(&self, caller: &Caller, product: &str, expected_version: Option<i32>) -> Result<data_product::Model> {
+    pub async fn retire_product(
+        &self,
+        caller: &Caller,
+        product: &str,
+        expected_version: Option<i32>,
+    ) -> Result<data_product::Model> {
         let mut unit = self.begin(caller).await?;
         let product = find_product(unit.conn(), product).await?;
         let status = ProductStatus::decode(&product.status)?;
@@ -522,7 +562,10 @@ impl Catalog {
                 .col_expr(access_subscription::Column::Status, Expr::value(to.as_str()))
                 .col_expr(access_subscription::Column::DecidedBy, Expr::value(unit.actor.clone()))
                 .col_expr(access_subscription::Column::DecidedAt, Expr::value(now))
-                .col_expr(access_subscription::Column::DecisionReason, Expr::value("data product retired"))
+                .col_expr(
+                    access_subscription::Column::DecisionReason,
+                    Expr::value("data product retired"),
+                )
                 .filter(access_subscription::Column::ProductId.eq(&product.id))
                 .filter(access_subscription::Column::Status.eq(from.as_str()))
                 .exec(unit.conn())
@@ -584,7 +627,10 @@ impl Catalog {
                 ),
             );
         }
-        let total_count = data_product::Entity::find().filter(cond.clone()).count(self.db()).await?;
+        let total_count = data_product::Entity::find()
+            .filter(cond.clone())
+            .count(self.db())
+            .await?;
         let mut query = data_product::Entity::find().filter(cond);
         if let Some(after) = after {
             query = query.filter(data_product::Column::QualifiedName.gt(after));
@@ -596,7 +642,11 @@ impl Catalog {
             .await?;
         let has_next_page = items.len() as u64 > first;
         items.truncate(first as usize);
-        Ok(ProductPage { items, has_next_page, total_count })
+        Ok(ProductPage {
+            items,
+            has_next_page,
+            total_count,
+        })
     }
 }
 

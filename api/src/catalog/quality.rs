@@ -41,11 +41,21 @@ pub fn quality_score(latest: &[QualityStatus]) -> Option<f64> {
 }
 
 impl Catalog {
-    pub async fn record_quality_result(&self, caller: &Caller, input: RecordQualityResult) -> Result<quality_result::Model> {
+    pub async fn record_quality_result(
+        &self,
+        caller: &Caller,
+        input: RecordQualityResult,
+    ) -> Result<quality_result::Model> {
         if input.observed_value.is_some_and(|v| !v.is_finite()) {
-            return Err(CatalogError::Validation("observed value must be a finite number".into()));
+            return Err(CatalogError::Validation(
+                "observed value must be a finite number".into(),
+            ));
         }
-        let message = input.message.as_deref().map(|m| text("message", m, 4_000)).transpose()?;
+        let message = input
+            .message
+            .as_deref()
+            .map(|m| text("message", m, 4_000))
+            .transpose()?;
         let now = Utc::now();
         let observed_at = input.observed_at.unwrap_or(now);
         if observed_at > now + chrono::Duration::minutes(5) {

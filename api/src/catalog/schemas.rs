@@ -3,13 +3,17 @@
 //! the `schema` module; this file stores and sequences versions.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 
 use crate::auth::Caller;
 use crate::store::entities::{data_product, schema_version};
 
 use super::products::{bump_version, find_product};
-use super::schema::{self, CompatibilityMode, FieldChange, Incompatibility, SchemaDefinition, SchemaField, SchemaFormat};
+use super::schema::{
+    self, CompatibilityMode, FieldChange, Incompatibility, SchemaDefinition, SchemaField, SchemaFormat,
+};
 use super::{new_id, Catalog, CatalogError, ChangeKind, EntityKind, Event, ProductStatus, Result, Unit};
 
 /// A schema as submitted: its format and raw definition text.
@@ -68,7 +72,9 @@ pub fn decode_format(text: &str) -> Result<SchemaFormat> {
     match text {
         "AVRO" => Ok(SchemaFormat::Avro),
         "JSON_SCHEMA" => Ok(SchemaFormat::JsonSchema),
-        other => Err(CatalogError::Internal(format!("unknown schema format `{other}` in the database"))),
+        other => Err(CatalogError::Internal(format!(
+            "unknown schema format `{other}` in the database"
+        ))),
     }
 }
 
@@ -80,7 +86,9 @@ pub fn stored_fields(version: &schema_version::Model) -> Result<Vec<SchemaField>
 
 fn parse(input: &SchemaInput) -> Result<SchemaDefinition> {
     if input.definition.len() > MAX_DEFINITION {
-        return Err(CatalogError::Validation(format!("schema definition is larger than {MAX_DEFINITION} bytes")));
+        return Err(CatalogError::Validation(format!(
+            "schema definition is larger than {MAX_DEFINITION} bytes"
+        )));
     }
     SchemaDefinition::parse(input.format, &input.definition).map_err(|e| CatalogError::Validation(e.to_string()))
 }
@@ -117,7 +125,11 @@ fn check(
         .iter()
         .map(|v| Ok((v.version, parse_stored(v)?)))
         .collect::<Result<Vec<_>>>()?;
-    Ok(schema::check_compatibility(decode_mode(&product.compatibility)?, candidate, &previous))
+    Ok(schema::check_compatibility(
+        decode_mode(&product.compatibility)?,
+        candidate,
+        &previous,
+    ))
 }
 
 fn incompatible(product: &data_product::Model, problems: Vec<Incompatibility>) -> CatalogError {
@@ -127,7 +139,11 @@ fn incompatible(product: &data_product::Model, problems: Vec<Incompatibility>) -
             "schema is not {} compatible with data product `{}`: {first}{}",
             product.compatibility,
             product.qualified_name,
-            if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() }
+            if problems.len() > 1 {
+                format!(" (and {} more)", problems.len() - 1)
+            } else {
+                String::new()
+            }
         ),
         incompatibilities: problems,
     }
@@ -142,7 +158,10 @@ pub(crate) async fn register_in(
 ) -> Result<Option<schema_version::Model>> {
     let candidate = parse(input)?;
     let versions = versions_of(unit.conn(), &product.id).await?;
-    if versions.last().is_some_and(|latest| latest.canonical == candidate.canonical()) {
+    if versions
+        .last()
+        .is_some_and(|latest| latest.canonical == candidate.canonical())
+    {
         return Ok(None);
     }
     let problems = check(product, &candidate, &versions)?;
@@ -195,7 +214,10 @@ impl Catalog {
             entity_kind: EntityKind::Product,
             entity_id: &product.id,
             entity_name: &product.qualified_name,
-            summary: format!("registered schema version {} of {}", version.version, product.qualified_name),
+            summary: format!(
+                "registered schema version {} of {}",
+                version.version, product.qualified_name
+            ),
             products: vec![product.id.clone()],
         })
         .await?;

@@ -1,7 +1,7 @@
 //! Teams, their members, and the domains they own.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ExprTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{domain, team, team_member};
@@ -58,7 +58,10 @@ impl Catalog {
         let members = input.members.iter().map(|m| user_id(m)).collect::<Result<Vec<_>>>()?;
         let mut unit = self.begin(caller).await?;
         if find_team(unit.conn(), name.as_str()).await.is_ok() {
-            return Err(CatalogError::Conflict(format!("team `{}` already exists", name.as_str())));
+            return Err(CatalogError::Conflict(format!(
+                "team `{}` already exists",
+                name.as_str()
+            )));
         }
         let now = Utc::now();
         let model = team::ActiveModel {
@@ -89,9 +92,14 @@ impl Catalog {
         let user = user_id(user)?;
         let mut unit = self.begin(caller).await?;
         let team = find_team(unit.conn(), team).await?;
-        let existing = team_member::Entity::find_by_id((team.id.clone(), user.clone())).one(unit.conn()).await?;
+        let existing = team_member::Entity::find_by_id((team.id.clone(), user.clone()))
+            .one(unit.conn())
+            .await?;
         if existing.is_some() {
-            return Err(CatalogError::Conflict(format!("`{user}` is already a member of team `{}`", team.name)));
+            return Err(CatalogError::Conflict(format!(
+                "`{user}` is already a member of team `{}`",
+                team.name
+            )));
         }
         insert_member(unit.conn(), &team.id, &user).await?;
         unit.record(Event {
@@ -113,7 +121,10 @@ impl Catalog {
         let mut unit = self.begin(caller).await?;
         let team = find_team(unit.conn(), &input.owner_team).await?;
         if find_domain(unit.conn(), name.as_str()).await.is_ok() {
-            return Err(CatalogError::Conflict(format!("domain `{}` already exists", name.as_str())));
+            return Err(CatalogError::Conflict(format!(
+                "domain `{}` already exists",
+                name.as_str()
+            )));
         }
         let now = Utc::now();
         let model = domain::ActiveModel {
@@ -148,7 +159,10 @@ impl Catalog {
     }
 
     pub async fn teams(&self) -> Result<Vec<team::Model>> {
-        Ok(team::Entity::find().order_by_asc(team::Column::Name).all(self.db()).await?)
+        Ok(team::Entity::find()
+            .order_by_asc(team::Column::Name)
+            .all(self.db())
+            .await?)
     }
 
     pub async fn domain(&self, key: &str) -> Result<Option<domain::Model>> {
@@ -160,7 +174,10 @@ impl Catalog {
     }
 
     pub async fn domains(&self) -> Result<Vec<domain::Model>> {
-        Ok(domain::Entity::find().order_by_asc(domain::Column::Name).all(self.db()).await?)
+        Ok(domain::Entity::find()
+            .order_by_asc(domain::Column::Name)
+            .all(self.db())
+            .await?)
     }
 }
 

@@ -159,11 +159,12 @@ impl QualifiedName {
 
     pub fn parse(raw: &str) -> Result<Self, CatalogError> {
         let (domain, name) = raw.split_once('.').ok_or_else(|| {
-            CatalogError::Validation(format!(
-                "invalid qualified name `{raw}`: expected `<domain>.<name>`"
-            ))
+            CatalogError::Validation(format!("invalid qualified name `{raw}`: expected `<domain>.<name>`"))
         })?;
-        Ok(Self::new(Name::parse("domain name", domain)?, Name::parse("product name", name)?))
+        Ok(Self::new(
+            Name::parse("domain name", domain)?,
+            Name::parse("product name", name)?,
+        ))
     }
 }
 
@@ -198,7 +199,16 @@ mod tests {
     fn names_are_validated() {
         assert!(Name::parse("x", "orders").is_ok());
         assert!(Name::parse("x", "order-events-v1").is_ok());
-        for bad in ["", "o", "Orders", "1orders", "orders_x", "orders-", "a.b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "o",
+            "Orders",
+            "1orders",
+            "orders_x",
+            "orders-",
+            "a.b",
+            &"a".repeat(64),
+        ] {
             assert!(Name::parse("x", bad).is_err(), "{bad} should be refused");
         }
     }

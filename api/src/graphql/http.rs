@@ -42,24 +42,31 @@ fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
     let header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
         Some(Err(_)) => {
-            return Err(request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "invalid Authorization header"))
+            return Err(Box::new(request_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "invalid Authorization header",
+            )))
         }
     };
-    state
-        .tokens
-        .authenticate(header)
-        .map_err(|e| request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()))
+    state.tokens.authenticate(header).map_err(|e| {
+        Box::new(request_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            &e.to_string(),
+        ))
+    })
 }
 
 async fn execute(state: AppState, headers: HeaderMap, request: GraphQLRequest) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let request = request
         .into_inner()
@@ -78,7 +85,13 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, request
 /// GET), except mutations, which async-graphql refuses on GET.
 async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
     if !request.uri().query().is_some_and(|q| q.contains("query=")) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("Mesh Catalog").finish()).into_response();
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Mesh Catalog")
+                .finish(),
+        )
+        .into_response();
     }
     let headers = request.headers().clone();
     match GraphQLRequest::<GraphQLRejection>::from_request(request, &()).await {

@@ -4,8 +4,8 @@ use async_graphql::{InputObject, OneofObject};
 use chrono::{DateTime, Utc};
 
 use crate::catalog::{
-    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping,
-    ProductStatus, QualityStatus, SlaTier, Visibility,
+    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping, ProductStatus, QualityStatus,
+    SlaTier, Visibility,
 };
 
 use super::objects::{CompatibilityMode, SchemaFormat};
@@ -20,7 +20,10 @@ pub struct SchemaInput {
 
 impl From<SchemaInput> for domain_layer::SchemaInput {
     fn from(i: SchemaInput) -> Self {
-        Self { format: i.format.into(), definition: i.definition }
+        Self {
+            format: i.format.into(),
+            definition: i.definition,
+        }
     }
 }
 
@@ -267,6 +270,12 @@ pub struct AuditFilter {
 
 impl From<AuditFilter> for domain_layer::AuditFilter {
     fn from(f: AuditFilter) -> Self {
-        Self { actor: f.actor, entity_id: f.entity_id, entity_kind: f.entity_kind, since: f.since, until: f.until }
+        Self {
+            actor: f.actor,
+            entity_id: f.entity_id,
+            entity_kind: f.entity_kind,
+            since: f.since,
+            until: f.until,
+        }
     }
 }

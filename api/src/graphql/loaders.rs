@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 
 use crate::catalog::CatalogError;
 use crate::store::entities::{
-    access_subscription, application, data_product, domain, product_tag, quality_check,
-    quality_result, schema_version, team, team_member,
+    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
+    team, team_member,
 };
 
 /// Batches lookups against the store.

@@ -8,20 +8,34 @@ mod loaders;
 mod mutation;
 mod objects;
 mod query;
+mod search;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::config::GraphqlLimits;
+use crate::search::SearchIndex;
 
 pub use loaders::StoreLoader;
 use mutation::MutationRoot;
 use query::QueryRoot;
+use search::SearchQuery;
+
+/// The query root: the catalog and discovery queries.
+#[derive(MergedObject, Default)]
+pub struct Query(QueryRoot, SearchQuery);
 
 /// The executable schema.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<Query, MutationRoot, EmptySubscription>;
+
+/// What the resolvers share.
+#[derive(Clone)]
+pub struct Services {
+    pub catalog: Catalog,
+    pub search: SearchIndex,
+}
 
 /// Per-request data: who is calling.
 #[derive(Debug, Clone, Default)]
@@ -29,13 +43,14 @@ pub struct RequestContext {
     pub caller: Caller,
 }
 
-/// Builds the schema with its limits; the catalog is shared by all requests.
-pub fn build_schema(catalog: Option<Catalog>, limits: &GraphqlLimits) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+/// Builds the schema with its limits; the services are shared by all
+/// requests (`None` only to print the SDL).
+pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), MutationRoot, EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
-    if let Some(catalog) = catalog {
-        builder = builder.data(catalog);
+    if let Some(services) = services {
+        builder = builder.data(services.catalog).data(services.search);
     }
     builder.finish()
 }
@@ -47,7 +62,12 @@ pub fn sdl() -> String {
 
 /// A fresh per-request loader (its cache must not outlive the request).
 pub fn request_loader(catalog: &Catalog) -> DataLoader<StoreLoader> {
-    DataLoader::new(StoreLoader { db: catalog.store().db().clone() }, tokio::spawn)
+    DataLoader::new(
+        StoreLoader {
+            db: catalog.store().db().clone(),
+        },
+        tokio::spawn,
+    )
 }
 
 pub(crate) fn catalog<'a>(ctx: &Context<'a>) -> &'a Catalog {

@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::schema::{self, CompatibilityMode as Mode};
 use crate::catalog::{
-    self as domain_layer, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy,
-    Contact, Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus,
-    SlaTier, SubscriptionStatus, Visibility,
+    self as domain_layer, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy, Contact, Direction,
+    EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus, SlaTier, SubscriptionStatus,
+    Visibility,
 };
 use crate::store::entities::{
-    access_subscription, application, audit_entry, data_product, domain, lineage_edge,
-    quality_check, quality_result, schema_version, team,
+    access_subscription, application, audit_entry, data_product, domain, lineage_edge, quality_check, quality_result,
+    schema_version, team,
 };
 
 use super::error::GqlResult;
@@ -78,19 +78,31 @@ impl Team {
     }
     /// User ids of the members.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let rows = loader(ctx).load_one(MembersOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(MembersOfTeam(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|m| m.user_id).collect())
     }
     async fn domains(&self, ctx: &Context<'_>) -> Result<Vec<Domain>> {
-        let rows = loader(ctx).load_one(DomainsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(DomainsOfTeam(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Domain).collect())
     }
     async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
-        let rows = loader(ctx).load_one(ProductsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ProductsOfTeam(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(DataProduct).collect())
     }
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
-        let rows = loader(ctx).load_one(ApplicationsOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ApplicationsOfTeam(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Application).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -116,7 +128,10 @@ impl Domain {
         team_of(ctx, &self.0.owner_team_id).await
     }
     async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
-        let rows = loader(ctx).load_one(ProductsOfDomain(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ProductsOfDomain(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(DataProduct).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -166,11 +181,17 @@ pub struct DataProduct(pub data_product::Model);
 
 impl DataProduct {
     async fn schemas(&self, ctx: &Context<'_>) -> Result<Vec<schema_version::Model>> {
-        Ok(loader(ctx).load_one(SchemasOfProduct(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(SchemasOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     async fn subscription_rows(&self, ctx: &Context<'_>) -> Result<Vec<access_subscription::Model>> {
-        Ok(loader(ctx).load_one(SubscriptionsOfProduct(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(SubscriptionsOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 }
 
@@ -207,7 +228,10 @@ impl DataProduct {
         serde_json::from_str(&self.0.contacts).unwrap_or_default()
     }
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        let rows = loader(ctx).load_one(TagsOfProduct(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(TagsOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(|t| t.tag).collect())
     }
     async fn status(&self) -> Result<ProductStatus> {
@@ -254,18 +278,31 @@ impl DataProduct {
         Ok(self.schemas(ctx).await?.into_iter().map(SchemaVersion).collect())
     }
     async fn schema_version(&self, ctx: &Context<'_>, version: i32) -> Result<Option<SchemaVersion>> {
-        Ok(self.schemas(ctx).await?.into_iter().find(|v| v.version == version).map(SchemaVersion))
+        Ok(self
+            .schemas(ctx)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .map(SchemaVersion))
     }
     async fn quality_checks(&self, ctx: &Context<'_>) -> Result<Vec<QualityCheck>> {
-        let rows = loader(ctx).load_one(ChecksOfProduct(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ChecksOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(QualityCheck).collect())
     }
     /// 0–100 from the latest result of each check (PASS 1, WARN ½, FAIL 0);
     /// null until a check has a result.
     async fn quality_score(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
         let loader = loader(ctx);
-        let checks = loader.load_one(ChecksOfProduct(self.0.id.clone())).await?.unwrap_or_default();
-        let results = loader.load_many(checks.iter().map(|c| ResultsOfCheck(c.id.clone()))).await?;
+        let checks = loader
+            .load_one(ChecksOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        let results = loader
+            .load_many(checks.iter().map(|c| ResultsOfCheck(c.id.clone())))
+            .await?;
         let latest = results
             .values()
             .filter_map(|r| r.first())
@@ -275,7 +312,11 @@ impl DataProduct {
         Ok(domain_layer::quality_score(&latest))
     }
     /// Access subscriptions to this product, newest first.
-    async fn subscriptions(&self, ctx: &Context<'_>, status: Option<SubscriptionStatus>) -> Result<Vec<AccessSubscription>> {
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<SubscriptionStatus>,
+    ) -> Result<Vec<AccessSubscription>> {
         Ok(self
             .subscription_rows(ctx)
             .await?
@@ -287,7 +328,12 @@ impl DataProduct {
     /// Number of APPROVED subscriptions.
     async fn subscriber_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let approved = SubscriptionStatus::Approved.as_str();
-        Ok(self.subscription_rows(ctx).await?.iter().filter(|s| s.status == approved).count() as i32)
+        Ok(self
+            .subscription_rows(ctx)
+            .await?
+            .iter()
+            .filter(|s| s.status == approved)
+            .count() as i32)
     }
     /// Lineage around this product.
     async fn lineage(
@@ -335,7 +381,11 @@ impl SchemaVersion {
     }
     /// Fields flattened to dotted paths, in declaration order.
     async fn fields(&self) -> Result<Vec<SchemaField>> {
-        Ok(domain_layer::stored_fields(&self.0).gql()?.into_iter().map(SchemaField).collect())
+        Ok(domain_layer::stored_fields(&self.0)
+            .gql()?
+            .into_iter()
+            .map(SchemaField)
+            .collect())
     }
     async fn created_by(&self) -> &str {
         &self.0.created_by
@@ -445,7 +495,11 @@ impl CompatibilityReport {
             mode: mode.into(),
             incompatibilities: problems
                 .into_iter()
-                .map(|p| Incompatibility { path: p.path, message: p.message, against_version: p.against_version })
+                .map(|p| Incompatibility {
+                    path: p.path,
+                    message: p.message,
+                    against_version: p.against_version,
+                })
                 .collect(),
         }
     }
@@ -472,12 +526,18 @@ impl QualityCheck {
         self.0.threshold
     }
     async fn latest_result(&self, ctx: &Context<'_>) -> Result<Option<QualityResult>> {
-        let rows = loader(ctx).load_one(ResultsOfCheck(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ResultsOfCheck(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().next().map(QualityResult))
     }
     /// Results, newest first.
     async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
-        let rows = loader(ctx).load_one(ResultsOfCheck(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(ResultsOfCheck(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().take(limit).map(QualityResult).collect())
     }
 }
@@ -522,8 +582,15 @@ impl Application {
         team_of(ctx, &self.0.owner_team_id).await
     }
     /// Its access subscriptions, newest first.
-    async fn subscriptions(&self, ctx: &Context<'_>, status: Option<SubscriptionStatus>) -> Result<Vec<AccessSubscription>> {
-        let rows = loader(ctx).load_one(SubscriptionsOfApplication(self.0.id.clone())).await?.unwrap_or_default();
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<SubscriptionStatus>,
+    ) -> Result<Vec<AccessSubscription>> {
+        let rows = loader(ctx)
+            .load_one(SubscriptionsOfApplication(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows
             .into_iter()
             .filter(|s| status.is_none_or(|st| s.status == st.as_str()))
@@ -596,16 +663,22 @@ impl AccessSubscription {
 /// A lineage endpoint.
 #[derive(Union)]
 pub enum LineageEntity {
-    DataProduct(DataProduct),
+    DataProduct(Box<DataProduct>),
     Application(Application),
 }
 
 async fn entity(ctx: &Context<'_>, kind: &str, entity_id: &str) -> Result<Option<LineageEntity>> {
     let loader = loader(ctx);
     Ok(if kind == NodeKind::Product.as_str() {
-        loader.load_one(ProductById(entity_id.to_owned())).await?.map(|p| LineageEntity::DataProduct(DataProduct(p)))
+        loader
+            .load_one(ProductById(entity_id.to_owned()))
+            .await?
+            .map(|p| LineageEntity::DataProduct(Box::new(DataProduct(p))))
     } else {
-        loader.load_one(ApplicationById(entity_id.to_owned())).await?.map(|a| LineageEntity::Application(Application(a)))
+        loader
+            .load_one(ApplicationById(entity_id.to_owned()))
+            .await?
+            .map(|a| LineageEntity::Application(Application(a)))
     })
 }
 
@@ -661,7 +734,12 @@ impl LineageNode {
 
 impl From<domain_layer::LineageNode> for LineageNode {
     fn from(n: domain_layer::LineageNode) -> Self {
-        Self { kind: n.kind, id: ID(n.id), name: n.name, depth: n.depth }
+        Self {
+            kind: n.kind,
+            id: ID(n.id),
+            name: n.name,
+            depth: n.depth,
+        }
     }
 }
 
@@ -782,4 +860,3 @@ pub struct Viewer {
     pub teams: Vec<String>,
     pub roles: Vec<String>,
 }
-

@@ -33,10 +33,14 @@ fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
 fn page_size(first: Option<i32>) -> Result<u64> {
     match first.unwrap_or(20) {
         n @ 1..=100 => Ok(n as u64),
-        n => Err(CatalogError::Validation(format!("first must be between 1 and 100, got {n}"))).gql(),
+        n => Err(CatalogError::Validation(format!(
+            "first must be between 1 and 100, got {n}"
+        )))
+        .gql(),
     }
 }
 
+#[derive(Default)]
 pub struct QueryRoot;
 
 #[Object]
@@ -69,11 +73,21 @@ impl QueryRoot {
     }
 
     /// A product by id or by qualified name (`<domain>.<name>`).
-    async fn data_product(&self, ctx: &Context<'_>, id: Option<ID>, qualified_name: Option<String>) -> Result<Option<DataProduct>> {
+    async fn data_product(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        qualified_name: Option<String>,
+    ) -> Result<Option<DataProduct>> {
         let key = match (id, qualified_name) {
             (Some(id), None) => id.0,
             (None, Some(name)) => name,
-            _ => return Err(CatalogError::Validation("give exactly one of `id` and `qualifiedName`".into())).gql(),
+            _ => {
+                return Err(CatalogError::Validation(
+                    "give exactly one of `id` and `qualifiedName`".into(),
+                ))
+                .gql()
+            }
         };
         Ok(catalog(ctx).product(&key).await.gql()?.map(DataProduct))
     }
@@ -93,7 +107,9 @@ impl QueryRoot {
         let mut connection = Connection::with_additional_fields(
             after.is_some(),
             page.has_next_page,
-            CountFields { total_count: page.total_count },
+            CountFields {
+                total_count: page.total_count,
+            },
         );
         connection.edges.extend(
             page.items
@@ -104,7 +120,13 @@ impl QueryRoot {
     }
 
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
-        Ok(catalog(ctx).applications().await.gql()?.into_iter().map(Application).collect())
+        Ok(catalog(ctx)
+            .applications()
+            .await
+            .gql()?
+            .into_iter()
+            .map(Application)
+            .collect())
     }
 
     /// An application by id or name.
@@ -120,7 +142,10 @@ impl QueryRoot {
         #[graphql(desc = "Application id or name")] application: Option<String>,
         status: Option<SubscriptionStatus>,
     ) -> Result<Vec<AccessSubscription>> {
-        let rows = catalog(ctx).subscriptions(product.as_deref(), application.as_deref(), status).await.gql()?;
+        let rows = catalog(ctx)
+            .subscriptions(product.as_deref(), application.as_deref(), status)
+            .await
+            .gql()?;
         Ok(rows.into_iter().map(AccessSubscription).collect())
     }
 
@@ -137,26 +162,54 @@ impl QueryRoot {
         #[graphql(default_with = "Direction::Downstream")] direction: Direction,
         #[graphql(default = 3)] depth: i32,
     ) -> Result<LineageGraph> {
-        Ok(LineageGraph(catalog(ctx).lineage(&of.into(), direction, depth).await.gql()?))
+        Ok(LineageGraph(
+            catalog(ctx).lineage(&of.into(), direction, depth).await.gql()?,
+        ))
     }
 
     /// Every downstream product and application of a product, with owners.
-    async fn impact(&self, ctx: &Context<'_>, #[graphql(desc = "Product id or qualified name")] of: String) -> Result<ImpactReport> {
+    async fn impact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Product id or qualified name")] of: String,
+    ) -> Result<ImpactReport> {
         Ok(ImpactReport(catalog(ctx).impact(&of).await.gql()?))
     }
 
     /// Field-level diff between two schema versions of a product (defaults:
     /// the latest against the one before).
-    async fn schema_diff(&self, ctx: &Context<'_>, product: String, from: Option<i32>, to: Option<i32>) -> Result<SchemaDiff> {
+    async fn schema_diff(
+        &self,
+        ctx: &Context<'_>,
+        product: String,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<SchemaDiff> {
         Ok(SchemaDiff(catalog(ctx).schema_diff(&product, from, to).await.gql()?))
     }
 
     /// Dry run: would this schema be accepted as the product's next version?
-    async fn check_schema_compatibility(&self, ctx: &Context<'_>, product: String, schema: SchemaInput) -> Result<CompatibilityReport> {
+    async fn check_schema_compatibility(
+        &self,
+        ctx: &Context<'_>,
+        product: String,
+        schema: SchemaInput,
+    ) -> Result<CompatibilityReport> {
         let catalog = catalog(ctx);
-        let problems = catalog.check_schema_compatibility(&product, schema.into()).await.gql()?;
-        let mode = catalog.product(&product).await.gql()?.map(|p| p.compatibility).unwrap_or_default();
-        Ok(CompatibilityReport::new(crate::catalog::decode_mode(&mode).gql()?, problems))
+        let problems = catalog
+            .check_schema_compatibility(&product, schema.into())
+            .await
+            .gql()?;
+        let mode = catalog
+            .product(&product)
+            .await
+            .gql()?
+            .map(|p| p.compatibility)
+            .unwrap_or_default();
+        Ok(CompatibilityReport::new(
+            crate::catalog::decode_mode(&mode).gql()?,
+            problems,
+        ))
     }
 
     /// Recorded changes, newest first (needs a token).
@@ -170,11 +223,17 @@ impl QueryRoot {
         let first = page_size(first)?;
         let after = decode_cursor(after)?;
         let filter = filter.unwrap_or_default().into();
-        let mut rows = catalog(ctx).audit_log(caller(ctx), &filter, first + 1, after.as_deref()).await.gql()?;
+        let mut rows = catalog(ctx)
+            .audit_log(caller(ctx), &filter, first + 1, after.as_deref())
+            .await
+            .gql()?;
         let has_next = rows.len() as u64 > first;
         rows.truncate(first as usize);
         let mut connection = Connection::new(after.is_some(), has_next);
-        connection.edges.extend(rows.into_iter().map(|e| Edge::new(OpaqueCursor(e.id.clone()), AuditEntry(e))));
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|e| Edge::new(OpaqueCursor(e.id.clone()), AuditEntry(e))),
+        );
         Ok(connection)
     }
 }

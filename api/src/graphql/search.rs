@@ -1,0 +1,316 @@
+//! Discovery queries: `search` (full text with filters, facets, highlights
+//! and cursors) and `suggest` (typeahead).
+
+use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
+use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
+
+use crate::catalog::{CatalogError, ProductStatus, SlaTier};
+use crate::search::{
+    Cursor, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit, SearchIndex,
+    Suggestion as IndexSuggestion,
+};
+
+use super::loader;
+use super::loaders::ProductById;
+use super::objects::{DataProduct, SchemaFormat};
+
+/// Narrows a search; within a list any value matches, across lists all
+/// must. RETIRED products only appear when `statuses` includes RETIRED.
+#[derive(InputObject, Default)]
+pub struct SearchFiltersInput {
+    /// Domain names.
+    #[graphql(default)]
+    pub domains: Vec<String>,
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    #[graphql(default)]
+    pub tiers: Vec<SlaTier>,
+    #[graphql(default)]
+    pub statuses: Vec<ProductStatus>,
+    /// Owner team names.
+    #[graphql(default)]
+    pub owners: Vec<String>,
+    #[graphql(default)]
+    pub formats: Vec<SchemaFormat>,
+    /// Minimum quality score (0–100).
+    pub min_quality: Option<f64>,
+}
+
+impl From<SearchFiltersInput> for SearchFilters {
+    fn from(f: SearchFiltersInput) -> Self {
+        Self {
+            domains: f.domains,
+            tags: f.tags.into_iter().map(|t| t.to_lowercase()).collect(),
+            tiers: f.tiers.into_iter().map(|t| t.as_str().to_owned()).collect(),
+            statuses: f.statuses.into_iter().map(|s| s.as_str().to_owned()).collect(),
+            owners: f.owners,
+            formats: f
+                .formats
+                .into_iter()
+                .map(|x| crate::catalog::format_str(x.into()).to_owned())
+                .collect(),
+            min_quality: f.min_quality,
+        }
+    }
+}
+
+/// A value of a facet and how many matching products have it.
+#[derive(SimpleObject)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+fn counts(list: &FacetCounts) -> Vec<FacetCount> {
+    list.iter()
+        .map(|(value, count)| FacetCount {
+            value: value.clone(),
+            count: *count,
+        })
+        .collect()
+}
+
+/// Facet counts over the whole filtered result set.
+pub struct SearchFacets(Facets);
+
+#[Object]
+impl SearchFacets {
+    async fn domains(&self) -> Vec<FacetCount> {
+        counts(&self.0.domains)
+    }
+    async fn tags(&self) -> Vec<FacetCount> {
+        counts(&self.0.tags)
+    }
+    async fn tiers(&self) -> Vec<FacetCount> {
+        counts(&self.0.tiers)
+    }
+    async fn statuses(&self) -> Vec<FacetCount> {
+        counts(&self.0.statuses)
+    }
+    async fn owners(&self) -> Vec<FacetCount> {
+        counts(&self.0.owners)
+    }
+    async fn formats(&self) -> Vec<FacetCount> {
+        counts(&self.0.formats)
+    }
+}
+
+/// Character range (Unicode scalar values) of a matched word.
+#[derive(SimpleObject)]
+pub struct TextRange {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A fragment of a matched field with the matched words marked.
+pub struct Highlight(IndexHighlight);
+
+#[Object]
+impl Highlight {
+    /// `name`, `tags`, `fields`, `owner`, `domain`, `description` or `docs`.
+    async fn field(&self) -> &str {
+        self.0.field
+    }
+    /// Plain text.
+    async fn fragment(&self) -> &str {
+        &self.0.fragment
+    }
+    /// HTML-escaped text with matched words in `<mark>…</mark>`.
+    async fn marked(&self) -> String {
+        let text = &self.0.fragment;
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut at = 0;
+        for (from, to) in &self.0.ranges {
+            out.push_str(&escape(&text[at..*from]));
+            out.push_str("<mark>");
+            out.push_str(&escape(&text[*from..*to]));
+            out.push_str("</mark>");
+            at = *to;
+        }
+        out.push_str(&escape(&text[at..]));
+        out
+    }
+    /// Matched words as character ranges of `fragment`.
+    async fn ranges(&self) -> Vec<TextRange> {
+        let text = &self.0.fragment;
+        let chars = |byte: usize| text[..byte].chars().count();
+        self.0
+            .ranges
+            .iter()
+            .map(|(a, b)| TextRange {
+                start: chars(*a),
+                end: chars(*b),
+            })
+            .collect()
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A matching product.
+pub struct SearchHit(IndexHit);
+
+#[Object]
+impl SearchHit {
+    /// Relevance (higher is better; comparable within one search only).
+    async fn score(&self) -> f32 {
+        self.0.score
+    }
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
+        Ok(loader(ctx)
+            .load_one(ProductById(self.0.product_id.clone()))
+            .await?
+            .map(DataProduct))
+    }
+    /// Fields where the query matched, best first.
+    async fn matched_fields(&self) -> Vec<&str> {
+        self.0.highlights.iter().map(|h| h.field).collect()
+    }
+    async fn highlights(&self) -> Vec<Highlight> {
+        self.0.highlights.iter().cloned().map(Highlight).collect()
+    }
+}
+
+/// Totals and facets of a search.
+#[derive(SimpleObject)]
+pub struct SearchExtras {
+    /// Matches across all pages.
+    pub total_count: usize,
+    pub facets: SearchFacets,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SuggestionKind {
+    Product,
+    Field,
+}
+
+/// A typeahead suggestion: a product, or a schema field name.
+pub struct Suggestion(IndexSuggestion);
+
+#[Object]
+impl Suggestion {
+    async fn kind(&self) -> SuggestionKind {
+        match self.0 {
+            IndexSuggestion::Product { .. } => SuggestionKind::Product,
+            IndexSuggestion::Field { .. } => SuggestionKind::Field,
+        }
+    }
+    /// The qualified name or the field name.
+    async fn text(&self) -> &str {
+        match &self.0 {
+            IndexSuggestion::Product { qualified_name, .. } => qualified_name,
+            IndexSuggestion::Field { name, .. } => name,
+        }
+    }
+    async fn display_name(&self) -> Option<&str> {
+        match &self.0 {
+            IndexSuggestion::Product { display_name, .. } => Some(display_name),
+            IndexSuggestion::Field { .. } => None,
+        }
+    }
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
+        match &self.0 {
+            IndexSuggestion::Product { id, .. } => {
+                Ok(loader(ctx).load_one(ProductById(id.clone())).await?.map(DataProduct))
+            }
+            IndexSuggestion::Field { .. } => Ok(None),
+        }
+    }
+    /// For a field: how many products have it.
+    async fn product_count(&self) -> Option<u64> {
+        match &self.0 {
+            IndexSuggestion::Field { products, .. } => Some(*products),
+            IndexSuggestion::Product { .. } => None,
+        }
+    }
+}
+
+fn index<'a>(ctx: &Context<'a>) -> &'a SearchIndex {
+    ctx.data_unchecked::<SearchIndex>()
+}
+
+fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(error = %e, "search failed");
+    CatalogError::Internal(e.to_string()).extend()
+}
+
+pub type SearchConnection = Connection<OpaqueCursor<Cursor>, SearchHit, SearchExtras>;
+
+#[derive(Default)]
+pub struct SearchQuery;
+
+#[Object]
+impl SearchQuery {
+    /// Full-text search over data products: names, descriptions, tags,
+    /// owners, domains, schema field names and docs. Typos (1 edit from 5
+    /// letters, 2 from 9) and a prefix on the last word are tolerated; an
+    /// empty query lists every product alphabetically.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] query: String,
+        filters: Option<SearchFiltersInput>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<SearchConnection> {
+        if !(1..=100).contains(&first) || query.len() > 1_000 {
+            return Err(CatalogError::Validation(
+                "first must be between 1 and 100 and the query at most 1000 bytes".into(),
+            )
+            .extend());
+        }
+        let after = after
+            .map(|c| OpaqueCursor::<Cursor>::decode_cursor(&c).map(|c| c.0))
+            .transpose()
+            .map_err(|_| CatalogError::Validation("invalid cursor".into()).extend())?;
+        let filters: SearchFilters = filters.unwrap_or_default().into();
+        let index = index(ctx).clone();
+        let has_previous = after.is_some();
+        let page = tokio::task::spawn_blocking(move || index.search(&query, &filters, first as usize, after.as_ref()))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        let mut connection = Connection::with_additional_fields(
+            has_previous,
+            page.has_next_page,
+            SearchExtras {
+                total_count: page.total,
+                facets: SearchFacets(page.facets),
+            },
+        );
+        connection.edges.extend(
+            page.hits
+                .into_iter()
+                .map(|hit| Edge::new(OpaqueCursor(hit.cursor.clone()), SearchHit(hit))),
+        );
+        Ok(connection)
+    }
+
+    /// Typeahead: products whose name words start with `prefix`, then
+    /// schema field names starting with it.
+    async fn suggest(
+        &self,
+        ctx: &Context<'_>,
+        prefix: String,
+        #[graphql(default = 8)] limit: i32,
+    ) -> Result<Vec<Suggestion>> {
+        if !(1..=50).contains(&limit) || prefix.len() > 200 {
+            return Err(CatalogError::Validation(
+                "limit must be between 1 and 50 and the prefix at most 200 bytes".into(),
+            )
+            .extend());
+        }
+        let index = index(ctx).clone();
+        let found = tokio::task::spawn_blocking(move || index.suggest(&prefix, limit as usize))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Suggestion).collect())
+    }
+}

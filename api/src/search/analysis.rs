@@ -1,0 +1,231 @@
+//! Text analysis shared by indexing, querying and highlighting.
+//!
+//! Identifiers are split on `.`, `-`, `_`, `/`, other punctuation and
+//! camelCase boundaries, so `orderId`, `order_id`, `order-id` and `OrderID`
+//! all become `order id`; everything is lowercased and ASCII-folded. Prose
+//! fields are additionally stemmed (English).
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+
+/// Analyzer name for names, tags, field paths, owners and domains.
+pub const IDENT: &str = "mesh_ident";
+/// Analyzer name for descriptions and field docs.
+pub const PROSE: &str = "mesh_prose";
+
+/// Splits identifiers and prose into words at punctuation and camelCase
+/// boundaries (`userIPAddress` → `user`, `IP`, `Address`).
+#[derive(Clone, Default)]
+pub struct IdentifierTokenizer {
+    tokens: Vec<Token>,
+}
+
+/// Token stream over the words found by [`IdentifierTokenizer`].
+pub struct IdentifierTokenStream<'a> {
+    tokens: &'a mut Vec<Token>,
+    next: usize,
+}
+
+impl Tokenizer for IdentifierTokenizer {
+    type TokenStream<'a> = IdentifierTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> IdentifierTokenStream<'a> {
+        self.tokens.clear();
+        for (position, (from, to)) in split_words(text).into_iter().enumerate() {
+            self.tokens.push(Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text: text[from..to].to_owned(),
+                position_length: 1,
+            });
+        }
+        IdentifierTokenStream {
+            tokens: &mut self.tokens,
+            next: 0,
+        }
+    }
+}
+
+impl TokenStream for IdentifierTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+/// Byte ranges of the words of `text`.
+pub fn split_words(text: &str) -> Vec<(usize, usize)> {
+    let mut words = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut start: Option<usize> = None;
+    for i in 0..chars.len() {
+        let (offset, c) = chars[i];
+        if !c.is_alphanumeric() {
+            if let Some(s) = start.take() {
+                words.push((s, offset));
+            }
+            continue;
+        }
+        match start {
+            None => start = Some(offset),
+            Some(s) => {
+                let prev = chars[i - 1].1;
+                let next = chars.get(i + 1).map(|(_, c)| *c);
+                // lower→Upper ("orderId"), or the last capital of an acronym
+                // followed by lowercase ("IPAddress" → "IP" + "Address").
+                let boundary = c.is_uppercase()
+                    && (prev.is_lowercase()
+                        || prev.is_ascii_digit()
+                        || (prev.is_uppercase() && next.is_some_and(|n| n.is_lowercase())));
+                if boundary {
+                    words.push((s, offset));
+                    start = Some(offset);
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, text.len()));
+    }
+    words
+}
+
+/// The identifier analyzer: split, drop absurdly long tokens, lowercase, fold.
+pub fn ident_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(IdentifierTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The prose analyzer: the identifier analyzer plus English stemming.
+pub fn prose_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(IdentifierTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// A token of analyzed text with its byte range in the original.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// Runs `analyzer` over `text`.
+pub fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Word> {
+    let mut stream = analyzer.token_stream(text);
+    let mut words = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        words.push(Word {
+            text: t.text.clone(),
+            from: t.offset_from,
+            to: t.offset_to,
+        });
+    }
+    words
+}
+
+/// Edit distance allowed for a query word: 1 from 5 letters, 2 from 9.
+pub fn typo_budget(word: &str) -> u8 {
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Optimal string alignment distance (Levenshtein with adjacent
+/// transpositions counting as one edit), capped at `cap + 1`.
+pub fn edit_distance(a: &str, b: &str, cap: u8) -> u8 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let cap = cap as usize;
+    if a.len().abs_diff(b.len()) > cap {
+        return (cap + 1) as u8;
+    }
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()].min(cap + 1) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        analyze(&mut ident_analyzer(), text)
+            .into_iter()
+            .map(|w| w.text)
+            .collect()
+    }
+
+    #[test]
+    fn identifiers_split_the_same_way_in_every_casing() {
+        for text in [
+            "orderId", "order_id", "order-id", "OrderID", "ORDER_ID", "order.id", "order/id", "Order Id",
+        ] {
+            assert_eq!(words(text), ["order", "id"], "{text}");
+        }
+        assert_eq!(words("userIPAddress"), ["user", "ip", "address"]);
+        assert_eq!(words("orders.order-events-v1"), ["orders", "order", "events", "v1"]);
+        assert_eq!(words("lines[].sku"), ["lines", "sku"]);
+        assert_eq!(words("Inés García"), ["ines", "garcia"]);
+        assert_eq!(words(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn prose_is_stemmed() {
+        let stemmed: Vec<String> = analyze(&mut prose_analyzer(), "Payments refunded")
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(stemmed, ["payment", "refund"]);
+    }
+
+    #[test]
+    fn offsets_point_into_the_original() {
+        let w = analyze(&mut ident_analyzer(), "customerEmail");
+        assert_eq!((w[1].from, w[1].to), (8, 13));
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("shipment", "shipment", 2), 0);
+        assert_eq!(edit_distance("shipmnet", "shipment", 2), 1);
+        assert_eq!(edit_distance("shpment", "shipment", 2), 1);
+        assert_eq!(edit_distance("abc", "xyzxyz", 1), 2);
+        assert_eq!(typo_budget("ship"), 0);
+        assert_eq!(typo_budget("order"), 1);
+        assert_eq!(typo_budget("inventory"), 2);
+    }
+}

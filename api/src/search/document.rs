@@ -1,0 +1,225 @@
+//! Search documents, built from the database in batches (one query per
+//! table per batch, never per product).
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect};
+use tantivy::TantivyDocument;
+
+use crate::catalog::schema::SchemaField;
+use crate::catalog::{quality_score, ProductStatus, QualityStatus, SubscriptionStatus};
+use crate::store::entities::{
+    access_subscription, data_product, domain, product_tag, quality_check, quality_result, schema_version, team,
+};
+
+use super::fields::Fields;
+use super::SearchError;
+
+/// Everything the index knows about one product.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductDoc {
+    pub id: String,
+    pub qualified_name: String,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub domain: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub status: ProductStatus,
+    pub visibility: String,
+    pub tier: Option<String>,
+    pub format: Option<String>,
+    pub fields: Vec<SchemaField>,
+    pub quality: Option<f64>,
+    pub subscribers: u64,
+}
+
+/// Ranking weight of a status: PUBLISHED first, RETIRED last.
+pub fn status_rank(status: ProductStatus) -> u64 {
+    match status {
+        ProductStatus::Published => 4,
+        ProductStatus::Draft => 2,
+        ProductStatus::Deprecated => 2,
+        ProductStatus::Retired => 1,
+    }
+}
+
+impl ProductDoc {
+    /// The tantivy document.
+    pub fn to_document(&self, f: &Fields) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, &self.id);
+        for exact in [&self.qualified_name, &self.name, &self.display_name] {
+            doc.add_text(f.name_exact, exact.to_lowercase());
+        }
+        doc.add_text(f.name, format!("{}\n{}", self.qualified_name, self.display_name));
+        for tag in &self.tags {
+            doc.add_text(f.tags, tag);
+            doc.add_text(f.tag, tag);
+        }
+        let paths: Vec<&str> = self.fields.iter().map(|x| x.path.as_str()).collect();
+        doc.add_text(f.fields, paths.join("\n"));
+        for field in &self.fields {
+            let leaf = field
+                .path
+                .rsplit(['.', ']', '}'])
+                .find(|s| !s.is_empty())
+                .unwrap_or(&field.path);
+            doc.add_text(f.field_names, leaf.to_lowercase());
+        }
+        let docs: Vec<String> = self
+            .fields
+            .iter()
+            .filter_map(|x| x.doc.as_ref().map(|d| format!("{}: {d}", x.path)))
+            .collect();
+        doc.add_text(f.docs, docs.join("\n"));
+        doc.add_text(f.domain_text, &self.domain);
+        doc.add_text(f.owner_text, &self.owner);
+        doc.add_text(f.description, &self.description);
+        doc.add_text(f.qname, &self.qualified_name);
+        doc.add_text(f.domain, &self.domain);
+        doc.add_text(f.owner, &self.owner);
+        doc.add_text(f.status, self.status.as_str());
+        doc.add_text(f.visibility, &self.visibility);
+        if let Some(tier) = &self.tier {
+            doc.add_text(f.tier, tier);
+        }
+        if let Some(format) = &self.format {
+            doc.add_text(f.format, format);
+        }
+        doc.add_f64(f.quality, self.quality.unwrap_or(-1.0));
+        doc.add_u64(f.subscribers, self.subscribers);
+        doc.add_u64(f.status_rank, status_rank(self.status));
+        doc
+    }
+}
+
+fn db_err(e: sea_orm::DbErr) -> SearchError {
+    SearchError::Database(e.to_string())
+}
+
+/// Ids of every product, in a stable order.
+pub async fn all_product_ids(db: &DatabaseConnection) -> Result<Vec<String>, SearchError> {
+    data_product::Entity::find()
+        .select_only()
+        .column(data_product::Column::Id)
+        .order_by_asc(data_product::Column::Id)
+        .into_tuple::<String>()
+        .all(db)
+        .await
+        .map_err(db_err)
+}
+
+/// Loads the documents of `ids` (missing ids are skipped).
+pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {
+    let products = data_product::Entity::find()
+        .filter(data_product::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    if products.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+    let domains: HashMap<String, String> = domain::Entity::find()
+        .all(db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let teams: HashMap<String, String> = team::Entity::find()
+        .all(db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for t in product_tag::Entity::find()
+        .filter(product_tag::Column::ProductId.is_in(ids.clone()))
+        .order_by_asc(product_tag::Column::Tag)
+        .all(db)
+        .await
+        .map_err(db_err)?
+    {
+        tags.entry(t.product_id).or_default().push(t.tag);
+    }
+    // Latest schema version per product: versions ascend, the last wins.
+    let mut latest: HashMap<String, schema_version::Model> = HashMap::new();
+    for v in schema_version::Entity::find()
+        .filter(schema_version::Column::ProductId.is_in(ids.clone()))
+        .order_by_asc(schema_version::Column::Version)
+        .all(db)
+        .await
+        .map_err(db_err)?
+    {
+        latest.insert(v.product_id.clone(), v);
+    }
+    // Latest result per check: results descend by time, the first wins.
+    let checks = quality_check::Entity::find()
+        .filter(quality_check::Column::ProductId.is_in(ids.clone()))
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    let mut latest_result: HashMap<String, String> = HashMap::new();
+    for r in quality_result::Entity::find()
+        .filter(quality_result::Column::ProductId.is_in(ids.clone()))
+        .order_by_desc(quality_result::Column::ObservedAt)
+        .all(db)
+        .await
+        .map_err(db_err)?
+    {
+        latest_result.entry(r.check_id).or_insert(r.status);
+    }
+    let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
+    for c in checks {
+        if let Some(status) = latest_result.get(&c.id) {
+            let status = QualityStatus::decode(status).map_err(|e| SearchError::Database(e.to_string()))?;
+            statuses.entry(c.product_id).or_default().push(status);
+        }
+    }
+    let subscribers: HashMap<String, i64> = access_subscription::Entity::find()
+        .select_only()
+        .column(access_subscription::Column::ProductId)
+        .column_as(Expr::col(access_subscription::Column::Id).count(), "n")
+        .filter(access_subscription::Column::ProductId.is_in(ids.clone()))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .group_by(access_subscription::Column::ProductId)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .collect();
+
+    products
+        .into_iter()
+        .map(|p| {
+            let schema = latest.get(&p.id);
+            let fields: Vec<SchemaField> = match schema {
+                Some(v) => serde_json::from_str(&v.fields).map_err(|e| SearchError::Database(e.to_string()))?,
+                None => Vec::new(),
+            };
+            Ok(ProductDoc {
+                qualified_name: p.qualified_name,
+                name: p.name,
+                display_name: p.display_name,
+                description: p.description,
+                domain: domains.get(&p.domain_id).cloned().unwrap_or_default(),
+                owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
+                tags: tags.remove(&p.id).unwrap_or_default(),
+                status: ProductStatus::decode(&p.status).map_err(|e| SearchError::Database(e.to_string()))?,
+                visibility: p.visibility,
+                tier: p.sla_tier,
+                format: schema.map(|v| v.format.clone()),
+                fields,
+                quality: statuses.get(&p.id).and_then(|s| quality_score(s)),
+                subscribers: u64::try_from(subscribers.get(&p.id).copied().unwrap_or(0)).unwrap_or(0),
+                id: p.id,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,95 @@
+//! The index layout: one document per data product.
+//!
+//! Bump [`LAYOUT_VERSION`] whenever fields or analyzers change: an index
+//! built with another version is rebuilt from the database at start-up.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::Index;
+
+use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
+
+/// Version of the fields and analysis below.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// Handles to the index fields.
+#[derive(Clone, Copy)]
+pub struct Fields {
+    /// Product id (exact, stored).
+    pub id: Field,
+    /// Lowercased qualified name, name and display name, untokenized: an
+    /// exact-name match scores highest.
+    pub name_exact: Field,
+    /// Qualified name, name and display name, split into words.
+    pub name: Field,
+    pub tags: Field,
+    /// Schema field paths of the latest version, split into words.
+    pub fields: Field,
+    /// Leaf field names, lowercased and untokenized (typeahead).
+    pub field_names: Field,
+    pub domain_text: Field,
+    pub owner_text: Field,
+    pub description: Field,
+    pub docs: Field,
+    // Filters and facets (exact values, fast).
+    pub qname: Field,
+    pub domain: Field,
+    pub tag: Field,
+    pub tier: Field,
+    pub status: Field,
+    pub owner: Field,
+    pub format: Field,
+    pub visibility: Field,
+    pub quality: Field,
+    pub subscribers: Field,
+    /// Ranking weight of the status (PUBLISHED highest).
+    pub status_rank: Field,
+}
+
+fn text(analyzer: &str, stored: bool) -> TextOptions {
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(analyzer)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let options = TextOptions::default().set_indexing_options(indexing);
+    if stored {
+        options.set_stored()
+    } else {
+        options
+    }
+}
+
+/// Builds the schema and its field handles.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        name_exact: b.add_text_field("name_exact", STRING),
+        name: b.add_text_field("name", text(IDENT, true)),
+        tags: b.add_text_field("tags", text(IDENT, true)),
+        fields: b.add_text_field("fields", text(IDENT, true)),
+        field_names: b.add_text_field("field_names", STRING),
+        domain_text: b.add_text_field("domain_text", text(IDENT, true)),
+        owner_text: b.add_text_field("owner_text", text(IDENT, true)),
+        description: b.add_text_field("description", text(PROSE, true)),
+        docs: b.add_text_field("docs", text(PROSE, true)),
+        qname: b.add_text_field("qname", STRING | FAST | STORED),
+        domain: b.add_text_field("domain", STRING | FAST),
+        tag: b.add_text_field("tag", STRING | FAST),
+        tier: b.add_text_field("tier", STRING | FAST),
+        status: b.add_text_field("status", STRING | FAST),
+        owner: b.add_text_field("owner", STRING | FAST),
+        format: b.add_text_field("format", STRING | FAST),
+        visibility: b.add_text_field("visibility", STRING | FAST),
+        quality: b.add_f64_field("quality", INDEXED | FAST),
+        subscribers: b.add_u64_field("subscribers", FAST),
+        status_rank: b.add_u64_field("status_rank", FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Registers our analyzers on an index (needed after every open).
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(IDENT, ident_analyzer());
+    index.tokenizers().register(PROSE, prose_analyzer());
+}

@@ -1,0 +1,268 @@
+//! The single owner of the `IndexWriter`: it applies the catalog's
+//! committed changes in batches, commits with a watermark (the time of the
+//! newest change included), and reconciles with the database at start-up.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use tantivy::{IndexWriter, Term};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::catalog::{Change, ChangeHook, EntityKind};
+use crate::store::entities::{access_subscription, audit_entry, data_product};
+use crate::store::Store;
+
+use super::document::{all_product_ids, load};
+use super::{SearchError, SearchIndex};
+
+/// How far before the watermark the start-up reconciliation looks, to cover
+/// transactions that committed out of timestamp order.
+const RECONCILE_MARGIN: Duration = Duration::minutes(5);
+/// Products loaded per database round trip during a rebuild.
+const CHUNK: usize = 500;
+/// Indexing memory budget of the writer.
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+enum Command {
+    Products { ids: Vec<String>, at: DateTime<Utc> },
+    Rebuild(oneshot::Sender<Result<usize, String>>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Feeds the index; register it as a catalog [`ChangeHook`].
+#[derive(Clone)]
+pub struct Indexer {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    watermark: DateTime<Utc>,
+}
+
+struct Worker {
+    index: SearchIndex,
+    writer: Arc<Mutex<IndexWriter>>,
+    db: DatabaseConnection,
+}
+
+impl Indexer {
+    /// Brings the index up to date with the database (full rebuild when
+    /// `fresh`, otherwise reconciliation), then starts the writer task.
+    pub async fn start(index: SearchIndex, store: &Store, fresh: bool) -> Result<Self, SearchError> {
+        let writer = index.inner.index.writer(WRITER_HEAP)?;
+        let worker = Worker {
+            index,
+            writer: Arc::new(Mutex::new(writer)),
+            db: store.db().clone(),
+        };
+        if fresh {
+            let n = worker.rebuild().await?;
+            tracing::info!(products = n, "search index built");
+        } else {
+            worker.reconcile().await?;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(worker.run(rx));
+        Ok(Self { tx })
+    }
+
+    /// Rebuilds the whole index from the database; returns the product count.
+    pub async fn rebuild(&self) -> Result<usize, SearchError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Rebuild(tx)).map_err(|_| SearchError::Stopped)?;
+        rx.await
+            .map_err(|_| SearchError::Stopped)?
+            .map_err(SearchError::Database)
+    }
+
+    /// Waits until every change queued before this call is searchable.
+    pub async fn flush(&self) -> Result<(), SearchError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Flush(tx)).map_err(|_| SearchError::Stopped)?;
+        rx.await.map_err(|_| SearchError::Stopped)
+    }
+}
+
+impl ChangeHook for Indexer {
+    fn after_commit(&self, change: &Change) {
+        if !change.products.is_empty() {
+            let _ = self.tx.send(Command::Products {
+                ids: change.products.clone(),
+                at: change.at,
+            });
+        }
+    }
+}
+
+impl Worker {
+    async fn run(self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        while let Some(first) = rx.recv().await {
+            // Everything already queued goes into the same commit.
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let mut ids = BTreeSet::new();
+            let mut watermark = None;
+            let mut rebuilds = Vec::new();
+            let mut flushes = Vec::new();
+            for command in batch {
+                match command {
+                    Command::Products { ids: more, at } => {
+                        ids.extend(more);
+                        watermark = watermark.max(Some(at));
+                    }
+                    Command::Rebuild(reply) => rebuilds.push(reply),
+                    Command::Flush(reply) => flushes.push(reply),
+                }
+            }
+            if !rebuilds.is_empty() {
+                let result = self.rebuild().await.map_err(|e| e.to_string());
+                for reply in rebuilds {
+                    let _ = reply.send(result.clone());
+                }
+            } else if let Some(watermark) = watermark {
+                let ids: Vec<String> = ids.into_iter().collect();
+                if let Err(e) = self.apply(&ids, watermark).await {
+                    tracing::error!(error = %e, products = ids.len(), "search indexing failed; the next start reconciles");
+                }
+            }
+            for reply in flushes {
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Re-indexes `ids` (deleting those no longer in the database) and
+    /// commits with `watermark`.
+    async fn apply(&self, ids: &[String], watermark: DateTime<Utc>) -> Result<(), SearchError> {
+        let docs = load(&self.db, ids).await?;
+        let writer = self.writer.clone();
+        let index = self.index.clone();
+        let ids = ids.to_vec();
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let f = index.inner.fields;
+            let mut writer = writer.lock().map_err(|_| SearchError::Stopped)?;
+            for id in &ids {
+                writer.delete_term(Term::from_field_text(f.id, id));
+            }
+            for doc in &docs {
+                writer.add_document(doc.to_document(&f))?;
+            }
+            commit(&mut writer, watermark)?;
+            index.reload()
+        })
+        .await
+        .map_err(|_| SearchError::Stopped)?
+    }
+
+    async fn rebuild(&self) -> Result<usize, SearchError> {
+        let started = Utc::now();
+        let ids = all_product_ids(&self.db).await?;
+        {
+            let writer = self.writer.lock().map_err(|_| SearchError::Stopped)?;
+            writer.delete_all_documents()?;
+        }
+        for chunk in ids.chunks(CHUNK) {
+            let docs = load(&self.db, chunk).await?;
+            let writer = self.writer.clone();
+            let f = self.index.inner.fields;
+            tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+                let writer = writer.lock().map_err(|_| SearchError::Stopped)?;
+                for doc in &docs {
+                    writer.add_document(doc.to_document(&f))?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|_| SearchError::Stopped)??;
+        }
+        let writer = self.writer.clone();
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let mut writer = writer.lock().map_err(|_| SearchError::Stopped)?;
+            commit(&mut writer, started)?;
+            index.reload()
+        })
+        .await
+        .map_err(|_| SearchError::Stopped)??;
+        Ok(ids.len())
+    }
+
+    /// Catches up with changes committed to the database but not to the
+    /// index (a crash between the two): every product the audit log touched
+    /// since the watermark is re-indexed. A different product count means
+    /// the index belongs to another database: rebuild.
+    async fn reconcile(&self) -> Result<(), SearchError> {
+        let payload = self
+            .index
+            .inner
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+        let products = all_product_ids(&self.db).await?.len() as u64;
+        let Some(payload) = payload.filter(|_| products == self.index.len()) else {
+            let n = self.rebuild().await?;
+            tracing::info!(products = n, "search index rebuilt: it did not match the database");
+            return Ok(());
+        };
+        let since = payload.watermark - RECONCILE_MARGIN;
+        let entries = audit_entry::Entity::find()
+            .filter(audit_entry::Column::At.gte(since))
+            .select_only()
+            .column(audit_entry::Column::EntityKind)
+            .column(audit_entry::Column::EntityId)
+            .into_tuple::<(String, String)>()
+            .all(&self.db)
+            .await
+            .map_err(|e| SearchError::Database(e.to_string()))?;
+        let mut ids = BTreeSet::new();
+        let mut subscriptions = Vec::new();
+        for (kind, id) in entries {
+            if kind == EntityKind::Product.as_str() {
+                ids.insert(id);
+            } else if kind == EntityKind::Subscription.as_str() {
+                subscriptions.push(id);
+            }
+        }
+        ids.extend(
+            access_subscription::Entity::find()
+                .filter(access_subscription::Column::Id.is_in(subscriptions))
+                .select_only()
+                .column(access_subscription::Column::ProductId)
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await
+                .map_err(|e| SearchError::Database(e.to_string()))?,
+        );
+        // Products created by a transaction that crashed the index before
+        // it committed but not listed (defensive; normally covered above).
+        let known = data_product::Entity::find()
+            .filter(data_product::Column::UpdatedAt.gte(since))
+            .select_only()
+            .column(data_product::Column::Id)
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await
+            .map_err(|e| SearchError::Database(e.to_string()))?;
+        ids.extend(known);
+        let ids: Vec<String> = ids.into_iter().collect();
+        if !ids.is_empty() {
+            self.apply(&ids, Utc::now()).await?;
+        }
+        tracing::info!(products = ids.len(), "search index reconciled");
+        Ok(())
+    }
+}
+
+fn commit(writer: &mut IndexWriter, watermark: DateTime<Utc>) -> Result<(), SearchError> {
+    let payload = serde_json::to_string(&Payload { watermark }).unwrap_or_default();
+    let mut prepared = writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! Discovery search: a tantivy index with one document per data product.
+//!
+//! One task owns the `IndexWriter` ([`indexer`]); it is fed by the catalog's
+//! after-commit hook, so every committed change is searchable a commit
+//! later. Searches take a fresh searcher per query. The index is a cache of
+//! the database: missing, corrupt or built by another layout, it is rebuilt;
+//! on start it reconciles with the changes the audit log recorded after its
+//! last commit.
+
+pub mod analysis;
+mod document;
+mod fields;
+mod indexer;
+mod query;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Index, IndexReader, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term};
+
+pub use document::ProductDoc;
+pub use fields::LAYOUT_VERSION;
+pub use indexer::Indexer;
+pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
+
+use analysis::{analyze, ident_analyzer};
+use fields::{register_analyzers, Fields};
+use query::{build, explain, FacetCollector, QueryWords};
+
+/// A search failure; all are internal (bad input is clamped or ignored).
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index error: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("cannot read the catalog for indexing: {0}")]
+    Database(String),
+    #[error("search index I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the indexer has stopped")]
+    Stopped,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    /// Matches across all pages.
+    pub total: usize,
+    pub has_next_page: bool,
+    pub facets: Facets,
+}
+
+/// A matching product.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub product_id: String,
+    pub qualified_name: String,
+    pub score: f32,
+    /// Position-independent key for cursors.
+    pub cursor: Cursor,
+    /// Matched fields with their fragments, best field first.
+    pub highlights: Vec<Highlight>,
+}
+
+/// Where a page ends: the sort key of its last hit and its offset.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub offset: usize,
+    pub score: f32,
+    pub name: String,
+}
+
+/// A typeahead suggestion.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Suggestion {
+    Product {
+        id: String,
+        qualified_name: String,
+        display_name: String,
+    },
+    /// A schema field name and how many products have it.
+    Field { name: String, products: u64 },
+}
+
+/// Candidates as (score, qualified name, address), the total match count
+/// and the facets.
+type Ranked = (Vec<(f32, String, DocAddress)>, usize, Facets);
+
+/// Extra candidates collected beyond a page so that ties and index changes
+/// between two page requests still resume at the right hit.
+const CURSOR_SLACK: usize = 16;
+
+/// The search index. Cheap to clone.
+#[derive(Clone)]
+pub struct SearchIndex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// Where the index lives.
+#[derive(Debug, Clone)]
+pub enum IndexLocation {
+    Disk(PathBuf),
+    Memory,
+}
+
+fn layout_file(dir: &Path) -> PathBuf {
+    dir.join("layout.json")
+}
+
+impl SearchIndex {
+    /// Opens the index, creating it (empty) when it is missing, corrupt or
+    /// of another layout. Returns whether it was (re)created, in which case
+    /// it must be rebuilt from the database.
+    pub fn open(location: &IndexLocation) -> Result<(Self, bool), SearchError> {
+        let (schema, fields) = fields::schema();
+        let (index, fresh) = match location {
+            IndexLocation::Memory => (Index::create_in_ram(schema), true),
+            IndexLocation::Disk(dir) => {
+                std::fs::create_dir_all(dir)?;
+                let layout = std::fs::read_to_string(layout_file(dir)).ok();
+                let current = layout.as_deref().map(str::trim) == Some(LAYOUT_VERSION.to_string().as_str());
+                let opened = if current { Index::open_in_dir(dir).ok() } else { None };
+                match opened.filter(|i| i.schema() == schema && i.load_metas().is_ok()) {
+                    Some(index) => (index, false),
+                    None => {
+                        if layout.is_some() || dir.join("meta.json").exists() {
+                            tracing::warn!(dir = %dir.display(), "search index is missing, corrupt or of another layout: rebuilding");
+                        }
+                        std::fs::remove_dir_all(dir)?;
+                        std::fs::create_dir_all(dir)?;
+                        let index = Index::create_in_dir(dir, schema)?;
+                        std::fs::write(layout_file(dir), LAYOUT_VERSION.to_string())?;
+                        (index, true)
+                    }
+                }
+            }
+        };
+        register_analyzers(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok((
+            Self {
+                inner: Arc::new(Inner { index, reader, fields }),
+            },
+            fresh,
+        ))
+    }
+
+    fn searcher(&self) -> Searcher {
+        self.inner.reader.searcher()
+    }
+
+    /// Makes the last commit visible to searches.
+    fn reload(&self) -> Result<(), SearchError> {
+        Ok(self.inner.reader.reload()?)
+    }
+
+    /// Number of indexed products.
+    pub fn len(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Searches; `first` is clamped to 1..=100. Blocking (CPU-bound): call
+    /// from a blocking task.
+    pub fn search(
+        &self,
+        text: &str,
+        filters: &SearchFilters,
+        first: usize,
+        after: Option<&Cursor>,
+    ) -> Result<SearchPage, SearchError> {
+        let first = first.clamp(1, 100);
+        let words = QueryWords::parse(text);
+        let searcher = self.searcher();
+        let f = &self.inner.fields;
+        let skip = after.map_or(0, |c| c.offset);
+        let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
+
+        let (mut ranked, total, facets) = if words.is_empty() {
+            // Listing: alphabetical, exact and stable.
+            let query = build(f, &words, filters, true);
+            let top = TopDocs::with_limit(want).order_by_string_fast_field("qname", Order::Asc);
+            let (docs, total, facets) = searcher.search(&query, &(top, Count, FacetCollector))?;
+            let ranked: Vec<(f32, String, DocAddress)> = docs
+                .into_iter()
+                .map(|(name, addr)| (1.0, name.unwrap_or_default(), addr))
+                .collect();
+            (ranked, total, facets)
+        } else {
+            let mut result = self.ranked(&searcher, &build(f, &words, filters, true), want)?;
+            if result.1 == 0 && words.plain.len() > 1 {
+                result = self.ranked(&searcher, &build(f, &words, filters, false), want)?;
+            }
+            result
+        };
+        if !words.is_empty() {
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        }
+        // Resume after the cursor's hit (by sort key, not position, so that
+        // ties and small index changes do not repeat or skip hits).
+        let start = match after {
+            None => 0,
+            Some(c) => ranked
+                .iter()
+                .position(|(score, name, _)| {
+                    if words.is_empty() {
+                        name.as_str() > c.name.as_str()
+                    } else {
+                        *score < c.score || (*score == c.score && name.as_str() > c.name.as_str())
+                    }
+                })
+                .unwrap_or(ranked.len()),
+        };
+        let page: Vec<_> = ranked.iter().skip(start).take(first).cloned().collect();
+        let has_next_page = ranked.len() > start + first || (start + first) < total;
+        let hits = page
+            .into_iter()
+            .enumerate()
+            .map(|(i, (score, name, addr))| {
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                let text = |field| {
+                    doc.get_all(field)
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                let stored = vec![
+                    ("name", false, text(f.name)),
+                    ("tags", false, text(f.tags)),
+                    ("fields", false, text(f.fields)),
+                    ("owner", false, text(f.owner_text)),
+                    ("domain", false, text(f.domain_text)),
+                    ("description", true, text(f.description)),
+                    ("docs", true, text(f.docs)),
+                ];
+                Ok(SearchHit {
+                    product_id: text(f.id),
+                    highlights: if words.is_empty() {
+                        Vec::new()
+                    } else {
+                        explain(&words, &stored)
+                    },
+                    cursor: Cursor {
+                        offset: start + i + 1,
+                        score,
+                        name: name.clone(),
+                    },
+                    qualified_name: name,
+                    score,
+                })
+            })
+            .collect::<Result<Vec<_>, SearchError>>()?;
+        Ok(SearchPage {
+            hits,
+            total,
+            has_next_page,
+            facets,
+        })
+    }
+
+    /// Top `limit` documents by relevance with the mild boosts applied.
+    fn ranked(&self, searcher: &Searcher, query: &dyn Query, limit: usize) -> Result<Ranked, SearchError> {
+        let top = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
+            let fast = segment.fast_fields();
+            let rank = fast.u64("status_rank").ok().map(|c| c.first_or_default_col(2));
+            let quality = fast.f64("quality").ok().map(|c| c.first_or_default_col(-1.0));
+            let subscribers = fast.u64("subscribers").ok().map(|c| c.first_or_default_col(0));
+            move |doc: tantivy::DocId, score: Score| {
+                let rank = rank.as_ref().map_or(2, |c| c.get_val(doc));
+                let quality = quality.as_ref().map_or(-1.0, |c| c.get_val(doc));
+                let subscribers = subscribers.as_ref().map_or(0, |c| c.get_val(doc));
+                // PUBLISHED ×1, DRAFT/DEPRECATED ×0.5, RETIRED ×0.25; quality
+                // up to +10 %, subscribers a few % (logarithmic).
+                let status = rank as f32 / 4.0;
+                let quality = 1.0 + 0.1 * (quality.max(0.0) as f32 / 100.0);
+                let popularity = 1.0 + 0.03 * (1.0 + subscribers as f32).ln();
+                score * status * quality * popularity
+            }
+        });
+        let (docs, total, facets) = searcher.search(query, &(top, Count, FacetCollector))?;
+        let names = docs
+            .into_iter()
+            .map(|(score, addr)| Ok((score, self.qualified_name(searcher, addr)?, addr)))
+            .collect::<Result<Vec<_>, SearchError>>()?;
+        Ok((names, total, facets))
+    }
+
+    fn qualified_name(&self, searcher: &Searcher, addr: DocAddress) -> Result<String, SearchError> {
+        let column = searcher.segment_reader(addr.segment_ord).fast_fields().str("qname")?;
+        let mut name = String::new();
+        if let Some(column) = column {
+            if let Some(ord) = column.term_ords(addr.doc_id).next() {
+                column.ord_to_str(ord, &mut name)?;
+            }
+        }
+        Ok(name)
+    }
+
+    /// Typeahead: products whose name words start with the prefix's words,
+    /// and schema field names starting with it. Retired products excluded.
+    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        let limit = limit.clamp(1, 50);
+        let f = &self.inner.fields;
+        let searcher = self.searcher();
+        let words: Vec<String> = analyze(&mut ident_analyzer(), prefix)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        let mut out = Vec::new();
+        if let Some((last, rest)) = words.split_last() {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = rest
+                .iter()
+                .map(|w| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.name, w),
+                        IndexRecordOption::WithFreqs,
+                    ));
+                    (Occur::Must, q)
+                })
+                .collect();
+            let prefix_query = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, last), 0, true);
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
+            clauses.push((Occur::Must, query::not_retired(f)));
+            let (docs, _, _) = self.ranked(&searcher, &BooleanQuery::new(clauses), limit)?;
+            for (_, name, addr) in docs {
+                let doc: TantivyDocument = searcher.doc(addr)?;
+                let id = doc
+                    .get_first(f.id)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let display = doc
+                    .get_first(f.name)
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| s.split_once('\n').map(|(_, d)| d.to_owned()))
+                    .unwrap_or_default();
+                out.push(Suggestion::Product {
+                    id,
+                    qualified_name: name,
+                    display_name: display,
+                });
+            }
+        }
+        let key = prefix.trim().to_lowercase();
+        if !key.is_empty() {
+            let mut fields: std::collections::BTreeMap<String, u64> = Default::default();
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(f.field_names)?;
+                let mut stream = inverted.terms().range().ge(key.as_bytes()).into_stream()?;
+                while stream.advance() {
+                    let Ok(term) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    if !term.starts_with(&key) {
+                        break;
+                    }
+                    *fields.entry(term.to_owned()).or_default() += u64::from(stream.value().doc_freq);
+                    if fields.len() > 10 * limit {
+                        break;
+                    }
+                }
+            }
+            let mut fields: Vec<(String, u64)> = fields.into_iter().collect();
+            fields.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            out.extend(
+                fields
+                    .into_iter()
+                    .take(limit)
+                    .map(|(name, products)| Suggestion::Field { name, products }),
+            );
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,382 @@
+//! Turning a search request into a tantivy query, counting facets, and
+//! explaining hits (matched fields and highlighted fragments).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+
+use super::analysis::{analyze, edit_distance, ident_analyzer, prose_analyzer, typo_budget, Word};
+use super::fields::Fields;
+
+/// Exact-value filters; within a list any value matches, across lists all
+/// must match. RETIRED products are hidden unless `statuses` asks for them.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilters {
+    pub domains: Vec<String>,
+    pub tags: Vec<String>,
+    pub tiers: Vec<String>,
+    pub statuses: Vec<String>,
+    pub owners: Vec<String>,
+    pub formats: Vec<String>,
+    pub min_quality: Option<f64>,
+}
+
+/// Field weights: exact name ≫ words of the name > tags and field names >
+/// owner and domain > description > field docs.
+const EXACT_NAME: Score = 30.0;
+const NAME_PHRASE: Score = 6.0;
+const FIELD_PHRASE: Score = 6.0;
+const NAME: Score = 6.0;
+const TAGS: Score = 3.0;
+const FIELDS: Score = 3.0;
+const OWNER_DOMAIN: Score = 2.5;
+const DESCRIPTION: Score = 1.5;
+const DOCS: Score = 1.0;
+/// Typo and prefix matches score a constant far below any exact word match,
+/// so they never outrank one.
+const FUZZY: Score = 0.01;
+const PREFIX: Score = 0.02;
+
+/// The words of a query: as typed (identifier analysis) and stemmed.
+#[derive(Debug, Clone)]
+pub struct QueryWords {
+    pub plain: Vec<String>,
+    pub stemmed: Vec<String>,
+    /// The whole query lowercased, for exact name matches.
+    pub exact: String,
+}
+
+impl QueryWords {
+    pub fn parse(query: &str) -> Self {
+        let plain: Vec<String> = analyze(&mut ident_analyzer(), query)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        let stemmed: Vec<String> = analyze(&mut prose_analyzer(), query)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        Self {
+            plain,
+            stemmed,
+            exact: query.trim().to_lowercase(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plain.is_empty()
+    }
+}
+
+fn term(field: Field, text: &str) -> Term {
+    Term::from_field_text(field, text)
+}
+
+fn boosted(query: Box<dyn Query>, boost: Score) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(query, boost))
+}
+
+fn term_query(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
+    boosted(
+        Box::new(TermQuery::new(term(field, text), IndexRecordOption::WithFreqs)),
+        boost,
+    )
+}
+
+/// Everything that can match one query word.
+fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool) -> Box<dyn Query> {
+    let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
+        (Occur::Should, term_query(f.name, plain, NAME)),
+        (Occur::Should, term_query(f.tags, plain, TAGS)),
+        (Occur::Should, term_query(f.fields, plain, FIELDS)),
+        (Occur::Should, term_query(f.owner_text, plain, OWNER_DOMAIN)),
+        (Occur::Should, term_query(f.domain_text, plain, OWNER_DOMAIN)),
+        (Occur::Should, term_query(f.description, stemmed, DESCRIPTION)),
+        (Occur::Should, term_query(f.docs, stemmed, DOCS)),
+    ];
+    let budget = typo_budget(plain);
+    if budget > 0 {
+        for field in [f.name, f.tags, f.fields, f.owner_text, f.domain_text] {
+            let fuzzy = FuzzyTermQuery::new(term(field, plain), budget, true);
+            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), FUZZY))));
+        }
+        let fuzzy = FuzzyTermQuery::new(term(f.description, stemmed), typo_budget(stemmed), true);
+        should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), FUZZY))));
+    }
+    if last && plain.chars().count() >= 2 {
+        for field in [f.name, f.tags, f.fields] {
+            let prefix = FuzzyTermQuery::new_prefix(term(field, plain), 0, true);
+            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(prefix), PREFIX))));
+        }
+    }
+    Box::new(BooleanQuery::new(should))
+}
+
+fn filter(field: Field, values: &[String]) -> Option<Box<dyn Query>> {
+    (!values.is_empty()).then(|| {
+        let set: Box<dyn Query> = Box::new(TermSetQuery::new(values.iter().map(|v| term(field, v))));
+        Box::new(ConstScoreQuery::new(set, 0.0)) as Box<dyn Query>
+    })
+}
+
+/// Every status but RETIRED: retired products are hidden unless a status
+/// filter asks for them.
+pub fn not_retired(f: &Fields) -> Box<dyn Query> {
+    let visible = ["DRAFT", "PUBLISHED", "DEPRECATED"].map(|s| term(f.status, s));
+    Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(visible)), 0.0))
+}
+
+/// The filter part of a search (no scoring contribution).
+fn filter_clauses(f: &Fields, filters: &SearchFilters) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = [
+        filter(f.domain, &filters.domains),
+        filter(f.tag, &filters.tags),
+        filter(f.tier, &filters.tiers),
+        filter(f.status, &filters.statuses),
+        filter(f.owner, &filters.owners),
+        filter(f.format, &filters.formats),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|q| (Occur::Must, q))
+    .collect();
+    if let Some(min) = filters.min_quality {
+        let range = RangeQuery::new(Bound::Included(Term::from_field_f64(f.quality, min)), Bound::Unbounded);
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(range), 0.0))));
+    }
+    if filters.statuses.is_empty() {
+        clauses.push((Occur::Must, not_retired(f)));
+    }
+    clauses
+}
+
+/// Builds the query: every word must match somewhere (`all_words`), or any
+/// word may (the fallback when nothing matches all of them).
+pub fn build(f: &Fields, words: &QueryWords, filters: &SearchFilters, all_words: bool) -> Box<dyn Query> {
+    let mut clauses = filter_clauses(f, filters);
+    if words.is_empty() {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+        return Box::new(BooleanQuery::new(clauses));
+    }
+    let n = words.plain.len();
+    let per_word: Vec<(Occur, Box<dyn Query>)> = words
+        .plain
+        .iter()
+        .zip(words.stemmed.iter().chain(std::iter::repeat(&String::new())))
+        .enumerate()
+        .map(|(i, (plain, stemmed))| {
+            let stemmed = if stemmed.is_empty() { plain } else { stemmed };
+            (
+                if all_words { Occur::Must } else { Occur::Should },
+                word_query(f, plain, stemmed, i + 1 == n),
+            )
+        })
+        .collect();
+    clauses.push((Occur::Must, Box::new(BooleanQuery::new(per_word))));
+    clauses.push((Occur::Should, term_query(f.name_exact, &words.exact, EXACT_NAME)));
+    if n > 1 {
+        // Words in sequence: a multi-word name, or an identifier split into
+        // words (`userIPAddress` → `user ip address`) matching a field path.
+        for (field, boost) in [(f.name, NAME_PHRASE), (f.fields, FIELD_PHRASE)] {
+            let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(field, w)).collect());
+            clauses.push((Occur::Should, boosted(Box::new(phrase), boost)));
+        }
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Facet counts of one dimension, most frequent first (ties by value).
+pub type FacetCounts = Vec<(String, u64)>;
+
+/// Counts per value of the facet dimensions over every matching document.
+#[derive(Debug, Clone, Default)]
+pub struct Facets {
+    pub domains: FacetCounts,
+    pub tags: FacetCounts,
+    pub tiers: FacetCounts,
+    pub statuses: FacetCounts,
+    pub owners: FacetCounts,
+    pub formats: FacetCounts,
+}
+
+/// Facet dimensions, in [`Facets`] order.
+const FACET_FIELDS: [&str; 6] = ["domain", "tag", "tier", "status", "owner", "format"];
+
+/// Collects facet counts from the string fast fields.
+pub struct FacetCollector;
+
+pub struct FacetSegmentCollector {
+    columns: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u64>>,
+}
+
+impl Collector for FacetCollector {
+    type Fruit = Facets;
+    type Child = FacetSegmentCollector;
+
+    fn for_segment(&self, _: SegmentOrdinal, segment: &SegmentReader) -> tantivy::Result<FacetSegmentCollector> {
+        let columns = FACET_FIELDS
+            .iter()
+            .map(|name| segment.fast_fields().str(name))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        let counts = columns
+            .iter()
+            .map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())])
+            .collect();
+        Ok(FacetSegmentCollector { columns, counts })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, segments: Vec<Vec<BTreeMap<String, u64>>>) -> tantivy::Result<Facets> {
+        let mut merged: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); FACET_FIELDS.len()];
+        for segment in segments {
+            for (dimension, counts) in segment.into_iter().enumerate() {
+                for (value, n) in counts {
+                    *merged[dimension].entry(value).or_default() += n;
+                }
+            }
+        }
+        let mut sorted = merged.into_iter().map(|m| {
+            let mut v: FacetCounts = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        });
+        let mut next = || sorted.next().unwrap_or_default();
+        Ok(Facets {
+            domains: next(),
+            tags: next(),
+            tiers: next(),
+            statuses: next(),
+            owners: next(),
+            formats: next(),
+        })
+    }
+}
+
+impl SegmentCollector for FacetSegmentCollector {
+    type Fruit = Vec<BTreeMap<String, u64>>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    if let Some(n) = counts.get_mut(ord as usize) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.columns
+            .iter()
+            .zip(self.counts)
+            .map(|(column, counts)| {
+                let mut out = BTreeMap::new();
+                if let Some(column) = column {
+                    let mut value = String::new();
+                    for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                        value.clear();
+                        if column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
+                            out.insert(value.clone(), n);
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+}
+
+/// A matched field of a hit and its fragment, with the matched words marked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Highlight {
+    pub field: &'static str,
+    /// Plain text of the fragment.
+    pub fragment: String,
+    /// Byte ranges of the matched words within `fragment`.
+    pub ranges: Vec<(usize, usize)>,
+}
+
+/// How a stored word matches the query words.
+fn matches(word: &Word, query: &[String], prefix_last: bool) -> bool {
+    query.iter().enumerate().any(|(i, q)| {
+        word.text == *q
+            || (typo_budget(q) > 0 && edit_distance(&word.text, q, typo_budget(q)) <= typo_budget(q))
+            || (prefix_last && i + 1 == query.len() && q.chars().count() >= 2 && word.text.starts_with(q.as_str()))
+    })
+}
+
+/// Finds the query words in each searchable field of a hit; returns the
+/// highlights in ranking order of the fields.
+pub fn explain(words: &QueryWords, stored: &[(&'static str, bool, String)]) -> Vec<Highlight> {
+    const WINDOW: usize = 160;
+    let (mut ident, mut prose) = (ident_analyzer(), prose_analyzer());
+    let mut out = Vec::new();
+    for (field, is_prose, text) in stored {
+        let (analyzer, query): (&mut TextAnalyzer, &[String]) = if *is_prose {
+            (&mut prose, &words.stemmed)
+        } else {
+            (&mut ident, &words.plain)
+        };
+        let hits: Vec<(usize, usize)> = analyze(analyzer, text)
+            .into_iter()
+            .filter(|w| matches(w, query, !is_prose))
+            .map(|w| (w.from, w.to))
+            .collect();
+        let Some(&(first, _)) = hits.first() else { continue };
+        // A window around the first match, on char boundaries.
+        let mut start = first.saturating_sub(WINDOW / 3);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (start + WINDOW).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let fragment = text[start..end].to_owned();
+        let ranges = hits
+            .into_iter()
+            .filter(|(a, b)| *a >= start && *b <= end)
+            .map(|(a, b)| (a - start, b - start))
+            .collect();
+        out.push(Highlight {
+            field,
+            fragment,
+            ranges,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_mark_exact_typo_and_prefix_matches() {
+        let words = QueryWords::parse("shipmnet track");
+        let stored = vec![
+            ("name", false, "logistics.shipment-tracking".to_owned()),
+            ("description", true, "Nothing relevant here".to_owned()),
+        ];
+        let h = explain(&words, &stored);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].field, "name");
+        let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
+        assert_eq!(marked, ["shipment", "tracking"]);
+    }
+}
