@@ -1,0 +1,750 @@
+//! Search benchmark: a synthetic catalog (100,000 products, or 10,000 with
+//! `--quick`), indexed and queried through every path, printed as a table.
+//!
+//! Run it with `scripts/bench-search [--quick]` (it builds the server too).
+//! It measures, on the same data: index build time and size, cold start,
+//! GraphQL `search` over HTTP against the real server process with 16
+//! concurrent clients, the same query mix in-process (no HTTP/GraphQL) and
+//! on PostgreSQL full-text search, `suggest` latency, publish → searchable
+//! latency, and the server's peak RSS.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use mesh_catalog::auth::{Identity, TokenService};
+use mesh_catalog::catalog::schema::SchemaField;
+use mesh_catalog::config::AuthConfig;
+use mesh_catalog::search::analysis::split_words;
+use mesh_catalog::search::{IndexLocation, Indexer, SearchFilters, SearchIndex};
+use mesh_catalog::store::entities::{
+    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result,
+    schema_version, team,
+};
+use mesh_catalog::store::Store;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
+use serde_json::{json, Value};
+
+const SECRET: &str = "benchmark-secret-0123456789abcdef";
+
+// ---------------------------------------------------------------- options
+
+struct Options {
+    products: usize,
+    clients: usize,
+    seconds: u64,
+    postgres: String,
+    out: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        products: 100_000,
+        clients: 16,
+        seconds: 10,
+        postgres: std::env::var("MESH_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+        out: None,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = || args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--quick" => o.products = 10_000,
+            "--products" => o.products = value().parse().expect("--products N"),
+            "--clients" => o.clients = value().parse().expect("--clients N"),
+            "--seconds" => o.seconds = value().parse().expect("--seconds N"),
+            "--postgres" => o.postgres = value(),
+            "--out" => o.out = Some(PathBuf::from(value())),
+            other => panic!("unknown option {other}"),
+        }
+        if matches!(args[i].as_str(), "--quick") {
+            i += 1;
+        } else {
+            i += 2;
+        }
+    }
+    o
+}
+
+// ------------------------------------------------------- synthetic catalog
+
+/// A small deterministic generator (xorshift64*), so every run indexes the
+/// same catalog.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.below(list.len())]
+    }
+}
+
+const DOMAINS: &[&str] = &[
+    "orders", "payments", "customers", "inventory", "logistics", "marketing", "analytics", "finance", "pricing",
+    "catalog", "support", "identity", "fraud", "loyalty", "search", "recommendations", "billing", "shipping",
+    "returns", "warehouse", "procurement", "hr", "security", "telemetry",
+];
+const NOUNS: &[&str] = &[
+    "order", "payment", "invoice", "customer", "account", "shipment", "parcel", "carrier", "route", "stock", "sku",
+    "product", "price", "discount", "coupon", "campaign", "click", "session", "page", "view", "cart", "basket",
+    "refund", "return", "chargeback", "dispute", "ledger", "journal", "balance", "transfer", "wallet", "card",
+    "subscription", "plan", "usage", "meter", "event", "signal", "score", "risk", "alert", "incident", "ticket",
+    "agent", "review", "rating", "recommendation", "forecast", "demand", "supplier", "purchase", "receipt",
+    "warehouse", "bin", "pallet", "vehicle", "driver", "delivery", "address", "consent", "profile", "segment",
+    "cohort", "experiment", "variant", "metric", "kpi", "revenue", "margin", "cost", "budget", "tax", "currency",
+    "exchange", "rate", "employee", "shift", "badge", "device", "sensor", "reading", "log", "trace", "login",
+    "password", "token", "permission", "role", "audit", "snapshot", "catalog", "listing", "offer", "bid", "auction",
+];
+const QUALIFIERS: &[&str] = &[
+    "events", "snapshots", "daily", "hourly", "enriched", "filtered", "aggregated", "raw", "curated", "changes",
+    "status", "history", "facts", "dimensions", "stream", "feed", "updates", "summary", "scores", "counts",
+];
+const PROSE: &[&str] = &[
+    "captures", "every", "change", "emitted", "when", "customers", "place", "settle", "reconcile", "nightly",
+    "real-time", "downstream", "consumers", "use", "this", "to", "compute", "reporting", "dashboards", "models",
+    "deduplicated", "ordered", "per", "key", "retained", "for", "days", "includes", "personal", "data", "masked",
+    "regulatory", "compliance", "audited", "quarterly", "source", "of", "truth", "for", "operations", "teams",
+    "latency", "sensitive", "published", "by", "the", "domain", "team", "partitioned", "by", "region",
+];
+const FIELD_STEMS: &[&str] = &[
+    "id", "created", "updated", "amount", "currency", "status", "type", "reason", "code", "name", "email", "phone",
+    "country", "city", "postal", "street", "quantity", "price", "total", "tax", "discount", "channel", "device",
+    "ip", "user", "agent", "session", "score", "model", "version", "region", "timezone", "locale", "source",
+    "target", "reference", "external", "internal", "tracking", "number", "weight", "length", "width", "height",
+];
+const TAGS: &[&str] = &[
+    "core", "pii", "gdpr", "finance", "realtime", "batch", "legacy", "curated", "raw", "ml", "kpi", "compacted",
+    "clickstream", "events", "snapshot", "reference", "master-data", "critical", "experimental", "internal",
+];
+const TIERS: &[&str] = &["PLATINUM", "GOLD", "SILVER", "BRONZE"];
+
+struct Synth {
+    id: String,
+    domain: usize,
+    name: String,
+    display: String,
+    description: String,
+    tags: Vec<String>,
+    fields: Vec<SchemaField>,
+    status: &'static str,
+    tier: &'static str,
+    format: &'static str,
+}
+
+fn field_name(rng: &mut Rng) -> String {
+    let n = 1 + rng.below(3);
+    let parts: Vec<&str> = (0..n).map(|_| rng.pick(FIELD_STEMS)).collect();
+    match rng.below(3) {
+        0 => parts.join("_"),
+        1 => parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| if i == 0 { p.to_string() } else { p[..1].to_uppercase() + &p[1..] })
+            .collect(),
+        _ => parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| if i == 0 { p.to_string() } else { p.to_uppercase() })
+            .collect(),
+    }
+}
+
+fn generate(n: usize) -> Vec<Synth> {
+    let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    (0..n)
+        .map(|i| {
+            let domain = rng.below(DOMAINS.len());
+            let base = format!("{}-{}-{}", rng.pick(NOUNS), rng.pick(NOUNS), rng.pick(QUALIFIERS));
+            let count = seen.entry(format!("{domain}{base}")).or_insert(0);
+            *count += 1;
+            let name = if *count > 1 { format!("{base}-v{count}") } else { base };
+            let display = name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<Vec<_>>().join(" ");
+            let words = 12 + rng.below(25);
+            let description = (0..words).map(|_| rng.pick(PROSE)).collect::<Vec<_>>().join(" ")
+                + &format!(" about {} and {}.", rng.pick(NOUNS), rng.pick(NOUNS));
+            let mut tags: Vec<String> = (0..1 + rng.below(4)).map(|_| rng.pick(TAGS).to_owned()).collect();
+            tags.sort();
+            tags.dedup();
+            let fields = (0..6 + rng.below(15))
+                .map(|_| SchemaField {
+                    path: field_name(&mut rng),
+                    type_name: "string".into(),
+                    doc: (rng.below(3) > 0)
+                        .then(|| format!("The {} {} of the {}", rng.pick(PROSE), rng.pick(NOUNS), rng.pick(NOUNS))),
+                    nullable: rng.below(4) == 0,
+                    required: true,
+                    default: None,
+                    tags: vec![],
+                })
+                .collect();
+            let status = match rng.below(100) {
+                0..=84 => "PUBLISHED",
+                85..=92 => "DEPRECATED",
+                93..=96 => "DRAFT",
+                _ => "RETIRED",
+            };
+            Synth {
+                id: format!("{:08}-0000-7000-8000-{:012}", i / 10_000, i),
+                domain,
+                name,
+                display,
+                description,
+                tags,
+                fields,
+                status,
+                tier: rng.pick(TIERS),
+                format: if rng.below(10) < 7 { "AVRO" } else { "JSON_SCHEMA" },
+            }
+        })
+        .collect()
+}
+
+async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
+    let now = Utc::now();
+    let teams: Vec<team::ActiveModel> = DOMAINS
+        .iter()
+        .map(|d| team::ActiveModel {
+            id: Set(format!("team-{d}")),
+            name: Set(format!("{d}-team")),
+            description: Set(String::new()),
+            created_at: Set(now),
+        })
+        .collect();
+    team::Entity::insert_many(teams).exec(db).await.unwrap();
+    let domains: Vec<domain::ActiveModel> = DOMAINS
+        .iter()
+        .map(|d| domain::ActiveModel {
+            id: Set(format!("domain-{d}")),
+            name: Set(d.to_string()),
+            description: Set(String::new()),
+            owner_team_id: Set(format!("team-{d}")),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    domain::Entity::insert_many(domains).exec(db).await.unwrap();
+    let apps: Vec<application::ActiveModel> = (0..50)
+        .map(|i| application::ActiveModel {
+            id: Set(format!("app-{i}")),
+            name: Set(format!("app-{i}")),
+            description: Set(String::new()),
+            owner_team_id: Set(format!("team-{}", DOMAINS[i % DOMAINS.len()])),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    application::Entity::insert_many(apps).exec(db).await.unwrap();
+    for chunk in catalog.chunks(400) {
+        let products = chunk.iter().map(|p| {
+            let d = DOMAINS[p.domain];
+            data_product::ActiveModel {
+                id: Set(p.id.clone()),
+                qualified_name: Set(format!("{d}.{}", p.name)),
+                domain_id: Set(format!("domain-{d}")),
+                name: Set(p.name.clone()),
+                display_name: Set(p.display.clone()),
+                description: Set(p.description.clone()),
+                owner_team_id: Set(format!("team-{d}")),
+                contacts: Set("[]".into()),
+                status: Set(p.status.into()),
+                deprecation_reason: Set((p.status == "DEPRECATED").then(|| "superseded".into())),
+                sunset_date: Set(None),
+                visibility: Set("PUBLIC".into()),
+                compatibility: Set("BACKWARD".into()),
+                topic_name: Set(format!("{d}.{}", p.name)),
+                topic_partitions: Set(3),
+                topic_retention_ms: Set(604_800_000),
+                topic_cleanup_policy: Set("DELETE".into()),
+                sla_tier: Set(Some(p.tier.into())),
+                sla_availability_percent: Set(None),
+                sla_max_freshness_seconds: Set(None),
+                sla_max_latency_ms: Set(None),
+                sla_retention_days: Set(None),
+                sla_support_hours: Set(None),
+                sla_on_call: Set(None),
+                version: Set(1),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+        });
+        data_product::Entity::insert_many(products).exec(db).await.unwrap();
+        let tags = chunk.iter().flat_map(|p| {
+            p.tags.iter().map(|t| product_tag::ActiveModel { product_id: Set(p.id.clone()), tag: Set(t.clone()) })
+        });
+        product_tag::Entity::insert_many(tags).exec(db).await.unwrap();
+        let versions = chunk.iter().map(|p| schema_version::ActiveModel {
+            id: Set(format!("sv-{}", p.id)),
+            product_id: Set(p.id.clone()),
+            version: Set(1),
+            format: Set(p.format.into()),
+            definition: Set("{}".into()),
+            canonical: Set("{}".into()),
+            fields: Set(serde_json::to_string(&p.fields).unwrap()),
+            created_by: Set("bench".into()),
+            created_at: Set(now),
+        });
+        schema_version::Entity::insert_many(versions).exec(db).await.unwrap();
+        let checks = chunk.iter().step_by(3).map(|p| quality_check::ActiveModel {
+            id: Set(format!("qc-{}", p.id)),
+            product_id: Set(p.id.clone()),
+            name: Set("completeness".into()),
+            kind: Set("COMPLETENESS".into()),
+            description: Set(String::new()),
+            threshold: Set(Some(0.99)),
+            created_at: Set(now),
+        });
+        quality_check::Entity::insert_many(checks).exec(db).await.unwrap();
+        let results = chunk.iter().step_by(3).enumerate().map(|(i, p)| quality_result::ActiveModel {
+            id: Set(format!("qr-{}", p.id)),
+            check_id: Set(format!("qc-{}", p.id)),
+            product_id: Set(p.id.clone()),
+            status: Set(["PASS", "PASS", "WARN", "FAIL"][i % 4].into()),
+            observed_value: Set(Some(0.99)),
+            message: Set(None),
+            observed_at: Set(now),
+        });
+        quality_result::Entity::insert_many(results).exec(db).await.unwrap();
+        let subs = chunk.iter().step_by(10).enumerate().map(|(i, p)| access_subscription::ActiveModel {
+            id: Set(format!("sub-{}", p.id)),
+            application_id: Set(format!("app-{}", i % 50)),
+            product_id: Set(p.id.clone()),
+            purpose: Set("bench".into()),
+            status: Set("APPROVED".into()),
+            requested_by: Set("bench".into()),
+            requested_at: Set(now),
+            decided_by: Set(Some("bench".into())),
+            decided_at: Set(Some(now)),
+            decision_reason: Set(None),
+        });
+        access_subscription::Entity::insert_many(subs).exec(db).await.unwrap();
+    }
+}
+
+// ------------------------------------------------------------- query mix
+
+struct Probe {
+    query: String,
+    filters: SearchFilters,
+    domain: Option<String>,
+}
+
+/// A fixed mix: single words, two words, field names in several casings,
+/// typos, prefixes, each also with a filter.
+fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
+    let mut rng = Rng(42);
+    let mut mix = Vec::new();
+    for i in 0..200 {
+        let p = &catalog[rng.below(catalog.len())];
+        let noun = rng.pick(NOUNS).to_owned();
+        let query = match i % 5 {
+            0 => noun,
+            1 => format!("{} {}", rng.pick(NOUNS), rng.pick(QUALIFIERS)),
+            2 => p.fields[rng.below(p.fields.len())].path.clone(),
+            3 => {
+                // A typo: swap two letters of a long word.
+                let word = p.name.split('-').max_by_key(|w| w.len()).unwrap_or("payment").to_owned();
+                let mut chars: Vec<char> = word.chars().collect();
+                if chars.len() >= 5 {
+                    chars.swap(2, 3);
+                }
+                chars.into_iter().collect()
+            }
+            _ => p.name.split('-').next().unwrap_or("ord").chars().take(4).collect(),
+        };
+        let domain = (i % 2 == 1).then(|| DOMAINS[rng.below(DOMAINS.len())].to_owned());
+        let filters = SearchFilters { domains: domain.iter().cloned().collect(), ..Default::default() };
+        mix.push(Probe { query, filters, domain });
+    }
+    mix
+}
+
+// --------------------------------------------------------------- figures
+
+#[derive(Default, Clone)]
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn quantile(&self, q: f64) -> Duration {
+        let mut v = self.0.clone();
+        v.sort();
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        v[((v.len() as f64 - 1.0) * q).round() as usize]
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `work` from `clients` threads for `seconds`; returns the latencies.
+fn load_threads(clients: usize, seconds: u64, work: Arc<dyn Fn(usize) + Send + Sync>) -> (Latencies, f64) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let work = work.clone();
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut i = c * 7;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    work(i);
+                    lat.push(t.elapsed());
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let all: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let qps = all.len() as f64 / started.elapsed().as_secs_f64();
+    (Latencies(all), qps)
+}
+
+async fn load_tasks<F, Fut>(clients: usize, seconds: u64, work: F) -> (Latencies, f64)
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let work = work.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = c * 7;
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    work(i).await;
+                    lat.push(t.elapsed());
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let qps = all.len() as f64 / started.elapsed().as_secs_f64();
+    (Latencies(all), qps)
+}
+
+// ------------------------------------------------------------ PostgreSQL
+
+fn words(text: &str) -> String {
+    split_words(text).into_iter().map(|(a, b)| &text[a..b]).collect::<Vec<_>>().join(" ")
+}
+
+async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnection, String, Duration) {
+    let admin = Database::connect(admin_url).await.expect("PostgreSQL reachable (run scripts/postgres.sh)");
+    let name = format!("mc_bench_{}", std::process::id());
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let mut options = ConnectOptions::new(url.clone());
+    options.max_connections(32).sqlx_logging(false);
+    let db = Database::connect(options).await.unwrap();
+    db.execute_unprepared(
+        "CREATE TABLE products (id text PRIMARY KEY, qualified_name text NOT NULL, domain text NOT NULL,
+           status text NOT NULL, document tsvector NOT NULL)",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    for chunk in catalog.chunks(200) {
+        let mut sql = String::from("INSERT INTO products VALUES ");
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        for (i, p) in chunk.iter().enumerate() {
+            let d = DOMAINS[p.domain];
+            let names = words(&format!("{d}.{} {}", p.name, p.display));
+            let middle = words(&format!(
+                "{} {} {d} {d}-team",
+                p.tags.join(" "),
+                p.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(" ")
+            ));
+            let docs = p.fields.iter().filter_map(|f| f.doc.clone()).collect::<Vec<_>>().join(" ");
+            let b = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, setweight(to_tsvector('english', ${}), 'A') || setweight(to_tsvector('english', ${}), 'B') || setweight(to_tsvector('english', ${}), 'C') || setweight(to_tsvector('english', ${}), 'D'))",
+                b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+            ));
+            values.extend([
+                p.id.clone().into(),
+                format!("{d}.{}", p.name).into(),
+                d.to_string().into(),
+                p.status.to_string().into(),
+                names.into(),
+                middle.into(),
+                p.description.clone().into(),
+                words(&docs).into(),
+            ]);
+        }
+        db.execute_raw(Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values))
+            .await
+            .unwrap();
+    }
+    db.execute_unprepared("CREATE INDEX products_document ON products USING GIN (document)").await.unwrap();
+    db.execute_unprepared("CREATE INDEX products_domain ON products (domain)").await.unwrap();
+    db.execute_unprepared("ANALYZE products").await.unwrap();
+    (db, name, started.elapsed())
+}
+
+async fn postgres_query(db: &DatabaseConnection, probe: &Probe) {
+    let (sql, values): (&str, Vec<sea_orm::Value>) = match &probe.domain {
+        None => (
+            "SELECT id, ts_rank(document, q) AS rank FROM products, websearch_to_tsquery('english', $1) q
+             WHERE document @@ q AND status <> 'RETIRED' ORDER BY rank DESC LIMIT 20",
+            vec![probe.query.clone().into()],
+        ),
+        Some(d) => (
+            "SELECT id, ts_rank(document, q) AS rank FROM products, websearch_to_tsquery('english', $1) q
+             WHERE document @@ q AND status <> 'RETIRED' AND domain = $2 ORDER BY rank DESC LIMIT 20",
+            vec![probe.query.clone().into(), d.clone().into()],
+        ),
+    };
+    db.query_all_raw(Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values))
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------- server
+
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog")
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn start_server(dir: &Path, port: u16) -> Child {
+    Command::new(server_binary())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .env("MESH_JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("mesh-catalog binary (scripts/bench-search builds it)")
+}
+
+async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut request = client.post(url).json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    body
+}
+
+const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
+  totalCount edges { node { score matchedFields product { qualifiedName } } } } }";
+
+// ------------------------------------------------------------------ main
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |what: &str, value: String| {
+        println!("{what:<55} {value}");
+        rows.push((what.to_owned(), value));
+    };
+    let work = std::env::temp_dir().join(format!("mesh-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let db_url = format!("sqlite://{}", work.join("catalog.db").display());
+
+    let t = Instant::now();
+    let catalog = generate(o.products);
+    let store = Store::open(&db_url).await.unwrap();
+    insert(store.db(), &catalog).await;
+    row("products (synthetic)", format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()));
+
+    // Index build.
+    let index_dir = work.join("index");
+    let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.clone())).unwrap();
+    let t = Instant::now();
+    let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
+    let build = t.elapsed();
+    row("index build", format!("{build:.2?} ({:.0} docs/s)", o.products as f64 / build.as_secs_f64()));
+    row("index size on disk", format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0));
+    drop(indexer);
+
+    // In-process search (no HTTP/GraphQL): the floor.
+    let mix = Arc::new(query_mix(&catalog));
+    let raw_index = index.clone();
+    let raw_mix = mix.clone();
+    let (raw, raw_qps) = load_threads(
+        o.clients,
+        o.seconds,
+        Arc::new(move |i| {
+            let p = &raw_mix[i % raw_mix.len()];
+            raw_index.search(&p.query, &p.filters, 20, None).unwrap();
+        }),
+    );
+    let t = Instant::now();
+    let mut suggest = Latencies::default();
+    for i in 0..2_000 {
+        let p = &mix[i % mix.len()];
+        let prefix: String = p.query.chars().take(3 + i % 3).collect();
+        let s = Instant::now();
+        index.suggest(&prefix, 8).unwrap();
+        suggest.0.push(s.elapsed());
+    }
+    let _ = t;
+    drop(index);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Cold start: open + reconcile.
+    let t = Instant::now();
+    let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.clone())).unwrap();
+    let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
+    row("cold start (open + reconcile)", format!("{:.2?}", t.elapsed()));
+    drop(indexer);
+    drop(index);
+    drop(store);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The real server, over HTTP.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = start_server(&work, port);
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    for _ in 0..600 {
+        if client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let http_mix = mix.clone();
+    let (c2, u2) = (client.clone(), url.clone());
+    let (http, http_qps) = load_tasks(o.clients, o.seconds, move |i| {
+        let (client, url, mix) = (c2.clone(), u2.clone(), http_mix.clone());
+        async move {
+            let p = &mix[i % mix.len()];
+            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
+            graphql(&client, &url, None, SEARCH, json!({ "q": p.query, "f": filters })).await;
+        }
+    })
+    .await;
+    let mut http_suggest = Latencies::default();
+    for i in 0..500 {
+        let prefix: String = mix[i % mix.len()].query.chars().take(3 + i % 3).collect();
+        let s = Instant::now();
+        graphql(&client, &url, None, "query($p: String!) { suggest(prefix: $p) { text } }", json!({ "p": prefix })).await;
+        http_suggest.0.push(s.elapsed());
+    }
+
+    // Publish → searchable, through the API.
+    let tokens = TokenService::new(&AuthConfig { jwt_secret: SECRET.into(), issuer: None, audience: None });
+    let token = tokens.mint(
+        &Identity { subject: "bench".into(), teams: vec![], roles: vec![] },
+        Duration::from_secs(3600),
+    );
+    let mut fresh = Latencies::default();
+    for i in 0..100 {
+        let marker = format!("zq{i}x{}", std::process::id());
+        let publish = "mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { id } }";
+        let input = json!({ "domain": "orders", "name": format!("fresh-{i}"), "description": format!("marker {marker}"),
+            "schema": { "format": "AVRO", "definition": "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}" } });
+        graphql(&client, &url, Some(&token), publish, json!({ "i": input })).await;
+        let committed = Instant::now();
+        loop {
+            let r = graphql(&client, &url, None, SEARCH, json!({ "q": marker })).await;
+            if r["data"]["search"]["totalCount"] == 1 {
+                break;
+            }
+            assert!(committed.elapsed() < Duration::from_secs(5), "not searchable after 5 s");
+        }
+        fresh.0.push(committed.elapsed());
+    }
+    let rss = peak_rss_kib(server.id());
+    let _ = server.kill();
+    let _ = server.wait();
+
+    // PostgreSQL full-text search, same data, same mix, same concurrency.
+    let (pg, pg_name, pg_load) = postgres_setup(&o.postgres, &catalog).await;
+    let pg_db = Arc::new(pg);
+    let pg_mix = mix.clone();
+    let pg_db2 = pg_db.clone();
+    let (pgl, pg_qps) = load_tasks(o.clients, o.seconds, move |i| {
+        let (db, mix) = (pg_db2.clone(), pg_mix.clone());
+        async move { postgres_query(&db, &mix[i % mix.len()]).await }
+    })
+    .await;
+    drop(pg_db);
+    if let Ok(admin) = Database::connect(&o.postgres).await {
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")).await;
+    }
+
+    row(&format!("GraphQL search over HTTP, {} clients: p50 / p99", o.clients), format!("{} / {}", ms(http.quantile(0.5)), ms(http.quantile(0.99))));
+    row("GraphQL search over HTTP: throughput", format!("{http_qps:.0} queries/s"));
+    row(&format!("in-process search, {} threads: p50 / p99", o.clients), format!("{} / {}", ms(raw.quantile(0.5)), ms(raw.quantile(0.99))));
+    row("in-process search: throughput", format!("{raw_qps:.0} queries/s"));
+    row(&format!("PostgreSQL FTS, {} clients: p50 / p99", o.clients), format!("{} / {}", ms(pgl.quantile(0.5)), ms(pgl.quantile(0.99))));
+    row("PostgreSQL FTS: throughput", format!("{pg_qps:.0} queries/s (load + GIN build {pg_load:.1?})"));
+    row("throughput ratio GraphQL / PostgreSQL", format!("{:.1}×", http_qps / pg_qps));
+    row("p99 ratio GraphQL / in-process", format!("{:.1}×", http.quantile(0.99).as_secs_f64() / raw.quantile(0.99).as_secs_f64()));
+    row("suggest in-process: p50 / p99", format!("{} / {}", ms(suggest.quantile(0.5)), ms(suggest.quantile(0.99))));
+    row("suggest over HTTP (1 client): p50 / p99", format!("{} / {}", ms(http_suggest.quantile(0.5)), ms(http_suggest.quantile(0.99))));
+    row("publish → searchable (100 publishes): p50 / p99", format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))));
+    row("server peak RSS", format!("{:.0} MiB", rss as f64 / 1024.0));
+
+    if let Some(out) = o.out {
+        let mut md = format!(
+            "| measure ({} products, {} clients, {} s per phase) | value |\n|---|---|\n",
+            o.products, o.clients, o.seconds
+        );
+        for (k, v) in &rows {
+            md.push_str(&format!("| {k} | {v} |\n"));
+        }
+        std::fs::write(out, md).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
