@@ -21,8 +21,8 @@ use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
 use mesh_catalog::search::{IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
-    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result,
-    schema_version, team,
+    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
+    team,
 };
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
@@ -93,41 +93,270 @@ impl Rng {
 }
 
 const DOMAINS: &[&str] = &[
-    "orders", "payments", "customers", "inventory", "logistics", "marketing", "analytics", "finance", "pricing",
-    "catalog", "support", "identity", "fraud", "loyalty", "search", "recommendations", "billing", "shipping",
-    "returns", "warehouse", "procurement", "hr", "security", "telemetry",
+    "orders",
+    "payments",
+    "customers",
+    "inventory",
+    "logistics",
+    "marketing",
+    "analytics",
+    "finance",
+    "pricing",
+    "catalog",
+    "support",
+    "identity",
+    "fraud",
+    "loyalty",
+    "search",
+    "recommendations",
+    "billing",
+    "shipping",
+    "returns",
+    "warehouse",
+    "procurement",
+    "hr",
+    "security",
+    "telemetry",
 ];
 const NOUNS: &[&str] = &[
-    "order", "payment", "invoice", "customer", "account", "shipment", "parcel", "carrier", "route", "stock", "sku",
-    "product", "price", "discount", "coupon", "campaign", "click", "session", "page", "view", "cart", "basket",
-    "refund", "return", "chargeback", "dispute", "ledger", "journal", "balance", "transfer", "wallet", "card",
-    "subscription", "plan", "usage", "meter", "event", "signal", "score", "risk", "alert", "incident", "ticket",
-    "agent", "review", "rating", "recommendation", "forecast", "demand", "supplier", "purchase", "receipt",
-    "warehouse", "bin", "pallet", "vehicle", "driver", "delivery", "address", "consent", "profile", "segment",
-    "cohort", "experiment", "variant", "metric", "kpi", "revenue", "margin", "cost", "budget", "tax", "currency",
-    "exchange", "rate", "employee", "shift", "badge", "device", "sensor", "reading", "log", "trace", "login",
-    "password", "token", "permission", "role", "audit", "snapshot", "catalog", "listing", "offer", "bid", "auction",
+    "order",
+    "payment",
+    "invoice",
+    "customer",
+    "account",
+    "shipment",
+    "parcel",
+    "carrier",
+    "route",
+    "stock",
+    "sku",
+    "product",
+    "price",
+    "discount",
+    "coupon",
+    "campaign",
+    "click",
+    "session",
+    "page",
+    "view",
+    "cart",
+    "basket",
+    "refund",
+    "return",
+    "chargeback",
+    "dispute",
+    "ledger",
+    "journal",
+    "balance",
+    "transfer",
+    "wallet",
+    "card",
+    "subscription",
+    "plan",
+    "usage",
+    "meter",
+    "event",
+    "signal",
+    "score",
+    "risk",
+    "alert",
+    "incident",
+    "ticket",
+    "agent",
+    "review",
+    "rating",
+    "recommendation",
+    "forecast",
+    "demand",
+    "supplier",
+    "purchase",
+    "receipt",
+    "warehouse",
+    "bin",
+    "pallet",
+    "vehicle",
+    "driver",
+    "delivery",
+    "address",
+    "consent",
+    "profile",
+    "segment",
+    "cohort",
+    "experiment",
+    "variant",
+    "metric",
+    "kpi",
+    "revenue",
+    "margin",
+    "cost",
+    "budget",
+    "tax",
+    "currency",
+    "exchange",
+    "rate",
+    "employee",
+    "shift",
+    "badge",
+    "device",
+    "sensor",
+    "reading",
+    "log",
+    "trace",
+    "login",
+    "password",
+    "token",
+    "permission",
+    "role",
+    "audit",
+    "snapshot",
+    "catalog",
+    "listing",
+    "offer",
+    "bid",
+    "auction",
 ];
 const QUALIFIERS: &[&str] = &[
-    "events", "snapshots", "daily", "hourly", "enriched", "filtered", "aggregated", "raw", "curated", "changes",
-    "status", "history", "facts", "dimensions", "stream", "feed", "updates", "summary", "scores", "counts",
+    "events",
+    "snapshots",
+    "daily",
+    "hourly",
+    "enriched",
+    "filtered",
+    "aggregated",
+    "raw",
+    "curated",
+    "changes",
+    "status",
+    "history",
+    "facts",
+    "dimensions",
+    "stream",
+    "feed",
+    "updates",
+    "summary",
+    "scores",
+    "counts",
 ];
 const PROSE: &[&str] = &[
-    "captures", "every", "change", "emitted", "when", "customers", "place", "settle", "reconcile", "nightly",
-    "real-time", "downstream", "consumers", "use", "this", "to", "compute", "reporting", "dashboards", "models",
-    "deduplicated", "ordered", "per", "key", "retained", "for", "days", "includes", "personal", "data", "masked",
-    "regulatory", "compliance", "audited", "quarterly", "source", "of", "truth", "for", "operations", "teams",
-    "latency", "sensitive", "published", "by", "the", "domain", "team", "partitioned", "by", "region",
+    "captures",
+    "every",
+    "change",
+    "emitted",
+    "when",
+    "customers",
+    "place",
+    "settle",
+    "reconcile",
+    "nightly",
+    "real-time",
+    "downstream",
+    "consumers",
+    "use",
+    "this",
+    "to",
+    "compute",
+    "reporting",
+    "dashboards",
+    "models",
+    "deduplicated",
+    "ordered",
+    "per",
+    "key",
+    "retained",
+    "for",
+    "days",
+    "includes",
+    "personal",
+    "data",
+    "masked",
+    "regulatory",
+    "compliance",
+    "audited",
+    "quarterly",
+    "source",
+    "of",
+    "truth",
+    "for",
+    "operations",
+    "teams",
+    "latency",
+    "sensitive",
+    "published",
+    "by",
+    "the",
+    "domain",
+    "team",
+    "partitioned",
+    "by",
+    "region",
 ];
 const FIELD_STEMS: &[&str] = &[
-    "id", "created", "updated", "amount", "currency", "status", "type", "reason", "code", "name", "email", "phone",
-    "country", "city", "postal", "street", "quantity", "price", "total", "tax", "discount", "channel", "device",
-    "ip", "user", "agent", "session", "score", "model", "version", "region", "timezone", "locale", "source",
-    "target", "reference", "external", "internal", "tracking", "number", "weight", "length", "width", "height",
+    "id",
+    "created",
+    "updated",
+    "amount",
+    "currency",
+    "status",
+    "type",
+    "reason",
+    "code",
+    "name",
+    "email",
+    "phone",
+    "country",
+    "city",
+    "postal",
+    "street",
+    "quantity",
+    "price",
+    "total",
+    "tax",
+    "discount",
+    "channel",
+    "device",
+    "ip",
+    "user",
+    "agent",
+    "session",
+    "score",
+    "model",
+    "version",
+    "region",
+    "timezone",
+    "locale",
+    "source",
+    "target",
+    "reference",
+    "external",
+    "internal",
+    "tracking",
+    "number",
+    "weight",
+    "length",
+    "width",
+    "height",
 ];
 const TAGS: &[&str] = &[
-    "core", "pii", "gdpr", "finance", "realtime", "batch", "legacy", "curated", "raw", "ml", "kpi", "compacted",
-    "clickstream", "events", "snapshot", "reference", "master-data", "critical", "experimental", "internal",
+    "core",
+    "pii",
+    "gdpr",
+    "finance",
+    "realtime",
+    "batch",
+    "legacy",
+    "curated",
+    "raw",
+    "ml",
+    "kpi",
+    "compacted",
+    "clickstream",
+    "events",
+    "snapshot",
+    "reference",
+    "master-data",
+    "critical",
+    "experimental",
+    "internal",
 ];
 const TIERS: &[&str] = &["PLATINUM", "GOLD", "SILVER", "BRONZE"];
 
@@ -152,7 +381,13 @@ fn field_name(rng: &mut Rng) -> String {
         1 => parts
             .iter()
             .enumerate()
-            .map(|(i, p)| if i == 0 { p.to_string() } else { p[..1].to_uppercase() + &p[1..] })
+            .map(|(i, p)| {
+                if i == 0 {
+                    p.to_string()
+                } else {
+                    p[..1].to_uppercase() + &p[1..]
+                }
+            })
             .collect(),
         _ => parts
             .iter()
@@ -172,7 +407,11 @@ fn generate(n: usize) -> Vec<Synth> {
             let count = seen.entry(format!("{domain}{base}")).or_insert(0);
             *count += 1;
             let name = if *count > 1 { format!("{base}-v{count}") } else { base };
-            let display = name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect::<Vec<_>>().join(" ");
+            let display = name
+                .split('-')
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect::<Vec<_>>()
+                .join(" ");
             let words = 12 + rng.below(25);
             let description = (0..words).map(|_| rng.pick(PROSE)).collect::<Vec<_>>().join(" ")
                 + &format!(" about {} and {}.", rng.pick(NOUNS), rng.pick(NOUNS));
@@ -283,7 +522,10 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
         });
         data_product::Entity::insert_many(products).exec(db).await.unwrap();
         let tags = chunk.iter().flat_map(|p| {
-            p.tags.iter().map(|t| product_tag::ActiveModel { product_id: Set(p.id.clone()), tag: Set(t.clone()) })
+            p.tags.iter().map(|t| product_tag::ActiveModel {
+                product_id: Set(p.id.clone()),
+                tag: Set(t.clone()),
+            })
         });
         product_tag::Entity::insert_many(tags).exec(db).await.unwrap();
         let versions = chunk.iter().map(|p| schema_version::ActiveModel {
@@ -308,28 +550,36 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
             created_at: Set(now),
         });
         quality_check::Entity::insert_many(checks).exec(db).await.unwrap();
-        let results = chunk.iter().step_by(3).enumerate().map(|(i, p)| quality_result::ActiveModel {
-            id: Set(format!("qr-{}", p.id)),
-            check_id: Set(format!("qc-{}", p.id)),
-            product_id: Set(p.id.clone()),
-            status: Set(["PASS", "PASS", "WARN", "FAIL"][i % 4].into()),
-            observed_value: Set(Some(0.99)),
-            message: Set(None),
-            observed_at: Set(now),
-        });
+        let results = chunk
+            .iter()
+            .step_by(3)
+            .enumerate()
+            .map(|(i, p)| quality_result::ActiveModel {
+                id: Set(format!("qr-{}", p.id)),
+                check_id: Set(format!("qc-{}", p.id)),
+                product_id: Set(p.id.clone()),
+                status: Set(["PASS", "PASS", "WARN", "FAIL"][i % 4].into()),
+                observed_value: Set(Some(0.99)),
+                message: Set(None),
+                observed_at: Set(now),
+            });
         quality_result::Entity::insert_many(results).exec(db).await.unwrap();
-        let subs = chunk.iter().step_by(10).enumerate().map(|(i, p)| access_subscription::ActiveModel {
-            id: Set(format!("sub-{}", p.id)),
-            application_id: Set(format!("app-{}", i % 50)),
-            product_id: Set(p.id.clone()),
-            purpose: Set("bench".into()),
-            status: Set("APPROVED".into()),
-            requested_by: Set("bench".into()),
-            requested_at: Set(now),
-            decided_by: Set(Some("bench".into())),
-            decided_at: Set(Some(now)),
-            decision_reason: Set(None),
-        });
+        let subs = chunk
+            .iter()
+            .step_by(10)
+            .enumerate()
+            .map(|(i, p)| access_subscription::ActiveModel {
+                id: Set(format!("sub-{}", p.id)),
+                application_id: Set(format!("app-{}", i % 50)),
+                product_id: Set(p.id.clone()),
+                purpose: Set("bench".into()),
+                status: Set("APPROVED".into()),
+                requested_by: Set("bench".into()),
+                requested_at: Set(now),
+                decided_by: Set(Some("bench".into())),
+                decided_at: Set(Some(now)),
+                decision_reason: Set(None),
+            });
         access_subscription::Entity::insert_many(subs).exec(db).await.unwrap();
     }
 }
@@ -356,7 +606,12 @@ fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
             2 => p.fields[rng.below(p.fields.len())].path.clone(),
             3 => {
                 // A typo: swap two letters of a long word.
-                let word = p.name.split('-').max_by_key(|w| w.len()).unwrap_or("payment").to_owned();
+                let word = p
+                    .name
+                    .split('-')
+                    .max_by_key(|w| w.len())
+                    .unwrap_or("payment")
+                    .to_owned();
                 let mut chars: Vec<char> = word.chars().collect();
                 if chars.len() >= 5 {
                     chars.swap(2, 3);
@@ -366,7 +621,10 @@ fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
             _ => p.name.split('-').next().unwrap_or("ord").chars().take(4).collect(),
         };
         let domain = (i % 2 == 1).then(|| DOMAINS[rng.below(DOMAINS.len())].to_owned());
-        let filters = SearchFilters { domains: domain.iter().cloned().collect(), ..Default::default() };
+        let filters = SearchFilters {
+            domains: domain.iter().cloned().collect(),
+            ..Default::default()
+        };
         mix.push(Probe { query, filters, domain });
     }
     mix
@@ -399,7 +657,11 @@ fn dir_size(path: &Path) -> u64 {
                 .flatten()
                 .map(|e| {
                     let m = e.metadata().unwrap();
-                    if m.is_dir() { dir_size(&e.path()) } else { m.len() }
+                    if m.is_dir() {
+                        dir_size(&e.path())
+                    } else {
+                        m.len()
+                    }
                 })
                 .sum()
         })
@@ -465,14 +727,26 @@ where
 // ------------------------------------------------------------ PostgreSQL
 
 fn words(text: &str) -> String {
-    split_words(text).into_iter().map(|(a, b)| &text[a..b]).collect::<Vec<_>>().join(" ")
+    split_words(text)
+        .into_iter()
+        .map(|(a, b)| &text[a..b])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnection, String, Duration) {
-    let admin = Database::connect(admin_url).await.expect("PostgreSQL reachable (run scripts/postgres.sh)");
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("PostgreSQL reachable (run scripts/postgres.sh)");
     let name = format!("mc_bench_{}", std::process::id());
-    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     let mut options = ConnectOptions::new(url.clone());
     options.max_connections(32).sqlx_logging(false);
@@ -495,7 +769,12 @@ async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnecti
                 p.tags.join(" "),
                 p.fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(" ")
             ));
-            let docs = p.fields.iter().filter_map(|f| f.doc.clone()).collect::<Vec<_>>().join(" ");
+            let docs = p
+                .fields
+                .iter()
+                .filter_map(|f| f.doc.clone())
+                .collect::<Vec<_>>()
+                .join(" ");
             let b = i * 8;
             if i > 0 {
                 sql.push(',');
@@ -515,12 +794,20 @@ async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnecti
                 words(&docs).into(),
             ]);
         }
-        db.execute_raw(Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values))
-            .await
-            .unwrap();
+        db.execute_raw(Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await
+        .unwrap();
     }
-    db.execute_unprepared("CREATE INDEX products_document ON products USING GIN (document)").await.unwrap();
-    db.execute_unprepared("CREATE INDEX products_domain ON products (domain)").await.unwrap();
+    db.execute_unprepared("CREATE INDEX products_document ON products USING GIN (document)")
+        .await
+        .unwrap();
+    db.execute_unprepared("CREATE INDEX products_domain ON products (domain)")
+        .await
+        .unwrap();
     db.execute_unprepared("ANALYZE products").await.unwrap();
     (db, name, started.elapsed())
 }
@@ -538,9 +825,13 @@ async fn postgres_query(db: &DatabaseConnection, probe: &Probe) {
             vec![probe.query.clone().into(), d.clone().into()],
         ),
     };
-    db.query_all_raw(Statement::from_sql_and_values(sea_orm::DatabaseBackend::Postgres, sql, values))
-        .await
-        .unwrap();
+    db.query_all_raw(Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .unwrap();
 }
 
 // ---------------------------------------------------------------- server
@@ -561,8 +852,18 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn start_server(dir: &Path, port: u16) -> Child {
-    Command::new(server_binary())
+/// The server process, killed when dropped (also when the benchmark fails).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(dir: &Path, port: u16) -> Server {
+    let child = Command::new(server_binary())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env("MESH_JWT_SECRET", SECRET)
@@ -570,11 +871,14 @@ fn start_server(dir: &Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("mesh-catalog binary (scripts/bench-search builds it)")
+        .expect("mesh-catalog binary (scripts/bench-search builds it)");
+    Server(child)
 }
 
 async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut request = client.post(url).json(&json!({ "query": query, "variables": variables }));
+    let mut request = client
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -604,7 +908,10 @@ async fn main() {
     let catalog = generate(o.products);
     let store = Store::open(&db_url).await.unwrap();
     insert(store.db(), &catalog).await;
-    row("products (synthetic)", format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()));
+    row(
+        "products (synthetic)",
+        format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()),
+    );
 
     // Index build.
     let index_dir = work.join("index");
@@ -612,12 +919,32 @@ async fn main() {
     let t = Instant::now();
     let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
     let build = t.elapsed();
-    row("index build", format!("{build:.2?} ({:.0} docs/s)", o.products as f64 / build.as_secs_f64()));
-    row("index size on disk", format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0));
+    row(
+        "index build",
+        format!("{build:.2?} ({:.0} docs/s)", o.products as f64 / build.as_secs_f64()),
+    );
+    row(
+        "index size on disk",
+        format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
+    );
     drop(indexer);
 
     // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));
+    if std::env::var_os("BENCH_SLOWEST").is_some() {
+        let mut timed: Vec<(Duration, String, usize)> = mix
+            .iter()
+            .map(|p| {
+                let t = Instant::now();
+                let page = index.search(&p.query, &p.filters, 20, None).unwrap();
+                (t.elapsed(), format!("{} {:?}", p.query, p.domain), page.total)
+            })
+            .collect();
+        timed.sort();
+        for (d, q, total) in timed.iter().rev().take(15) {
+            println!("{:>10} {q} (total {total})", ms(*d));
+        }
+    }
     let raw_index = index.clone();
     let raw_mix = mix.clone();
     let (raw, raw_qps) = load_threads(
@@ -628,7 +955,14 @@ async fn main() {
             raw_index.search(&p.query, &p.filters, 20, None).unwrap();
         }),
     );
-    let t = Instant::now();
+    if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
+        println!(
+            "in-process p50 {} p99 {} {raw_qps:.0}/s",
+            ms(raw.quantile(0.5)),
+            ms(raw.quantile(0.99))
+        );
+        return;
+    }
     let mut suggest = Latencies::default();
     for i in 0..2_000 {
         let p = &mix[i % mix.len()];
@@ -637,7 +971,6 @@ async fn main() {
         index.suggest(&prefix, 8).unwrap();
         suggest.0.push(s.elapsed());
     }
-    let _ = t;
     drop(index);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -652,12 +985,21 @@ async fn main() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The real server, over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = start_server(&work, port);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = start_server(&work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     for _ in 0..600 {
-        if client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -677,14 +1019,29 @@ async fn main() {
     for i in 0..500 {
         let prefix: String = mix[i % mix.len()].query.chars().take(3 + i % 3).collect();
         let s = Instant::now();
-        graphql(&client, &url, None, "query($p: String!) { suggest(prefix: $p) { text } }", json!({ "p": prefix })).await;
+        graphql(
+            &client,
+            &url,
+            None,
+            "query($p: String!) { suggest(prefix: $p) { text } }",
+            json!({ "p": prefix }),
+        )
+        .await;
         http_suggest.0.push(s.elapsed());
     }
 
     // Publish → searchable, through the API.
-    let tokens = TokenService::new(&AuthConfig { jwt_secret: SECRET.into(), issuer: None, audience: None });
+    let tokens = TokenService::new(&AuthConfig {
+        jwt_secret: SECRET.into(),
+        issuer: None,
+        audience: None,
+    });
     let token = tokens.mint(
-        &Identity { subject: "bench".into(), teams: vec![], roles: vec![] },
+        &Identity {
+            subject: "bench".into(),
+            teams: vec![],
+            roles: vec![],
+        },
         Duration::from_secs(3600),
     );
     let mut fresh = Latencies::default();
@@ -697,16 +1054,20 @@ async fn main() {
         let committed = Instant::now();
         loop {
             let r = graphql(&client, &url, None, SEARCH, json!({ "q": marker })).await;
-            if r["data"]["search"]["totalCount"] == 1 {
+            let wanted = format!("orders.fresh-{i}");
+            let edges = r["data"]["search"]["edges"].as_array().cloned().unwrap_or_default();
+            if edges
+                .iter()
+                .any(|e| e["node"]["product"]["qualifiedName"] == wanted.as_str())
+            {
                 break;
             }
             assert!(committed.elapsed() < Duration::from_secs(5), "not searchable after 5 s");
         }
         fresh.0.push(committed.elapsed());
     }
-    let rss = peak_rss_kib(server.id());
-    let _ = server.kill();
-    let _ = server.wait();
+    let rss = peak_rss_kib(server.0.id());
+    drop(server);
 
     // PostgreSQL full-text search, same data, same mix, same concurrency.
     let (pg, pg_name, pg_load) = postgres_setup(&o.postgres, &catalog).await;
@@ -720,20 +1081,59 @@ async fn main() {
     .await;
     drop(pg_db);
     if let Ok(admin) = Database::connect(&o.postgres).await {
-        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")).await;
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+            .await;
     }
 
-    row(&format!("GraphQL search over HTTP, {} clients: p50 / p99", o.clients), format!("{} / {}", ms(http.quantile(0.5)), ms(http.quantile(0.99))));
-    row("GraphQL search over HTTP: throughput", format!("{http_qps:.0} queries/s"));
-    row(&format!("in-process search, {} threads: p50 / p99", o.clients), format!("{} / {}", ms(raw.quantile(0.5)), ms(raw.quantile(0.99))));
+    row(
+        &format!("GraphQL search over HTTP, {} clients: p50 / p99", o.clients),
+        format!("{} / {}", ms(http.quantile(0.5)), ms(http.quantile(0.99))),
+    );
+    row(
+        "GraphQL search over HTTP: throughput",
+        format!("{http_qps:.0} queries/s"),
+    );
+    row(
+        &format!("in-process search, {} threads: p50 / p99", o.clients),
+        format!("{} / {}", ms(raw.quantile(0.5)), ms(raw.quantile(0.99))),
+    );
     row("in-process search: throughput", format!("{raw_qps:.0} queries/s"));
-    row(&format!("PostgreSQL FTS, {} clients: p50 / p99", o.clients), format!("{} / {}", ms(pgl.quantile(0.5)), ms(pgl.quantile(0.99))));
-    row("PostgreSQL FTS: throughput", format!("{pg_qps:.0} queries/s (load + GIN build {pg_load:.1?})"));
-    row("throughput ratio GraphQL / PostgreSQL", format!("{:.1}×", http_qps / pg_qps));
-    row("p99 ratio GraphQL / in-process", format!("{:.1}×", http.quantile(0.99).as_secs_f64() / raw.quantile(0.99).as_secs_f64()));
-    row("suggest in-process: p50 / p99", format!("{} / {}", ms(suggest.quantile(0.5)), ms(suggest.quantile(0.99))));
-    row("suggest over HTTP (1 client): p50 / p99", format!("{} / {}", ms(http_suggest.quantile(0.5)), ms(http_suggest.quantile(0.99))));
-    row("publish → searchable (100 publishes): p50 / p99", format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))));
+    row(
+        &format!("PostgreSQL FTS, {} clients: p50 / p99", o.clients),
+        format!("{} / {}", ms(pgl.quantile(0.5)), ms(pgl.quantile(0.99))),
+    );
+    row(
+        "PostgreSQL FTS: throughput",
+        format!("{pg_qps:.0} queries/s (load + GIN build {pg_load:.1?})"),
+    );
+    row(
+        "throughput ratio GraphQL / PostgreSQL",
+        format!("{:.1}×", http_qps / pg_qps),
+    );
+    row(
+        "p99 ratio GraphQL / in-process",
+        format!(
+            "{:.1}×",
+            http.quantile(0.99).as_secs_f64() / raw.quantile(0.99).as_secs_f64()
+        ),
+    );
+    row(
+        "suggest in-process: p50 / p99",
+        format!("{} / {}", ms(suggest.quantile(0.5)), ms(suggest.quantile(0.99))),
+    );
+    row(
+        "suggest over HTTP (1 client): p50 / p99",
+        format!(
+            "{} / {}",
+            ms(http_suggest.quantile(0.5)),
+            ms(http_suggest.quantile(0.99))
+        ),
+    );
+    row(
+        "publish → searchable (100 publishes): p50 / p99",
+        format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
+    );
     row("server peak RSS", format!("{:.0} MiB", rss as f64 / 1024.0));
 
     if let Some(out) = o.out {

@@ -405,7 +405,15 @@ async fn index_is_rebuilt_when_deleted_corrupt_or_outdated_and_reconciled_after_
     drop(app);
 
     // Deleted: rebuilt from the database.
-    std::fs::remove_dir_all(dir.join("index")).unwrap();
+    // (The dropped server's background merges may still be finishing.)
+    let start = Instant::now();
+    while let Err(e) = std::fs::remove_dir_all(dir.join("index")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "cannot delete the index: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let app = spawn_on(dir.clone(), url.clone(), false).await;
     assert_eq!(search(&app, "", json!(null)).await["totalCount"], 2);
     drop(app);

@@ -272,9 +272,9 @@ impl SearchQuery {
         let filters: SearchFilters = filters.unwrap_or_default().into();
         let index = index(ctx).clone();
         let has_previous = after.is_some();
-        let page = tokio::task::spawn_blocking(move || index.search(&query, &filters, first as usize, after.as_ref()))
+        let page = index
+            .run(move |index| index.search(&query, &filters, first as usize, after.as_ref()))
             .await
-            .map_err(internal)?
             .map_err(internal)?;
         let mut connection = Connection::with_additional_fields(
             has_previous,
@@ -307,9 +307,9 @@ impl SearchQuery {
             .extend());
         }
         let index = index(ctx).clone();
-        let found = tokio::task::spawn_blocking(move || index.suggest(&prefix, limit as usize))
+        let found = index
+            .run(move |index| index.suggest(&prefix, limit as usize))
             .await
-            .map_err(internal)?
             .map_err(internal)?;
         Ok(found.into_iter().map(Suggestion).collect())
     }

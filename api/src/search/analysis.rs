@@ -152,14 +152,57 @@ pub fn typo_budget(word: &str) -> u8 {
 }
 
 /// Optimal string alignment distance (Levenshtein with adjacent
-/// transpositions counting as one edit), capped at `cap + 1`.
+/// transpositions counting as one edit), capped at `cap + 1`. Works on
+/// bytes without allocating for words of up to 32 bytes (longer words, or
+/// non-ASCII ones, fall back to chars).
 pub fn edit_distance(a: &str, b: &str, cap: u8) -> u8 {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+    const MAX: usize = 32;
     let cap = cap as usize;
     if a.len().abs_diff(b.len()) > cap {
         return (cap + 1) as u8;
     }
+    if !(a.is_ascii() && b.is_ascii() && a.len() <= MAX && b.len() <= MAX) {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        return osa(&a, &b, cap);
+    }
+    osa(a.as_bytes(), b.as_bytes(), cap)
+}
+
+fn osa<T: PartialEq>(a: &[T], b: &[T], cap: usize) -> u8 {
+    const ROW: usize = 33;
+    if b.len() >= ROW {
+        return osa_heap(a, b, cap);
+    }
+    let (mut prev2, mut prev, mut cur) = ([0usize; ROW], [0usize; ROW], [0usize; ROW]);
+    for (j, slot) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *slot = j;
+    }
+    let mut prev_best = 0;
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut best = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+            best = best.min(cur[j]);
+        }
+        // Later cells come from this row (+1) or, by transposition, from the
+        // previous one (+1): past the cap, the distance is too.
+        if best > cap && prev_best + 1 > cap {
+            return (cap + 1) as u8;
+        }
+        prev_best = best;
+        prev2 = prev;
+        prev = cur;
+    }
+    prev[b.len()].min(cap + 1) as u8
+}
+
+fn osa_heap<T: PartialEq>(a: &[T], b: &[T], cap: usize) -> u8 {
     let mut prev2 = vec![0usize; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0usize; b.len() + 1];
@@ -224,6 +267,15 @@ mod tests {
         assert_eq!(edit_distance("shipmnet", "shipment", 2), 1);
         assert_eq!(edit_distance("shpment", "shipment", 2), 1);
         assert_eq!(edit_distance("abc", "xyzxyz", 1), 2);
+        assert_eq!(edit_distance("garcía", "garcia", 1), 1);
+        assert_eq!(
+            edit_distance(
+                "customerlifetimevalueinformation",
+                "customerlifetimevalueinformatoin",
+                2
+            ),
+            1
+        );
         assert_eq!(typo_budget("ship"), 0);
         assert_eq!(typo_budget("order"), 1);
         assert_eq!(typo_budget("inventory"), 2);

@@ -19,7 +19,10 @@ use std::sync::Arc;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, Index, IndexReader, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term};
+use tantivy::store::Compressor;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
+};
 
 pub use document::ProductDoc;
 pub use fields::LAYOUT_VERSION;
@@ -103,6 +106,9 @@ struct Inner {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// One search per core at a time: queued searches wait their turn
+    /// instead of time-slicing each other into long tails.
+    permits: tokio::sync::Semaphore,
 }
 
 /// Where the index lives.
@@ -110,6 +116,16 @@ struct Inner {
 pub enum IndexLocation {
     Disk(PathBuf),
     Memory,
+}
+
+/// LZ4 for the document store: hits load their stored fields for
+/// highlighting, and LZ4 decompresses several times faster than zstd.
+fn settings() -> IndexSettings {
+    IndexSettings {
+        docstore_compression: Compressor::Lz4,
+        docstore_blocksize: 4096,
+        ..IndexSettings::default()
+    }
 }
 
 fn layout_file(dir: &Path) -> PathBuf {
@@ -123,7 +139,10 @@ impl SearchIndex {
     pub fn open(location: &IndexLocation) -> Result<(Self, bool), SearchError> {
         let (schema, fields) = fields::schema();
         let (index, fresh) = match location {
-            IndexLocation::Memory => (Index::create_in_ram(schema), true),
+            IndexLocation::Memory => (
+                Index::builder().schema(schema).settings(settings()).create_in_ram()?,
+                true,
+            ),
             IndexLocation::Disk(dir) => {
                 std::fs::create_dir_all(dir)?;
                 let layout = std::fs::read_to_string(layout_file(dir)).ok();
@@ -137,7 +156,10 @@ impl SearchIndex {
                         }
                         std::fs::remove_dir_all(dir)?;
                         std::fs::create_dir_all(dir)?;
-                        let index = Index::create_in_dir(dir, schema)?;
+                        let index = Index::builder()
+                            .schema(schema)
+                            .settings(settings())
+                            .create_in_dir(dir)?;
                         std::fs::write(layout_file(dir), LAYOUT_VERSION.to_string())?;
                         (index, true)
                     }
@@ -146,12 +168,27 @@ impl SearchIndex {
         };
         register_analyzers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok((
-            Self {
-                inner: Arc::new(Inner { index, reader, fields }),
-            },
-            fresh,
-        ))
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let permits = tokio::sync::Semaphore::new(cores);
+        let inner = Arc::new(Inner {
+            index,
+            reader,
+            fields,
+            permits,
+        });
+        Ok((Self { inner }, fresh))
+    }
+
+    /// Runs CPU-bound index work on a blocking thread, one per core.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SearchIndex) -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let _permit = self.inner.permits.acquire().await.map_err(|_| SearchError::Stopped)?;
+        let index = self.clone();
+        tokio::task::spawn_blocking(move || work(&index))
+            .await
+            .map_err(|_| SearchError::Stopped)?
     }
 
     fn searcher(&self) -> Searcher {
@@ -182,9 +219,10 @@ impl SearchIndex {
         after: Option<&Cursor>,
     ) -> Result<SearchPage, SearchError> {
         let first = first.clamp(1, 100);
-        let words = QueryWords::parse(text);
         let searcher = self.searcher();
         let f = &self.inner.fields;
+        let mut words = QueryWords::parse(text);
+        words.known = self.known(&searcher, &words)?;
         let skip = after.map_or(0, |c| c.offset);
         let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
 
@@ -237,13 +275,13 @@ impl SearchIndex {
                         .join("\n")
                 };
                 let stored = vec![
-                    ("name", false, text(f.name)),
-                    ("tags", false, text(f.tags)),
-                    ("fields", false, text(f.fields)),
-                    ("owner", false, text(f.owner_text)),
-                    ("domain", false, text(f.domain_text)),
-                    ("description", true, text(f.description)),
-                    ("docs", true, text(f.docs)),
+                    ("name", text(f.name)),
+                    ("tags", text(f.tags)),
+                    ("fields", text(f.fields)),
+                    ("owner", text(f.owner_text)),
+                    ("domain", text(f.domain_text)),
+                    ("description", text(f.description)),
+                    ("docs", text(f.docs)),
                 ];
                 Ok(SearchHit {
                     product_id: text(f.id),
@@ -268,6 +306,35 @@ impl SearchIndex {
             has_next_page,
             facets,
         })
+    }
+
+    /// For each query word: does it occur exactly in a searchable field?
+    fn known(&self, searcher: &Searcher, words: &QueryWords) -> Result<Vec<bool>, SearchError> {
+        let f = &self.inner.fields;
+        let mut known = Vec::with_capacity(words.plain.len());
+        for (i, plain) in words.plain.iter().enumerate() {
+            let stemmed = words.stemmed.get(i).unwrap_or(plain);
+            let mut found = false;
+            'segments: for segment in searcher.segment_readers() {
+                let candidates = [
+                    (f.name, plain),
+                    (f.tags, plain),
+                    (f.fields, plain),
+                    (f.owner_text, plain),
+                    (f.domain_text, plain),
+                    (f.description, stemmed),
+                    (f.docs, stemmed),
+                ];
+                for (field, word) in candidates {
+                    if segment.inverted_index(field)?.terms().get(word.as_bytes())?.is_some() {
+                        found = true;
+                        break 'segments;
+                    }
+                }
+            }
+            known.push(found);
+        }
+        Ok(known)
     }
 
     /// Top `limit` documents by relevance with the mild boosts applied.

@@ -14,7 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::analysis::{analyze, edit_distance, ident_analyzer, prose_analyzer, typo_budget, Word};
+use super::analysis::{analyze, edit_distance, ident_analyzer, prose_analyzer, split_words, typo_budget};
 use super::fields::Fields;
 
 /// Exact-value filters; within a list any value matches, across lists all
@@ -53,6 +53,8 @@ pub struct QueryWords {
     pub stemmed: Vec<String>,
     /// The whole query lowercased, for exact name matches.
     pub exact: String,
+    /// Whether each word occurs exactly in the index (set by the index).
+    pub known: Vec<bool>,
 }
 
 impl QueryWords {
@@ -65,10 +67,12 @@ impl QueryWords {
             .into_iter()
             .map(|w| w.text)
             .collect();
+        let known = vec![false; plain.len()];
         Self {
             plain,
             stemmed,
             exact: query.trim().to_lowercase(),
+            known,
         }
     }
 
@@ -92,8 +96,11 @@ fn term_query(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
     )
 }
 
-/// Everything that can match one query word.
-fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool) -> Box<dyn Query> {
+/// Everything that can match one query word. Typo and prefix expansions
+/// are only added for words the index does not know exactly (`known`):
+/// they are what makes a query expensive, and a correctly spelled word
+/// should not drift to its neighbours.
+fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -> Box<dyn Query> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
         (Occur::Should, term_query(f.name, plain, NAME)),
         (Occur::Should, term_query(f.tags, plain, TAGS)),
@@ -103,6 +110,9 @@ fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool) -> Box<dyn Que
         (Occur::Should, term_query(f.description, stemmed, DESCRIPTION)),
         (Occur::Should, term_query(f.docs, stemmed, DOCS)),
     ];
+    if known {
+        return Box::new(BooleanQuery::new(should));
+    }
     let budget = typo_budget(plain);
     if budget > 0 {
         for field in [f.name, f.tags, f.fields, f.owner_text, f.domain_text] {
@@ -175,9 +185,10 @@ pub fn build(f: &Fields, words: &QueryWords, filters: &SearchFilters, all_words:
         .enumerate()
         .map(|(i, (plain, stemmed))| {
             let stemmed = if stemmed.is_empty() { plain } else { stemmed };
+            let known = words.known.get(i).copied().unwrap_or(false);
             (
                 if all_words { Occur::Must } else { Occur::Should },
-                word_query(f, plain, stemmed, i + 1 == n),
+                word_query(f, plain, stemmed, i + 1 == n, known),
             )
         })
         .collect();
@@ -311,32 +322,69 @@ pub struct Highlight {
     pub ranges: Vec<(usize, usize)>,
 }
 
-/// How a stored word matches the query words.
-fn matches(word: &Word, query: &[String], prefix_last: bool) -> bool {
-    query.iter().enumerate().any(|(i, q)| {
-        word.text == *q
-            || (typo_budget(q) > 0 && edit_distance(&word.text, q, typo_budget(q)) <= typo_budget(q))
-            || (prefix_last && i + 1 == query.len() && q.chars().count() >= 2 && word.text.starts_with(q.as_str()))
-    })
+/// Query words prepared for matching stored text while highlighting.
+struct Matcher<'a> {
+    plain: &'a [String],
+    stems: &'a [String],
+}
+
+impl Matcher<'_> {
+    /// Does a stored word (already lowercased and folded) match: equal to a
+    /// query word, within its typo budget, sharing its stem (`refunded` for
+    /// `refunds`), or extending the last word (a prefix)?
+    fn matches(&self, word: &str) -> bool {
+        let last = self.plain.len().saturating_sub(1);
+        self.plain.iter().enumerate().any(|(i, q)| {
+            if word == q {
+                return true;
+            }
+            let budget = typo_budget(q);
+            if budget > 0 && word.len().abs_diff(q.len()) <= budget as usize && edit_distance(word, q, budget) <= budget
+            {
+                return true;
+            }
+            if i == last && q.len() >= 2 && word.starts_with(q.as_str()) {
+                return true;
+            }
+            self.stems
+                .get(i)
+                .is_some_and(|s| s.len() >= 3 && word.len() <= s.len() + 4 && word.starts_with(s.as_str()))
+        })
+    }
+}
+
+/// Lowercases and ASCII-folds a word into `out` (reused between words);
+/// ASCII words need no analyzer run.
+fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
+    out.clear();
+    if word.is_ascii() {
+        out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        for w in analyze(analyzer, word) {
+            out.push_str(&w.text);
+        }
+    }
 }
 
 /// Finds the query words in each searchable field of a hit; returns the
 /// highlights in ranking order of the fields.
-pub fn explain(words: &QueryWords, stored: &[(&'static str, bool, String)]) -> Vec<Highlight> {
+pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Highlight> {
     const WINDOW: usize = 160;
-    let (mut ident, mut prose) = (ident_analyzer(), prose_analyzer());
+    let matcher = Matcher {
+        plain: &words.plain,
+        stems: &words.stemmed,
+    };
+    let mut analyzer = ident_analyzer();
+    let mut word = String::new();
     let mut out = Vec::new();
-    for (field, is_prose, text) in stored {
-        let (analyzer, query): (&mut TextAnalyzer, &[String]) = if *is_prose {
-            (&mut prose, &words.stemmed)
-        } else {
-            (&mut ident, &words.plain)
-        };
-        let hits: Vec<(usize, usize)> = analyze(analyzer, text)
-            .into_iter()
-            .filter(|w| matches(w, query, !is_prose))
-            .map(|w| (w.from, w.to))
-            .collect();
+    for (field, text) in stored {
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        for (from, to) in split_words(text) {
+            normalize(&text[from..to], &mut analyzer, &mut word);
+            if matcher.matches(&word) {
+                hits.push((from, to));
+            }
+        }
         let Some(&(first, _)) = hits.first() else { continue };
         // A window around the first match, on char boundaries.
         let mut start = first.saturating_sub(WINDOW / 3);
@@ -370,8 +418,8 @@ mod tests {
     fn highlights_mark_exact_typo_and_prefix_matches() {
         let words = QueryWords::parse("shipmnet track");
         let stored = vec![
-            ("name", false, "logistics.shipment-tracking".to_owned()),
-            ("description", true, "Nothing relevant here".to_owned()),
+            ("name", "logistics.shipment-tracking".to_owned()),
+            ("description", "Nothing relevant here".to_owned()),
         ];
         let h = explain(&words, &stored);
         assert_eq!(h.len(), 1);
