@@ -7,6 +7,10 @@
 //! concurrent clients, the same query mix in-process (no HTTP/GraphQL) and
 //! on PostgreSQL full-text search, `suggest` latency, publish → searchable
 //! latency, and the server's peak RSS.
+//!
+//! For profiling: `BENCH_SLOWEST=1` prints the slowest queries of the mix,
+//! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
+//! under `perf record`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -152,10 +152,14 @@ impl TestApp {
         body["data"].clone()
     }
 
-    /// Runs an operation as `user` expecting an error; returns its code.
-    pub async fn error_code(&self, user: &str, query: &str, variables: Value) -> String {
+    /// Runs an operation as `user` expecting an error; returns its code
+    /// (which prints the whole response when an assertion on it fails).
+    pub async fn error_code(&self, user: &str, query: &str, variables: Value) -> Code {
         let body = self.post(Some(&self.token(user)), query, variables).await;
-        code_of(&body)
+        Code {
+            code: code_of(&body),
+            body,
+        }
     }
 
     /// Anonymous query; returns `data`, failing on errors.
@@ -210,6 +214,24 @@ impl TestApp {
             json!({ "n": name, "t": format!("{name}-team") }),
         )
         .await;
+    }
+}
+
+/// An error code, compared with `&str`, debug-printed with its response.
+pub struct Code {
+    pub code: String,
+    pub body: Value,
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.code == *other
+    }
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} in {:#}", self.code, self.body)
     }
 }
 

@@ -139,7 +139,10 @@ impl Worker {
     /// Re-indexes `ids` (deleting those no longer in the database) and
     /// commits with `watermark`.
     async fn apply(&self, ids: &[String], watermark: DateTime<Utc>) -> Result<(), SearchError> {
-        let docs = load(&self.db, ids).await?;
+        let mut docs = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            docs.extend(load(&self.db, chunk).await?);
+        }
         let writer = self.writer.clone();
         let index = self.index.clone();
         let ids = ids.to_vec();
@@ -229,16 +232,18 @@ impl Worker {
                 subscriptions.push(id);
             }
         }
-        ids.extend(
-            access_subscription::Entity::find()
-                .filter(access_subscription::Column::Id.is_in(subscriptions))
-                .select_only()
-                .column(access_subscription::Column::ProductId)
-                .into_tuple::<String>()
-                .all(&self.db)
-                .await
-                .map_err(|e| SearchError::Database(e.to_string()))?,
-        );
+        for chunk in subscriptions.chunks(CHUNK) {
+            ids.extend(
+                access_subscription::Entity::find()
+                    .filter(access_subscription::Column::Id.is_in(chunk.to_vec()))
+                    .select_only()
+                    .column(access_subscription::Column::ProductId)
+                    .into_tuple::<String>()
+                    .all(&self.db)
+                    .await
+                    .map_err(|e| SearchError::Database(e.to_string()))?,
+            );
+        }
         // Products created by a transaction that crashed the index before
         // it committed but not listed (defensive; normally covered above).
         let known = data_product::Entity::find()
@@ -251,7 +256,10 @@ impl Worker {
             .map_err(|e| SearchError::Database(e.to_string()))?;
         ids.extend(known);
         let ids: Vec<String> = ids.into_iter().collect();
-        if !ids.is_empty() {
+        if ids.len() as u64 > products / 2 {
+            // Most of the catalog changed: a rebuild is cheaper.
+            self.rebuild().await?;
+        } else if !ids.is_empty() {
             self.apply(&ids, Utc::now()).await?;
         }
         tracing::info!(products = ids.len(), "search index reconciled");
