@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A failure of the storage layer.
@@ -87,7 +90,14 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.db.begin().await?;
+        // On SQLite, take the database write lock at BEGIN (IMMEDIATE), so
+        // the transaction never fails later upgrading a read snapshot, e.g.
+        // while a dropped transaction's rollback is still finishing.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: guard.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let tx = self.db.begin_with_options(options).await?;
         Ok(WriteTx { tx, _guard: guard })
     }
 
