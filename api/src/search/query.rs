@@ -391,6 +391,12 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
         while !text.is_char_boundary(start) {
             start -= 1;
         }
+        // Begin at a word (or line) start, not in the middle of one.
+        if start > 0 {
+            if let Some(i) = text[start..first].find([' ', '\n']) {
+                start += i + 1;
+            }
+        }
         let mut end = (start + WINDOW).min(text.len());
         while !text.is_char_boundary(end) {
             end += 1;
@@ -426,5 +432,15 @@ mod tests {
         assert_eq!(h[0].field, "name");
         let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
         assert_eq!(marked, ["shipment", "tracking"]);
+    }
+
+    #[test]
+    fn fragments_start_at_a_word() {
+        let words = QueryWords::parse("needle");
+        let text = format!("{} needle", "haystack ".repeat(20));
+        let h = explain(&words, &[("description", text)]);
+        assert!(h[0].fragment.starts_with("haystack"), "{:?}", h[0].fragment);
+        let (a, b) = h[0].ranges[0];
+        assert_eq!(&h[0].fragment[a..b], "needle");
     }
 }
