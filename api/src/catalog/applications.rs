@@ -275,11 +275,7 @@ impl Catalog {
     }
 
     pub async fn application(&self, key: &str) -> Result<Option<application::Model>> {
-        match find_application(self.db(), key).await {
-            Ok(a) => Ok(Some(a)),
-            Err(CatalogError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        super::optional(find_application(self.db(), key).await)
     }
 
     pub async fn applications(&self) -> Result<Vec<application::Model>> {

@@ -168,6 +168,16 @@ impl Unit {
     }
 }
 
+/// Turns a lookup's NOT_FOUND into `None` (for queries, where absence is
+/// an answer, not an error).
+pub(crate) fn optional<T>(found: Result<T>) -> Result<Option<T>> {
+    match found {
+        Ok(v) => Ok(Some(v)),
+        Err(CatalogError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A new time-ordered identifier.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -589,11 +589,7 @@ impl Catalog {
     }
 
     pub async fn product(&self, key: &str) -> Result<Option<data_product::Model>> {
-        match find_product(self.db(), key).await {
-            Ok(p) => Ok(Some(p)),
-            Err(CatalogError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        super::optional(find_product(self.db(), key).await)
     }
 
     /// Lists products in qualified-name order after the `after` name.

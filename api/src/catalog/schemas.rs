@@ -225,13 +225,20 @@ impl Catalog {
         Ok(version)
     }
 
-    /// Dry run of a registration: the incompatibilities, empty when it would
-    /// be accepted.
-    pub async fn check_schema_compatibility(&self, product: &str, input: SchemaInput) -> Result<Vec<Incompatibility>> {
+    /// Dry run of a registration: the mode checked and the incompatibilities,
+    /// empty when it would be accepted.
+    pub async fn check_schema_compatibility(
+        &self,
+        product: &str,
+        input: SchemaInput,
+    ) -> Result<(CompatibilityMode, Vec<Incompatibility>)> {
         let product = find_product(self.db(), product).await?;
         let candidate = parse(&input)?;
         let versions = versions_of(self.db(), &product.id).await?;
-        check(&product, &candidate, &versions)
+        Ok((
+            decode_mode(&product.compatibility)?,
+            check(&product, &candidate, &versions)?,
+        ))
     }
 
     pub async fn schema_versions(&self, product_id: &str) -> Result<Vec<schema_version::Model>> {

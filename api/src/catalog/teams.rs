@@ -151,11 +151,7 @@ impl Catalog {
     }
 
     pub async fn team(&self, key: &str) -> Result<Option<team::Model>> {
-        match find_team(self.db(), key).await {
-            Ok(team) => Ok(Some(team)),
-            Err(CatalogError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        super::optional(find_team(self.db(), key).await)
     }
 
     pub async fn teams(&self) -> Result<Vec<team::Model>> {
@@ -166,11 +162,7 @@ impl Catalog {
     }
 
     pub async fn domain(&self, key: &str) -> Result<Option<domain::Model>> {
-        match find_domain(self.db(), key).await {
-            Ok(domain) => Ok(Some(domain)),
-            Err(CatalogError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        super::optional(find_domain(self.db(), key).await)
     }
 
     pub async fn domains(&self) -> Result<Vec<domain::Model>> {

@@ -195,21 +195,11 @@ impl QueryRoot {
         product: String,
         schema: SchemaInput,
     ) -> Result<CompatibilityReport> {
-        let catalog = catalog(ctx);
-        let problems = catalog
+        let (mode, problems) = catalog(ctx)
             .check_schema_compatibility(&product, schema.into())
             .await
             .gql()?;
-        let mode = catalog
-            .product(&product)
-            .await
-            .gql()?
-            .map(|p| p.compatibility)
-            .unwrap_or_default();
-        Ok(CompatibilityReport::new(
-            crate::catalog::decode_mode(&mode).gql()?,
-            problems,
-        ))
+        Ok(CompatibilityReport::new(mode, problems))
     }
 
     /// Recorded changes, newest first (needs a token).

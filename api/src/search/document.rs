@@ -123,7 +123,10 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         return Ok(Vec::new());
     }
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+    let domain_ids: Vec<String> = products.iter().map(|p| p.domain_id.clone()).collect();
+    let team_ids: Vec<String> = products.iter().map(|p| p.owner_team_id.clone()).collect();
     let domains: HashMap<String, String> = domain::Entity::find()
+        .filter(domain::Column::Id.is_in(domain_ids))
         .all(db)
         .await
         .map_err(db_err)?
@@ -131,6 +134,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .map(|d| (d.id, d.name))
         .collect();
     let teams: HashMap<String, String> = team::Entity::find()
+        .filter(team::Column::Id.is_in(team_ids))
         .all(db)
         .await
         .map_err(db_err)?

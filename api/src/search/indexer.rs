@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use tantivy::{IndexWriter, Term};
 use tokio::sync::{mpsc, oneshot};
 
@@ -207,7 +207,10 @@ impl Worker {
             .load_metas()?
             .payload
             .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
-        let products = all_product_ids(&self.db).await?.len() as u64;
+        let products = data_product::Entity::find()
+            .count(&self.db)
+            .await
+            .map_err(|e| SearchError::Database(e.to_string()))?;
         let Some(payload) = payload.filter(|_| products == self.index.len()) else {
             let n = self.rebuild().await?;
             tracing::info!(products = n, "search index rebuilt: it did not match the database");

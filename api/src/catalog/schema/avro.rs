@@ -15,7 +15,7 @@ use apache_avro::schema::{
     UnionSchema, UuidSchema,
 };
 
-use super::compat::{Issue, Kind, MAX_STEPS};
+use super::compat::{with_abort_notice, Issue, Kind, MAX_STEPS};
 use super::{canonical_json, collect_tags, join_path, FieldInfo, SchemaField, MAX_DEPTH, MAX_NODES};
 
 #[derive(Debug, Clone)]
@@ -421,15 +421,7 @@ pub(super) fn reader_issues(writer: &AvroSchema, reader: &AvroSchema) -> Vec<Iss
         aborted: false,
     };
     checker.check(&writer.schema, &reader.schema, "", 0);
-    let mut issues = checker.issues;
-    if checker.aborted && !issues.iter().any(|i| i.kind == Kind::TooComplex) {
-        issues.push(Issue {
-            path: String::new(),
-            subject: subject(""),
-            kind: Kind::TooComplex,
-        });
-    }
-    issues
+    with_abort_notice(checker.issues, checker.aborted, subject(""))
 }
 
 struct Checker<'a> {

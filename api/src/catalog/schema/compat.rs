@@ -48,6 +48,19 @@ pub(super) enum Kind {
     TooComplex,
 }
 
+/// Adds the whole-schema "too complex" issue when a check hit its step
+/// budget (once, however many checks aborted).
+pub(super) fn with_abort_notice(mut issues: Vec<Issue>, aborted: bool, subject: String) -> Vec<Issue> {
+    if aborted && !issues.iter().any(|i| i.kind == Kind::TooComplex) {
+        issues.push(Issue {
+            path: String::new(),
+            subject,
+            kind: Kind::TooComplex,
+        });
+    }
+    issues
+}
+
 /// Which side is the new schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dir {

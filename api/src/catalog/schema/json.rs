@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::compat::{Issue, Kind, MAX_STEPS};
+use super::compat::{with_abort_notice, Issue, Kind, MAX_STEPS};
 use super::{canonical_json, collect_tags, join_path, FieldInfo, SchemaField, MAX_DEPTH, MAX_NODES};
 
 /// A JSON value with object keys in document order (duplicate keys: last value wins,
@@ -682,15 +682,7 @@ pub(super) fn reader_issues(writer: &JsonSchema, reader: &JsonSchema) -> Vec<Iss
         aborted: false,
     };
     checker.check(&writer.root, &reader.root, "", 0);
-    let mut issues = checker.issues;
-    if checker.aborted && !issues.iter().any(|i| i.kind == Kind::TooComplex) {
-        issues.push(Issue {
-            path: String::new(),
-            subject: subject(""),
-            kind: Kind::TooComplex,
-        });
-    }
-    issues
+    with_abort_notice(checker.issues, checker.aborted, subject(""))
 }
 
 struct Checker<'a> {
