@@ -102,6 +102,81 @@ pub struct ServeArgs {
     /// Maximum complexity (roughly, fields resolved) of a GraphQL query.
     #[arg(long, env = "MESH_GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
     pub max_complexity: usize,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Kafka cluster (`host:port,…`). When unset, an embedded Kafka-compatible
+    /// broker (tansu, in memory) is started for the demo.
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS")]
+    pub kafka_bootstrap_servers: Option<String>,
+    /// librdkafka properties passed through to every client, e.g.
+    /// `security.protocol=SASL_SSL,sasl.mechanism=PLAIN` (comma-separated,
+    /// or the flag repeated).
+    #[arg(long = "kafka-property", env = "MESH_KAFKA_PROPERTIES", value_delimiter = ',')]
+    pub kafka_properties: Vec<String>,
+    /// Port of the embedded broker on 127.0.0.1 (0 picks a free port).
+    #[arg(long, env = "MESH_EMBEDDED_KAFKA_PORT", default_value_t = 9092)]
+    pub embedded_kafka_port: u16,
+    /// Capacity of each subscriber's queue of live records; a subscriber
+    /// further behind gets a `lagged` notice and skips to the newest.
+    #[arg(long, env = "MESH_LIVE_QUEUE", default_value_t = 1024)]
+    pub live_queue: usize,
+}
+
+/// Where Kafka is, and how to talk to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KafkaBrokers {
+    /// An external cluster.
+    External(String),
+    /// Start the embedded broker on this 127.0.0.1 port (0: any free port).
+    Embedded { port: u16 },
+}
+
+/// Kafka settings of the server.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub brokers: KafkaBrokers,
+    /// librdkafka properties applied to every client after our defaults.
+    pub properties: Vec<(String, String)>,
+    /// Per-subscriber queue capacity (records).
+    pub live_queue: usize,
+}
+
+impl KafkaConfig {
+    /// An external cluster with no extra properties.
+    pub fn external(bootstrap: impl Into<String>) -> Self {
+        Self { brokers: KafkaBrokers::External(bootstrap.into()), properties: Vec::new(), live_queue: 1024 }
+    }
+
+    /// The embedded broker on a free port.
+    pub fn embedded() -> Self {
+        Self { brokers: KafkaBrokers::Embedded { port: 0 }, properties: Vec::new(), live_queue: 1024 }
+    }
+}
+
+impl KafkaArgs {
+    pub fn resolve(&self) -> Result<KafkaConfig, ConfigError> {
+        let brokers = match self.kafka_bootstrap_servers.as_deref().map(str::trim) {
+            Some("") | None => KafkaBrokers::Embedded { port: self.embedded_kafka_port },
+            Some(servers) => KafkaBrokers::External(servers.to_owned()),
+        };
+        let properties = self
+            .kafka_properties
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+                _ => Err(ConfigError(format!("MESH_KAFKA_PROPERTIES entry `{p}` is not `name=value`"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.live_queue == 0 || self.live_queue > 1_000_000 {
+            return Err(ConfigError(format!("MESH_LIVE_QUEUE `{}` must be between 1 and 1000000", self.live_queue)));
+        }
+        Ok(KafkaConfig { brokers, properties, live_queue: self.live_queue })
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -185,6 +260,7 @@ pub struct Config {
     pub demo: bool,
     pub auth: AuthConfig,
     pub limits: GraphqlLimits,
+    pub kafka: KafkaConfig,
 }
 
 impl Config {
@@ -200,6 +276,7 @@ impl Config {
                 max_depth: args.max_depth,
                 max_complexity: args.max_complexity,
             },
+            kafka: args.kafka.resolve()?,
         })
     }
 }
@@ -230,6 +307,21 @@ mod tests {
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn kafka_properties_pass_through() {
+        let args = KafkaArgs {
+            kafka_bootstrap_servers: Some("k1:9092".into()),
+            kafka_properties: vec!["security.protocol=SASL_SSL".into(), "sasl.mechanism = PLAIN".into()],
+            embedded_kafka_port: 9092,
+            live_queue: 16,
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.brokers, KafkaBrokers::External("k1:9092".into()));
+        assert_eq!(config.properties[1], ("sasl.mechanism".into(), "PLAIN".into()));
+        let bad = KafkaArgs { kafka_properties: vec!["nonsense".into()], ..args };
+        assert!(bad.resolve().is_err());
     }
 
     #[test]

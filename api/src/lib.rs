@@ -3,8 +3,9 @@
 //!
 //! Layers, with arrows pointing one way: [`graphql`] (resolvers, loaders,
 //! HTTP) → [`catalog`] (domain rules, policy, schema compatibility) →
-//! [`store`] (sea-orm), and [`search`] (tantivy, fed by the catalog's
-//! after-commit hook). [`config`], [`auth`] and [`startup`] sit beside them.
+//! [`store`] (sea-orm), [`search`] (tantivy, fed by the catalog's
+//! after-commit hook) and [`stream`] (Kafka: topics, outbox relay, live
+//! feeds). [`config`], [`auth`] and [`startup`] sit beside them.
 
 pub mod auth;
 pub mod catalog;
@@ -14,4 +15,5 @@ pub mod graphql;
 pub mod search;
 pub mod startup;
 pub mod store;
+pub mod stream;
 pub mod telemetry;

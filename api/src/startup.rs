@@ -22,6 +22,7 @@ use crate::graphql::http::{router, AppState};
 use crate::graphql::{build_schema, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
 use crate::store::{Store, StoreError};
+use crate::stream::{Live, StreamError};
 
 /// Largest accepted request body.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -37,6 +38,8 @@ pub enum StartupError {
     Database(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("Kafka: {0}")]
+    Kafka(#[from] StreamError),
     #[error("cannot seed the demo data: {0}")]
     Demo(String),
     #[error("cannot open the search index: {0}")]
@@ -49,6 +52,7 @@ pub struct Application {
     router: Router,
     catalog: Catalog,
     indexer: Indexer,
+    live: Live,
 }
 
 impl Application {
@@ -60,7 +64,10 @@ impl Application {
             .map_or(IndexLocation::Memory, IndexLocation::Disk);
         let (search, fresh) = SearchIndex::open(&location)?;
         let indexer = Indexer::start(search.clone(), &store, fresh).await?;
-        let catalog = Catalog::new(store).with_hook(Arc::new(indexer.clone()));
+        let live = Live::start(&config.kafka, store.clone()).await?;
+        let catalog = Catalog::new(store)
+            .with_hook(Arc::new(indexer.clone()))
+            .with_hook(live.hook());
         if config.demo {
             demo::seed(&catalog)
                 .await
@@ -79,6 +86,7 @@ impl Application {
                 Some(Services {
                     catalog: catalog.clone(),
                     search,
+                    live: live.clone(),
                 }),
                 &config.limits,
             ),
@@ -98,6 +106,7 @@ impl Application {
             router,
             catalog,
             indexer,
+            live,
         })
     }
 
@@ -113,6 +122,11 @@ impl Application {
     /// The search indexer (to wait for or force indexing).
     pub fn indexer(&self) -> &Indexer {
         &self.indexer
+    }
+
+    /// The Kafka side: clients, relay and live feeds.
+    pub fn live(&self) -> &Live {
+        &self.live
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.

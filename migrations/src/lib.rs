@@ -8,12 +8,13 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_catalog;
+mod m20261201_000001_outbox;
 
 /// Every migration, oldest first.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_catalog::Migration)]
+        vec![Box::new(m20261127_000001_catalog::Migration), Box::new(m20261201_000001_outbox::Migration)]
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mesh_catalog::auth::{Identity, TokenService};
-use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits};
+use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits, KafkaConfig};
 use mesh_catalog::startup::Application;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
@@ -28,6 +28,8 @@ pub struct TestApp {
     pub tokens: TokenService,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// The Kafka cluster the server talks to.
+    pub bootstrap: String,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -77,6 +79,21 @@ pub async fn spawn_with(backend: Backend, demo: bool) -> TestApp {
 
 /// Starts a server on an existing data directory and database.
 pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> TestApp {
+    spawn_live_on(data_dir, database_url, demo, KafkaConfig::embedded()).await
+}
+
+/// Starts a server on `backend` talking to `kafka`.
+pub async fn spawn_live(backend: Backend, kafka: KafkaConfig) -> TestApp {
+    let data_dir = temp_dir();
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", data_dir.join("catalog.db").display()),
+        Backend::Postgres => fresh_postgres_url().await,
+    };
+    spawn_live_on(data_dir, database_url, false, kafka).await
+}
+
+/// Starts a server with every setting given.
+pub async fn spawn_live_on(data_dir: PathBuf, database_url: String, demo: bool, kafka: KafkaConfig) -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.clone(),
@@ -85,6 +102,7 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
         demo,
         auth: auth(),
         limits: GraphqlLimits::default(),
+        kafka,
     };
     // A server dropped just before may still be releasing the index lock.
     let mut attempts = 0;
@@ -99,6 +117,7 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
         }
     };
     let address = format!("http://{}", app.local_addr());
+    let bootstrap = app.live().kafka().bootstrap.clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
@@ -112,6 +131,7 @@ pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> Te
         tokens: TokenService::new(&auth()),
         data_dir,
         database_url,
+        bootstrap,
         _shutdown: tx,
     }
 }
@@ -123,6 +143,12 @@ impl TestApp {
             teams: vec![],
             roles: vec![],
         };
+        self.tokens.mint(&identity, Duration::from_secs(3600))
+    }
+
+    /// A token whose `teams` claim lists `teams`.
+    pub fn team_token(&self, user: &str, teams: &[&str]) -> String {
+        let identity = Identity { subject: user.into(), teams: teams.iter().map(|t| t.to_string()).collect(), roles: vec![] };
         self.tokens.mint(&identity, Duration::from_secs(3600))
     }
 

@@ -2,12 +2,17 @@
 
 mod helpers;
 
+mod brokers;
+mod ws;
+
 mod access;
 mod cli;
 mod demo;
 mod hooks;
 mod http;
 mod lineage;
+mod live;
+mod outbox;
 mod products;
 mod quality_audit;
 mod schemas;

@@ -10,6 +10,7 @@ mod applications;
 mod audit;
 mod error;
 mod lineage;
+pub mod outbox;
 pub mod policy;
 mod products;
 mod quality;
@@ -102,6 +103,26 @@ impl Catalog {
         })
     }
 
+    /// The product whose live records `caller` wants to read, if it exists
+    /// and the policy allows it (`productEvents`).
+    pub async fn product_for_records(&self, caller: &Caller, key: &str) -> Result<crate::store::entities::data_product::Model> {
+        let product = self.product(key).await?.ok_or_else(|| CatalogError::NotFound(format!("no data product `{key}`")))?;
+        policy::authorize_record_access(self.db(), caller, &product).await?;
+        Ok(product)
+    }
+
+    /// The global numeric id of a schema version (the Confluent wire
+    /// format's schema id).
+    pub async fn schema_registry_id(&self, schema_version_id: &str) -> Result<Option<i64>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use crate::store::entities::schema_registry_id as ids;
+        Ok(ids::Entity::find()
+            .filter(ids::Column::SchemaVersionId.eq(schema_version_id))
+            .one(self.db())
+            .await?
+            .map(|row| row.id))
+    }
+
     /// Commits the unit, then notifies the hooks of its changes in order.
     async fn commit(&self, unit: Unit) -> Result<()> {
         let Unit { tx, changes, .. } = unit;
@@ -137,8 +158,8 @@ impl Unit {
         &self.tx.tx
     }
 
-    /// Writes the audit entry in this transaction and queues the change for
-    /// the after-commit hooks.
+    /// Writes the audit entry and the outbox event in this transaction and
+    /// queues the change for the after-commit hooks.
     async fn record(&mut self, event: Event<'_>) -> Result<()> {
         let change = Change {
             id: new_id(),
@@ -163,6 +184,7 @@ impl Unit {
         }
         .insert(self.conn())
         .await?;
+        outbox::write(self.conn(), &change).await?;
         self.changes.push(change);
         Ok(())
     }

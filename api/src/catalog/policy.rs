@@ -4,9 +4,12 @@
 //! the authorization issue grows the rules here (team ownership, admins,
 //! private products) without touching resolvers.
 
-use crate::auth::{Caller, Identity};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::{CatalogError, Result};
+use crate::auth::{Caller, Identity};
+use crate::store::entities::{access_subscription, application, data_product, team, team_member};
+
+use super::{CatalogError, Result, SubscriptionStatus};
 
 /// Something a caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,4 +31,53 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<&Identity> {
             "reading the audit log needs a bearer token".into(),
         )),
     }
+}
+
+/// May `caller` read the live records of `product` (`productEvents`)?
+///
+/// Records are the product's data, not catalog metadata, so reading them
+/// needs one of: membership of the product's owner team, or membership of
+/// the owner team of an application with an APPROVED subscription to it.
+/// Membership comes from the token's `teams` claim or from the catalog's own
+/// team membership; the `admin` role may read everything.
+pub async fn authorize_record_access(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    product: &data_product::Model,
+) -> Result<()> {
+    let Some(identity) = caller.identity() else {
+        return Err(CatalogError::Unauthenticated("reading a product's records needs a bearer token".into()));
+    };
+    if identity.roles.iter().any(|r| r == "admin") {
+        return Ok(());
+    }
+    let approved_apps: Vec<String> = access_subscription::Entity::find()
+        .filter(access_subscription::Column::ProductId.eq(&product.id))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.application_id)
+        .collect();
+    let mut team_ids = vec![product.owner_team_id.clone()];
+    if !approved_apps.is_empty() {
+        let apps = application::Entity::find().filter(application::Column::Id.is_in(approved_apps)).all(db).await?;
+        team_ids.extend(apps.into_iter().map(|a| a.owner_team_id));
+    }
+    let teams = team::Entity::find().filter(team::Column::Id.is_in(team_ids.clone())).all(db).await?;
+    if teams.iter().any(|t| identity.teams.contains(&t.name)) {
+        return Ok(());
+    }
+    let member = team_member::Entity::find()
+        .filter(team_member::Column::TeamId.is_in(team_ids))
+        .filter(team_member::Column::UserId.eq(&identity.subject))
+        .one(db)
+        .await?;
+    if member.is_some() {
+        return Ok(());
+    }
+    Err(CatalogError::Forbidden(format!(
+        "{} may not read the records of {}: only its owner team and teams of applications with an approved subscription may",
+        identity.subject, product.qualified_name
+    )))
 }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::auth::Caller;
-use crate::store::entities::{data_product, schema_version};
+use crate::store::entities::{data_product, schema_registry_id, schema_version};
 
 use super::products::{bump_version, find_product};
 use super::schema::{
@@ -183,6 +183,10 @@ pub(crate) async fn register_in(
     }
     .insert(unit.conn())
     .await?;
+    // Its numeric id for the Confluent wire format (see the migration).
+    schema_registry_id::ActiveModel { schema_version_id: Set(model.id.clone()), ..Default::default() }
+        .insert(unit.conn())
+        .await?;
     Ok(Some(model))
 }
 

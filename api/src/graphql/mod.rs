@@ -4,37 +4,42 @@
 mod error;
 pub mod http;
 mod inputs;
+pub mod live;
 mod loaders;
 mod mutation;
 mod objects;
 mod query;
 mod search;
+mod subscription;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 
 use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::config::GraphqlLimits;
 use crate::search::SearchIndex;
+use crate::stream::Live;
 
 pub use loaders::StoreLoader;
 use mutation::MutationRoot;
 use query::QueryRoot;
 use search::SearchQuery;
+use subscription::SubscriptionRoot;
 
 /// The query root: the catalog and discovery queries.
 #[derive(MergedObject, Default)]
 pub struct Query(QueryRoot, SearchQuery);
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<Query, MutationRoot, SubscriptionRoot>;
 
 /// What the resolvers share.
 #[derive(Clone)]
 pub struct Services {
     pub catalog: Catalog,
     pub search: SearchIndex,
+    pub live: Live,
 }
 
 /// Per-request data: who is calling.
@@ -46,11 +51,11 @@ pub struct RequestContext {
 /// Builds the schema with its limits; the services are shared by all
 /// requests (`None` only to print the SDL).
 pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if let Some(services) = services {
-        builder = builder.data(services.catalog).data(services.search);
+        builder = builder.data(services.catalog).data(services.search).data(services.live);
     }
     builder.finish()
 }

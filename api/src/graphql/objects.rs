@@ -257,6 +257,15 @@ impl DataProduct {
             cleanup_policy: CleanupPolicy::decode(&self.0.topic_cleanup_policy).gql()?,
         })
     }
+    /// The topic as Kafka has it now, and any drift from the catalog.
+    async fn topic_status(&self, ctx: &Context<'_>) -> Result<super::live::TopicStatus> {
+        super::live::topic_status(ctx.data_unchecked(), &self.0).await
+    }
+    /// Measured SLA and quality from the topic's live consumer: last event
+    /// time, events/s, freshness (OK/STALE), schema conformance.
+    async fn live(&self, ctx: &Context<'_>) -> Result<super::live::ProductHealth> {
+        super::live::live_figures(ctx.data_unchecked(), &self.0).await
+    }
     async fn sla(&self) -> Result<Option<Sla>> {
         let Some(tier) = &self.0.sla_tier else { return Ok(None) };
         Ok(Some(Sla {
@@ -371,6 +380,11 @@ impl SchemaVersion {
     /// 1, 2, 3… per product.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// Global numeric id, stable once given: the schema id of the Confluent
+    /// wire format (magic byte 0, then this id as 4 big-endian bytes).
+    async fn schema_id(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        catalog(ctx).schema_registry_id(&self.0.id).await.gql()
     }
     async fn format(&self) -> Result<SchemaFormat> {
         Ok(domain_layer::decode_format(&self.0.format).gql()?.into())

@@ -202,6 +202,18 @@ impl QueryRoot {
         Ok(CompatibilityReport::new(mode, problems))
     }
 
+    /// The shared live consumers running on this server, with their
+    /// subscriber counts (operations: who is holding which topic open).
+    async fn live_consumers(&self, ctx: &Context<'_>) -> Vec<super::live::LiveConsumer> {
+        let live = ctx.data_unchecked::<crate::stream::Live>();
+        live.hub()
+            .active()
+            .await
+            .into_iter()
+            .map(|(topic, n)| super::live::LiveConsumer { topic, subscribers: n as i32 })
+            .collect()
+    }
+
     /// Recorded changes, newest first (needs a token).
     async fn audit_log(
         &self,

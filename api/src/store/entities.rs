@@ -194,3 +194,29 @@ pub mod audit_entry {
         pub summary: String,
     );
 }
+
+pub mod outbox {
+    entity!("outbox",
+        /// Relay order (auto-incremented).
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub event_id: String,
+        pub event_type: String,
+        pub at: DateTimeUtc,
+        pub actor: String,
+        pub entity_kind: String,
+        /// The Kafka record key.
+        pub entity_id: String,
+        /// The published JSON event.
+        pub payload: String,
+    );
+}
+
+pub mod schema_registry_id {
+    entity!("schema_registry_id",
+        /// The numeric schema id of the Confluent wire format.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub schema_version_id: String,
+    );
+}

@@ -1,0 +1,101 @@
+//! The subscription root, served over WebSocket on `/graphql`
+//! (graphql-transport-ws and the legacy graphql-ws). Resolvers check their
+//! arguments and authorization up front — a refused subscription ends with
+//! one error carrying `extensions.code` — and then return a stream from the
+//! Kafka bridge.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ErrorExtensions, Result, Subscription};
+use futures_util::{Stream, StreamExt};
+
+use crate::catalog::{CatalogError, ChangeKind};
+use crate::stream::{Delivery, Live, StartAt, CATALOG_EVENTS_TOPIC};
+
+use super::error::GqlResult;
+use super::live::{
+    kafka_unavailable, CatalogEvent, CatalogStreamItem, EventsFrom, Lagged, ProductEvent, ProductEventsFilter,
+    ProductHealth,
+};
+use super::{caller, catalog};
+
+pub(crate) fn live<'a>(ctx: &Context<'a>) -> &'a Live {
+    ctx.data_unchecked::<Live>()
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Live catalog changes (from `mesh.catalog.events`), optionally only of
+    /// some kinds and touching some domains.
+    async fn catalog_events(
+        &self,
+        ctx: &Context<'_>,
+        kinds: Option<Vec<ChangeKind>>,
+        domains: Option<Vec<String>>,
+    ) -> Result<impl Stream<Item = CatalogStreamItem>> {
+        let feed = live(ctx).hub().feed(CATALOG_EVENTS_TOPIC, None).await.map_err(kafka_unavailable)?;
+        Ok(feed.subscribe().filter_map(move |delivery| {
+            let item = match delivery {
+                Delivery::Lagged(n) => Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
+                Delivery::Record(record) => CatalogEvent::parse(&record)
+                    .filter(|e| kinds.as_ref().is_none_or(|k| k.contains(&e.kind)))
+                    .filter(|e| domains.as_ref().is_none_or(|d| e.domains.iter().any(|x| d.contains(x))))
+                    .map(CatalogStreamItem::Event),
+            };
+            async move { item }
+        }))
+    }
+
+    /// Live records of a product's topic, decoded to JSON. Needs membership
+    /// of the owner team or of a team with an approved subscription.
+    /// `from` defaults to the live end (`{position: LATEST}`), served by the
+    /// topic's shared consumer; other starts get a consumer of their own.
+    async fn product_events(
+        &self,
+        ctx: &Context<'_>,
+        product: String,
+        from: Option<EventsFrom>,
+        filter: Option<ProductEventsFilter>,
+    ) -> Result<impl Stream<Item = ProductEvent>> {
+        let filter = filter.unwrap_or_default();
+        filter.validate()?;
+        let product = catalog(ctx).product_for_records(caller(ctx), &product).await.gql()?;
+        let start = from.map_or(StartAt::Latest, |f| f.start_at());
+        let hub = live(ctx).hub();
+        let stream = if start == StartAt::Latest {
+            hub.feed(&product.topic_name, Some(&product.id)).await.map_err(kafka_unavailable)?.subscribe().boxed()
+        } else {
+            hub.replay(&product.topic_name, Some(&product.id), start).await.map_err(kafka_unavailable)?.boxed()
+        };
+        Ok(stream.filter(move |d| std::future::ready(filter.accepts(d))).map(ProductEvent::from))
+    }
+
+    /// A product's live figures every `intervalSeconds` (1–300, default 5):
+    /// events/s, last event time, freshness against the SLA, schema
+    /// conformance.
+    async fn product_health(
+        &self,
+        ctx: &Context<'_>,
+        product: String,
+        #[graphql(default = 5)] interval_seconds: i32,
+    ) -> Result<impl Stream<Item = ProductHealth>> {
+        if !(1..=300).contains(&interval_seconds) {
+            return Err(CatalogError::Validation("intervalSeconds must be between 1 and 300".into()).extend());
+        }
+        let product = catalog(ctx)
+            .product(&product)
+            .await
+            .gql()?
+            .ok_or_else(|| CatalogError::NotFound(format!("no data product `{product}`")).extend())?;
+        let feed = live(ctx).hub().feed(&product.topic_name, Some(&product.id)).await.map_err(kafka_unavailable)?;
+        let mut interval = tokio::time::interval(Duration::from_secs(interval_seconds as u64));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(futures_util::stream::unfold((feed, interval, product), |(feed, mut interval, product)| async move {
+            interval.tick().await;
+            let health = ProductHealth::of(&product, &feed.health());
+            Some((health, (feed, interval, product)))
+        }))
+    }
+}

@@ -1,0 +1,174 @@
+//! The Kafka bridge: brokers, topics, the outbox relay and the live feeds
+//! behind the GraphQL subscriptions.
+//!
+//! - [`embedded`]: the in-process tansu broker used when no cluster is
+//!   configured (feature `embedded-broker`).
+//! - [`admin`]: creates a product's topic on publish and reports drift.
+//! - [`relay`]: drains the outbox table into `mesh.catalog.events`.
+//! - [`hub`]: one shared consumer per topic, fanned out to subscribers
+//!   through a bounded broadcast channel; [`decode`] turns records into JSON.
+//!
+//! [`Live`] owns all of it; it is cheap to clone and lives as long as the
+//! server.
+
+pub mod admin;
+pub mod decode;
+#[cfg(feature = "embedded-broker")]
+pub mod embedded;
+pub mod hub;
+pub mod relay;
+
+use std::sync::Arc;
+
+use rdkafka::ClientConfig;
+
+use crate::catalog::{Change, ChangeHook, ChangeKind};
+use crate::config::{KafkaBrokers, KafkaConfig};
+use crate::store::Store;
+
+pub use hub::{Delivery, Feed, Hub, LiveItem, LiveRecord, ProductHealth, StartAt};
+
+/// The topic every catalog event is published to.
+pub use crate::catalog::outbox::CATALOG_EVENTS_TOPIC;
+
+/// A failure of the Kafka bridge.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("{0}")]
+    Broker(String),
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl From<sea_orm::DbErr> for StreamError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        StreamError::Store(e.into())
+    }
+}
+
+/// How to reach the cluster: the bootstrap servers and the user's
+/// librdkafka properties, applied after our defaults so they can override
+/// any of them (SASL, TLS, timeouts…).
+#[derive(Debug, Clone)]
+pub struct Kafka {
+    pub bootstrap: String,
+    properties: Vec<(String, String)>,
+}
+
+impl Kafka {
+    pub fn new(bootstrap: impl Into<String>, properties: Vec<(String, String)>) -> Self {
+        Self { bootstrap: bootstrap.into(), properties }
+    }
+
+    /// A client configuration with `defaults`, then the user's properties.
+    pub fn client(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in defaults {
+            config.set(*k, *v);
+        }
+        for (k, v) in &self.properties {
+            config.set(k, v);
+        }
+        config
+    }
+}
+
+/// The live side of the server: Kafka clients, relay and feeds.
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<LiveInner>,
+}
+
+struct LiveInner {
+    kafka: Kafka,
+    admin: admin::Admin,
+    hub: Hub,
+    relay: relay::RelayHandle,
+    store: Store,
+    #[cfg(feature = "embedded-broker")]
+    _embedded: Option<embedded::EmbeddedBroker>,
+}
+
+impl Live {
+    /// Connects to the configured cluster (or starts the embedded broker) and
+    /// starts the outbox relay.
+    pub async fn start(config: &KafkaConfig, store: Store) -> Result<Self, StreamError> {
+        #[cfg(feature = "embedded-broker")]
+        let mut embedded_broker = None;
+        let bootstrap = match &config.brokers {
+            KafkaBrokers::External(servers) => servers.clone(),
+            #[cfg(feature = "embedded-broker")]
+            KafkaBrokers::Embedded { port } => {
+                let broker = embedded::start(*port).await?;
+                let bootstrap = broker.bootstrap.clone();
+                embedded_broker = Some(broker);
+                bootstrap
+            }
+            #[cfg(not(feature = "embedded-broker"))]
+            KafkaBrokers::Embedded { .. } => {
+                return Err(StreamError::Broker(
+                    "KAFKA_BOOTSTRAP_SERVERS is required: this build has no embedded broker".into(),
+                ))
+            }
+        };
+        let kafka = Kafka::new(bootstrap, config.properties.clone());
+        let admin = admin::Admin::new(&kafka)?;
+        let relay = relay::start(kafka.clone(), store.clone(), admin.clone())?;
+        let hub = Hub::new(kafka.clone(), store.clone(), config.live_queue);
+        Ok(Self {
+            inner: Arc::new(LiveInner {
+                kafka,
+                admin,
+                hub,
+                relay,
+                store,
+                #[cfg(feature = "embedded-broker")]
+                _embedded: embedded_broker,
+            }),
+        })
+    }
+
+    pub fn kafka(&self) -> &Kafka {
+        &self.inner.kafka
+    }
+
+    pub fn admin(&self) -> &admin::Admin {
+        &self.inner.admin
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// The after-commit hook: wakes the relay, creates topics of published
+    /// products and refreshes decoders when a schema is registered.
+    pub fn hook(&self) -> Arc<dyn ChangeHook> {
+        Arc::new(LiveHook { live: self.clone() })
+    }
+}
+
+struct LiveHook {
+    live: Live,
+}
+
+impl ChangeHook for LiveHook {
+    fn after_commit(&self, change: &Change) {
+        self.live.inner.relay.wake();
+        match change.kind {
+            ChangeKind::ProductPublished | ChangeKind::ProductUpdated => {
+                let live = self.live.clone();
+                let product_id = change.entity_id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = live.inner.admin.ensure_product_topic(&live.inner.store, &product_id).await {
+                        tracing::warn!(product = %product_id, error = %e, "cannot create the product's topic");
+                    }
+                });
+            }
+            ChangeKind::SchemaRegistered => self.live.inner.hub.schemas_changed(&change.entity_id),
+            _ => {}
+        }
+    }
+}

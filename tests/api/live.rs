@@ -1,0 +1,281 @@
+//! Topics, and GraphQL subscriptions over a real WebSocket client in both
+//! protocols, on Apache Kafka and on the embedded tansu broker.
+
+use std::time::{Duration, Instant};
+
+use apache_avro::types::Value as Avro;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use serde_json::{json, Value};
+
+use crate::brokers::Broker;
+use crate::helpers::{code_of, order_schema, spawn_live, Backend, TestApp, PUBLISH};
+use crate::ws::{Incoming, Protocol, WsClient};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn producer(bootstrap: &str) -> FutureProducer {
+    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "0").create().unwrap()
+}
+
+async fn produce(p: &FutureProducer, topic: &str, key: &str, value: &[u8]) {
+    let headers = OwnedHeaders::new().insert(Header { key: "source", value: Some("test") });
+    p.send(FutureRecord::to(topic).key(key).payload(value).headers(headers), Duration::from_secs(10)).await.unwrap();
+}
+
+/// Publishes `orders.<name>` (JSON Schema) on a unique topic and waits for
+/// the topic to exist; returns the topic name.
+async fn json_product(app: &TestApp, name: &str) -> String {
+    let topic = format!("t-{name}-{}", uuid::Uuid::new_v4().simple());
+    let schema = r#"{"type":"object","properties":{"id":{"type":"integer"},"country":{"type":"string"}},"required":["id"]}"#;
+    app.ok("alice", PUBLISH, json!({ "input": {
+        "domain": "orders", "name": name, "description": "live test", "tags": [],
+        "topic": { "name": topic, "partitions": 1 },
+        "sla": { "tier": "SILVER", "maxFreshnessSeconds": 60 },
+        "schema": { "format": "JSON_SCHEMA", "definition": schema },
+    }}))
+    .await;
+    wait_topic(app, &format!("orders.{name}")).await;
+    topic
+}
+
+async fn wait_topic(app: &TestApp, product: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let data = app
+            .anon("query($p: String!) { dataProduct(qualifiedName: $p) { topicStatus { exists partitions drift { setting expected actual } } } }", json!({ "p": product }))
+            .await;
+        let status = data["dataProduct"]["topicStatus"].clone();
+        if status["exists"] == true {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "topic of {product} not created");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until `topic`'s shared consumer has `n` subscribers.
+async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let data = app.anon("{ liveConsumers { topic subscribers } }", json!({})).await;
+        let count = data["liveConsumers"].as_array().unwrap().iter().find(|c| c["topic"] == topic).map_or(0, |c| c["subscribers"].as_i64().unwrap());
+        if count == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{topic} has {count} subscribers, expected {n}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn auth(app: &TestApp, user: &str) -> Value {
+    json!({ "Authorization": format!("Bearer {}", app.token(user)) })
+}
+
+const PRODUCT_EVENTS: &str = "subscription($p: String!, $f: ProductEventsFilter) { productEvents(product: $p, filter: $f) {
+  __typename
+  ... on KafkaRecord { partition offset key timestamp headers { key value } value encoding schemaVersion conforms }
+  ... on RecordDecodeError { offset message rawBase64 }
+  ... on Lagged { skipped }
+} }";
+
+async fn subscriptions(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "clicks").await;
+    let kafka = producer(&app.bootstrap);
+
+    // Unauthorized: anonymous, and a user outside the owner team.
+    let mut anon = WsClient::connect(&app.address, Protocol::TransportWs, json!({})).await.unwrap();
+    anon.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    match anon.next(WAIT).await {
+        (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "UNAUTHENTICATED", "{e}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let mut mallory = WsClient::connect(&app.address, Protocol::LegacyWs, auth(&app, "mallory")).await.unwrap();
+    mallory.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    match mallory.next(WAIT).await {
+        (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "FORBIDDEN", "{e}"),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    assert!(WsClient::connect(&app.address, Protocol::TransportWs, json!({"token": "nonsense"})).await.is_err());
+
+    // One client per protocol, sharing one consumer; the legacy one filters.
+    let mut modern = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice")).await.unwrap();
+    modern.subscribe("a", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    let token = app.team_token("carol", &["orders-team"]);
+    let mut legacy = WsClient::connect(&app.address, Protocol::LegacyWs, json!({ "token": token })).await.unwrap();
+    legacy.subscribe("b", PRODUCT_EVENTS, json!({ "p": "orders.clicks", "f": { "fieldEquals": [{ "path": "country", "value": "FR" }] } })).await;
+    wait_subscribers(&app, &topic, 2).await;
+
+    produce(&kafka, &topic, "k1", br#"{"id": 1, "country": "FR"}"#).await;
+    produce(&kafka, &topic, "k2", br#"{"id": 2, "country": "DE"}"#).await;
+    produce(&kafka, &topic, "k3", &[0xff, 0xfe]).await;
+    produce(&kafka, &topic, "k4", br#"{"name": "no id"}"#).await;
+
+    let first = modern.data(WAIT).await["productEvents"].clone();
+    assert_eq!(first["__typename"], "KafkaRecord");
+    assert_eq!(first["value"], json!({"id": 1, "country": "FR"}));
+    assert_eq!(first["key"], "k1");
+    assert_eq!(first["encoding"], "JSON");
+    assert_eq!(first["conforms"], true);
+    assert_eq!(first["headers"], json!([{ "key": "source", "value": "test" }]));
+    let second = modern.data(WAIT).await["productEvents"].clone();
+    assert_eq!(second["offset"].as_i64().unwrap(), first["offset"].as_i64().unwrap() + 1);
+    let broken = modern.data(WAIT).await["productEvents"].clone();
+    assert_eq!(broken["__typename"], "RecordDecodeError");
+    assert_eq!(broken["rawBase64"], "//4=");
+    let nonconforming = modern.data(WAIT).await["productEvents"].clone();
+    assert_eq!(nonconforming["conforms"], false);
+
+    let filtered = legacy.data(WAIT).await["productEvents"].clone();
+    assert_eq!(filtered["key"], "k1");
+    let broken_too = legacy.data(WAIT).await["productEvents"].clone();
+    assert_eq!(broken_too["__typename"], "RecordDecodeError", "decode errors are never filtered out");
+
+    // Health, and the live fields, from the same consumer.
+    let mut health = WsClient::connect(&app.address, Protocol::TransportWs, json!({})).await.unwrap();
+    health.subscribe("h", "subscription { productHealth(product: \"orders.clicks\", intervalSeconds: 1) { eventsPerSecond lastEventTime freshness schemaConformance recentRecords } }", json!({})).await;
+    let figures = health.data(WAIT).await["productHealth"].clone();
+    assert_eq!(figures["recentRecords"], 4, "{figures}");
+    assert_eq!(figures["freshness"], "OK");
+    assert_eq!(figures["schemaConformance"], 0.5);
+    let data = app.anon("{ dataProduct(qualifiedName: \"orders.clicks\") { live { lastEventTime freshness } } }", json!({})).await;
+    assert_eq!(data["dataProduct"]["live"]["freshness"], "OK");
+
+    // Leaving releases the consumer (the live field holds it a while, so
+    // count subscribers, not consumers).
+    modern.stop("a").await;
+    legacy.close().await;
+    health.close().await;
+    wait_subscribers(&app, &topic, 0).await;
+    modern.close().await;
+}
+
+#[tokio::test]
+async fn subscriptions_on_apache_kafka() {
+    subscriptions(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn subscriptions_on_tansu() {
+    subscriptions(Broker::Tansu).await;
+}
+
+/// Confluent-framed and plain Avro, read with the product's versions.
+async fn avro(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let product = app.publish("payments", &order_schema(&[])).await;
+    assert_eq!(product["schema"]["version"], 1);
+    let data = app.anon("{ dataProduct(qualifiedName: \"orders.payments\") { topic { name } schema { schemaId definition } } }", json!({})).await;
+    let topic = data["dataProduct"]["topic"]["name"].as_str().unwrap().to_owned();
+    let schema_id = data["dataProduct"]["schema"]["schemaId"].as_i64().unwrap();
+    wait_topic(&app, "orders.payments").await;
+    let schema = apache_avro::Schema::parse_str(&order_schema(&[])).unwrap();
+    let record = Avro::Record(vec![("order_id".into(), Avro::String("o-1".into())), ("amount".into(), Avro::Long(42))]);
+    let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema).build().unwrap();
+    let body = writer.write_value_to_vec(record).unwrap();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(schema_id as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice")).await.unwrap();
+    client.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.payments" })).await;
+    wait_subscribers(&app, &topic, 1).await;
+    let kafka = producer(&app.bootstrap);
+    produce(&kafka, &topic, "a", &framed).await;
+    produce(&kafka, &topic, "b", &body).await;
+    let mut unknown = framed.clone();
+    unknown[4] = unknown[4].wrapping_add(100);
+    produce(&kafka, &topic, "c", &unknown[..6]).await;
+
+    let confluent = client.data(WAIT).await["productEvents"].clone();
+    assert_eq!(confluent["encoding"], "AVRO_CONFLUENT", "{confluent}");
+    assert_eq!(confluent["value"], json!({"order_id": "o-1", "amount": 42}));
+    assert_eq!(confluent["schemaVersion"], 1);
+    let plain = client.data(WAIT).await["productEvents"].clone();
+    assert_eq!(plain["encoding"], "AVRO");
+    assert_eq!(plain["value"], json!({"order_id": "o-1", "amount": 42}));
+    let bad = client.data(WAIT).await["productEvents"].clone();
+    assert_eq!(bad["__typename"], "RecordDecodeError");
+    assert!(bad["message"].as_str().unwrap().contains("unknown schema id"), "{bad}");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn avro_on_apache_kafka() {
+    avro(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn avro_on_tansu() {
+    avro(Broker::Tansu).await;
+}
+
+/// catalogEvents: live catalog changes, filtered by kind and domain.
+async fn catalog_events(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let mut client = WsClient::connect(&app.address, Protocol::LegacyWs, json!({})).await.unwrap();
+    client
+        .subscribe("1", "subscription { catalogEvents(kinds: [PRODUCT_PUBLISHED], domains: [\"orders\"]) { ... on CatalogEvent { type entityName actor domains entity } ... on Lagged { skipped } } }", json!({}))
+        .await;
+    wait_subscribers(&app, "mesh.catalog.events", 1).await;
+    app.application("bi").await; // another kind: filtered out
+    app.publish("live-orders", &order_schema(&[])).await;
+    let event = client.data(WAIT).await["catalogEvents"].clone();
+    assert_eq!(event["type"], "PRODUCT_PUBLISHED");
+    assert_eq!(event["entityName"], "orders.live-orders");
+    assert_eq!(event["entity"]["status"], "PUBLISHED");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn catalog_events_on_apache_kafka() {
+    catalog_events(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn catalog_events_on_tansu() {
+    catalog_events(Broker::Tansu).await;
+}
+
+/// Topics are created from the product; a differing topic is drift.
+async fn topics(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "views").await;
+    let status = wait_topic(&app, "orders.views").await;
+    assert_eq!(status["partitions"], 1);
+    assert_eq!(status["drift"], json!([]), "{topic}");
+
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &app.bootstrap).create().unwrap();
+    let existing = format!("t-existing-{}", uuid::Uuid::new_v4().simple());
+    admin.create_topics([&NewTopic::new(&existing, 2, TopicReplication::Fixed(1))], &AdminOptions::new()).await.unwrap();
+    let body = app
+        .post(Some(&app.token("alice")), PUBLISH, json!({ "input": {
+            "domain": "orders", "name": "drifted", "description": "d", "tags": [],
+            "topic": { "name": existing, "partitions": 4 },
+            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+        }}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let status = wait_topic(&app, "orders.drifted").await;
+    assert_eq!(status["drift"][0], json!({ "setting": "partitions", "expected": "4", "actual": "2" }));
+    let missing = app.post(None, "{ dataProduct(qualifiedName: \"orders.nope\") { topicStatus { exists } } }", json!({})).await;
+    assert!(missing["data"]["dataProduct"].is_null() || code_of(&missing) == "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn topics_on_apache_kafka() {
+    topics(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn topics_on_tansu() {
+    topics(Broker::Tansu).await;
+}
