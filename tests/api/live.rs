@@ -18,12 +18,27 @@ use crate::ws::{Incoming, Protocol, WsClient};
 const WAIT: Duration = Duration::from_secs(30);
 
 fn producer(bootstrap: &str) -> FutureProducer {
-    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "0").create().unwrap()
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "0")
+        .create()
+        .unwrap()
 }
 
 async fn produce(p: &FutureProducer, topic: &str, key: &str, value: &[u8]) {
-    let headers = OwnedHeaders::new().insert(Header { key: "source", value: Some("test") });
-    p.send(FutureRecord::to(topic).key(key).payload(value).headers(headers), Duration::from_secs(10)).await.unwrap();
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "source",
+        value: Some("test"),
+    });
+    p.send(
+        FutureRecord::to(topic)
+            .key(key)
+            .payload(value)
+            .headers(headers),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
 }
 
 /// Publishes `orders.<name>` (JSON Schema) on a unique topic and waits for
@@ -31,12 +46,16 @@ async fn produce(p: &FutureProducer, topic: &str, key: &str, value: &[u8]) {
 async fn json_product(app: &TestApp, name: &str) -> String {
     let topic = format!("t-{name}-{}", uuid::Uuid::new_v4().simple());
     let schema = r#"{"type":"object","properties":{"id":{"type":"integer"},"country":{"type":"string"}},"required":["id"]}"#;
-    app.ok("alice", PUBLISH, json!({ "input": {
-        "domain": "orders", "name": name, "description": "live test", "tags": [],
-        "topic": { "name": topic, "partitions": 1 },
-        "sla": { "tier": "SILVER", "maxFreshnessSeconds": 60 },
-        "schema": { "format": "JSON_SCHEMA", "definition": schema },
-    }}))
+    app.ok(
+        "alice",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "orders", "name": name, "description": "live test", "tags": [],
+            "topic": { "name": topic, "partitions": 1 },
+            "sla": { "tier": "SILVER", "maxFreshnessSeconds": 60 },
+            "schema": { "format": "JSON_SCHEMA", "definition": schema },
+        }}),
+    )
     .await;
     wait_topic(app, &format!("orders.{name}")).await;
     topic
@@ -61,12 +80,22 @@ async fn wait_topic(app: &TestApp, product: &str) -> Value {
 async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let data = app.anon("{ liveConsumers { topic subscribers } }", json!({})).await;
-        let count = data["liveConsumers"].as_array().unwrap().iter().find(|c| c["topic"] == topic).map_or(0, |c| c["subscribers"].as_i64().unwrap());
+        let data = app
+            .anon("{ liveConsumers { topic subscribers } }", json!({}))
+            .await;
+        let count = data["liveConsumers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["topic"] == topic)
+            .map_or(0, |c| c["subscribers"].as_i64().unwrap());
         if count == n {
             return;
         }
-        assert!(Instant::now() < deadline, "{topic} has {count} subscribers, expected {n}");
+        assert!(
+            Instant::now() < deadline,
+            "{topic} has {count} subscribers, expected {n}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -89,25 +118,46 @@ async fn subscriptions(broker: Broker) {
     let kafka = producer(&app.bootstrap);
 
     // Unauthorized: anonymous, and a user outside the owner team.
-    let mut anon = WsClient::connect(&app.address, Protocol::TransportWs, json!({})).await.unwrap();
-    anon.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    let mut anon = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    anon.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" }))
+        .await;
     match anon.next(WAIT).await {
-        (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "UNAUTHENTICATED", "{e}"),
+        (_, Incoming::Errors(e)) => {
+            assert_eq!(e[0]["extensions"]["code"], "UNAUTHENTICATED", "{e}")
+        }
         other => panic!("expected an error, got {other:?}"),
     }
-    let mut mallory = WsClient::connect(&app.address, Protocol::LegacyWs, auth(&app, "mallory")).await.unwrap();
-    mallory.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    let mut mallory = WsClient::connect(&app.address, Protocol::LegacyWs, auth(&app, "mallory"))
+        .await
+        .unwrap();
+    mallory
+        .subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.clicks" }))
+        .await;
     match mallory.next(WAIT).await {
         (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "FORBIDDEN", "{e}"),
         other => panic!("expected an error, got {other:?}"),
     }
-    assert!(WsClient::connect(&app.address, Protocol::TransportWs, json!({"token": "nonsense"})).await.is_err());
+    assert!(WsClient::connect(
+        &app.address,
+        Protocol::TransportWs,
+        json!({"token": "nonsense"})
+    )
+    .await
+    .is_err());
 
     // One client per protocol, sharing one consumer; the legacy one filters.
-    let mut modern = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice")).await.unwrap();
-    modern.subscribe("a", PRODUCT_EVENTS, json!({ "p": "orders.clicks" })).await;
+    let mut modern = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    modern
+        .subscribe("a", PRODUCT_EVENTS, json!({ "p": "orders.clicks" }))
+        .await;
     let token = app.team_token("carol", &["orders-team"]);
-    let mut legacy = WsClient::connect(&app.address, Protocol::LegacyWs, json!({ "token": token })).await.unwrap();
+    let mut legacy = WsClient::connect(&app.address, Protocol::LegacyWs, json!({ "token": token }))
+        .await
+        .unwrap();
     legacy.subscribe("b", PRODUCT_EVENTS, json!({ "p": "orders.clicks", "f": { "fieldEquals": [{ "path": "country", "value": "FR" }] } })).await;
     wait_subscribers(&app, &topic, 2).await;
 
@@ -122,9 +172,15 @@ async fn subscriptions(broker: Broker) {
     assert_eq!(first["key"], "k1");
     assert_eq!(first["encoding"], "JSON");
     assert_eq!(first["conforms"], true);
-    assert_eq!(first["headers"], json!([{ "key": "source", "value": "test" }]));
+    assert_eq!(
+        first["headers"],
+        json!([{ "key": "source", "value": "test" }])
+    );
     let second = modern.data(WAIT).await["productEvents"].clone();
-    assert_eq!(second["offset"].as_i64().unwrap(), first["offset"].as_i64().unwrap() + 1);
+    assert_eq!(
+        second["offset"].as_i64().unwrap(),
+        first["offset"].as_i64().unwrap() + 1
+    );
     let broken = modern.data(WAIT).await["productEvents"].clone();
     assert_eq!(broken["__typename"], "RecordDecodeError");
     assert_eq!(broken["rawBase64"], "//4=");
@@ -134,10 +190,15 @@ async fn subscriptions(broker: Broker) {
     let filtered = legacy.data(WAIT).await["productEvents"].clone();
     assert_eq!(filtered["key"], "k1");
     let broken_too = legacy.data(WAIT).await["productEvents"].clone();
-    assert_eq!(broken_too["__typename"], "RecordDecodeError", "decode errors are never filtered out");
+    assert_eq!(
+        broken_too["__typename"], "RecordDecodeError",
+        "decode errors are never filtered out"
+    );
 
     // Health, and the live fields, from the same consumer.
-    let mut health = WsClient::connect(&app.address, Protocol::TransportWs, json!({})).await.unwrap();
+    let mut health = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
     health.subscribe("h", "subscription { productHealth(product: \"orders.clicks\", intervalSeconds: 1) { eventsPerSecond lastEventTime freshness schemaConformance recentRecords } }", json!({})).await;
     let figures = health.data(WAIT).await["productHealth"].clone();
     assert_eq!(figures["recentRecords"], 4, "{figures}");
@@ -172,19 +233,31 @@ async fn avro(broker: Broker) {
     let product = app.publish("payments", &order_schema(&[])).await;
     assert_eq!(product["schema"]["version"], 1);
     let data = app.anon("{ dataProduct(qualifiedName: \"orders.payments\") { topic { name } schema { schemaId definition } } }", json!({})).await;
-    let topic = data["dataProduct"]["topic"]["name"].as_str().unwrap().to_owned();
+    let topic = data["dataProduct"]["topic"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let schema_id = data["dataProduct"]["schema"]["schemaId"].as_i64().unwrap();
     wait_topic(&app, "orders.payments").await;
     let schema = apache_avro::Schema::parse_str(&order_schema(&[])).unwrap();
-    let record = Avro::Record(vec![("order_id".into(), Avro::String("o-1".into())), ("amount".into(), Avro::Long(42))]);
-    let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema).build().unwrap();
+    let record = Avro::Record(vec![
+        ("order_id".into(), Avro::String("o-1".into())),
+        ("amount".into(), Avro::Long(42)),
+    ]);
+    let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+        .build()
+        .unwrap();
     let body = writer.write_value_to_vec(record).unwrap();
     let mut framed = vec![0u8];
     framed.extend_from_slice(&(schema_id as u32).to_be_bytes());
     framed.extend_from_slice(&body);
 
-    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice")).await.unwrap();
-    client.subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.payments" })).await;
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    client
+        .subscribe("1", PRODUCT_EVENTS, json!({ "p": "orders.payments" }))
+        .await;
     wait_subscribers(&app, &topic, 1).await;
     let kafka = producer(&app.bootstrap);
     produce(&kafka, &topic, "a", &framed).await;
@@ -202,7 +275,13 @@ async fn avro(broker: Broker) {
     assert_eq!(plain["value"], json!({"order_id": "o-1", "amount": 42}));
     let bad = client.data(WAIT).await["productEvents"].clone();
     assert_eq!(bad["__typename"], "RecordDecodeError");
-    assert!(bad["message"].as_str().unwrap().contains("unknown schema id"), "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown schema id"),
+        "{bad}"
+    );
     client.close().await;
 }
 
@@ -220,7 +299,9 @@ async fn avro_on_tansu() {
 async fn catalog_events(broker: Broker) {
     let app = spawn_live(Backend::Sqlite, broker.config()).await;
     app.orders_domain().await;
-    let mut client = WsClient::connect(&app.address, Protocol::LegacyWs, json!({})).await.unwrap();
+    let mut client = WsClient::connect(&app.address, Protocol::LegacyWs, json!({}))
+        .await
+        .unwrap();
     client
         .subscribe("1", "subscription { catalogEvents(kinds: [PRODUCT_PUBLISHED], domains: [\"orders\"]) { ... on CatalogEvent { type entityName actor domains entity } ... on Lagged { skipped } } }", json!({}))
         .await;
@@ -253,20 +334,42 @@ async fn topics(broker: Broker) {
     assert_eq!(status["partitions"], 1);
     assert_eq!(status["drift"], json!([]), "{topic}");
 
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &app.bootstrap).create().unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &app.bootstrap)
+        .create()
+        .unwrap();
     let existing = format!("t-existing-{}", uuid::Uuid::new_v4().simple());
-    admin.create_topics([&NewTopic::new(&existing, 2, TopicReplication::Fixed(1))], &AdminOptions::new()).await.unwrap();
+    admin
+        .create_topics(
+            [&NewTopic::new(&existing, 2, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await
+        .unwrap();
     let body = app
-        .post(Some(&app.token("alice")), PUBLISH, json!({ "input": {
-            "domain": "orders", "name": "drifted", "description": "d", "tags": [],
-            "topic": { "name": existing, "partitions": 4 },
-            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
-        }}))
+        .post(
+            Some(&app.token("alice")),
+            PUBLISH,
+            json!({ "input": {
+                "domain": "orders", "name": "drifted", "description": "d", "tags": [],
+                "topic": { "name": existing, "partitions": 4 },
+                "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+            }}),
+        )
         .await;
     assert!(body.get("errors").is_none(), "{body}");
     let status = wait_topic(&app, "orders.drifted").await;
-    assert_eq!(status["drift"][0], json!({ "setting": "partitions", "expected": "4", "actual": "2" }));
-    let missing = app.post(None, "{ dataProduct(qualifiedName: \"orders.nope\") { topicStatus { exists } } }", json!({})).await;
+    assert_eq!(
+        status["drift"][0],
+        json!({ "setting": "partitions", "expected": "4", "actual": "2" })
+    );
+    let missing = app
+        .post(
+            None,
+            "{ dataProduct(qualifiedName: \"orders.nope\") { topicStatus { exists } } }",
+            json!({}),
+        )
+        .await;
     assert!(missing["data"]["dataProduct"].is_null() || code_of(&missing) == "NOT_FOUND");
 }
 
@@ -278,4 +381,78 @@ async fn topics_on_apache_kafka() {
 #[tokio::test]
 async fn topics_on_tansu() {
     topics(Broker::Tansu).await;
+}
+
+/// A client that stops reading gets `lagged` and skips ahead, while a fast
+/// one on the same consumer receives every record in order.
+async fn lagged(broker: Broker) {
+    let mut config = broker.config();
+    config.live_queue = 32;
+    let app = spawn_live(Backend::Sqlite, config).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "bulk").await;
+    let mut fast = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    fast.subscribe("f", PRODUCT_EVENTS, json!({ "p": "orders.bulk" }))
+        .await;
+    let mut slow = WsClient::connect_with_buffer(
+        &app.address,
+        Protocol::TransportWs,
+        auth(&app, "alice"),
+        Some(4096),
+    )
+    .await
+    .unwrap();
+    slow.subscribe("s", PRODUCT_EVENTS, json!({ "p": "orders.bulk" }))
+        .await;
+    wait_subscribers(&app, &topic, 2).await;
+
+    // ~8 MB in 16 KB records: more than the slow client's socket buffers.
+    let total = 500;
+    let pad = "x".repeat(16 * 1024);
+    let kafka = producer(&app.bootstrap);
+    let producing = {
+        let topic = topic.clone();
+        tokio::spawn(async move {
+            for i in 0..total {
+                produce(
+                    &kafka,
+                    &topic,
+                    "k",
+                    json!({ "id": i, "pad": pad }).to_string().as_bytes(),
+                )
+                .await;
+                if i % 20 == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        })
+    };
+    for i in 0..total {
+        let event = fast.data(WAIT).await["productEvents"].clone();
+        assert_eq!(
+            event["value"]["id"], i,
+            "the fast client gets every record, in order"
+        );
+    }
+    producing.await.unwrap();
+    let mut skipped = 0;
+    let mut received = 0;
+    while received + skipped < total {
+        let event = slow.data(WAIT).await["productEvents"].clone();
+        match event["__typename"].as_str() {
+            Some("Lagged") => skipped += event["skipped"].as_i64().unwrap(),
+            _ => received += 1,
+        }
+    }
+    assert!(skipped > 0, "the slow client was told it lagged");
+    fast.close().await;
+    slow.close().await;
+    wait_subscribers(&app, &topic, 0).await;
+}
+
+#[tokio::test]
+async fn lagged_on_apache_kafka() {
+    lagged(Broker::Apache).await;
 }
