@@ -418,7 +418,7 @@ fn generate(n: usize) -> Vec<Synth> {
                 .join(" ");
             let words = 12 + rng.below(25);
             let description = (0..words).map(|_| rng.pick(PROSE)).collect::<Vec<_>>().join(" ")
-                + &format!(" about {} and {}.", rng.pick(NOUNS), rng.pick(NOUNS));
+                + format!(" about {} and {}.", rng.pick(NOUNS), rng.pick(NOUNS)).as_str();
             let mut tags: Vec<String> = (0..1 + rng.below(4)).map(|_| rng.pick(TAGS).to_owned()).collect();
             tags.sort();
             tags.dedup();

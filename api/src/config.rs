@@ -124,6 +124,10 @@ pub struct KafkaArgs {
     /// further behind gets a `lagged` notice and skips to the newest.
     #[arg(long, env = "MESH_LIVE_QUEUE", default_value_t = 1024)]
     pub live_queue: usize,
+    /// How often topics are checked against their SLA's maximum freshness
+    /// (e.g. `10s`).
+    #[arg(long, env = "MESH_FRESHNESS_CHECK", default_value = "10s", value_parser = parse_duration)]
+    pub freshness_check: Duration,
 }
 
 /// Where Kafka is, and how to talk to it.
@@ -143,24 +147,38 @@ pub struct KafkaConfig {
     pub properties: Vec<(String, String)>,
     /// Per-subscriber queue capacity (records).
     pub live_queue: usize,
+    /// How often the freshness monitor checks the topics.
+    pub freshness_interval: Duration,
 }
 
 impl KafkaConfig {
     /// An external cluster with no extra properties.
     pub fn external(bootstrap: impl Into<String>) -> Self {
-        Self { brokers: KafkaBrokers::External(bootstrap.into()), properties: Vec::new(), live_queue: 1024 }
+        Self {
+            brokers: KafkaBrokers::External(bootstrap.into()),
+            properties: Vec::new(),
+            live_queue: 1024,
+            freshness_interval: Duration::from_secs(10),
+        }
     }
 
     /// The embedded broker on a free port.
     pub fn embedded() -> Self {
-        Self { brokers: KafkaBrokers::Embedded { port: 0 }, properties: Vec::new(), live_queue: 1024 }
+        Self {
+            brokers: KafkaBrokers::Embedded { port: 0 },
+            properties: Vec::new(),
+            live_queue: 1024,
+            freshness_interval: Duration::from_secs(10),
+        }
     }
 }
 
 impl KafkaArgs {
     pub fn resolve(&self) -> Result<KafkaConfig, ConfigError> {
         let brokers = match self.kafka_bootstrap_servers.as_deref().map(str::trim) {
-            Some("") | None => KafkaBrokers::Embedded { port: self.embedded_kafka_port },
+            Some("") | None => KafkaBrokers::Embedded {
+                port: self.embedded_kafka_port,
+            },
             Some(servers) => KafkaBrokers::External(servers.to_owned()),
         };
         let properties = self
@@ -169,13 +187,29 @@ impl KafkaArgs {
             .filter(|p| !p.trim().is_empty())
             .map(|p| match p.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
-                _ => Err(ConfigError(format!("MESH_KAFKA_PROPERTIES entry `{p}` is not `name=value`"))),
+                _ => Err(ConfigError(format!(
+                    "MESH_KAFKA_PROPERTIES entry `{p}` is not `name=value`"
+                ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         if self.live_queue == 0 || self.live_queue > 1_000_000 {
-            return Err(ConfigError(format!("MESH_LIVE_QUEUE `{}` must be between 1 and 1000000", self.live_queue)));
+            return Err(ConfigError(format!(
+                "MESH_LIVE_QUEUE `{}` must be between 1 and 1000000",
+                self.live_queue
+            )));
         }
-        Ok(KafkaConfig { brokers, properties, live_queue: self.live_queue })
+        if self.freshness_check < Duration::from_millis(100) {
+            return Err(ConfigError(format!(
+                "MESH_FRESHNESS_CHECK `{:?}` must be at least 100ms",
+                self.freshness_check
+            )));
+        }
+        Ok(KafkaConfig {
+            brokers,
+            properties,
+            live_queue: self.live_queue,
+            freshness_interval: self.freshness_check,
+        })
     }
 }
 
@@ -316,11 +350,15 @@ mod tests {
             kafka_properties: vec!["security.protocol=SASL_SSL".into(), "sasl.mechanism = PLAIN".into()],
             embedded_kafka_port: 9092,
             live_queue: 16,
+            freshness_check: Duration::from_secs(10),
         };
         let config = args.resolve().unwrap();
         assert_eq!(config.brokers, KafkaBrokers::External("k1:9092".into()));
         assert_eq!(config.properties[1], ("sasl.mechanism".into(), "PLAIN".into()));
-        let bad = KafkaArgs { kafka_properties: vec!["nonsense".into()], ..args };
+        let bad = KafkaArgs {
+            kafka_properties: vec!["nonsense".into()],
+            ..args
+        };
         assert!(bad.resolve().is_err());
     }
 

@@ -68,12 +68,14 @@ impl Application {
         let catalog = Catalog::new(store)
             .with_hook(Arc::new(indexer.clone()))
             .with_hook(live.hook());
+        live.watch_freshness(catalog.clone())?;
         if config.demo {
             demo::seed(&catalog)
                 .await
                 .map_err(|e| StartupError::Demo(e.to_string()))?;
             // Serve only once the seeded catalog is searchable.
             indexer.flush().await?;
+            demo::traffic::start(&catalog, &live).await;
         }
         let listener = TcpListener::bind(config.listen)
             .await

@@ -15,6 +15,9 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_catalog::Migration), Box::new(m20261201_000001_outbox::Migration)]
+        vec![
+            Box::new(m20261127_000001_catalog::Migration),
+            Box::new(m20261201_000001_outbox::Migration),
+        ]
     }
 }

@@ -87,7 +87,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(SchemaRegistryId::Table).take()).await?;
+        manager
+            .drop_table(Table::drop().table(SchemaRegistryId::Table).take())
+            .await?;
         manager.drop_table(Table::drop().table(Outbox::Table).take()).await?;
         Ok(())
     }

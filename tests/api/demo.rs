@@ -1,8 +1,11 @@
 //! The demo mesh: realistic, complete, and seeded idempotently.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_on, spawn_with, Backend, TestApp};
+use crate::ws::{Incoming, Protocol, WsClient};
 
 const COUNTS: &str = "{
   domains { name dataProducts { qualifiedName } }
@@ -89,4 +92,39 @@ async fn demo_seeds_idempotently_on_sqlite() {
 #[tokio::test]
 async fn demo_seeds_idempotently_on_postgres() {
     seeds_idempotently(Backend::Postgres).await;
+}
+
+/// The demo produces live records for its products, decodable with their
+/// registered schemas: Confluent-framed Avro and JSON.
+#[tokio::test]
+async fn demo_traffic_flows() {
+    let app = spawn_with(Backend::Sqlite, true).await;
+    let token = app.team_token("alice.martin", &["orders-team"]);
+    let auth = json!({ "Authorization": format!("Bearer {token}") });
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth)
+        .await
+        .unwrap();
+    let query = "subscription($p: String!) { productEvents(product: $p) {
+        __typename ... on KafkaRecord { key value encoding schemaVersion conforms } } }";
+    for (id, product, encoding) in [
+        ("1", "orders.order-events", "AVRO_CONFLUENT"),
+        ("2", "orders.order-line-items", "JSON"),
+    ] {
+        client.subscribe(id, query, json!({ "p": product })).await;
+        // Records of the previous subscription may still be in flight.
+        let event = loop {
+            match client.next(Duration::from_secs(30)).await {
+                (got, Incoming::Data(data)) if got == id => break data["productEvents"].clone(),
+                (got, other) if got == id => panic!("{product}: {other:?}"),
+                _ => continue,
+            }
+        };
+        assert_eq!(event["__typename"], "KafkaRecord", "{event}");
+        assert_eq!(event["encoding"], encoding, "{event}");
+        assert_eq!(event["conforms"], true, "{event}");
+        assert!(event["value"].is_object(), "{event}");
+        assert!(event["schemaVersion"].is_number(), "{event}");
+        client.stop(id).await;
+    }
+    client.close().await;
 }

@@ -148,7 +148,11 @@ impl TestApp {
 
     /// A token whose `teams` claim lists `teams`.
     pub fn team_token(&self, user: &str, teams: &[&str]) -> String {
-        let identity = Identity { subject: user.into(), teams: teams.iter().map(|t| t.to_string()).collect(), roles: vec![] };
+        let identity = Identity {
+            subject: user.into(),
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            roles: vec![],
+        };
         self.tokens.mint(&identity, Duration::from_secs(3600))
     }
 

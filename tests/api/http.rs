@@ -107,7 +107,7 @@ async fn bad_tokens_and_limits_are_refused() {
     // Too deep.
     let deep = format!(
         "{{ domains {{ {} }} }}",
-        "ownerTeam { domains { ".repeat(12) + "name" + &" } }".repeat(12)
+        "ownerTeam { domains { ".repeat(12) + "name" + " } }".repeat(12).as_str()
     );
     let body = app.post(None, &deep, json!({})).await;
     assert!(

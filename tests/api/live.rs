@@ -31,10 +31,7 @@ async fn produce(p: &FutureProducer, topic: &str, key: &str, value: &[u8]) {
         value: Some("test"),
     });
     p.send(
-        FutureRecord::to(topic)
-            .key(key)
-            .payload(value)
-            .headers(headers),
+        FutureRecord::to(topic).key(key).payload(value).headers(headers),
         Duration::from_secs(10),
     )
     .await
@@ -44,15 +41,21 @@ async fn produce(p: &FutureProducer, topic: &str, key: &str, value: &[u8]) {
 /// Publishes `orders.<name>` (JSON Schema) on a unique topic and waits for
 /// the topic to exist; returns the topic name.
 async fn json_product(app: &TestApp, name: &str) -> String {
+    json_product_fresh_within(app, name, 60).await
+}
+
+/// Like `json_product`, with the SLA's maximum freshness in seconds.
+async fn json_product_fresh_within(app: &TestApp, name: &str, freshness: i64) -> String {
     let topic = format!("t-{name}-{}", uuid::Uuid::new_v4().simple());
-    let schema = r#"{"type":"object","properties":{"id":{"type":"integer"},"country":{"type":"string"}},"required":["id"]}"#;
+    let schema =
+        r#"{"type":"object","properties":{"id":{"type":"integer"},"country":{"type":"string"}},"required":["id"]}"#;
     app.ok(
         "alice",
         PUBLISH,
         json!({ "input": {
             "domain": "orders", "name": name, "description": "live test", "tags": [],
             "topic": { "name": topic, "partitions": 1 },
-            "sla": { "tier": "SILVER", "maxFreshnessSeconds": 60 },
+            "sla": { "tier": "SILVER", "maxFreshnessSeconds": freshness },
             "schema": { "format": "JSON_SCHEMA", "definition": schema },
         }}),
     )
@@ -80,9 +83,7 @@ async fn wait_topic(app: &TestApp, product: &str) -> Value {
 async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let data = app
-            .anon("{ liveConsumers { topic subscribers } }", json!({}))
-            .await;
+        let data = app.anon("{ liveConsumers { topic subscribers } }", json!({})).await;
         let count = data["liveConsumers"]
             .as_array()
             .unwrap()
@@ -104,7 +105,8 @@ fn auth(app: &TestApp, user: &str) -> Value {
     json!({ "Authorization": format!("Bearer {}", app.token(user)) })
 }
 
-const PRODUCT_EVENTS: &str = "subscription($p: String!, $f: ProductEventsFilter) { productEvents(product: $p, filter: $f) {
+const PRODUCT_EVENTS: &str =
+    "subscription($p: String!, $f: ProductEventsFilter) { productEvents(product: $p, filter: $f) {
   __typename
   ... on KafkaRecord { partition offset key timestamp headers { key value } value encoding schemaVersion conforms }
   ... on RecordDecodeError { offset message rawBase64 }
@@ -139,13 +141,11 @@ async fn subscriptions(broker: Broker) {
         (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "FORBIDDEN", "{e}"),
         other => panic!("expected an error, got {other:?}"),
     }
-    assert!(WsClient::connect(
-        &app.address,
-        Protocol::TransportWs,
-        json!({"token": "nonsense"})
-    )
-    .await
-    .is_err());
+    assert!(
+        WsClient::connect(&app.address, Protocol::TransportWs, json!({"token": "nonsense"}))
+            .await
+            .is_err()
+    );
 
     // One client per protocol, sharing one consumer; the legacy one filters.
     let mut modern = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
@@ -158,7 +158,13 @@ async fn subscriptions(broker: Broker) {
     let mut legacy = WsClient::connect(&app.address, Protocol::LegacyWs, json!({ "token": token }))
         .await
         .unwrap();
-    legacy.subscribe("b", PRODUCT_EVENTS, json!({ "p": "orders.clicks", "f": { "fieldEquals": [{ "path": "country", "value": "FR" }] } })).await;
+    legacy
+        .subscribe(
+            "b",
+            PRODUCT_EVENTS,
+            json!({ "p": "orders.clicks", "f": { "fieldEquals": [{ "path": "country", "value": "FR" }] } }),
+        )
+        .await;
     wait_subscribers(&app, &topic, 2).await;
 
     produce(&kafka, &topic, "k1", br#"{"id": 1, "country": "FR"}"#).await;
@@ -172,10 +178,7 @@ async fn subscriptions(broker: Broker) {
     assert_eq!(first["key"], "k1");
     assert_eq!(first["encoding"], "JSON");
     assert_eq!(first["conforms"], true);
-    assert_eq!(
-        first["headers"],
-        json!([{ "key": "source", "value": "test" }])
-    );
+    assert_eq!(first["headers"], json!([{ "key": "source", "value": "test" }]));
     let second = modern.data(WAIT).await["productEvents"].clone();
     assert_eq!(
         second["offset"].as_i64().unwrap(),
@@ -204,7 +207,12 @@ async fn subscriptions(broker: Broker) {
     assert_eq!(figures["recentRecords"], 4, "{figures}");
     assert_eq!(figures["freshness"], "OK");
     assert_eq!(figures["schemaConformance"], 0.5);
-    let data = app.anon("{ dataProduct(qualifiedName: \"orders.clicks\") { live { lastEventTime freshness } } }", json!({})).await;
+    let data = app
+        .anon(
+            "{ dataProduct(qualifiedName: \"orders.clicks\") { live { lastEventTime freshness } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data["dataProduct"]["live"]["freshness"], "OK");
 
     // Leaving releases the consumer (the live field holds it a while, so
@@ -232,11 +240,13 @@ async fn avro(broker: Broker) {
     app.orders_domain().await;
     let product = app.publish("payments", &order_schema(&[])).await;
     assert_eq!(product["schema"]["version"], 1);
-    let data = app.anon("{ dataProduct(qualifiedName: \"orders.payments\") { topic { name } schema { schemaId definition } } }", json!({})).await;
-    let topic = data["dataProduct"]["topic"]["name"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let data = app
+        .anon(
+            "{ dataProduct(qualifiedName: \"orders.payments\") { topic { name } schema { schemaId definition } } }",
+            json!({}),
+        )
+        .await;
+    let topic = data["dataProduct"]["topic"]["name"].as_str().unwrap().to_owned();
     let schema_id = data["dataProduct"]["schema"]["schemaId"].as_i64().unwrap();
     wait_topic(&app, "orders.payments").await;
     let schema = apache_avro::Schema::parse_str(&order_schema(&[])).unwrap();
@@ -275,13 +285,7 @@ async fn avro(broker: Broker) {
     assert_eq!(plain["value"], json!({"order_id": "o-1", "amount": 42}));
     let bad = client.data(WAIT).await["productEvents"].clone();
     assert_eq!(bad["__typename"], "RecordDecodeError");
-    assert!(
-        bad["message"]
-            .as_str()
-            .unwrap()
-            .contains("unknown schema id"),
-        "{bad}"
-    );
+    assert!(bad["message"].as_str().unwrap().contains("unknown schema id"), "{bad}");
     client.close().await;
 }
 
@@ -394,18 +398,11 @@ async fn lagged(broker: Broker) {
     let mut fast = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
         .await
         .unwrap();
-    fast.subscribe("f", PRODUCT_EVENTS, json!({ "p": "orders.bulk" }))
-        .await;
-    let mut slow = WsClient::connect_with_buffer(
-        &app.address,
-        Protocol::TransportWs,
-        auth(&app, "alice"),
-        Some(4096),
-    )
-    .await
-    .unwrap();
-    slow.subscribe("s", PRODUCT_EVENTS, json!({ "p": "orders.bulk" }))
-        .await;
+    fast.subscribe("f", PRODUCT_EVENTS, json!({ "p": "orders.bulk" })).await;
+    let mut slow = WsClient::connect_with_buffer(&app.address, Protocol::TransportWs, auth(&app, "alice"), Some(4096))
+        .await
+        .unwrap();
+    slow.subscribe("s", PRODUCT_EVENTS, json!({ "p": "orders.bulk" })).await;
     wait_subscribers(&app, &topic, 2).await;
 
     // ~8 MB in 16 KB records: more than the slow client's socket buffers.
@@ -431,10 +428,7 @@ async fn lagged(broker: Broker) {
     };
     for i in 0..total {
         let event = fast.data(WAIT).await["productEvents"].clone();
-        assert_eq!(
-            event["value"]["id"], i,
-            "the fast client gets every record, in order"
-        );
+        assert_eq!(event["value"]["id"], i, "the fast client gets every record, in order");
     }
     producing.await.unwrap();
     let mut skipped = 0;
@@ -455,4 +449,68 @@ async fn lagged(broker: Broker) {
 #[tokio::test]
 async fn lagged_on_apache_kafka() {
     lagged(Broker::Apache).await;
+}
+
+/// A product quiet for longer than its SLA's freshness is flagged
+/// PRODUCT_STALE in catalogEvents (and the audit log), and PRODUCT_FRESH
+/// once records flow again.
+async fn freshness_flags(broker: Broker) {
+    let mut config = broker.config();
+    config.freshness_interval = Duration::from_millis(200);
+    let app = spawn_live(Backend::Sqlite, config).await;
+    app.orders_domain().await;
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    client
+        .subscribe(
+            "1",
+            "subscription { catalogEvents(kinds: [PRODUCT_STALE, PRODUCT_FRESH]) { ... on CatalogEvent { type entityName actor summary } } }",
+            json!({}),
+        )
+        .await;
+    wait_subscribers(&app, "mesh.catalog.events", 1).await;
+    let started = Instant::now();
+    let topic = json_product_fresh_within(&app, "quiet", 2).await;
+    let stale = client.data(WAIT).await["catalogEvents"].clone();
+    assert_eq!(stale["type"], "PRODUCT_STALE");
+    assert_eq!(stale["entityName"], "orders.quiet");
+    assert_eq!(stale["actor"], "mesh-catalog");
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "flagged before the SLA's 2 s had passed"
+    );
+    produce(&producer(&app.bootstrap), &topic, "k", br#"{"id":1}"#).await;
+    let fresh = client.data(WAIT).await["catalogEvents"].clone();
+    assert_eq!(fresh["type"], "PRODUCT_FRESH");
+    assert_eq!(fresh["entityName"], "orders.quiet");
+    let audit = app
+        .ok(
+            "alice",
+            "{ auditLog(first: 50) { edges { node { action entityName } } } }",
+            json!({}),
+        )
+        .await;
+    let actions: Vec<&str> = audit["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["entityName"] == "orders.quiet")
+        .filter_map(|e| e["node"]["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"PRODUCT_STALE") && actions.contains(&"PRODUCT_FRESH"),
+        "{actions:?}"
+    );
+    client.close().await;
+}
+
+#[tokio::test]
+async fn freshness_flags_on_apache_kafka() {
+    freshness_flags(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn freshness_flags_on_tansu() {
+    freshness_flags(Broker::Tansu).await;
 }

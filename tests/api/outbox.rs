@@ -16,13 +16,16 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
 use crate::brokers::{shared_apache, ApacheKafka, Broker};
-use crate::helpers::{order_schema, spawn_live, spawn_live_on, temp_dir, Backend, TestApp, SECRET};
+use crate::helpers::{order_schema, spawn_live, temp_dir, Backend, TestApp, SECRET};
 
 /// Audit entry ids (= event ids) of a database, in commit order.
 pub async fn audit_ids(database_url: &str) -> Vec<String> {
     let db = Database::connect(database_url).await.unwrap();
     let rows = db
-        .query_all(Statement::from_string(db.get_database_backend(), "SELECT id FROM audit_entry ORDER BY id"))
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM audit_entry ORDER BY id",
+        ))
         .await
         .unwrap();
     rows.iter().map(|r| r.try_get::<String>("", "id").unwrap()).collect()
@@ -31,7 +34,10 @@ pub async fn audit_ids(database_url: &str) -> Vec<String> {
 async fn outbox_len(database_url: &str) -> i64 {
     let db = Database::connect(database_url).await.unwrap();
     let row = db
-        .query_one(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n FROM outbox"))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM outbox",
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -51,7 +57,8 @@ pub async fn read_events(bootstrap: &str, expected: &[String], timeout: Duration
         .unwrap();
     let mut list = TopicPartitionList::new();
     for p in 0..3 {
-        list.add_partition_offset("mesh.catalog.events", p, Offset::Beginning).unwrap();
+        list.add_partition_offset("mesh.catalog.events", p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&list).unwrap();
     let wanted: HashSet<&String> = expected.iter().collect();
@@ -67,7 +74,11 @@ pub async fn read_events(bootstrap: &str, expected: &[String], timeout: Duration
         let event: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
         let id = event["eventId"].as_str().unwrap().to_owned();
         if wanted.contains(&id) {
-            assert_eq!(message.key(), Some(event["entityId"].as_str().unwrap().as_bytes()), "keyed by entity id");
+            assert_eq!(
+                message.key(),
+                Some(event["entityId"].as_str().unwrap().as_bytes()),
+                "keyed by entity id"
+            );
             seen.insert(id);
             events.push(event);
         }
@@ -84,7 +95,10 @@ fn assert_in_order(events: &[Value], expected: &[String]) {
         let entity = event["entityId"].as_str().unwrap().to_owned();
         if let Some(previous) = last.get(&entity) {
             // A redelivered batch may repeat older events; never skip ahead.
-            assert!(at >= *previous || events.iter().filter(|e| e["eventId"] == event["eventId"]).count() > 1, "out of order for {entity}");
+            assert!(
+                at >= *previous || events.iter().filter(|e| e["eventId"] == event["eventId"]).count() > 1,
+                "out of order for {entity}"
+            );
         }
         last.insert(entity, at);
     }
@@ -112,7 +126,10 @@ async fn delivered_in_order(app: TestApp) {
     let events = read_events(&app.bootstrap, &ids, Duration::from_secs(60)).await;
     assert_in_order(&events, &ids);
     let published = events.iter().find(|e| e["type"] == "PRODUCT_PUBLISHED").unwrap();
-    assert_eq!(published["entity"]["qualified_name"], "orders.ev-0", "the entity after the change");
+    assert_eq!(
+        published["entity"]["qualified_name"], "orders.ev-0",
+        "the entity after the change"
+    );
     assert_eq!(published["domains"], json!(["orders"]));
     assert_eq!(published["actor"], "alice");
 }
@@ -145,7 +162,10 @@ async fn survives_a_broker_outage() {
 
     kafka.stop();
     some_changes(&app, "during").await;
-    assert!(outbox_len(&app.database_url).await > 0, "held in the outbox while the broker is down");
+    assert!(
+        outbox_len(&app.database_url).await > 0,
+        "held in the outbox while the broker is down"
+    );
 
     kafka.restart();
     let ids = audit_ids(&app.database_url).await;
@@ -165,10 +185,20 @@ async fn survives_kill_9_mid_burst() {
     let bootstrap = shared_apache();
     let dir = temp_dir();
     let url = format!("sqlite://{}", dir.join("catalog.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_mesh-catalog"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &url])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database-url",
+                &url,
+            ])
             .env("MESH_JWT_SECRET", SECRET)
             .env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
             .env("RUST_LOG", "warn")
@@ -194,7 +224,11 @@ async fn survives_kill_9_mid_burst() {
         audience: None,
     });
     let token = tokens.mint(
-        &mesh_catalog::auth::Identity { subject: "alice".into(), teams: vec![], roles: vec![] },
+        &mesh_catalog::auth::Identity {
+            subject: "alice".into(),
+            teams: vec![],
+            roles: vec![],
+        },
         Duration::from_secs(600),
     );
     let done = Arc::new(AtomicUsize::new(0));
@@ -202,8 +236,15 @@ async fn survives_kill_9_mid_burst() {
         let (done, client, address) = (done.clone(), client.clone(), address.clone());
         tokio::spawn(async move {
             for i in 0..200 {
-                let body = json!({ "query": format!("mutation {{ createTeam(input: {{name: \"burst-{i}\"}}) {{ id }} }}") });
-                match client.post(format!("{address}/graphql")).bearer_auth(&token).json(&body).send().await {
+                let body =
+                    json!({ "query": format!("mutation {{ createTeam(input: {{name: \"burst-{i}\"}}) {{ id }} }}") });
+                match client
+                    .post(format!("{address}/graphql"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => done.fetch_add(1, Ordering::SeqCst),
                     _ => break,
                 };
@@ -217,7 +258,11 @@ async fn survives_kill_9_mid_burst() {
     server.wait().unwrap();
     let _ = burst.await;
     let committed = audit_ids(&url).await;
-    assert!(committed.len() >= 20 && committed.len() < 200, "killed mid-burst ({} committed)", committed.len());
+    assert!(
+        committed.len() >= 20 && committed.len() < 200,
+        "killed mid-burst ({} committed)",
+        committed.len()
+    );
 
     let mut server = start();
     wait_up().await;

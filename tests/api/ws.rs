@@ -55,16 +55,22 @@ impl WsClient {
     ) -> Result<Self, String> {
         let url = format!("{}/graphql", address.replace("http://", "ws://"));
         let mut request = url.as_str().into_client_request().unwrap();
-        request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.name().parse().unwrap());
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol.name().parse().unwrap());
         let host = address.trim_start_matches("http://");
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).unwrap();
         }
         let tcp = socket.connect(host.parse().unwrap()).await.map_err(|e| e.to_string())?;
-        let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await.map_err(|e| e.to_string())?;
+        let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
         let mut client = Self { socket, protocol };
-        client.send(json!({ "type": "connection_init", "payload": payload })).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": payload }))
+            .await;
         loop {
             let message = client.raw().await.ok_or("closed before connection_ack")?;
             match message["type"].as_str() {
@@ -76,7 +82,10 @@ impl WsClient {
     }
 
     async fn send(&mut self, message: Value) {
-        self.socket.send(Message::text(message.to_string())).await.expect("send");
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send");
     }
 
     /// The next protocol message (pings answered), `None` when closed.
@@ -102,13 +111,22 @@ impl WsClient {
 
     /// Starts subscription `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        let kind = if self.protocol == Protocol::TransportWs { "subscribe" } else { "start" };
-        self.send(json!({ "type": kind, "id": id, "payload": { "query": query, "variables": variables } })).await;
+        let kind = if self.protocol == Protocol::TransportWs {
+            "subscribe"
+        } else {
+            "start"
+        };
+        self.send(json!({ "type": kind, "id": id, "payload": { "query": query, "variables": variables } }))
+            .await;
     }
 
     /// Stops subscription `id`.
     pub async fn stop(&mut self, id: &str) {
-        let kind = if self.protocol == Protocol::TransportWs { "complete" } else { "stop" };
+        let kind = if self.protocol == Protocol::TransportWs {
+            "complete"
+        } else {
+            "stop"
+        };
         self.send(json!({ "type": kind, "id": id })).await;
     }
 

@@ -9,6 +9,7 @@
 mod applications;
 mod audit;
 mod error;
+mod freshness;
 mod lineage;
 pub mod outbox;
 pub mod policy;
@@ -31,6 +32,7 @@ use crate::store::{Store, WriteTx};
 pub use applications::{AccessDecision, NewApplication, RequestAccess};
 pub use audit::AuditFilter;
 pub use error::{CatalogError, Result};
+pub use freshness::SYSTEM_ACTOR;
 pub use lineage::{
     ImpactReport, ImpactedApplication, ImpactedProduct, LineageGraph, LineageNode, NewLineageEdge, NodeRef,
 };
@@ -103,10 +105,28 @@ impl Catalog {
         })
     }
 
+    /// Opens a unit of work for a change the server makes by itself (no
+    /// caller, so no policy check); never reachable from a request.
+    async fn begin_system(&self) -> Result<Unit> {
+        let tx = self.store.begin_write().await?;
+        Ok(Unit {
+            tx,
+            actor: freshness::SYSTEM_ACTOR.to_owned(),
+            changes: Vec::new(),
+        })
+    }
+
     /// The product whose live records `caller` wants to read, if it exists
     /// and the policy allows it (`productEvents`).
-    pub async fn product_for_records(&self, caller: &Caller, key: &str) -> Result<crate::store::entities::data_product::Model> {
-        let product = self.product(key).await?.ok_or_else(|| CatalogError::NotFound(format!("no data product `{key}`")))?;
+    pub async fn product_for_records(
+        &self,
+        caller: &Caller,
+        key: &str,
+    ) -> Result<crate::store::entities::data_product::Model> {
+        let product = self
+            .product(key)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("no data product `{key}`")))?;
         policy::authorize_record_access(self.db(), caller, &product).await?;
         Ok(product)
     }
@@ -114,8 +134,8 @@ impl Catalog {
     /// The global numeric id of a schema version (the Confluent wire
     /// format's schema id).
     pub async fn schema_registry_id(&self, schema_version_id: &str) -> Result<Option<i64>> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         use crate::store::entities::schema_registry_id as ids;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         Ok(ids::Entity::find()
             .filter(ids::Column::SchemaVersionId.eq(schema_version_id))
             .one(self.db())

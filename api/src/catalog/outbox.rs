@@ -41,8 +41,10 @@ async fn domains_of(tx: &DatabaseTransaction, change: &Change) -> Result<Vec<Str
         domain_ids.push(change.entity_id.clone());
     }
     if !change.products.is_empty() {
-        let products =
-            data_product::Entity::find().filter(data_product::Column::Id.is_in(change.products.clone())).all(tx).await?;
+        let products = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(change.products.clone()))
+            .all(tx)
+            .await?;
         domain_ids.extend(products.into_iter().map(|p| p.domain_id));
     }
     domain_ids.sort();
@@ -50,8 +52,13 @@ async fn domains_of(tx: &DatabaseTransaction, change: &Change) -> Result<Vec<Str
     if domain_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut names: Vec<String> =
-        domain::Entity::find().filter(domain::Column::Id.is_in(domain_ids)).all(tx).await?.into_iter().map(|d| d.name).collect();
+    let mut names: Vec<String> = domain::Entity::find()
+        .filter(domain::Column::Id.is_in(domain_ids))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
     names.sort();
     Ok(names)
 }

@@ -46,7 +46,9 @@ pub async fn authorize_record_access(
     product: &data_product::Model,
 ) -> Result<()> {
     let Some(identity) = caller.identity() else {
-        return Err(CatalogError::Unauthenticated("reading a product's records needs a bearer token".into()));
+        return Err(CatalogError::Unauthenticated(
+            "reading a product's records needs a bearer token".into(),
+        ));
     };
     if identity.roles.iter().any(|r| r == "admin") {
         return Ok(());
@@ -61,10 +63,16 @@ pub async fn authorize_record_access(
         .collect();
     let mut team_ids = vec![product.owner_team_id.clone()];
     if !approved_apps.is_empty() {
-        let apps = application::Entity::find().filter(application::Column::Id.is_in(approved_apps)).all(db).await?;
+        let apps = application::Entity::find()
+            .filter(application::Column::Id.is_in(approved_apps))
+            .all(db)
+            .await?;
         team_ids.extend(apps.into_iter().map(|a| a.owner_team_id));
     }
-    let teams = team::Entity::find().filter(team::Column::Id.is_in(team_ids.clone())).all(db).await?;
+    let teams = team::Entity::find()
+        .filter(team::Column::Id.is_in(team_ids.clone()))
+        .all(db)
+        .await?;
     if teams.iter().any(|t| identity.teams.contains(&t.name)) {
         return Ok(());
     }

@@ -184,9 +184,12 @@ pub(crate) async fn register_in(
     .insert(unit.conn())
     .await?;
     // Its numeric id for the Confluent wire format (see the migration).
-    schema_registry_id::ActiveModel { schema_version_id: Set(model.id.clone()), ..Default::default() }
-        .insert(unit.conn())
-        .await?;
+    schema_registry_id::ActiveModel {
+        schema_version_id: Set(model.id.clone()),
+        ..Default::default()
+    }
+    .insert(unit.conn())
+    .await?;
     Ok(Some(model))
 }
 

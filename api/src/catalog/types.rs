@@ -107,6 +107,7 @@ string_enum! {
         AccessApproved = "ACCESS_APPROVED", AccessRejected = "ACCESS_REJECTED",
         AccessRevoked = "ACCESS_REVOKED", QualityResultRecorded = "QUALITY_RESULT_RECORDED",
         LineageAdded = "LINEAGE_ADDED", LineageRemoved = "LINEAGE_REMOVED",
+        ProductStale = "PRODUCT_STALE", ProductFresh = "PRODUCT_FRESH",
     }
 }
 

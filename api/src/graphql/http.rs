@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql::Data;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
@@ -87,7 +87,11 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, request
 /// the URL is executed (GraphQL over HTTP GET), except mutations, which
 /// async-graphql refuses on GET.
 async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
-    if request.headers().get(header::UPGRADE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")) {
+    if request
+        .headers()
+        .get(header::UPGRADE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+    {
         return websocket(state, request).await;
     }
     if !request.uri().query().is_some_and(|q| q.contains("query=")) {
@@ -124,7 +128,7 @@ async fn websocket(state: AppState, request: Request) -> Response {
     };
     let header_caller = match authenticate(&state, &parts.headers) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -134,9 +138,10 @@ async fn websocket(state: AppState, request: Request) -> Response {
             GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = match token_of(&payload) {
-                        Some(token) => tokens
-                            .authenticate(Some(&token))
-                            .map_err(|e| async_graphql::Error::new(e.to_string()).extend_with(|_, x| x.set("code", "UNAUTHENTICATED")))?,
+                        Some(token) => tokens.authenticate(Some(&token)).map_err(|e| {
+                            async_graphql::Error::new(e.to_string())
+                                .extend_with(|_, x| x.set("code", "UNAUTHENTICATED"))
+                        })?,
                         None => header_caller,
                     };
                     let mut data = Data::default();
@@ -151,12 +156,22 @@ async fn websocket(state: AppState, request: Request) -> Response {
 /// The bearer header value from a `connection_init` payload.
 fn token_of(payload: &serde_json::Value) -> Option<String> {
     let field = |name: &str| {
-        payload.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
+        payload
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
     };
     if let Some(header) = field("authorization") {
         return Some(header.to_owned());
     }
-    field("token").map(|t| if t.starts_with("Bearer ") { t.to_owned() } else { format!("Bearer {t}") })
+    field("token").map(|t| {
+        if t.starts_with("Bearer ") {
+            t.to_owned()
+        } else {
+            format!("Bearer {t}")
+        }
+    })
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

@@ -95,7 +95,14 @@ pub enum ProductEvent {
 }
 
 fn headers(record: &LiveRecord) -> Vec<RecordHeader> {
-    record.headers.iter().map(|(k, v)| RecordHeader { key: k.clone(), value: v.clone() }).collect()
+    record
+        .headers
+        .iter()
+        .map(|(k, v)| RecordHeader {
+            key: k.clone(),
+            value: v.clone(),
+        })
+        .collect()
 }
 
 impl From<Delivery> for ProductEvent {
@@ -186,14 +193,19 @@ impl ProductEventsFilter {
     pub fn validate(&self) -> Result<(), async_graphql::Error> {
         if let Some(fields) = &self.field_equals {
             if fields.len() > 16 || fields.iter().any(|f| f.path.trim().is_empty() || f.path.len() > 256) {
-                return Err(CatalogError::Validation("fieldEquals: at most 16 non-empty paths of up to 256 characters".into()).extend());
+                return Err(CatalogError::Validation(
+                    "fieldEquals: at most 16 non-empty paths of up to 256 characters".into(),
+                )
+                .extend());
             }
         }
         Ok(())
     }
 
     pub fn accepts(&self, delivery: &Delivery) -> bool {
-        let Delivery::Record(record) = delivery else { return true };
+        let Delivery::Record(record) = delivery else {
+            return true;
+        };
         if self.key.as_ref().is_some_and(|k| record.key.as_ref() != Some(k)) {
             return false;
         }
@@ -250,7 +262,11 @@ impl CatalogEvent {
         Some(Self {
             event_id: text("eventId"),
             kind,
-            time: value.get("time").and_then(Value::as_str).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)),
+            time: value
+                .get("time")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
             actor: text("actor"),
             entity_kind: text("entityKind"),
             entity_id: text("entityId"),
@@ -341,7 +357,15 @@ impl From<TopicState> for TopicStatus {
         Self {
             exists: s.exists,
             partitions: s.partitions,
-            drift: s.drift.into_iter().map(|d| TopicDrift { setting: d.setting, expected: d.expected, actual: d.actual }).collect(),
+            drift: s
+                .drift
+                .into_iter()
+                .map(|d| TopicDrift {
+                    setting: d.setting,
+                    expected: d.expected,
+                    actual: d.actual,
+                })
+                .collect(),
         }
     }
 }
@@ -353,19 +377,27 @@ pub struct LiveConsumer {
     pub subscribers: i32,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> async_graphql::Error {
+pub(crate) fn kafka_unavailable(e: impl std::fmt::Display) -> async_graphql::Error {
     async_graphql::Error::new(format!("Kafka is unavailable: {e}")).extend_with(|_, x| x.set("code", "UNAVAILABLE"))
 }
 
 /// `DataProduct.topicStatus`.
 pub async fn topic_status(live: &Live, product: &data_product::Model) -> async_graphql::Result<TopicStatus> {
-    live.admin().inspect(&TopicSpec::of_product(product)).await.map(Into::into).map_err(unavailable)
+    live.admin()
+        .inspect(&TopicSpec::of_product(product))
+        .await
+        .map(Into::into)
+        .map_err(kafka_unavailable)
 }
 
 /// `DataProduct.live`: figures of the shared consumer, started on demand and
 /// kept for a while so the next query sees a longer window.
 pub async fn live_figures(live: &Live, product: &data_product::Model) -> async_graphql::Result<ProductHealth> {
-    let feed = live.hub().feed(&product.topic_name, Some(&product.id)).await.map_err(unavailable)?;
+    let feed = live
+        .hub()
+        .feed(&product.topic_name, Some(&product.id))
+        .await
+        .map_err(kafka_unavailable)?;
     let figures = feed.health();
     tokio::spawn(async move {
         tokio::time::sleep(LIVE_FIELD_LINGER).await;
@@ -373,5 +405,3 @@ pub async fn live_figures(live: &Live, product: &data_product::Model) -> async_g
     });
     Ok(ProductHealth::of(product, &figures))
 }
-
-pub(crate) use unavailable as kafka_unavailable;

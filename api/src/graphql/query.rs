@@ -210,7 +210,10 @@ impl QueryRoot {
             .active()
             .await
             .into_iter()
-            .map(|(topic, n)| super::live::LiveConsumer { topic, subscribers: n as i32 })
+            .map(|(topic, n)| super::live::LiveConsumer {
+                topic,
+                subscribers: n as i32,
+            })
             .collect()
     }
 

@@ -35,7 +35,11 @@ impl SubscriptionRoot {
         kinds: Option<Vec<ChangeKind>>,
         domains: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = CatalogStreamItem>> {
-        let feed = live(ctx).hub().feed(CATALOG_EVENTS_TOPIC, None).await.map_err(kafka_unavailable)?;
+        let feed = live(ctx)
+            .hub()
+            .feed(CATALOG_EVENTS_TOPIC, None)
+            .await
+            .map_err(kafka_unavailable)?;
         Ok(feed.subscribe().filter_map(move |delivery| {
             let item = match delivery {
                 Delivery::Lagged(n) => Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
@@ -65,11 +69,20 @@ impl SubscriptionRoot {
         let start = from.map_or(StartAt::Latest, |f| f.start_at());
         let hub = live(ctx).hub();
         let stream = if start == StartAt::Latest {
-            hub.feed(&product.topic_name, Some(&product.id)).await.map_err(kafka_unavailable)?.subscribe().boxed()
+            hub.feed(&product.topic_name, Some(&product.id))
+                .await
+                .map_err(kafka_unavailable)?
+                .subscribe()
+                .boxed()
         } else {
-            hub.replay(&product.topic_name, Some(&product.id), start).await.map_err(kafka_unavailable)?.boxed()
+            hub.replay(&product.topic_name, Some(&product.id), start)
+                .await
+                .map_err(kafka_unavailable)?
+                .boxed()
         };
-        Ok(stream.filter(move |d| std::future::ready(filter.accepts(d))).map(ProductEvent::from))
+        Ok(stream
+            .filter(move |d| std::future::ready(filter.accepts(d)))
+            .map(ProductEvent::from))
     }
 
     /// A product's live figures every `intervalSeconds` (1–300, default 5):
@@ -89,13 +102,20 @@ impl SubscriptionRoot {
             .await
             .gql()?
             .ok_or_else(|| CatalogError::NotFound(format!("no data product `{product}`")).extend())?;
-        let feed = live(ctx).hub().feed(&product.topic_name, Some(&product.id)).await.map_err(kafka_unavailable)?;
+        let feed = live(ctx)
+            .hub()
+            .feed(&product.topic_name, Some(&product.id))
+            .await
+            .map_err(kafka_unavailable)?;
         let mut interval = tokio::time::interval(Duration::from_secs(interval_seconds as u64));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Ok(futures_util::stream::unfold((feed, interval, product), |(feed, mut interval, product)| async move {
-            interval.tick().await;
-            let health = ProductHealth::of(&product, &feed.health());
-            Some((health, (feed, interval, product)))
-        }))
+        Ok(futures_util::stream::unfold(
+            (feed, interval, product),
+            |(feed, mut interval, product)| async move {
+                interval.tick().await;
+                let health = ProductHealth::of(&product, &feed.health());
+                Some((health, (feed, interval, product)))
+            },
+        ))
     }
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::catalog::ProductStatus;
 
 use crate::store::entities::data_product;
 use crate::store::Store;
@@ -71,7 +73,9 @@ pub struct Admin {
 impl Admin {
     pub fn new(kafka: &Kafka) -> Result<Self, StreamError> {
         let client = kafka.client(&[]).create()?;
-        Ok(Self { client: Arc::new(client) })
+        Ok(Self {
+            client: Arc::new(client),
+        })
     }
 
     /// Creates the topic when missing; returns whether it was created.
@@ -82,7 +86,9 @@ impl Admin {
         let topic = NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(-1))
             .set("retention.ms", &retention)
             .set("cleanup.policy", &spec.cleanup_policy);
-        let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT)).request_timeout(Some(ADMIN_TIMEOUT));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(ADMIN_TIMEOUT))
+            .request_timeout(Some(ADMIN_TIMEOUT));
         let results = self.client.create_topics([&topic], &options).await?;
         match results.into_iter().next() {
             Some(Ok(_)) => {
@@ -97,7 +103,10 @@ impl Admin {
 
     /// Creates the topic of a product (by id) when missing, and logs drift.
     pub async fn ensure_product_topic(&self, store: &Store, product_id: &str) -> Result<(), StreamError> {
-        let Some(product) = data_product::Entity::find_by_id(product_id.to_owned()).one(store.db()).await? else {
+        let Some(product) = data_product::Entity::find_by_id(product_id.to_owned())
+            .one(store.db())
+            .await?
+        else {
             return Ok(());
         };
         let spec = TopicSpec::of_product(&product);
@@ -106,6 +115,21 @@ impl Admin {
             for d in &state.drift {
                 tracing::warn!(topic = %spec.name, setting = %d.setting, expected = %d.expected, actual = %d.actual, "topic drift");
             }
+        }
+        Ok(())
+    }
+
+    /// Creates the missing topics of every PUBLISHED or DEPRECATED product
+    /// (run at start: a product published while Kafka was unreachable, or an
+    /// embedded broker that starts empty); logs drift of the others.
+    pub async fn ensure_all_product_topics(&self, store: &Store) -> Result<(), StreamError> {
+        let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
+        let products = data_product::Entity::find()
+            .filter(data_product::Column::Status.is_in(statuses))
+            .all(store.db())
+            .await?;
+        for product in products {
+            self.ensure_product_topic(store, &product.id).await?;
         }
         Ok(())
     }
@@ -132,7 +156,11 @@ impl Admin {
     /// report are not compared (no false drift).
     pub async fn inspect(&self, spec: &TopicSpec) -> Result<TopicState, StreamError> {
         let Some(partitions) = self.partitions(&spec.name).await? else {
-            return Ok(TopicState { exists: false, partitions: None, drift: Vec::new() });
+            return Ok(TopicState {
+                exists: false,
+                partitions: None,
+                drift: Vec::new(),
+            });
         };
         let mut drift = Vec::new();
         if partitions != spec.partitions {
@@ -143,12 +171,19 @@ impl Admin {
             });
         }
         let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
-        let configs = self.client.describe_configs([&ResourceSpecifier::Topic(&spec.name)], &options).await?;
+        let configs = self
+            .client
+            .describe_configs([&ResourceSpecifier::Topic(&spec.name)], &options)
+            .await?;
         if let Some(Ok(resource)) = configs.into_iter().next() {
             let actual = |name: &str| resource.get(name).and_then(|e| e.value.clone());
             if let Some(retention) = actual("retention.ms") {
                 if retention != spec.retention_ms.to_string() {
-                    drift.push(Drift { setting: "retention.ms".into(), expected: spec.retention_ms.to_string(), actual: retention });
+                    drift.push(Drift {
+                        setting: "retention.ms".into(),
+                        expected: spec.retention_ms.to_string(),
+                        actual: retention,
+                    });
                 }
             }
             if let Some(policy) = actual("cleanup.policy") {
@@ -158,10 +193,18 @@ impl Admin {
                     parts.join(",")
                 };
                 if normalise(&policy) != normalise(&spec.cleanup_policy) {
-                    drift.push(Drift { setting: "cleanup.policy".into(), expected: spec.cleanup_policy.clone(), actual: policy });
+                    drift.push(Drift {
+                        setting: "cleanup.policy".into(),
+                        expected: spec.cleanup_policy.clone(),
+                        actual: policy,
+                    });
                 }
             }
         }
-        Ok(TopicState { exists: true, partitions: Some(partitions), drift })
+        Ok(TopicState {
+            exists: true,
+            partitions: Some(partitions),
+            drift,
+        })
     }
 }

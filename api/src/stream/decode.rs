@@ -90,7 +90,9 @@ impl Decoder {
             if row.format == "AVRO" {
                 match AvroSchema::parse_str(&row.definition) {
                     Ok(schema) => avro = Some(schema),
-                    Err(e) => tracing::warn!(product = product_id, version = row.version, error = %e, "unusable Avro schema"),
+                    Err(e) => {
+                        tracing::warn!(product = product_id, version = row.version, error = %e, "unusable Avro schema")
+                    }
                 }
             } else {
                 match serde_json::from_str::<Value>(&row.definition).map(|d| jsonschema::validator_for(&d)) {
@@ -98,7 +100,12 @@ impl Decoder {
                     _ => tracing::warn!(product = product_id, version = row.version, "unusable JSON Schema"),
                 }
             }
-            versions.push(Known { version: row.version, registry_id, avro, json });
+            versions.push(Known {
+                version: row.version,
+                registry_id,
+                avro,
+                json,
+            });
         }
         Ok(Self { versions })
     }
@@ -107,7 +114,12 @@ impl Decoder {
     pub fn decode(&self, bytes: Option<&[u8]>) -> Result<Decoded, DecodeFailure> {
         let bytes = match bytes {
             None | Some([]) => {
-                return Ok(Decoded { value: Value::Null, encoding: Encoding::Empty, schema_version: None, conforms: true })
+                return Ok(Decoded {
+                    value: Value::Null,
+                    encoding: Encoding::Empty,
+                    schema_version: None,
+                    conforms: true,
+                })
             }
             Some(b) => b,
         };
@@ -115,9 +127,18 @@ impl Decoder {
         if bytes.len() >= 5 && bytes[0] == 0 {
             let id = i64::from(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]));
             match self.versions.iter().find(|k| k.registry_id == id) {
-                Some(Known { avro: Some(schema), version, .. }) => match read_avro(schema, &bytes[5..]) {
+                Some(Known {
+                    avro: Some(schema),
+                    version,
+                    ..
+                }) => match read_avro(schema, &bytes[5..]) {
                     Ok(value) => {
-                        return Ok(Decoded { value, encoding: Encoding::AvroConfluent, schema_version: Some(*version), conforms: true })
+                        return Ok(Decoded {
+                            value,
+                            encoding: Encoding::AvroConfluent,
+                            schema_version: Some(*version),
+                            conforms: true,
+                        })
                     }
                     Err(e) => reasons.push(format!("Avro with schema id {id} (version {version}): {e}")),
                 },
@@ -126,7 +147,10 @@ impl Decoder {
             }
         }
         if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-            let matched = self.versions.iter().find(|k| k.json.as_ref().is_some_and(|v| v.is_valid(&value)));
+            let matched = self
+                .versions
+                .iter()
+                .find(|k| k.json.as_ref().is_some_and(|v| v.is_valid(&value)));
             return Ok(Decoded {
                 conforms: matched.is_some(),
                 schema_version: matched.map(|k| k.version),
@@ -137,7 +161,12 @@ impl Decoder {
         for known in &self.versions {
             if let Some(schema) = &known.avro {
                 if let Ok(value) = read_avro(schema, bytes) {
-                    return Ok(Decoded { value, encoding: Encoding::Avro, schema_version: Some(known.version), conforms: true });
+                    return Ok(Decoded {
+                        value,
+                        encoding: Encoding::Avro,
+                        schema_version: Some(known.version),
+                        conforms: true,
+                    });
                 }
             }
         }
@@ -146,7 +175,10 @@ impl Decoder {
         } else {
             "not JSON".into()
         });
-        Err(DecodeFailure { message: reasons.join("; "), raw_base64: base64::engine::general_purpose::STANDARD.encode(bytes) })
+        Err(DecodeFailure {
+            message: reasons.join("; "),
+            raw_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        })
     }
 }
 

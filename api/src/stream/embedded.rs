@@ -56,7 +56,7 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
         .await
         .map_err(|e| fail("cannot build", &e))?;
     let task = tokio::spawn(async move {
-        if let Err(e) = broker.serve(Instant::now()).await {
+        if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
             tracing::error!(error = %e, "embedded Kafka broker stopped");
         }
     });
@@ -65,10 +65,15 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         if task.is_finished() || Instant::now() > deadline {
             task.abort();
-            return Err(StreamError::Broker(format!("embedded broker did not listen on {addr} (port in use?)")));
+            return Err(StreamError::Broker(format!(
+                "embedded broker did not listen on {addr} (port in use?)"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tracing::info!(%addr, "embedded Kafka-compatible broker (tansu, in memory) started");
-    Ok(EmbeddedBroker { bootstrap: format!("127.0.0.1:{port}"), task })
+    Ok(EmbeddedBroker {
+        bootstrap: format!("127.0.0.1:{port}"),
+        task,
+    })
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -94,11 +94,21 @@ struct Stats {
 
 impl Stats {
     fn new() -> Self {
-        Self { started: Instant::now(), watching_since: Utc::now(), last_event_at: None, recent: VecDeque::new() }
+        Self {
+            started: Instant::now(),
+            watching_since: Utc::now(),
+            last_event_at: None,
+            recent: VecDeque::new(),
+        }
     }
 
     fn prune(&mut self, now: Instant) {
-        while self.recent.front().is_some_and(|(t, _)| now.duration_since(*t) > WINDOW) || self.recent.len() > WINDOW_MAX {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > WINDOW)
+            || self.recent.len() > WINDOW_MAX
+        {
             self.recent.pop_front();
         }
     }
@@ -178,7 +188,14 @@ struct HubInner {
 
 impl Hub {
     pub fn new(kafka: Kafka, store: Store, queue: usize) -> Self {
-        Self { inner: Arc::new(HubInner { kafka, store, queue, feeds: Default::default() }) }
+        Self {
+            inner: Arc::new(HubInner {
+                kafka,
+                store,
+                queue,
+                feeds: Default::default(),
+            }),
+        }
     }
 
     /// The shared feed of `topic` (started if needed). `product_id` selects
@@ -206,8 +223,10 @@ impl Hub {
     /// Running feeds and their subscriber counts, sorted by topic.
     pub async fn active(&self) -> Vec<(String, usize)> {
         let feeds = self.inner.feeds.lock().await;
-        let mut list: Vec<(String, usize)> =
-            feeds.iter().filter_map(|(t, w)| w.upgrade().map(|f| (t.clone(), f.subscribers()))).collect();
+        let mut list: Vec<(String, usize)> = feeds
+            .iter()
+            .filter_map(|(t, w)| w.upgrade().map(|f| (t.clone(), f.subscribers())))
+            .collect();
         list.sort();
         list
     }
@@ -218,8 +237,18 @@ impl Hub {
         let hub = self.clone();
         let product_id = product_id.to_owned();
         tokio::spawn(async move {
-            let feeds: Vec<Arc<Feed>> = hub.inner.feeds.lock().await.values().filter_map(Weak::upgrade).collect();
-            for feed in feeds.iter().filter(|f| f.product_id.as_deref() == Some(product_id.as_str())) {
+            let feeds: Vec<Arc<Feed>> = hub
+                .inner
+                .feeds
+                .lock()
+                .await
+                .values()
+                .filter_map(Weak::upgrade)
+                .collect();
+            for feed in feeds
+                .iter()
+                .filter(|f| f.product_id.as_deref() == Some(product_id.as_str()))
+            {
                 match Decoder::load(&hub.inner.store, &product_id).await {
                     Ok(decoder) => *feed.decoder.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(decoder),
                     Err(e) => tracing::warn!(error = %e, "cannot reload schemas"),
@@ -246,11 +275,19 @@ impl Hub {
     }
 
     /// Partitions of `topic` with their (low, high) watermarks.
-    async fn watermarks(&self, consumer: Arc<StreamConsumer>, topic: &str) -> Result<Vec<(i32, i64, i64)>, StreamError> {
+    async fn watermarks(
+        &self,
+        consumer: Arc<StreamConsumer>,
+        topic: &str,
+    ) -> Result<Vec<(i32, i64, i64)>, StreamError> {
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || {
             let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
-            let Some(t) = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else {
+            let Some(t) = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic && t.error().is_none())
+            else {
                 return Err(StreamError::Broker(format!("topic {topic} does not exist")));
             };
             let mut out = Vec::new();
@@ -350,9 +387,10 @@ impl Hub {
                 StartAt::Latest => Offset::End,
                 StartAt::Earliest => Offset::Beginning,
                 StartAt::Timestamp(ms) => Offset::Offset(*ms),
-                StartAt::Offsets(list) => {
-                    list.iter().find(|(p, _)| p == partition).map_or(Offset::End, |(_, o)| Offset::Offset(*o))
-                }
+                StartAt::Offsets(list) => list
+                    .iter()
+                    .find(|(p, _)| p == partition)
+                    .map_or(Offset::End, |(_, o)| Offset::Offset(*o)),
             };
             assignment.add_partition_offset(topic, *partition, offset)?;
         }
@@ -400,14 +438,26 @@ impl Hub {
 fn to_record(message: &BorrowedMessage<'_>, decoder: &Decoder) -> LiveRecord {
     let headers = message
         .headers()
-        .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(|v| String::from_utf8_lossy(v).into_owned()))).collect())
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        h.value.map(|v| String::from_utf8_lossy(v).into_owned()),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     LiveRecord {
         topic: message.topic().to_owned(),
         partition: message.partition(),
         offset: message.offset(),
         key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-        timestamp: message.timestamp().to_millis().and_then(DateTime::from_timestamp_millis),
+        timestamp: message
+            .timestamp()
+            .to_millis()
+            .and_then(DateTime::from_timestamp_millis),
         headers,
         value: decoder.decode(message.payload()),
     }

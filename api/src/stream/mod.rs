@@ -5,6 +5,7 @@
 //!   configured (feature `embedded-broker`).
 //! - [`admin`]: creates a product's topic on publish and reports drift.
 //! - [`relay`]: drains the outbox table into `mesh.catalog.events`.
+//! - [`freshness`]: flags products whose topic is stale against the SLA.
 //! - [`hub`]: one shared consumer per topic, fanned out to subscribers
 //!   through a bounded broadcast channel; [`decode`] turns records into JSON.
 //!
@@ -15,6 +16,7 @@ pub mod admin;
 pub mod decode;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
+pub mod freshness;
 pub mod hub;
 pub mod relay;
 
@@ -22,7 +24,7 @@ use std::sync::Arc;
 
 use rdkafka::ClientConfig;
 
-use crate::catalog::{Change, ChangeHook, ChangeKind};
+use crate::catalog::{Catalog, Change, ChangeHook, ChangeKind};
 use crate::config::{KafkaBrokers, KafkaConfig};
 use crate::store::Store;
 
@@ -40,6 +42,8 @@ pub enum StreamError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("database: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Catalog(#[from] crate::catalog::CatalogError),
 }
 
 impl From<sea_orm::DbErr> for StreamError {
@@ -59,7 +63,10 @@ pub struct Kafka {
 
 impl Kafka {
     pub fn new(bootstrap: impl Into<String>, properties: Vec<(String, String)>) -> Self {
-        Self { bootstrap: bootstrap.into(), properties }
+        Self {
+            bootstrap: bootstrap.into(),
+            properties,
+        }
     }
 
     /// A client configuration with `defaults`, then the user's properties.
@@ -88,6 +95,7 @@ struct LiveInner {
     hub: Hub,
     relay: relay::RelayHandle,
     store: Store,
+    freshness_interval: std::time::Duration,
     #[cfg(feature = "embedded-broker")]
     _embedded: Option<embedded::EmbeddedBroker>,
 }
@@ -125,6 +133,7 @@ impl Live {
                 hub,
                 relay,
                 store,
+                freshness_interval: config.freshness_interval,
                 #[cfg(feature = "embedded-broker")]
                 _embedded: embedded_broker,
             }),
@@ -141,6 +150,13 @@ impl Live {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// Starts the freshness monitor, which records stale products as
+    /// changes of `catalog` (started once the catalog exists, since the
+    /// catalog holds this bridge's hook).
+    pub fn watch_freshness(&self, catalog: Catalog) -> Result<(), StreamError> {
+        freshness::start(&self.inner.kafka, catalog, self.inner.freshness_interval)
     }
 
     /// The after-commit hook: wakes the relay, creates topics of published
@@ -162,7 +178,12 @@ impl ChangeHook for LiveHook {
                 let live = self.live.clone();
                 let product_id = change.entity_id.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = live.inner.admin.ensure_product_topic(&live.inner.store, &product_id).await {
+                    if let Err(e) = live
+                        .inner
+                        .admin
+                        .ensure_product_topic(&live.inner.store, &product_id)
+                        .await
+                    {
                         tracing::warn!(product = %product_id, error = %e, "cannot create the product's topic");
                     }
                 });

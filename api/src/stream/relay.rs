@@ -81,6 +81,9 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin) -> Result<RelayHandle, St
             tracing::warn!(error = %e, "cannot create {CATALOG_EVENTS_TOPIC} yet; retrying");
             tokio::time::sleep(BACKOFF * 4).await;
         }
+        if let Err(e) = admin.ensure_all_product_topics(&store).await {
+            tracing::warn!(error = %e, "cannot check the products' topics");
+        }
         loop {
             match drain(&store, &producer).await {
                 Ok(()) => {
@@ -114,21 +117,36 @@ async fn drain(store: &Store, producer: &FutureProducer) -> Result<(), StreamErr
 }
 
 async fn oldest<C: ConnectionTrait>(conn: &C) -> Result<Vec<outbox::Model>, StreamError> {
-    Ok(outbox::Entity::find().order_by_asc(outbox::Column::Seq).limit(BATCH).all(conn).await?)
+    Ok(outbox::Entity::find()
+        .order_by_asc(outbox::Column::Seq)
+        .limit(BATCH)
+        .all(conn)
+        .await?)
 }
 
 /// PostgreSQL: the whole batch under the advisory lease.
 async fn drain_batch_postgres(store: &Store, producer: &FutureProducer) -> Result<usize, StreamError> {
     let tx = store.db().begin().await?;
-    let lease = Statement::from_string(DatabaseBackend::Postgres, format!("SELECT pg_try_advisory_xact_lock({LEASE_KEY}) AS held"));
-    let held = tx.query_one(lease).await?.map(|row| row.try_get::<bool>("", "held")).transpose()?.unwrap_or(false);
+    let lease = Statement::from_string(
+        DatabaseBackend::Postgres,
+        format!("SELECT pg_try_advisory_xact_lock({LEASE_KEY}) AS held"),
+    );
+    let held = tx
+        .query_one_raw(lease)
+        .await?
+        .map(|row| row.try_get::<bool>("", "held"))
+        .transpose()?
+        .unwrap_or(false);
     if !held {
         return Ok(0);
     }
     let rows = oldest(&tx).await?;
     publish(producer, &rows).await?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    outbox::Entity::delete_many().filter(outbox::Column::Seq.is_in(seqs)).exec(&tx).await?;
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Seq.is_in(seqs))
+        .exec(&tx)
+        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }
@@ -143,7 +161,10 @@ async fn drain_batch_single(store: &Store, producer: &FutureProducer) -> Result<
     publish(producer, &rows).await?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     let tx = store.begin_write().await?;
-    outbox::Entity::delete_many().filter(outbox::Column::Seq.is_in(seqs)).exec(&tx.tx).await?;
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Seq.is_in(seqs))
+        .exec(&tx.tx)
+        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }
@@ -153,7 +174,9 @@ async fn drain_batch_single(store: &Store, producer: &FutureProducer) -> Result<
 async fn publish(producer: &FutureProducer, rows: &[outbox::Model]) -> Result<(), StreamError> {
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
-        let record = FutureRecord::to(CATALOG_EVENTS_TOPIC).key(&row.entity_id).payload(&row.payload);
+        let record = FutureRecord::to(CATALOG_EVENTS_TOPIC)
+            .key(&row.entity_id)
+            .payload(&row.payload);
         let delivery = producer
             .send_result(record)
             .map_err(|(e, _)| StreamError::Broker(format!("cannot queue event {}: {e}", row.event_id)))?;

@@ -2,6 +2,8 @@
 //! through the catalog's own mutations, so demo data obeys every rule.
 //! Seeding is idempotent: what already exists is left alone.
 
+pub mod traffic;
+
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -15,7 +17,7 @@ use crate::catalog::{
 };
 
 /// The demo catalog, compiled into the binary.
-const DEMO: &str = include_str!("../demo/catalog.json");
+const DEMO: &str = include_str!("../../demo/catalog.json");
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -118,6 +120,27 @@ struct DemoProduct {
     deprecation: Option<DemoDeprecation>,
     #[serde(default)]
     quality_checks: Vec<DemoCheck>,
+    /// Whether the demo produces live records for it (default: yes); a
+    /// quiet product shows the freshness flags.
+    #[serde(default = "yes")]
+    traffic: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Qualified names of the demo products kept without live traffic.
+pub fn quiet_products() -> Vec<String> {
+    serde_json::from_str::<Demo>(DEMO)
+        .map(|demo| {
+            demo.products
+                .into_iter()
+                .filter(|p| !p.traffic)
+                .map(|p| format!("{}.{}", p.domain, p.name))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
