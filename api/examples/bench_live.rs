@@ -593,6 +593,7 @@ async fn soak(minutes: u64, work: &Path) {
 #[tokio::main]
 async fn main() {
     raise_fd_limit();
+    mesh_catalog::startup::install_tls_provider();
     let o = options();
     let work = std::env::temp_dir().join(format!("mesh-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();

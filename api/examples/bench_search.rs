@@ -583,6 +583,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 decided_by: Set(Some("bench".into())),
                 decided_at: Set(Some(now)),
                 decision_reason: Set(None),
+                pii_access: Set(false),
             });
         access_subscription::Entity::insert_many(subs).exec(db).await.unwrap();
     }
@@ -898,6 +899,7 @@ const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput) { search(query:
 
 #[tokio::main]
 async fn main() {
+    mesh_catalog::startup::install_tls_provider();
     let o = options();
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut row = |what: &str, value: String| {

@@ -55,8 +55,16 @@ pub struct Application {
     live: Live,
 }
 
+/// Chooses the process-wide TLS provider. Several are linked in (through
+/// the embedded broker's dependencies), and rustls then refuses to guess;
+/// idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        install_tls_provider();
         let store = Store::open(&config.database_url).await?;
         let location = config
             .index_dir

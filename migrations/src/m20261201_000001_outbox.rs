@@ -1,5 +1,6 @@
-//! The live mesh: the transactional outbox of catalog events, and the
-//! numeric schema ids used by the Confluent wire format.
+//! The live mesh: the transactional outbox of catalog events, the numeric
+//! schema ids used by the Confluent wire format, and PII access of
+//! subscriptions.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -32,6 +33,14 @@ enum SchemaRegistryId {
     Table,
     Id,
     SchemaVersionId,
+}
+
+/// `pii_access`: whether an approved subscription may read PII fields of
+/// the product's records unmasked.
+#[derive(DeriveIden)]
+enum AccessSubscription {
+    Table,
+    PiiAccess,
 }
 
 #[derive(DeriveIden)]
@@ -83,10 +92,26 @@ impl MigrationTrait for Migration {
             .map_err(|e| DbErr::Migration(e.to_string()))?
             .take();
         manager.exec_stmt(backfill).await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AccessSubscription::Table)
+                    .add_column(boolean(AccessSubscription::PiiAccess).default(false))
+                    .take(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AccessSubscription::Table)
+                    .drop_column(AccessSubscription::PiiAccess)
+                    .take(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table(SchemaRegistryId::Table).take())
             .await?;

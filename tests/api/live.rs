@@ -514,3 +514,90 @@ async fn freshness_flags_on_apache_kafka() {
 async fn freshness_flags_on_tansu() {
     freshness_flags(Broker::Tansu).await;
 }
+
+/// PII fields are masked for an application approved without PII access
+/// (and shown to the owner team and to one approved with it); revoking the
+/// access ends the application's stream with FORBIDDEN.
+async fn pii_and_revocation(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let topic = format!("t-people-{}", uuid::Uuid::new_v4().simple());
+    let schema = r#"{"type":"object","properties":{"id":{"type":"integer"},"email":{"type":"string","pii":true},
+        "contacts":{"type":"array","items":{"type":"object","properties":{"phone":{"type":"string","tags":["PII"]}}}}}}"#;
+    app.ok(
+        "alice",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "orders", "name": "people", "description": "people", "tags": [],
+            "topic": { "name": topic, "partitions": 1 },
+            "schema": { "format": "JSON_SCHEMA", "definition": schema },
+        }}),
+    )
+    .await;
+    wait_topic(&app, "orders.people").await;
+    app.application("crm").await;
+    let request = "mutation { requestAccess(input: {application: \"crm\", product: \"orders.people\", purpose: \"support\"}) { id } }";
+    let subscription = app.ok("bob", request, json!({})).await["requestAccess"]["id"].clone();
+    let approve = "mutation($s: ID!) { approveAccess(subscription: $s) { status piiAccess } }";
+    let approved = app.ok("alice", approve, json!({ "s": subscription })).await;
+    assert_eq!(
+        approved["approveAccess"],
+        json!({ "status": "APPROVED", "piiAccess": false })
+    );
+
+    let query = "subscription { productEvents(product: \"orders.people\") { ... on KafkaRecord { value masked } } }";
+    let mut bob = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "bob"))
+        .await
+        .unwrap();
+    bob.subscribe("b", query, json!({})).await;
+    let mut alice = WsClient::connect(&app.address, Protocol::LegacyWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    alice.subscribe("a", query, json!({})).await;
+    wait_subscribers(&app, &topic, 2).await;
+    let record = br#"{"id": 1, "email": "ada@example.com", "contacts": [{"phone": "+33 1"}, {"phone": "+33 2"}]}"#;
+    produce(&producer(&app.bootstrap), &topic, "k", record).await;
+    let masked = bob.data(WAIT).await["productEvents"].clone();
+    assert_eq!(masked["masked"], true);
+    assert_eq!(
+        masked["value"],
+        json!({"id": 1, "email": "***", "contacts": [{"phone": "***"}, {"phone": "***"}]})
+    );
+    let clear = alice.data(WAIT).await["productEvents"].clone();
+    assert_eq!(clear["masked"], false);
+    assert_eq!(clear["value"]["email"], "ada@example.com");
+
+    let revoke = "mutation($s: ID!) { revokeAccess(subscription: $s, reason: \"done\") { status } }";
+    app.ok("alice", revoke, json!({ "s": subscription })).await;
+    let started = Instant::now();
+    match bob.next(WAIT).await {
+        (_, Incoming::Errors(e)) => assert_eq!(e[0]["extensions"]["code"], "FORBIDDEN", "{e}"),
+        other => panic!("expected the stream to end with FORBIDDEN, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "revocation took {:?}",
+        started.elapsed()
+    );
+    // A new subscription is refused too; the owner's stream goes on.
+    bob.subscribe("b2", query, json!({})).await;
+    loop {
+        match bob.next(WAIT).await {
+            (id, Incoming::Complete) if id == "b" => continue,
+            (_, Incoming::Errors(e)) => break assert_eq!(e[0]["extensions"]["code"], "FORBIDDEN", "{e}"),
+            other => panic!("expected FORBIDDEN, got {other:?}"),
+        }
+    }
+    produce(&producer(&app.bootstrap), &topic, "k", br#"{"id": 2}"#).await;
+    assert_eq!(alice.data(WAIT).await["productEvents"]["value"]["id"], 2);
+}
+
+#[tokio::test]
+async fn pii_and_revocation_on_apache_kafka() {
+    pii_and_revocation(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn pii_and_revocation_on_tansu() {
+    pii_and_revocation(Broker::Tansu).await;
+}

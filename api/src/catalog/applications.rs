@@ -40,7 +40,10 @@ pub struct RequestAccess {
 /// The owner's decision on a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessDecision {
-    Approve,
+    /// Approve, with or without access to the PII fields of records.
+    Approve {
+        pii_access: bool,
+    },
     Reject,
     Revoke,
 }
@@ -48,7 +51,7 @@ pub enum AccessDecision {
 impl AccessDecision {
     fn transition(self) -> (SubscriptionStatus, SubscriptionStatus, ChangeKind) {
         match self {
-            AccessDecision::Approve => (
+            AccessDecision::Approve { .. } => (
                 SubscriptionStatus::Pending,
                 SubscriptionStatus::Approved,
                 ChangeKind::AccessApproved,
@@ -159,6 +162,7 @@ impl Catalog {
             decided_by: Set(None),
             decided_at: Set(None),
             decision_reason: Set(None),
+            pii_access: Set(false),
         }
         .insert(unit.conn())
         .await?;
@@ -203,8 +207,13 @@ impl Catalog {
                 current.id, current.status
             )));
         }
+        let pii_access = matches!(decision, AccessDecision::Approve { pii_access: true });
         let updated = access_subscription::Entity::update_many()
             .col_expr(access_subscription::Column::Status, Expr::value(to.as_str()))
+            .col_expr(
+                access_subscription::Column::PiiAccess,
+                Expr::value(pii_access && to == SubscriptionStatus::Approved),
+            )
             .col_expr(access_subscription::Column::DecidedBy, Expr::value(unit.actor.clone()))
             .col_expr(access_subscription::Column::DecidedAt, Expr::value(Utc::now()))
             .col_expr(access_subscription::Column::DecisionReason, Expr::value(reason.clone()))

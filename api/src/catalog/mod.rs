@@ -122,13 +122,20 @@ impl Catalog {
         &self,
         caller: &Caller,
         key: &str,
-    ) -> Result<crate::store::entities::data_product::Model> {
+    ) -> Result<(crate::store::entities::data_product::Model, policy::RecordAccess)> {
         let product = self
             .product(key)
             .await?
             .ok_or_else(|| CatalogError::NotFound(format!("no data product `{key}`")))?;
-        policy::authorize_record_access(self.db(), caller, &product).await?;
-        Ok(product)
+        let access = policy::authorize_record_access(self.db(), caller, &product).await?;
+        Ok((product, access))
+    }
+
+    /// Checks again, for a running stream, that `caller` may still read the
+    /// records of `product_id` (access may have been revoked since).
+    pub async fn record_access(&self, caller: &Caller, product_id: &str) -> Result<policy::RecordAccess> {
+        let product = products::find_product(self.db(), product_id).await?;
+        policy::authorize_record_access(self.db(), caller, &product).await
     }
 
     /// The global numeric id of a schema version (the Confluent wire

@@ -33,7 +33,16 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<&Identity> {
     }
 }
 
-/// May `caller` read the live records of `product` (`productEvents`)?
+/// What a caller may see of a product's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordAccess {
+    /// PII fields unmasked: the owner team, admins, and applications
+    /// approved with PII access.
+    pub pii: bool,
+}
+
+/// May `caller` read the live records of `product` (`productEvents`), and
+/// with PII or without?
 ///
 /// Records are the product's data, not catalog metadata, so reading them
 /// needs one of: membership of the product's owner team, or membership of
@@ -44,48 +53,58 @@ pub async fn authorize_record_access(
     db: &impl ConnectionTrait,
     caller: &Caller,
     product: &data_product::Model,
-) -> Result<()> {
+) -> Result<RecordAccess> {
     let Some(identity) = caller.identity() else {
         return Err(CatalogError::Unauthenticated(
             "reading a product's records needs a bearer token".into(),
         ));
     };
     if identity.roles.iter().any(|r| r == "admin") {
-        return Ok(());
+        return Ok(RecordAccess { pii: true });
     }
-    let approved_apps: Vec<String> = access_subscription::Entity::find()
+    let approved = access_subscription::Entity::find()
         .filter(access_subscription::Column::ProductId.eq(&product.id))
         .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|s| s.application_id)
-        .collect();
-    let mut team_ids = vec![product.owner_team_id.clone()];
-    if !approved_apps.is_empty() {
-        let apps = application::Entity::find()
-            .filter(application::Column::Id.is_in(approved_apps))
-            .all(db)
-            .await?;
-        team_ids.extend(apps.into_iter().map(|a| a.owner_team_id));
-    }
+        .await?;
+    let apps = application::Entity::find()
+        .filter(application::Column::Id.is_in(approved.iter().map(|s| s.application_id.clone())))
+        .all(db)
+        .await?;
+    let mut team_ids: Vec<String> = apps.iter().map(|a| a.owner_team_id.clone()).collect();
+    team_ids.push(product.owner_team_id.clone());
     let teams = team::Entity::find()
         .filter(team::Column::Id.is_in(team_ids.clone()))
         .all(db)
         .await?;
-    if teams.iter().any(|t| identity.teams.contains(&t.name)) {
-        return Ok(());
-    }
-    let member = team_member::Entity::find()
+    let memberships = team_member::Entity::find()
         .filter(team_member::Column::TeamId.is_in(team_ids))
         .filter(team_member::Column::UserId.eq(&identity.subject))
-        .one(db)
+        .all(db)
         .await?;
-    if member.is_some() {
-        return Ok(());
+    let member_of = |team_id: &str| {
+        memberships.iter().any(|m| m.team_id == team_id)
+            || teams
+                .iter()
+                .any(|t| t.id == team_id && identity.teams.contains(&t.name))
+    };
+    if member_of(&product.owner_team_id) {
+        return Ok(RecordAccess { pii: true });
     }
-    Err(CatalogError::Forbidden(format!(
-        "{} may not read the records of {}: only its owner team and teams of applications with an approved subscription may",
-        identity.subject, product.qualified_name
-    )))
+    let granted: Vec<&access_subscription::Model> = approved
+        .iter()
+        .filter(|s| {
+            apps.iter()
+                .any(|a| a.id == s.application_id && member_of(&a.owner_team_id))
+        })
+        .collect();
+    if granted.is_empty() {
+        return Err(CatalogError::Forbidden(format!(
+            "{} may not read the records of {}: only its owner team and teams of applications with an approved subscription may",
+            identity.subject, product.qualified_name
+        )));
+    }
+    Ok(RecordAccess {
+        pii: granted.iter().any(|s| s.pii_access),
+    })
 }

@@ -321,9 +321,9 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
         let decider = user(s.decided_by.as_deref().unwrap_or("platform-admin"));
         let steps: &[AccessDecision] = match s.status {
             SubscriptionStatus::Pending => &[],
-            SubscriptionStatus::Approved => &[AccessDecision::Approve],
+            SubscriptionStatus::Approved => &[AccessDecision::Approve { pii_access: false }],
             SubscriptionStatus::Rejected => &[AccessDecision::Reject],
-            SubscriptionStatus::Revoked => &[AccessDecision::Approve, AccessDecision::Revoke],
+            SubscriptionStatus::Revoked => &[AccessDecision::Approve { pii_access: false }, AccessDecision::Revoke],
         };
         for step in steps {
             let reason = s.reason.clone().or_else(|| Some("demo".into()));

@@ -64,6 +64,8 @@ pub struct KafkaRecord {
     pub schema_version: Option<i32>,
     /// Whether it conforms to a registered schema version.
     pub conforms: bool,
+    /// Whether PII fields of `value` were masked for this reader.
+    pub masked: bool,
 }
 
 /// A record whose value could not be decoded: delivered, never dropped.
@@ -105,8 +107,10 @@ fn headers(record: &LiveRecord) -> Vec<RecordHeader> {
         .collect()
 }
 
-impl From<Delivery> for ProductEvent {
-    fn from(d: Delivery) -> Self {
+impl ProductEvent {
+    /// The event for one delivery; `pii`: whether the reader sees PII
+    /// fields unmasked.
+    pub fn of(d: Delivery, pii: bool) -> Self {
         match d {
             Delivery::Lagged(n) => ProductEvent::Lagged(Lagged { skipped: n as i64 }),
             Delivery::Record(r) => match &r.value {
@@ -116,7 +120,11 @@ impl From<Delivery> for ProductEvent {
                     key: r.key.clone(),
                     timestamp: r.timestamp,
                     headers: headers(&r),
-                    value: async_graphql::Json(decoded.value.clone()),
+                    value: async_graphql::Json(match (&decoded.masked, pii) {
+                        (Some(masked), false) => masked.clone(),
+                        _ => decoded.value.clone(),
+                    }),
+                    masked: decoded.masked.is_some() && !pii,
                     encoding: decoded.encoding.into(),
                     schema_version: decoded.schema_version,
                     conforms: decoded.conforms,

@@ -111,13 +111,16 @@ impl MutationRoot {
         ))
     }
 
+    /// Approves a pending request; `piiAccess` lets the application read
+    /// the PII fields of streamed records unmasked.
     async fn approve_access(
         &self,
         ctx: &Context<'_>,
         subscription: ID,
         reason: Option<String>,
+        #[graphql(default = false)] pii_access: bool,
     ) -> Result<AccessSubscription> {
-        decide(ctx, subscription, AccessDecision::Approve, reason).await
+        decide(ctx, subscription, AccessDecision::Approve { pii_access }, reason).await
     }
 
     async fn reject_access(&self, ctx: &Context<'_>, subscription: ID, reason: String) -> Result<AccessSubscription> {

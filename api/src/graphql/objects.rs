@@ -637,6 +637,10 @@ impl AccessSubscription {
     async fn id(&self) -> ID {
         id(&self.0.id)
     }
+    /// Whether the application may read PII fields of records unmasked.
+    async fn pii_access(&self) -> bool {
+        self.0.pii_access
+    }
     async fn application(&self, ctx: &Context<'_>) -> Result<Application> {
         loader(ctx)
             .load_one(ApplicationById(self.0.application_id.clone()))

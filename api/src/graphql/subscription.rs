@@ -53,22 +53,25 @@ impl SubscriptionRoot {
     }
 
     /// Live records of a product's topic, decoded to JSON. Needs membership
-    /// of the owner team or of a team with an approved subscription.
-    /// `from` defaults to the live end (`{position: LATEST}`), served by the
-    /// topic's shared consumer; other starts get a consumer of their own.
+    /// of the owner team or of a team with an approved subscription; PII
+    /// fields are masked unless that subscription was approved with PII
+    /// access. `from` defaults to the live end (`{position: LATEST}`),
+    /// served by the topic's shared consumer; other starts get a consumer of
+    /// their own. If access is revoked (or the product retired), the stream
+    /// ends with a FORBIDDEN (or NOT_FOUND) error.
     async fn product_events(
         &self,
         ctx: &Context<'_>,
         product: String,
         from: Option<EventsFrom>,
         filter: Option<ProductEventsFilter>,
-    ) -> Result<impl Stream<Item = ProductEvent>> {
+    ) -> Result<impl Stream<Item = Result<ProductEvent>>> {
         let filter = filter.unwrap_or_default();
         filter.validate()?;
-        let product = catalog(ctx).product_for_records(caller(ctx), &product).await.gql()?;
+        let (product, access) = catalog(ctx).product_for_records(caller(ctx), &product).await.gql()?;
         let start = from.map_or(StartAt::Latest, |f| f.start_at());
         let hub = live(ctx).hub();
-        let stream = if start == StartAt::Latest {
+        let records = if start == StartAt::Latest {
             hub.feed(&product.topic_name, Some(&product.id))
                 .await
                 .map_err(kafka_unavailable)?
@@ -80,9 +83,16 @@ impl SubscriptionRoot {
                 .map_err(kafka_unavailable)?
                 .boxed()
         };
-        Ok(stream
+        let records = records
             .filter(move |d| std::future::ready(filter.accepts(d)))
-            .map(ProductEvent::from))
+            .map(move |d| Ok(ProductEvent::of(d, access.pii)));
+        let lost = access_lost(ctx, product.id.clone()).await?;
+        // Whichever comes first; the stream ends after an error.
+        Ok(futures_util::stream::select(records, lost).scan(false, |ended, item| {
+            let emit = !*ended;
+            *ended |= item.is_err();
+            std::future::ready(emit.then_some(item))
+        }))
     }
 
     /// A product's live figures every `intervalSeconds` (1–300, default 5):
@@ -118,4 +128,38 @@ impl SubscriptionRoot {
             },
         ))
     }
+}
+
+/// Yields one error when `caller` may no longer read the records of
+/// `product_id`: checked again whenever a catalog event revokes access to
+/// it or retires it (events from every replica arrive through
+/// `mesh.catalog.events`).
+async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Stream<Item = Result<ProductEvent>>> {
+    let catalog = catalog(ctx).clone();
+    let caller = caller(ctx).clone();
+    let events = live(ctx)
+        .hub()
+        .feed(CATALOG_EVENTS_TOPIC, None)
+        .await
+        .map_err(kafka_unavailable)?;
+    let watched = product_id.clone();
+    let concerns = move |delivery: &Delivery| {
+        let Delivery::Record(record) = delivery else {
+            return false;
+        };
+        CatalogEvent::parse(record).is_some_and(|e| {
+            matches!(e.kind, ChangeKind::AccessRevoked | ChangeKind::ProductRetired)
+                && (e.entity_id == watched || e.entity.0.get("product_id").and_then(|v| v.as_str()) == Some(&watched))
+        })
+    };
+    Ok(events
+        .subscribe()
+        .filter(move |d| std::future::ready(concerns(d)))
+        .then(move |_| {
+            let (catalog, caller, product_id) = (catalog.clone(), caller.clone(), product_id.clone());
+            async move { catalog.record_access(&caller, &product_id).await }
+        })
+        .filter_map(|checked| std::future::ready(checked.err()))
+        .take(1)
+        .map(|e| Err(e.extend())))
 }

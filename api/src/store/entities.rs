@@ -162,6 +162,8 @@ pub mod access_subscription {
         pub decided_by: Option<String>,
         pub decided_at: Option<DateTimeUtc>,
         pub decision_reason: Option<String>,
+        /// Approved with access to PII fields of streamed records.
+        pub pii_access: bool,
     );
 }
 

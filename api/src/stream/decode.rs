@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::store::entities::{schema_registry_id, schema_version};
 use crate::store::Store;
 
+use super::mask::{masked, PiiPath};
 use super::StreamError;
 
 /// How a record's value was read.
@@ -42,6 +43,9 @@ pub struct Decoded {
     pub schema_version: Option<i32>,
     /// Whether it conforms to a registered schema version of the product.
     pub conforms: bool,
+    /// The value with its PII fields masked, when it has any (readers
+    /// without PII access get this one).
+    pub masked: Option<Value>,
 }
 
 /// A value that could not be decoded.
@@ -63,6 +67,8 @@ struct Known {
 pub struct Decoder {
     /// Newest first.
     versions: Vec<Known>,
+    /// Fields tagged PII in any version.
+    pii: Vec<PiiPath>,
 }
 
 impl Decoder {
@@ -84,7 +90,16 @@ impl Decoder {
             .all(store.db())
             .await?;
         let mut versions = Vec::with_capacity(rows.len());
+        let mut pii: Vec<String> = Vec::new();
         for row in rows {
+            if let Ok(fields) = crate::catalog::stored_fields(&row) {
+                pii.extend(
+                    fields
+                        .into_iter()
+                        .filter(|f| f.tags.iter().any(|t| t == "PII"))
+                        .map(|f| f.path),
+                );
+            }
             let registry_id = ids.iter().find(|i| i.schema_version_id == row.id).map_or(-1, |i| i.id);
             let (mut avro, mut json) = (None, None);
             if row.format == "AVRO" {
@@ -107,11 +122,24 @@ impl Decoder {
                 json,
             });
         }
-        Ok(Self { versions })
+        pii.sort();
+        pii.dedup();
+        Ok(Self {
+            versions,
+            pii: pii.iter().map(|p| PiiPath::parse(p)).collect(),
+        })
     }
 
-    /// Decodes one record value.
+    /// Decodes one record value, with its PII-masked copy.
     pub fn decode(&self, bytes: Option<&[u8]>) -> Result<Decoded, DecodeFailure> {
+        let mut decoded = self.decode_value(bytes)?;
+        if !self.pii.is_empty() {
+            decoded.masked = masked(&decoded.value, &self.pii);
+        }
+        Ok(decoded)
+    }
+
+    fn decode_value(&self, bytes: Option<&[u8]>) -> Result<Decoded, DecodeFailure> {
         let bytes = match bytes {
             None | Some([]) => {
                 return Ok(Decoded {
@@ -119,6 +147,7 @@ impl Decoder {
                     encoding: Encoding::Empty,
                     schema_version: None,
                     conforms: true,
+                    masked: None,
                 })
             }
             Some(b) => b,
@@ -138,6 +167,7 @@ impl Decoder {
                             encoding: Encoding::AvroConfluent,
                             schema_version: Some(*version),
                             conforms: true,
+                            masked: None,
                         })
                     }
                     Err(e) => reasons.push(format!("Avro with schema id {id} (version {version}): {e}")),
@@ -156,6 +186,7 @@ impl Decoder {
                 schema_version: matched.map(|k| k.version),
                 value,
                 encoding: Encoding::Json,
+                masked: None,
             });
         }
         for known in &self.versions {
@@ -166,6 +197,7 @@ impl Decoder {
                         encoding: Encoding::Avro,
                         schema_version: Some(known.version),
                         conforms: true,
+                        masked: None,
                     });
                 }
             }

@@ -18,6 +18,7 @@ pub mod decode;
 pub mod embedded;
 pub mod freshness;
 pub mod hub;
+pub mod mask;
 pub mod relay;
 
 use std::sync::Arc;
