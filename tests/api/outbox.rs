@@ -112,7 +112,7 @@ async fn some_changes(app: &TestApp, tag: &str) {
     let schema = order_schema(&[r#"{"name": "note", "type": ["null", "string"], "default": null}"#]);
     app.ok(
         "alice",
-        "mutation($p: String!, $d: String!) { registerSchemaVersion(product: $p, schema: {format: AVRO, definition: $d}) { version } }",
+        "mutation($p: String!, $d: String!) { registerSchemaVersion(input: {product: $p, schema: {format: AVRO, definition: $d}}) { version } }",
         json!({ "p": product, "d": schema }),
     )
     .await;

@@ -67,8 +67,9 @@ pub async fn start(catalog: &Catalog, live: &Live) {
         }
     };
     tracing::info!(products = sources.len(), "demo traffic started");
+    let tasks = live.tasks();
     for source in sources {
-        tokio::spawn(produce(producer.clone(), source));
+        tasks.spawn(produce(producer.clone(), source));
     }
 }
 
@@ -389,11 +390,30 @@ fn json_sample(schema: &Value, field: &str, depth: usize) -> Value {
             Some("uuid") => json!(uuid::Uuid::new_v4().to_string()),
             Some("email") => json!(format!("user{}@example.com", fastrand::u32(1..5000))),
             Some("uri") => json!(format!("https://shop.example.com{}", text_for("path"))),
+            _ if schema.get("pattern").is_some() => patterned(schema, field),
             _ => json!(text_for(field)),
         },
         "object" => json!({}),
         _ => Value::Array(Vec::new()),
     }
+}
+
+/// A string for a schema with a `pattern`: the first of a few plausible
+/// shapes (a name-based word, a decimal, a number, a code, an id) that the
+/// pattern accepts.
+fn patterned(schema: &Value, field: &str) -> Value {
+    let candidates = [
+        text_for(field),
+        format!("{}.{:02}", fastrand::u32(1..500), fastrand::u32(0..100)),
+        fastrand::u32(1..100_000).to_string(),
+        format!("ABC-{}", fastrand::u32(100..1000)),
+        uuid::Uuid::new_v4().to_string(),
+    ];
+    candidates
+        .into_iter()
+        .map(Value::String)
+        .find(|candidate| jsonschema::is_valid(schema, candidate))
+        .unwrap_or_else(|| json!(text_for(field)))
 }
 
 #[cfg(test)]
@@ -431,6 +451,7 @@ mod tests {
             "at":{"type":"string","format":"date-time"},
             "country":{"type":["string","null"]},
             "status":{"enum":["A","B"]},
+            "price":{"type":"string","pattern":"^-?[0-9]+\\.[0-9]{2}$"},
             "items":{"type":"array","items":{"type":"object","properties":{"qty":{"type":"number"}}}}
         }});
         let validator = jsonschema::validator_for(&schema).unwrap();

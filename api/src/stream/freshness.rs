@@ -21,7 +21,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::catalog::{Catalog, ProductStatus};
 use crate::store::entities::data_product;
 
-use super::{Kafka, StreamError};
+use super::{Kafka, StreamError, Tasks};
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -34,9 +34,9 @@ struct Watch {
 }
 
 /// Starts the monitor task; it runs as long as the server.
-pub fn start(kafka: &Kafka, catalog: Catalog, interval: Duration) -> Result<(), StreamError> {
+pub fn start(kafka: &Kafka, catalog: Catalog, interval: Duration, tasks: &Tasks) -> Result<(), StreamError> {
     let consumer: Arc<BaseConsumer> = Arc::new(kafka.client(&[("group.id", "mesh-catalog-freshness")]).create()?);
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut flags = loop {
             match catalog.freshness_flags().await {
                 Ok(flags) => break flags,

@@ -84,6 +84,23 @@ impl Kafka {
     }
 }
 
+/// Runs the server's background tasks until it stops: a task spawned here
+/// is dropped (with everything it holds) when [`Live::shutdown`] is called.
+#[derive(Clone)]
+pub struct Tasks(tokio::sync::watch::Receiver<bool>);
+
+impl Tasks {
+    pub fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut stopped = self.0.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stopped.wait_for(|stopped| *stopped) => {}
+                _ = task => {}
+            }
+        });
+    }
+}
+
 /// The live side of the server: Kafka clients, relay and feeds.
 #[derive(Clone)]
 pub struct Live {
@@ -96,6 +113,7 @@ struct LiveInner {
     hub: Hub,
     relay: relay::RelayHandle,
     store: Store,
+    stop: tokio::sync::watch::Sender<bool>,
     freshness_interval: std::time::Duration,
     #[cfg(feature = "embedded-broker")]
     _embedded: Option<embedded::EmbeddedBroker>,
@@ -125,7 +143,8 @@ impl Live {
         };
         let kafka = Kafka::new(bootstrap, config.properties.clone());
         let admin = admin::Admin::new(&kafka)?;
-        let relay = relay::start(kafka.clone(), store.clone(), admin.clone())?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let relay = relay::start(kafka.clone(), store.clone(), admin.clone(), &Tasks(stopped))?;
         let hub = Hub::new(kafka.clone(), store.clone(), config.live_queue);
         Ok(Self {
             inner: Arc::new(LiveInner {
@@ -134,6 +153,7 @@ impl Live {
                 hub,
                 relay,
                 store,
+                stop,
                 freshness_interval: config.freshness_interval,
                 #[cfg(feature = "embedded-broker")]
                 _embedded: embedded_broker,
@@ -157,7 +177,18 @@ impl Live {
     /// changes of `catalog` (started once the catalog exists, since the
     /// catalog holds this bridge's hook).
     pub fn watch_freshness(&self, catalog: Catalog) -> Result<(), StreamError> {
-        freshness::start(&self.inner.kafka, catalog, self.inner.freshness_interval)
+        freshness::start(&self.inner.kafka, catalog, self.inner.freshness_interval, &self.tasks())
+    }
+
+    /// Where to spawn background work that must end with the server.
+    pub fn tasks(&self) -> Tasks {
+        Tasks(self.inner.stop.subscribe())
+    }
+
+    /// Stops the background tasks (the relay, the freshness monitor, demo
+    /// traffic); called when the server stops serving.
+    pub fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
     }
 
     /// The after-commit hook: wakes the relay, creates topics of published

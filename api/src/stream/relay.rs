@@ -28,7 +28,7 @@ use crate::store::entities::outbox;
 use crate::store::Store;
 
 use super::admin::{Admin, TopicSpec};
-use super::{Kafka, StreamError, CATALOG_EVENTS_TOPIC};
+use super::{Kafka, StreamError, Tasks, CATALOG_EVENTS_TOPIC};
 
 /// Events per batch.
 const BATCH: u64 = 256;
@@ -64,7 +64,7 @@ fn events_topic() -> TopicSpec {
 }
 
 /// Starts the relay task.
-pub fn start(kafka: Kafka, store: Store, admin: Admin) -> Result<RelayHandle, StreamError> {
+pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<RelayHandle, StreamError> {
     let producer: FutureProducer = kafka
         .client(&[
             // Idempotence keeps the order of a partition across retries.
@@ -76,7 +76,7 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin) -> Result<RelayHandle, St
         .create()?;
     let wake = Arc::new(Notify::new());
     let handle = RelayHandle { wake: wake.clone() };
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         while let Err(e) = admin.ensure_topic(&events_topic()).await {
             tracing::warn!(error = %e, "cannot create {CATALOG_EVENTS_TOPIC} yet; retrying");
             tokio::time::sleep(BACKOFF * 4).await;
