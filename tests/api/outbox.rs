@@ -125,7 +125,11 @@ async fn delivered_in_order(app: TestApp) {
     assert!(ids.len() >= 6);
     let events = read_events(&app.bootstrap, &ids, Duration::from_secs(60)).await;
     assert_in_order(&events, &ids);
-    let published = events.iter().find(|e| e["type"] == "PRODUCT_PUBLISHED").unwrap();
+    // Events are ordered per entity (partition), not globally.
+    let published = events
+        .iter()
+        .find(|e| e["type"] == "PRODUCT_PUBLISHED" && e["entityName"] == "orders.ev-0")
+        .unwrap();
     assert_eq!(
         published["entity"]["qualified_name"], "orders.ev-0",
         "the entity after the change"

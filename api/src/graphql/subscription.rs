@@ -10,7 +10,7 @@ use async_graphql::{Context, ErrorExtensions, Result, Subscription};
 use futures_util::{Stream, StreamExt};
 
 use crate::catalog::{CatalogError, ChangeKind};
-use crate::stream::{Delivery, Live, StartAt, CATALOG_EVENTS_TOPIC};
+use crate::stream::{Delivery, Live, StartAt};
 
 use super::error::GqlResult;
 use super::live::{
@@ -35,11 +35,7 @@ impl SubscriptionRoot {
         kinds: Option<Vec<ChangeKind>>,
         domains: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = CatalogStreamItem>> {
-        let feed = live(ctx)
-            .hub()
-            .feed(CATALOG_EVENTS_TOPIC, None)
-            .await
-            .map_err(kafka_unavailable)?;
+        let feed = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
         Ok(feed.subscribe().filter_map(move |delivery| {
             let item = match delivery {
                 Delivery::Lagged(n) => Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
@@ -137,11 +133,7 @@ impl SubscriptionRoot {
 async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Stream<Item = Result<ProductEvent>>> {
     let catalog = catalog(ctx).clone();
     let caller = caller(ctx).clone();
-    let events = live(ctx)
-        .hub()
-        .feed(CATALOG_EVENTS_TOPIC, None)
-        .await
-        .map_err(kafka_unavailable)?;
+    let events = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
     let watched = product_id.clone();
     let concerns = move |delivery: &Delivery| {
         let Delivery::Record(record) = delivery else {

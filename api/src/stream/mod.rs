@@ -173,6 +173,15 @@ impl Live {
         &self.inner.hub
     }
 
+    /// The shared feed of `mesh.catalog.events`, creating the topic first if
+    /// the relay has not yet (a subscriber may come first).
+    pub async fn catalog_events(&self) -> Result<Arc<Feed>, StreamError> {
+        if self.inner.hub.running(CATALOG_EVENTS_TOPIC).await.is_none() {
+            self.inner.admin.ensure_topic(&relay::events_topic()).await?;
+        }
+        self.inner.hub.feed(CATALOG_EVENTS_TOPIC, None).await
+    }
+
     /// Starts the freshness monitor, which records stale products as
     /// changes of `catalog` (started once the catalog exists, since the
     /// catalog holds this bridge's hook).

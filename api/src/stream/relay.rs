@@ -54,7 +54,7 @@ impl RelayHandle {
 }
 
 /// The catalog events topic: 3 partitions (order is per key), a week.
-fn events_topic() -> TopicSpec {
+pub(super) fn events_topic() -> TopicSpec {
     TopicSpec {
         name: CATALOG_EVENTS_TOPIC.into(),
         partitions: 3,
