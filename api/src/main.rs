@@ -40,7 +40,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 teams: args.teams,
                 roles: args.roles,
             };
-            println!("{}", TokenService::new(&auth).mint(&identity, args.ttl));
+            println!("{}", TokenService::new(&auth).mint(&identity, args.ttl)?);
         }
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate(args) => {

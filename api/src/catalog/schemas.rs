@@ -10,11 +10,12 @@ use sea_orm::{
 use crate::auth::Caller;
 use crate::store::entities::{data_product, schema_version};
 
-use super::products::{bump_version, find_product};
+use super::policy::Principal;
+use super::products::bump_version;
 use super::schema::{
     self, CompatibilityMode, FieldChange, Incompatibility, SchemaDefinition, SchemaField, SchemaFormat,
 };
-use super::{new_id, Catalog, CatalogError, ChangeKind, EntityKind, Event, ProductStatus, Result, Unit};
+use super::{new_id, Catalog, CatalogError, ChangeKind, EntityKind, Event, Op, ProductStatus, Result, Unit};
 
 /// A schema as submitted: its format and raw definition text.
 #[derive(Debug, Clone)]
@@ -196,8 +197,9 @@ impl Catalog {
         input: SchemaInput,
         expected_version: Option<i32>,
     ) -> Result<schema_version::Model> {
-        let mut unit = self.begin(caller).await?;
-        let product = find_product(unit.conn(), product).await?;
+        let (mut unit, product) = self
+            .product_to_change(caller, Op::new("registerSchemaVersion", EntityKind::Product, product))
+            .await?;
         if ProductStatus::decode(&product.status)? == ProductStatus::Retired {
             return Err(CatalogError::Conflict(format!(
                 "data product `{}` is retired and cannot change",
@@ -229,10 +231,11 @@ impl Catalog {
     /// empty when it would be accepted.
     pub async fn check_schema_compatibility(
         &self,
+        principal: &Principal,
         product: &str,
         input: SchemaInput,
     ) -> Result<(CompatibilityMode, Vec<Incompatibility>)> {
-        let product = find_product(self.db(), product).await?;
+        let product = self.visible_product(principal, product).await?;
         let candidate = parse(&input)?;
         let versions = versions_of(self.db(), &product.id).await?;
         Ok((
@@ -247,8 +250,14 @@ impl Catalog {
 
     /// Diff between two versions (numbers) of a product; `to` defaults to the
     /// latest and `from` to the one before it.
-    pub async fn schema_diff(&self, product: &str, from: Option<i32>, to: Option<i32>) -> Result<SchemaDiff> {
-        let product = find_product(self.db(), product).await?;
+    pub async fn schema_diff(
+        &self,
+        principal: &Principal,
+        product: &str,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<SchemaDiff> {
+        let product = self.visible_product(principal, product).await?;
         let versions = versions_of(self.db(), &product.id).await?;
         let latest = versions.last().map(|v| v.version).ok_or_else(|| {
             CatalogError::NotFound(format!("data product `{}` has no schema", product.qualified_name))

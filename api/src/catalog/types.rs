@@ -107,6 +107,8 @@ string_enum! {
         AccessApproved = "ACCESS_APPROVED", AccessRejected = "ACCESS_REJECTED",
         AccessRevoked = "ACCESS_REVOKED", QualityResultRecorded = "QUALITY_RESULT_RECORDED",
         LineageAdded = "LINEAGE_ADDED", LineageRemoved = "LINEAGE_REMOVED",
+        /// A refused mutation (audit only; never a committed change).
+        Denied = "DENIED",
     }
 }
 
