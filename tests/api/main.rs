@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod authz;
 mod cli;
 mod demo;
 mod hooks;
@@ -13,4 +14,5 @@ mod quality_audit;
 mod schemas;
 mod sdl;
 mod search;
+mod security;
 mod teams;
