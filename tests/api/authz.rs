@@ -95,7 +95,7 @@ async fn every_mutation_by_role(app: TestApp) {
         &app,
         Some("alice"),
         CREATE_DOMAIN,
-        json!({ "n": "x", "t": "orders-team" }),
+        json!({ "n": "xdom", "t": "orders-team" }),
         "FORBIDDEN",
     )
     .await;
@@ -115,7 +115,7 @@ async fn every_mutation_by_role(app: TestApp) {
         &app,
         Some("alice"),
         CREATE_APP,
-        json!({ "n": "x", "t": "apps-team" }),
+        json!({ "n": "xapp", "t": "apps-team" }),
         "FORBIDDEN",
     )
     .await;
@@ -317,8 +317,10 @@ async fn a_private_product_does_not_leak(app: TestApp) {
     )
     .await;
     // risk-team holds an APPROVED subscription: it may see the product.
+    // Outsiders cannot discover a private product, so an admin requests
+    // access on the application's behalf.
     let sub = app
-        .ok("rita", REQUEST, json!({ "a": "risk", "p": "payments.ledger" }))
+        .ok(ADMIN, REQUEST, json!({ "a": "risk", "p": "payments.ledger" }))
         .await["requestAccess"]["id"]
         .clone();
     app.ok("priya", APPROVE, json!({ "s": sub })).await;
@@ -402,7 +404,7 @@ async fn refusals_are_audited_for_admins_only(app: TestApp) {
         &app,
         Some("mallory"),
         CREATE_DOMAIN,
-        json!({ "n": "x", "t": "orders-team" }),
+        json!({ "n": "xdom", "t": "orders-team" }),
         "FORBIDDEN",
     )
     .await;
@@ -420,7 +422,7 @@ async fn refusals_are_audited_for_admins_only(app: TestApp) {
     let denied = &entries[0]["node"];
     assert_eq!(denied["action"], "DENIED");
     assert_eq!(denied["entityKind"], "DOMAIN");
-    assert_eq!(denied["entityName"], "x");
+    assert_eq!(denied["entityName"], "xdom");
     assert!(denied["summary"]
         .as_str()
         .unwrap()
