@@ -355,9 +355,17 @@ async fn introspection_and_anonymous_reads_can_be_turned_off() {
     .await;
     let token = app.token("alice");
     let body = app
-        .post(Some(&token), "{ __schema { types { name } } __type(name: \"Query\") { name } }", json!({}))
+        .post(
+            Some(&token),
+            "{ __schema { types { name } } __type(name: \"Query\") { name } }",
+            json!({}),
+        )
         .await;
-    assert_eq!(body["data"], json!({ "__schema": null, "__type": null }), "introspection answered: {body:#}");
+    assert_eq!(
+        body["data"],
+        json!({ "__schema": null, "__type": null }),
+        "introspection answered: {body:#}"
+    );
     for query in [
         "{ dataProducts { totalCount } }",
         "{ search(query: \"\") { totalCount } }",
