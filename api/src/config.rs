@@ -424,4 +424,23 @@ mod tests {
         };
         assert!(short.resolve(true).is_err());
     }
+
+    #[test]
+    fn the_demo_relaxes_anonymous_reads_and_cors_only() {
+        let Command::Serve(args) = Cli::parse_from(["mesh-catalog", "serve"]).command else {
+            unreachable!()
+        };
+        let production = args.security.resolve(false).unwrap();
+        assert!(!production.anonymous_read);
+        assert_eq!(production.cors_origins, Some(vec![]));
+        assert_eq!(production.rate_limit.per_minute, 600);
+        let demo = args.security.resolve(true).unwrap();
+        assert!(demo.anonymous_read);
+        assert!(demo.cors_origins.is_none());
+        let bad = SecurityArgs {
+            cors_origins: vec!["ok.example/".into()],
+            ..args.security.clone()
+        };
+        assert!(bad.resolve(false).is_err());
+    }
 }

@@ -10,16 +10,6 @@
 use libfuzzer_sys::fuzz_target;
 use mesh_catalog::catalog::schema::{check_compatibility, diff, CompatibilityMode, SchemaDefinition, SchemaFormat};
 
-const MODES: [CompatibilityMode; 7] = [
-    CompatibilityMode::Backward,
-    CompatibilityMode::BackwardTransitive,
-    CompatibilityMode::Forward,
-    CompatibilityMode::ForwardTransitive,
-    CompatibilityMode::Full,
-    CompatibilityMode::FullTransitive,
-    CompatibilityMode::None,
-];
-
 fn format(bit: bool) -> SchemaFormat {
     if bit {
         SchemaFormat::JsonSchema
@@ -38,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         Some(text) => SchemaDefinition::parse(format(selector & 2 == 2), text),
         None => SchemaDefinition::parse(format(selector & 1 == 1), &first),
     };
-    let mode = MODES[usize::from(selector >> 2) % MODES.len()];
+    let mode = CompatibilityMode::ALL[usize::from(selector >> 2) % CompatibilityMode::ALL.len()];
     if let (Ok(old), Ok(new)) = (old, new) {
         let _ = check_compatibility(mode, &new, &[(1, old.clone())]);
         let _ = check_compatibility(mode, &old, &[(1, new.clone()), (2, old.clone())]);

@@ -63,144 +63,138 @@ async fn mesh(app: &TestApp) {
         .await;
 }
 
-/// `user` (None: anonymous) is refused with `code`.
-async fn refused(app: &TestApp, user: Option<&str>, query: &str, vars: Value, code: &str) {
-    let token = user.map(|u| app.token(u));
-    let body = app.post(token.as_deref(), query, vars).await;
-    assert_eq!(code_of(&body), code, "{user:?} running {query}: {body:#}");
+/// A refusal case: who (None: anonymous), what, with which variables, and
+/// the expected error code.
+type Refusal<'a> = (Option<&'a str>, &'a str, Value, &'a str);
+
+/// Each case is refused with its code.
+async fn refused(app: &TestApp, cases: &[Refusal<'_>]) {
+    for (user, query, vars, code) in cases {
+        let token = user.map(|u| app.token(u));
+        let body = app.post(token.as_deref(), query, vars.clone()).await;
+        assert_eq!(code_of(&body), *code, "{user:?} running {query}: {body:#}");
+    }
 }
 
 async fn every_mutation_by_role(app: TestApp) {
     // Teams and domains: admins only; members grow their own team.
-    for user in ["alice", "mallory"] {
-        refused(
-            &app,
-            Some(user),
-            CREATE_TEAM,
-            json!({ "n": "x-team", "m": [] }),
-            "FORBIDDEN",
-        )
-        .await;
-    }
+    let team = json!({ "n": "x-team", "m": [] });
     refused(
         &app,
-        None,
-        CREATE_TEAM,
-        json!({ "n": "x-team", "m": [] }),
-        "UNAUTHENTICATED",
+        &[
+            (Some("alice"), CREATE_TEAM, team.clone(), "FORBIDDEN"),
+            (Some("mallory"), CREATE_TEAM, team.clone(), "FORBIDDEN"),
+            (None, CREATE_TEAM, team, "UNAUTHENTICATED"),
+        ],
     )
     .await;
     mesh(&app).await;
+    let carol = json!({ "t": "orders-team", "u": "carol" });
     refused(
         &app,
-        Some("alice"),
-        CREATE_DOMAIN,
-        json!({ "n": "xdom", "t": "orders-team" }),
-        "FORBIDDEN",
+        &[
+            (
+                Some("alice"),
+                CREATE_DOMAIN,
+                json!({ "n": "xdom", "t": "orders-team" }),
+                "FORBIDDEN",
+            ),
+            (Some("bob"), ADD_MEMBER, carol.clone(), "FORBIDDEN"),
+            // Applications: members of the owner team.
+            (
+                Some("alice"),
+                CREATE_APP,
+                json!({ "n": "xapp", "t": "apps-team" }),
+                "FORBIDDEN",
+            ),
+        ],
     )
     .await;
-    refused(
-        &app,
-        Some("bob"),
-        ADD_MEMBER,
-        json!({ "t": "orders-team", "u": "carol" }),
-        "FORBIDDEN",
-    )
-    .await;
-    app.ok("alice", ADD_MEMBER, json!({ "t": "orders-team", "u": "carol" }))
-        .await;
+    app.ok("alice", ADD_MEMBER, carol).await;
 
-    // Applications: members of the owner team.
+    // Products: members of the domain's team (the catalog's members or the
+    // token's teams claim), and admins.
+    let draft = |name: &str| json!({ "input": { "domain": "orders", "name": name, "draft": true } });
     refused(
         &app,
-        Some("alice"),
-        CREATE_APP,
-        json!({ "n": "xapp", "t": "apps-team" }),
-        "FORBIDDEN",
+        &[
+            (Some("bob"), PUBLISH, draft("events"), "FORBIDDEN"),
+            (Some("mallory"), PUBLISH, draft("events"), "FORBIDDEN"),
+        ],
     )
     .await;
-
-    // Products: members of the domain's team (DB membership or the token's
-    // teams claim), and admins.
-    for user in ["bob", "mallory"] {
-        let input = json!({ "input": { "domain": "orders", "name": "events", "draft": true } });
-        refused(&app, Some(user), PUBLISH, input, "FORBIDDEN").await;
-    }
     publish(&app, "alice", "orders", "events", "PUBLIC").await;
     publish(&app, "carol", "orders", "totals", "PUBLIC").await;
     let zoe = app.token_with("zoe", &["orders-team"], &[]);
-    let body = app
-        .post(
-            Some(&zoe),
-            PUBLISH,
-            json!({ "input": { "domain": "orders", "name": "drafts", "draft": true } }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "teams claim membership: {body:#}");
-    let body = app
-        .post(
-            Some(&app.token(ADMIN)),
-            PUBLISH,
-            json!({ "input": { "domain": "orders", "name": "admin-made", "draft": true } }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body:#}");
+    for (token, name) in [(zoe, "drafts"), (app.token(ADMIN), "admin-made")] {
+        let body = app.post(Some(&token), PUBLISH, draft(name)).await;
+        assert!(body.get("errors").is_none(), "{name}: {body:#}");
+    }
     let schema = order_schema(&[r#"{"name": "note", "type": ["null", "string"], "default": null}"#]);
+    let evolve = json!({ "p": "orders.events", "d": schema });
+    let events = json!({ "p": "orders.events" });
     refused(
         &app,
-        Some("bob"),
-        REGISTER,
-        json!({ "p": "orders.events", "d": schema }),
-        "FORBIDDEN",
+        &[
+            (Some("bob"), REGISTER, evolve.clone(), "FORBIDDEN"),
+            (Some("bob"), QUALITY, events.clone(), "FORBIDDEN"),
+        ],
     )
     .await;
-    app.ok("alice", REGISTER, json!({ "p": "orders.events", "d": schema }))
-        .await;
-    refused(&app, Some("bob"), QUALITY, json!({ "p": "orders.events" }), "FORBIDDEN").await;
-    app.ok("alice", QUALITY, json!({ "p": "orders.events" })).await;
+    app.ok("alice", REGISTER, evolve).await;
+    app.ok("alice", QUALITY, events.clone()).await;
 
     // Access: the application's team requests, the product's team decides.
-    let vars = json!({ "a": "fraud", "p": "orders.events" });
-    refused(&app, Some("alice"), REQUEST, vars.clone(), "FORBIDDEN").await;
-    let sub = app.ok("bob", REQUEST, vars.clone()).await["requestAccess"]["id"].clone();
-    for query in [APPROVE, REJECT] {
-        refused(&app, Some("bob"), query, json!({ "s": sub }), "FORBIDDEN").await;
-        refused(&app, Some("mallory"), query, json!({ "s": sub }), "FORBIDDEN").await;
-    }
-    app.ok("alice", APPROVE, json!({ "s": sub })).await;
-    refused(&app, Some("bob"), REVOKE, json!({ "s": sub }), "FORBIDDEN").await;
-    app.ok("alice", REVOKE, json!({ "s": sub })).await;
-    let again = app.ok("bob", REQUEST, vars).await["requestAccess"]["id"].clone();
+    let request = json!({ "a": "fraud", "p": "orders.events" });
+    refused(&app, &[(Some("alice"), REQUEST, request.clone(), "FORBIDDEN")]).await;
+    let sub = app.ok("bob", REQUEST, request.clone()).await["requestAccess"]["id"].clone();
+    let s = json!({ "s": sub });
+    refused(
+        &app,
+        &[
+            (Some("bob"), APPROVE, s.clone(), "FORBIDDEN"),
+            (Some("bob"), REJECT, s.clone(), "FORBIDDEN"),
+            (Some("mallory"), APPROVE, s.clone(), "FORBIDDEN"),
+            (None, APPROVE, s.clone(), "UNAUTHENTICATED"),
+        ],
+    )
+    .await;
+    app.ok("alice", APPROVE, s.clone()).await;
+    refused(&app, &[(Some("bob"), REVOKE, s.clone(), "FORBIDDEN")]).await;
+    app.ok("alice", REVOKE, s).await;
+    let again = app.ok("bob", REQUEST, request).await["requestAccess"]["id"].clone();
     app.ok("alice", REJECT, json!({ "s": again })).await;
 
     // Lineage: a member of a team owning either end.
-    let vars = json!({ "f": "orders.events", "t": "orders.totals" });
-    refused(&app, Some("bob"), ADD_EDGE, vars.clone(), "FORBIDDEN").await;
-    refused(&app, None, ADD_EDGE, vars.clone(), "UNAUTHENTICATED").await;
-    let edge = app.ok("alice", ADD_EDGE, vars).await["addLineageEdge"]["id"].clone();
-    refused(&app, Some("mallory"), REMOVE_EDGE, json!({ "id": edge }), "FORBIDDEN").await;
+    let ends = json!({ "f": "orders.events", "t": "orders.totals" });
+    refused(
+        &app,
+        &[
+            (Some("bob"), ADD_EDGE, ends.clone(), "FORBIDDEN"),
+            (None, ADD_EDGE, ends.clone(), "UNAUTHENTICATED"),
+        ],
+    )
+    .await;
+    let edge = app.ok("alice", ADD_EDGE, ends).await["addLineageEdge"]["id"].clone();
+    refused(
+        &app,
+        &[(Some("mallory"), REMOVE_EDGE, json!({ "id": edge }), "FORBIDDEN")],
+    )
+    .await;
     app.ok("alice", REMOVE_EDGE, json!({ "id": edge })).await;
 
     // Life cycle: the domain's team.
+    refused(&app, &[(Some("bob"), DEPRECATE, events.clone(), "FORBIDDEN")]).await;
+    app.ok("alice", DEPRECATE, events.clone()).await;
     refused(
         &app,
-        Some("bob"),
-        DEPRECATE,
-        json!({ "p": "orders.events" }),
-        "FORBIDDEN",
+        &[
+            (Some("mallory"), RETIRE, events.clone(), "FORBIDDEN"),
+            (None, RETIRE, events.clone(), "UNAUTHENTICATED"),
+        ],
     )
     .await;
-    app.ok("alice", DEPRECATE, json!({ "p": "orders.events" })).await;
-    refused(
-        &app,
-        Some("mallory"),
-        RETIRE,
-        json!({ "p": "orders.events" }),
-        "FORBIDDEN",
-    )
-    .await;
-    refused(&app, None, RETIRE, json!({ "p": "orders.events" }), "UNAUTHENTICATED").await;
-    app.ok("alice", RETIRE, json!({ "p": "orders.events" })).await;
+    app.ok("alice", RETIRE, events).await;
     app.ok(ADMIN, RETIRE, json!({ "p": "orders.drafts" })).await;
 }
 
@@ -327,19 +321,16 @@ async fn a_private_product_does_not_leak(app: TestApp) {
     // Requesting access to it without seeing it: NOT_FOUND, not FORBIDDEN.
     refused(
         &app,
-        Some("bob"),
-        REQUEST,
-        json!({ "a": "fraud", "p": "payments.ledger" }),
-        "NOT_FOUND",
-    )
-    .await;
-    refused(&app, Some("bob"), APPROVE, json!({ "s": sub }), "NOT_FOUND").await;
-    refused(
-        &app,
-        Some("alice"),
-        DEPRECATE,
-        json!({ "p": "payments.ledger" }),
-        "NOT_FOUND",
+        &[
+            (
+                Some("bob"),
+                REQUEST,
+                json!({ "a": "fraud", "p": "payments.ledger" }),
+                "NOT_FOUND",
+            ),
+            (Some("bob"), APPROVE, json!({ "s": sub }), "NOT_FOUND"),
+            (Some("alice"), DEPRECATE, json!({ "p": "payments.ledger" }), "NOT_FOUND"),
+        ],
     )
     .await;
     app.ok("alice", "{ viewer { subject } }", json!({})).await;
@@ -402,18 +393,15 @@ async fn refusals_are_audited_for_admins_only(app: TestApp) {
     mesh(&app).await;
     refused(
         &app,
-        Some("mallory"),
-        CREATE_DOMAIN,
-        json!({ "n": "xdom", "t": "orders-team" }),
-        "FORBIDDEN",
-    )
-    .await;
-    refused(
-        &app,
-        None,
-        CREATE_TEAM,
-        json!({ "n": "y-team", "m": [] }),
-        "UNAUTHENTICATED",
+        &[
+            (
+                Some("mallory"),
+                CREATE_DOMAIN,
+                json!({ "n": "xdom", "t": "orders-team" }),
+                "FORBIDDEN",
+            ),
+            (None, CREATE_TEAM, json!({ "n": "y-team", "m": [] }), "UNAUTHENTICATED"),
+        ],
     )
     .await;
     let log = "query($a: String) { auditLog(filter: {actor: $a}) { edges { node { actor action entityKind entityName summary } } } }";

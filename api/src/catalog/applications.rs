@@ -138,13 +138,12 @@ impl Catalog {
             .await?;
         let app = find_application(unit.conn(), &input.application).await?;
         let product = find_product(unit.conn(), &input.product).await?;
-        let unit = self
-            .allow(policy::ensure_visible(&unit.principal, &product, &input.product), unit)
-            .await?;
         let mut unit = self
-            .allow(
-                policy::authorize(&unit.principal, Action::RequestAccess { application: &app }),
+            .allow_on_product(
                 unit,
+                &product,
+                &input.product,
+                Action::RequestAccess { application: &app },
             )
             .await?;
         match ProductStatus::decode(&product.status)? {

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, Set};
 
 use crate::auth::Caller;
-use crate::store::entities::audit_entry;
+use crate::store::entities::{audit_entry, data_product};
 use crate::store::{Store, WriteTx};
 
 pub use applications::{AccessDecision, NewApplication, RequestAccess};
@@ -164,6 +164,21 @@ impl Catalog {
                 Err(refusal)
             }
         }
+    }
+
+    /// [`Catalog::allow`] for an action on a product: the product must be
+    /// visible to the caller (else NOT_FOUND, as if it did not exist), then
+    /// the action allowed (else FORBIDDEN).
+    async fn allow_on_product(
+        &self,
+        unit: Unit,
+        product: &data_product::Model,
+        key: &str,
+        action: policy::Action<'_>,
+    ) -> Result<Unit> {
+        let decision = policy::ensure_visible(&unit.principal, product, key)
+            .and_then(|()| policy::authorize(&unit.principal, action));
+        self.allow(decision, unit).await
     }
 
     /// Writes a `DENIED` audit entry. Failing to audit is logged, never

@@ -40,7 +40,7 @@
 use std::collections::BTreeSet;
 
 use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 
 use crate::auth::Caller;
 use crate::search::{team_reader, Audience, PUBLIC_READER};
@@ -89,42 +89,31 @@ impl Principal {
         };
         principal.admin = identity.roles.iter().any(|r| r == ADMIN_ROLE);
         let claimed = identity.teams.clone();
-        principal.teams = team::Entity::find()
-            .select_only()
-            .column(team::Column::Id)
-            .filter(
-                Condition::any()
-                    .add(team::Column::Name.is_in(claimed.clone()))
-                    .add(team::Column::Id.is_in(claimed))
-                    .add(
-                        team::Column::Id.in_subquery(
-                            Query::select()
-                                .column(team_member::Column::TeamId)
-                                .from(team_member::Entity)
-                                .and_where(team_member::Column::UserId.eq(identity.subject.as_str()))
-                                .to_owned(),
-                        ),
+        let teams = team::Entity::find().select_only().column(team::Column::Id).filter(
+            Condition::any()
+                .add(team::Column::Name.is_in(claimed.clone()))
+                .add(team::Column::Id.is_in(claimed))
+                .add(
+                    team::Column::Id.in_subquery(
+                        Query::select()
+                            .column(team_member::Column::TeamId)
+                            .from(team_member::Entity)
+                            .and_where(team_member::Column::UserId.eq(identity.subject.as_str()))
+                            .to_owned(),
                     ),
-            )
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
+                ),
+        );
+        principal.teams = ids(db, teams).await?;
         if principal.teams.is_empty() {
             return Ok(principal);
         }
         let teams: Vec<String> = principal.teams.iter().cloned().collect();
-        principal.domains = domain::Entity::find()
+        let domains = domain::Entity::find()
             .select_only()
             .column(domain::Column::Id)
-            .filter(domain::Column::OwnerTeamId.is_in(teams.clone()))
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        principal.subscribed = access_subscription::Entity::find()
+            .filter(domain::Column::OwnerTeamId.is_in(teams.clone()));
+        principal.domains = ids(db, domains).await?;
+        let subscribed = access_subscription::Entity::find()
             .select_only()
             .column(access_subscription::Column::ProductId)
             .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
@@ -136,12 +125,8 @@ impl Principal {
                         .and_where(application::Column::OwnerTeamId.is_in(teams))
                         .to_owned(),
                 ),
-            )
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
+            );
+        principal.subscribed = ids(db, subscribed).await?;
         Ok(principal)
     }
 
@@ -171,6 +156,11 @@ impl Principal {
     fn can_read(&self) -> bool {
         self.caller.identity().is_some() || self.anonymous_read
     }
+}
+
+/// The ids a one-column query selects.
+async fn ids<E: EntityTrait>(db: &impl ConnectionTrait, query: Select<E>) -> Result<BTreeSet<String>> {
+    Ok(query.into_tuple::<String>().all(db).await?.into_iter().collect())
 }
 
 /// Refuses reads by anonymous callers when anonymous reading is off.
@@ -274,10 +264,6 @@ pub enum Action<'a> {
     },
 }
 
-fn forbidden(message: String) -> Result<()> {
-    Err(CatalogError::Forbidden(message))
-}
-
 /// Decides whether the caller may perform `action`. Callers check product
 /// visibility first ([`ensure_visible`]), so a hidden product stays NOT_FOUND.
 pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<()> {
@@ -290,47 +276,54 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<()> {
         return Ok(());
     }
     let member = |team: &str| principal.teams.contains(team);
-    match action {
-        Action::CreateTeam => forbidden("only platform admins create teams".into()),
-        Action::CreateDomain => forbidden("only platform admins create domains".into()),
-        Action::AddTeamMember { team } if member(&team.id) => Ok(()),
-        Action::AddTeamMember { team } => forbidden(format!(
-            "only members of team `{}` (or admins) add members to it",
-            team.name
-        )),
-        Action::CreateApplication { owner } if member(&owner.id) => Ok(()),
-        Action::CreateApplication { owner } => forbidden(format!(
-            "only members of team `{}` create applications it owns",
-            owner.name
-        )),
-        Action::ChangeProduct { domain } if member(&domain.owner_team_id) => Ok(()),
-        Action::ChangeProduct { domain } => forbidden(format!(
-            "only members of the team owning domain `{}` publish and change its products",
-            domain.name
-        )),
-        Action::RecordQuality { product }
-            if principal.domains.contains(&product.domain_id) || member(&product.owner_team_id) =>
-        {
-            Ok(())
-        }
-        Action::RecordQuality { product } => forbidden(format!(
-            "only the teams owning `{}` record its quality results",
-            product.qualified_name
-        )),
-        Action::RequestAccess { application } if member(&application.owner_team_id) => Ok(()),
-        Action::RequestAccess { application } => forbidden(format!(
-            "only members of the team owning application `{}` request access for it",
-            application.name
-        )),
-        Action::DecideAccess { product } if member(&product.owner_team_id) => Ok(()),
-        Action::DecideAccess { product } => forbidden(format!(
-            "only members of the team owning `{}` decide on access to it",
-            product.qualified_name
-        )),
-        Action::ChangeLineage { owners } if owners.iter().any(|t| member(t)) => Ok(()),
-        Action::ChangeLineage { .. } => {
-            forbidden("only members of a team owning one of its endpoints change a lineage edge".into())
-        }
+    let (allowed, refusal) = match action {
+        Action::CreateTeam => (false, "only platform admins create teams".to_owned()),
+        Action::CreateDomain => (false, "only platform admins create domains".to_owned()),
+        Action::AddTeamMember { team } => (
+            member(&team.id),
+            format!("only members of team `{}` (or admins) add members to it", team.name),
+        ),
+        Action::CreateApplication { owner } => (
+            member(&owner.id),
+            format!("only members of team `{}` create applications it owns", owner.name),
+        ),
+        Action::ChangeProduct { domain } => (
+            member(&domain.owner_team_id),
+            format!(
+                "only members of the team owning domain `{}` publish and change its products",
+                domain.name
+            ),
+        ),
+        Action::RecordQuality { product } => (
+            principal.domains.contains(&product.domain_id) || member(&product.owner_team_id),
+            format!(
+                "only the teams owning `{}` record its quality results",
+                product.qualified_name
+            ),
+        ),
+        Action::RequestAccess { application } => (
+            member(&application.owner_team_id),
+            format!(
+                "only members of the team owning application `{}` request access for it",
+                application.name
+            ),
+        ),
+        Action::DecideAccess { product } => (
+            member(&product.owner_team_id),
+            format!(
+                "only members of the team owning `{}` decide on access to it",
+                product.qualified_name
+            ),
+        ),
+        Action::ChangeLineage { owners } => (
+            owners.iter().any(|t| member(t)),
+            "only members of a team owning one of its endpoints change a lineage edge".to_owned(),
+        ),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(CatalogError::Forbidden(refusal))
     }
 }
 

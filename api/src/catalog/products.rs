@@ -609,15 +609,9 @@ impl Catalog {
         let key = op.key.clone();
         let unit = self.begin(caller, op).await?;
         let product = find_product(unit.conn(), &key).await?;
-        let unit = self
-            .allow(policy::ensure_visible(&unit.principal, &product, &key), unit)
-            .await?;
         let domain = find_domain(unit.conn(), &product.domain_id).await?;
         let unit = self
-            .allow(
-                policy::authorize(&unit.principal, Action::ChangeProduct { domain: &domain }),
-                unit,
-            )
+            .allow_on_product(unit, &product, &key, Action::ChangeProduct { domain: &domain })
             .await?;
         Ok((unit, product))
     }

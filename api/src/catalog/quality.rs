@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::auth::Caller;
 use crate::store::entities::{quality_check, quality_result};
 
-use super::policy::{self, Action};
+use super::policy::Action;
 use super::products::find_product;
 use super::{new_id, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Op, QualityStatus, Result};
 
@@ -69,13 +69,12 @@ impl Catalog {
             )
             .await?;
         let product = find_product(unit.conn(), &input.product).await?;
-        let unit = self
-            .allow(policy::ensure_visible(&unit.principal, &product, &input.product), unit)
-            .await?;
         let mut unit = self
-            .allow(
-                policy::authorize(&unit.principal, Action::RecordQuality { product: &product }),
+            .allow_on_product(
                 unit,
+                &product,
+                &input.product,
+                Action::RecordQuality { product: &product },
             )
             .await?;
         let check = quality_check::Entity::find()

@@ -48,18 +48,10 @@ pub fn mode_str(mode: CompatibilityMode) -> &'static str {
 }
 
 pub fn decode_mode(text: &str) -> Result<CompatibilityMode> {
-    [
-        CompatibilityMode::Backward,
-        CompatibilityMode::BackwardTransitive,
-        CompatibilityMode::Forward,
-        CompatibilityMode::ForwardTransitive,
-        CompatibilityMode::Full,
-        CompatibilityMode::FullTransitive,
-        CompatibilityMode::None,
-    ]
-    .into_iter()
-    .find(|m| mode_str(*m) == text)
-    .ok_or_else(|| CatalogError::Internal(format!("unknown compatibility mode `{text}` in the database")))
+    CompatibilityMode::ALL
+        .into_iter()
+        .find(|m| mode_str(*m) == text)
+        .ok_or_else(|| CatalogError::Internal(format!("unknown compatibility mode `{text}` in the database")))
 }
 
 pub fn format_str(format: SchemaFormat) -> &'static str {
