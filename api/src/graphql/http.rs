@@ -66,9 +66,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, R
 
 /// 429 with `Retry-After` (whole seconds, at least 1) when the caller's
 /// bucket is empty.
-fn rate_limit(state: &AppState, key: &str) -> Result<(), Response> {
-    let Some(limiter) = &state.limiter else { return Ok(()) };
-    limiter.check(key).map_err(|wait| {
+fn rate_limited(state: &AppState, key: &str) -> Option<Response> {
+    let limiter = state.limiter.as_ref()?;
+    limiter.check(key).err().map(|wait| {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut response = request_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -88,7 +88,7 @@ async fn execute(state: AppState, client: SocketAddr, headers: HeaderMap, reques
         Ok(Caller::User(identity)) => format!("user:{}", identity.subject),
         _ => format!("ip:{}", client.ip()),
     };
-    if let Err(response) = rate_limit(&state, &key) {
+    if let Some(response) = rate_limited(&state, &key) {
         return response;
     }
     let caller = match caller {
