@@ -223,7 +223,7 @@ impl SearchIndex {
         let searcher = self.searcher();
         let f = &self.inner.fields;
         let mut words = QueryWords::parse(text);
-        words.known = self.known(&searcher, &words)?;
+        words.known = self.known(&searcher, &words, audience)?;
         let skip = after.map_or(0, |c| c.offset);
         let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
 
@@ -309,23 +309,43 @@ impl SearchIndex {
         })
     }
 
-    /// For each query word: does it occur exactly in a searchable field?
-    fn known(&self, searcher: &Searcher, words: &QueryWords) -> Result<Vec<bool>, SearchError> {
+    /// For each query word: does it occur exactly in a searchable field (of
+    /// a document the audience may see: otherwise whether typo expansion
+    /// happens would tell that a hidden product has the word)?
+    fn known(&self, searcher: &Searcher, words: &QueryWords, audience: &Audience) -> Result<Vec<bool>, SearchError> {
         let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
             let stemmed = words.stemmed.get(i).unwrap_or(plain);
+            let candidates = [
+                (f.name, plain),
+                (f.tags, plain),
+                (f.fields, plain),
+                (f.owner_text, plain),
+                (f.domain_text, plain),
+                (f.description, stemmed),
+                (f.docs, stemmed),
+            ];
+            if let Some(visible) = audience_clause(f, audience) {
+                let any_field: Vec<(Occur, Box<dyn Query>)> = candidates
+                    .into_iter()
+                    .map(|(field, word)| {
+                        let q: Box<dyn Query> = Box::new(TermQuery::new(
+                            Term::from_field_text(field, word),
+                            IndexRecordOption::Basic,
+                        ));
+                        (Occur::Should, q)
+                    })
+                    .collect();
+                let query = BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(BooleanQuery::new(any_field)) as Box<dyn Query>),
+                    (Occur::Must, visible),
+                ]);
+                known.push(searcher.search(&query, &Count)? > 0);
+                continue;
+            }
             let mut found = false;
             'segments: for segment in searcher.segment_readers() {
-                let candidates = [
-                    (f.name, plain),
-                    (f.tags, plain),
-                    (f.fields, plain),
-                    (f.owner_text, plain),
-                    (f.domain_text, plain),
-                    (f.description, stemmed),
-                    (f.docs, stemmed),
-                ];
                 for (field, word) in candidates {
                     if segment.inverted_index(field)?.terms().get(word.as_bytes())?.is_some() {
                         found = true;
