@@ -171,17 +171,17 @@ fn start_server(dir: &Path, port: u16, broker: &Broker, demo: bool) -> Process {
 }
 
 fn token(user: &str, teams: &[&str]) -> String {
-    let tokens = TokenService::new(&AuthConfig {
-        jwt_secret: SECRET.into(),
-        issuer: None,
-        audience: None,
-    });
+    token_with_roles(user, teams, &[])
+}
+
+fn token_with_roles(user: &str, teams: &[&str], roles: &[&str]) -> String {
+    let tokens = TokenService::new(&AuthConfig::with_secret(SECRET));
     let identity = Identity {
         subject: user.into(),
         teams: teams.iter().map(|t| t.to_string()).collect(),
-        roles: vec![],
+        roles: roles.iter().map(|r| r.to_string()).collect(),
     };
-    tokens.mint(&identity, Duration::from_secs(24 * 3600))
+    tokens.mint(&identity, Duration::from_secs(24 * 3600)).expect("the benchmark secret mints")
 }
 
 async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str, variables: Value) -> Value {
@@ -204,15 +204,16 @@ async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str, va
 async fn publish(port: u16) {
     let http = reqwest::Client::new();
     let owner = token("owner", &["bench-team"]);
+    let admin = token_with_roles("admin", &[], &["admin"]);
     graphql(
         &http,
         port,
-        &owner,
+        &admin,
         r#"mutation { createTeam(input: {name: "bench-team", members: ["owner"]}) { id } }"#,
         json!({}),
     )
     .await;
-    graphql(&http, port, &owner, r#"mutation { createDomain(input: {name: "bench", ownerTeam: "bench-team", description: "benchmark"}) { id } }"#, json!({})).await;
+    graphql(&http, port, &admin, r#"mutation { createDomain(input: {name: "bench", ownerTeam: "bench-team", description: "benchmark"}) { id } }"#, json!({})).await;
     let schema = r#"{"type":"object","properties":{"n":{"type":"integer"},"sentUs":{"type":"integer"}},"required":["n","sentUs"]}"#;
     graphql(
         &http,

@@ -23,7 +23,7 @@ use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::schema::SchemaField;
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
-use mesh_catalog::search::{IndexLocation, Indexer, SearchFilters, SearchIndex};
+use mesh_catalog::search::{Audience, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,
@@ -872,6 +872,9 @@ fn start_server(dir: &Path, port: u16) -> Server {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env("MESH_JWT_SECRET", SECRET)
+        // The benchmark reads anonymously, at full speed.
+        .env("MESH_ANONYMOUS_READ", "true")
+        .env("MESH_RATE_LIMIT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -942,7 +945,7 @@ async fn main() {
             .iter()
             .map(|p| {
                 let t = Instant::now();
-                let page = index.search(&p.query, &p.filters, 20, None).unwrap();
+                let page = index.search(&p.query, &p.filters, &Audience::All, 20, None).unwrap();
                 (t.elapsed(), format!("{} {:?}", p.query, p.domain), page.total)
             })
             .collect();
@@ -958,7 +961,9 @@ async fn main() {
         o.seconds,
         Arc::new(move |i| {
             let p = &raw_mix[i % raw_mix.len()];
-            raw_index.search(&p.query, &p.filters, 20, None).unwrap();
+            raw_index
+                .search(&p.query, &p.filters, &Audience::All, 20, None)
+                .unwrap();
         }),
     );
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
@@ -974,7 +979,7 @@ async fn main() {
         let p = &mix[i % mix.len()];
         let prefix: String = p.query.chars().take(3 + i % 3).collect();
         let s = Instant::now();
-        index.suggest(&prefix, 8).unwrap();
+        index.suggest(&prefix, &Audience::All, 8).unwrap();
         suggest.0.push(s.elapsed());
     }
     drop(index);
@@ -1037,19 +1042,17 @@ async fn main() {
     }
 
     // Publish → searchable, through the API.
-    let tokens = TokenService::new(&AuthConfig {
-        jwt_secret: SECRET.into(),
-        issuer: None,
-        audience: None,
-    });
-    let token = tokens.mint(
-        &Identity {
-            subject: "bench".into(),
-            teams: vec![],
-            roles: vec![],
-        },
-        Duration::from_secs(3600),
-    );
+    let tokens = TokenService::new(&AuthConfig::with_secret(SECRET));
+    let token = tokens
+        .mint(
+            &Identity {
+                subject: "bench".into(),
+                teams: vec![],
+                roles: vec!["admin".into()],
+            },
+            Duration::from_secs(3600),
+        )
+        .expect("a secret is configured");
     let mut fresh = Latencies::default();
     for i in 0..100 {
         let marker = format!("zq{i}x{}", std::process::id());

@@ -73,7 +73,8 @@ impl DatabaseArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
-    /// HS256 secret that signs and verifies tokens (required unless --demo).
+    /// HS256 secret that signs and verifies tokens (required unless --demo
+    /// or a JWKS is configured).
     #[arg(long, env = "MESH_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Expected `iss` claim (not checked when unset).
@@ -82,6 +83,57 @@ pub struct AuthArgs {
     /// Expected `aud` claim (not checked when unset).
     #[arg(long, env = "MESH_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// JWKS file with the RS256/ES256 verification keys (re-read when a
+    /// token names an unknown `kid`).
+    #[arg(long, env = "MESH_JWKS_FILE", conflicts_with = "jwks_url")]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (http or https) with the RS256/ES256 verification keys.
+    #[arg(long, env = "MESH_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// Shortest interval between two JWKS refreshes (an unknown `kid`
+    /// triggers one at most this often).
+    #[arg(long, env = "MESH_JWKS_MIN_REFRESH", default_value = "30s", value_parser = parse_duration)]
+    pub jwks_min_refresh: Duration,
+    /// Cached JWKS keys are re-fetched after this long.
+    #[arg(long, env = "MESH_JWKS_MAX_AGE", default_value = "15m", value_parser = parse_duration)]
+    pub jwks_max_age: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "MESH_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    pub jwt_leeway: Duration,
+    /// Claim holding the caller's roles (a dotted path such as
+    /// `realm_access.roles` reaches into nested objects).
+    #[arg(long, env = "MESH_JWT_ROLES_CLAIM", default_value = "roles")]
+    pub jwt_roles_claim: String,
+    /// Claim holding the caller's team names (dotted paths allowed).
+    #[arg(long, env = "MESH_JWT_TEAMS_CLAIM", default_value = "teams")]
+    pub jwt_teams_claim: String,
+}
+
+/// Hardening settings of the server.
+#[derive(Debug, Clone, Args)]
+pub struct SecurityArgs {
+    /// Let callers without a token read PUBLIC products (default: on with
+    /// --demo, off otherwise).
+    #[arg(long, env = "MESH_ANONYMOUS_READ")]
+    pub anonymous_read: Option<bool>,
+    /// Answer GraphQL introspection queries (GraphiQL needs them).
+    #[arg(long, env = "MESH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// An origin allowed to call the API from a browser (repeatable, or
+    /// comma-separated in the environment). None: same-origin only, except
+    /// --demo, which allows any origin.
+    #[arg(long = "cors-origin", env = "MESH_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Requests per minute per caller (token subject, or client IP when
+    /// anonymous); 0 turns rate limiting off.
+    #[arg(long, env = "MESH_RATE_LIMIT", default_value_t = 600)]
+    pub rate_limit: u32,
+    /// Requests a caller may send in a burst above the steady rate.
+    #[arg(long, env = "MESH_RATE_LIMIT_BURST", default_value_t = 60)]
+    pub rate_limit_burst: u32,
+    /// Maximum number of aliased fields in one GraphQL document.
+    #[arg(long, env = "MESH_GRAPHQL_MAX_ALIASES", default_value_t = 64)]
+    pub max_aliases: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -96,6 +148,8 @@ pub struct ServeArgs {
     pub demo: bool,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub security: SecurityArgs,
     /// Maximum depth of a GraphQL query.
     #[arg(long, env = "MESH_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
     pub max_depth: usize,
@@ -236,33 +290,142 @@ pub struct TokenArgs {
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
 
+/// Where RS256/ES256 verification keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    File(PathBuf),
+    Url(String),
+}
+
 /// Token verification settings.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    pub jwt_secret: String,
+    /// HS256 shared secret (`None`: HS256 tokens are refused).
+    pub jwt_secret: Option<String>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    pub jwks: Option<JwksSource>,
+    pub jwks_min_refresh: Duration,
+    pub jwks_max_age: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    pub roles_claim: String,
+    pub teams_claim: String,
+}
+
+impl AuthConfig {
+    /// HS256 with `secret` and every other setting at its default.
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            jwt_secret: Some(secret.to_owned()),
+            issuer: None,
+            audience: None,
+            jwks: None,
+            jwks_min_refresh: Duration::from_secs(30),
+            jwks_max_age: Duration::from_secs(15 * 60),
+            leeway: Duration::from_secs(30),
+            roles_claim: "roles".into(),
+            teams_claim: "teams".into(),
+        }
+    }
 }
 
 impl AuthArgs {
-    /// Resolves the secret: configured, or the demo secret when allowed.
+    /// Resolves the settings: the secret is the configured one, or the demo
+    /// secret when allowed; it may be absent when a JWKS is configured.
     pub fn resolve(&self, allow_demo_secret: bool) -> Result<AuthConfig, ConfigError> {
+        let jwks = match (&self.jwks_file, &self.jwks_url) {
+            (Some(file), _) => Some(JwksSource::File(file.clone())),
+            (None, Some(url)) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(JwksSource::Url(url.clone()))
+            }
+            (None, Some(url)) => return Err(ConfigError(format!("MESH_JWKS_URL `{url}` is not an http(s) URL"))),
+            (None, None) => None,
+        };
         let jwt_secret = match &self.jwt_secret {
             Some(secret) if secret.len() < 16 => {
                 return Err(ConfigError("MESH_JWT_SECRET must be at least 16 characters".into()))
             }
-            Some(secret) => secret.clone(),
-            None if allow_demo_secret => DEMO_JWT_SECRET.to_owned(),
-            None => {
-                return Err(ConfigError(
-                    "MESH_JWT_SECRET (or --jwt-secret) is required unless --demo is given".into(),
-                ))
-            }
+            Some(secret) => Some(secret.clone()),
+            None if allow_demo_secret => Some(DEMO_JWT_SECRET.to_owned()),
+            None if jwks.is_some() => None,
+            None => return Err(ConfigError(
+                "MESH_JWT_SECRET (or --jwt-secret), MESH_JWKS_FILE or MESH_JWKS_URL is required unless --demo is given"
+                    .into(),
+            )),
         };
+        for (what, claim) in [("roles", &self.jwt_roles_claim), ("teams", &self.jwt_teams_claim)] {
+            if claim.trim().is_empty() || claim.split('.').any(str::is_empty) {
+                return Err(ConfigError(format!("invalid {what} claim name `{claim}`")));
+            }
+        }
         Ok(AuthConfig {
             jwt_secret,
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),
+            jwks,
+            jwks_min_refresh: self.jwks_min_refresh,
+            jwks_max_age: self.jwks_max_age.max(self.jwks_min_refresh),
+            leeway: self.jwt_leeway,
+            roles_claim: self.jwt_roles_claim.clone(),
+            teams_claim: self.jwt_teams_claim.clone(),
+        })
+    }
+}
+
+/// Per-caller request rate: a token bucket of `burst` requests refilled at
+/// `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// 0: no limit.
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// Hardening settings: who may read anonymously, browsers, rate limits.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// Callers without a token may read PUBLIC products.
+    pub anonymous_read: bool,
+    /// Allowed browser origins; `None`: any origin (the demo).
+    pub cors_origins: Option<Vec<String>>,
+    pub rate_limit: RateLimit,
+}
+
+impl Default for SecurityConfig {
+    /// The production defaults.
+    fn default() -> Self {
+        Self {
+            anonymous_read: false,
+            cors_origins: Some(Vec::new()),
+            rate_limit: RateLimit {
+                per_minute: 600,
+                burst: 60,
+            },
+        }
+    }
+}
+
+impl SecurityArgs {
+    pub fn resolve(&self, demo: bool) -> Result<SecurityConfig, ConfigError> {
+        for origin in &self.cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin.ends_with('/') {
+                return Err(ConfigError(format!(
+                    "CORS origin `{origin}` must look like https://host[:port] (no path, no trailing slash)"
+                )));
+            }
+        }
+        Ok(SecurityConfig {
+            anonymous_read: self.anonymous_read.unwrap_or(demo),
+            cors_origins: if demo && self.cors_origins.is_empty() {
+                None
+            } else {
+                Some(self.cors_origins.clone())
+            },
+            rate_limit: RateLimit {
+                per_minute: self.rate_limit,
+                burst: self.rate_limit_burst.max(1),
+            },
         })
     }
 }
@@ -272,6 +435,10 @@ impl AuthArgs {
 pub struct GraphqlLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Aliased fields per document (a cheap amplification otherwise).
+    pub max_aliases: usize,
+    /// Answer introspection queries.
+    pub introspection: bool,
 }
 
 impl Default for GraphqlLimits {
@@ -279,6 +446,8 @@ impl Default for GraphqlLimits {
         Self {
             max_depth: 16,
             max_complexity: 5000,
+            max_aliases: 64,
+            introspection: true,
         }
     }
 }
@@ -293,6 +462,7 @@ pub struct Config {
     pub index_dir: Option<PathBuf>,
     pub demo: bool,
     pub auth: AuthConfig,
+    pub security: SecurityConfig,
     pub limits: GraphqlLimits,
     pub kafka: KafkaConfig,
 }
@@ -306,9 +476,12 @@ impl Config {
             index_dir: Some(args.database.index_dir()),
             demo: args.demo,
             auth: args.auth.resolve(args.demo)?,
+            security: args.security.resolve(args.demo)?,
             limits: GraphqlLimits {
                 max_depth: args.max_depth,
                 max_complexity: args.max_complexity,
+                max_aliases: args.security.max_aliases,
+                introspection: args.security.introspection,
             },
             kafka: args.kafka.resolve()?,
         })
@@ -364,17 +537,40 @@ mod tests {
 
     #[test]
     fn production_requires_a_secret() {
-        let args = AuthArgs {
-            jwt_secret: None,
-            jwt_issuer: None,
-            jwt_audience: None,
+        let args = Cli::parse_from(["mesh-catalog", "token", "--sub", "x"]);
+        let Command::Token(TokenArgs { auth: args, .. }) = args.command else {
+            unreachable!()
         };
         assert!(args.resolve(false).is_err());
-        assert_eq!(args.resolve(true).unwrap().jwt_secret, DEMO_JWT_SECRET);
+        assert_eq!(args.resolve(true).unwrap().jwt_secret.as_deref(), Some(DEMO_JWT_SECRET));
+        let jwks_only = AuthArgs {
+            jwks_file: Some("keys.json".into()),
+            ..args.clone()
+        };
+        assert!(jwks_only.resolve(false).unwrap().jwt_secret.is_none());
         let short = AuthArgs {
             jwt_secret: Some("short".into()),
             ..args
         };
         assert!(short.resolve(true).is_err());
+    }
+
+    #[test]
+    fn the_demo_relaxes_anonymous_reads_and_cors_only() {
+        let Command::Serve(args) = Cli::parse_from(["mesh-catalog", "serve"]).command else {
+            unreachable!()
+        };
+        let production = args.security.resolve(false).unwrap();
+        assert!(!production.anonymous_read);
+        assert_eq!(production.cors_origins, Some(vec![]));
+        assert_eq!(production.rate_limit.per_minute, 600);
+        let demo = args.security.resolve(true).unwrap();
+        assert!(demo.anonymous_read);
+        assert!(demo.cors_origins.is_none());
+        let bad = SecurityArgs {
+            cors_origins: vec!["ok.example/".into()],
+            ..args.security.clone()
+        };
+        assert!(bad.resolve(false).is_err());
     }
 }

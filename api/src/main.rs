@@ -28,9 +28,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let config = Config::from_args(&args)?;
+            // Handlers first: a signal during start-up must stop the server
+            // gracefully, not kill it.
+            let shutdown = shutdown_signal()?;
             let app = Application::build(config).await?;
             tracing::info!("GraphQL API and GraphiQL on http://{}/graphql", app.local_addr());
-            app.run_until(shutdown_signal()).await?;
+            app.run_until(shutdown).await?;
             tracing::info!("stopped");
         }
         Command::Token(args) => {
@@ -40,7 +43,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 teams: args.teams,
                 roles: args.roles,
             };
-            println!("{}", TokenService::new(&auth).mint(&identity, args.ttl));
+            println!("{}", TokenService::new(&auth).mint(&identity, args.ttl)?);
         }
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate(args) => {
@@ -58,18 +61,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Registers the SIGINT and SIGTERM handlers now; the future completes on
+/// the first of them.
+#[cfg(unix)]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! { _ = interrupt.recv() => {}, _ = terminate.recv() => {} }
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    })
 }

@@ -6,19 +6,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::TokenService;
-use crate::catalog::Catalog;
-use crate::config::{Config, ConfigError};
+use crate::auth::{AuthError, TokenService};
+use crate::catalog::{policy, Catalog};
+use crate::config::{Config, ConfigError, JwksSource};
 use crate::demo;
 use crate::graphql::http::{router, AppState};
+use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::{build_schema, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
 use crate::store::{Store, StoreError};
@@ -28,6 +30,14 @@ use crate::stream::{Live, StreamError};
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// Longest a request may run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Scripts and styles only from here and unpkg.com (GraphiQL's page loads
+/// React and GraphiQL from there and has one inline script); data only
+/// from here; never framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+    script-src 'self' 'unsafe-inline' https://unpkg.com; \
+    style-src 'self' 'unsafe-inline' https://unpkg.com; \
+    img-src 'self' data: https://graphql.org; font-src 'self' data: https://unpkg.com; \
+    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Why the server could not start. Each message names the offending value.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +54,8 @@ pub enum StartupError {
     Demo(String),
     #[error("cannot open the search index: {0}")]
     Search(#[from] SearchError),
+    #[error("cannot load the token verification keys: {0}")]
+    Keys(#[from] AuthError),
 }
 
 /// A bound, ready-to-serve server.
@@ -59,7 +71,7 @@ pub struct Application {
 /// the embedded broker's dependencies), and rustls then refuses to guess;
 /// idempotent.
 pub fn install_tls_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl Application {
@@ -75,8 +87,17 @@ impl Application {
         let live = Live::start(&config.kafka, store.clone()).await?;
         let catalog = Catalog::new(store)
             .with_hook(Arc::new(indexer.clone()))
-            .with_hook(live.hook());
+            .with_hook(live.hook())
+            .with_settings(policy::Settings {
+                anonymous_read: config.security.anonymous_read,
+            });
         live.watch_freshness(catalog.clone())?;
+        let tokens = TokenService::new(&config.auth);
+        match (tokens.load_keys().await, &config.auth.jwks) {
+            (Err(e), Some(JwksSource::File(_))) => return Err(e.into()),
+            (Err(e), _) => tracing::warn!(error = %e, "JWKS not loaded yet; retrying on the first token"),
+            (Ok(()), _) => {}
+        }
         if config.demo {
             demo::seed(&catalog)
                 .await
@@ -101,15 +122,16 @@ impl Application {
                 &config.limits,
             ),
             catalog: catalog.clone(),
-            tokens: Arc::new(TokenService::new(&config.auth)),
+            tokens: Arc::new(tokens),
+            limiter: RateLimiter::new(config.security.rate_limit).map(Arc::new),
         };
-        let router = router(state)
+        let router = security_headers(router(state))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ))
-            .layer(CorsLayer::permissive())
+            .layer(cors(config.security.cors_origins.as_deref())?)
             .layer(TraceLayer::new_for_http());
         Ok(Self {
             listener,
@@ -141,10 +163,47 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         self.live.shutdown();
         served
     }
+}
+
+/// Headers on every response (unless a handler set its own).
+fn security_headers(router: Router) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// CORS: any origin (`None`, the demo), or only the listed ones (none:
+/// browsers may call only from the same origin).
+fn cors(origins: Option<&[String]>) -> Result<CorsLayer, ConfigError> {
+    let Some(origins) = origins else {
+        return Ok(CorsLayer::permissive());
+    };
+    let origins = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).map_err(|_| ConfigError(format!("invalid CORS origin `{o}`"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600)))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{on_both, order_schema, TestApp};
+use crate::helpers::{on_both, order_schema, TestApp, ADMIN};
 
 on_both!(
     subscription_life_cycle,
@@ -113,7 +113,7 @@ async fn subscription_refusals(app: TestApp) {
     app.application("fraud-detection").await;
     assert_eq!(
         app.error_code(
-            "bob",
+            ADMIN,
             "mutation { createApplication(input: {name: \"fraud-detection\", ownerTeam: \"orders-team\"}) { id } }",
             json!({})
         )

@@ -25,8 +25,8 @@ fn schema_command_prints_the_sdl() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), mesh_catalog::graphql::sdl());
 }
 
-#[test]
-fn token_command_mints_a_verifiable_token() {
+#[tokio::test]
+async fn token_command_mints_a_verifiable_token() {
     let out = run(
         &[
             "token",
@@ -43,13 +43,10 @@ fn token_command_mints_a_verifiable_token() {
     );
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap();
-    let auth = mesh_catalog::config::AuthConfig {
-        jwt_secret: mesh_catalog::config::DEMO_JWT_SECRET.into(),
-        issuer: None,
-        audience: None,
-    };
+    let auth = mesh_catalog::config::AuthConfig::with_secret(mesh_catalog::config::DEMO_JWT_SECRET);
     let identity = mesh_catalog::auth::TokenService::new(&auth)
         .verify(token.trim())
+        .await
         .unwrap();
     assert_eq!(identity.subject, "alice");
     assert_eq!(identity.teams, ["orders-team"]);

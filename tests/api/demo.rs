@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_on, spawn_with, Backend, TestApp};
+use crate::helpers::{spawn_on, spawn_with, Backend, TestApp, ADMIN};
 use crate::ws::{Incoming, Protocol, WsClient};
 
 const COUNTS: &str = "{
@@ -20,7 +20,7 @@ fn count(list: &Value) -> usize {
 }
 
 async fn check_demo(app: &TestApp) -> Value {
-    let data = app.anon(COUNTS, json!({})).await;
+    let data = app.ok(ADMIN, COUNTS, json!({})).await;
     assert!(count(&data["domains"]) >= 6, "domains: {}", count(&data["domains"]));
     assert!(count(&data["applications"]) >= 8);
     let products = data["dataProducts"]["edges"].as_array().unwrap();
@@ -58,7 +58,7 @@ async fn check_demo(app: &TestApp) -> Value {
     for p in products {
         let name = p["node"]["qualifiedName"].as_str().unwrap();
         let g = app
-            .anon("query($p: String!) { lineage(of: {product: $p}, direction: DOWNSTREAM, depth: 50) { nodes { depth } } }", json!({ "p": name }))
+            .ok(ADMIN, "query($p: String!) { lineage(of: {product: $p}, direction: DOWNSTREAM, depth: 50) { nodes { depth } } }", json!({ "p": name }))
             .await;
         let d = g["lineage"]["nodes"]
             .as_array()
@@ -80,7 +80,7 @@ async fn seeds_idempotently(backend: Backend) {
     drop(app);
     // Seeding again on the same database changes nothing.
     let again = spawn_on(dir, url, true).await;
-    let second = again.anon(COUNTS, json!({})).await;
+    let second = again.ok(ADMIN, COUNTS, json!({})).await;
     assert_eq!(first, second);
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mesh_catalog::auth::{Identity, TokenService};
-use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits, KafkaConfig};
+use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits, KafkaConfig, RateLimit, SecurityConfig};
 use mesh_catalog::startup::Application;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
@@ -33,13 +33,12 @@ pub struct TestApp {
     _shutdown: oneshot::Sender<()>,
 }
 
-fn auth() -> AuthConfig {
-    AuthConfig {
-        jwt_secret: SECRET.into(),
-        issuer: None,
-        audience: None,
-    }
+pub fn auth() -> AuthConfig {
+    AuthConfig::with_secret(SECRET)
 }
+
+/// The user whose tokens carry the `admin` role in tests.
+pub const ADMIN: &str = "admin";
 
 /// A fresh, uniquely named PostgreSQL database.
 pub async fn fresh_postgres_url() -> String {
@@ -69,17 +68,47 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the server; `demo` seeds the demo mesh.
 pub async fn spawn_with(backend: Backend, demo: bool) -> TestApp {
+    spawn_configured(backend, |config| config.demo = demo).await
+}
+
+/// Starts the server with the test configuration changed by `change`.
+pub async fn spawn_configured(backend: Backend, change: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = temp_dir();
     let database_url = match backend {
         Backend::Sqlite => format!("sqlite://{}", data_dir.join("catalog.db").display()),
         Backend::Postgres => fresh_postgres_url().await,
     };
-    spawn_on(data_dir, database_url, demo).await
+    let mut config = test_config(data_dir, database_url, false);
+    change(&mut config);
+    start(config).await
+}
+
+/// The tests' configuration: anonymous reads on (as in the demo), no rate
+/// limit (tests that need them turn them on).
+pub fn test_config(data_dir: PathBuf, database_url: String, demo: bool) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.clone(),
+        database_url,
+        index_dir: Some(data_dir.join("index")),
+        demo,
+        auth: auth(),
+        security: SecurityConfig {
+            anonymous_read: true,
+            cors_origins: None,
+            rate_limit: RateLimit {
+                per_minute: 0,
+                burst: 1,
+            },
+        },
+        limits: GraphqlLimits::default(),
+        kafka: KafkaConfig::embedded(),
+    }
 }
 
 /// Starts a server on an existing data directory and database.
 pub async fn spawn_on(data_dir: PathBuf, database_url: String, demo: bool) -> TestApp {
-    spawn_live_on(data_dir, database_url, demo, KafkaConfig::embedded()).await
+    start(test_config(data_dir, database_url, demo)).await
 }
 
 /// Starts a server on `backend` talking to `kafka`.
@@ -92,18 +121,17 @@ pub async fn spawn_live(backend: Backend, kafka: KafkaConfig) -> TestApp {
     spawn_live_on(data_dir, database_url, false, kafka).await
 }
 
-/// Starts a server with every setting given.
+/// Starts a server on an existing data directory and database, talking to
+/// `kafka`.
 pub async fn spawn_live_on(data_dir: PathBuf, database_url: String, demo: bool, kafka: KafkaConfig) -> TestApp {
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.clone(),
-        database_url: database_url.clone(),
-        index_dir: Some(data_dir.join("index")),
-        demo,
-        auth: auth(),
-        limits: GraphqlLimits::default(),
-        kafka,
-    };
+    start(Config { kafka, ..test_config(data_dir, database_url, demo) }).await
+}
+
+/// Starts a server with exactly this configuration.
+pub async fn start(config: Config) -> TestApp {
+    let data_dir = config.data_dir.clone();
+    let database_url = config.database_url.clone();
+    let tokens = TokenService::new(&config.auth);
     // A server dropped just before may still be releasing the index lock.
     let mut attempts = 0;
     let app = loop {
@@ -128,7 +156,7 @@ pub async fn spawn_live_on(data_dir: PathBuf, database_url: String, demo: bool, 
             .timeout(Duration::from_secs(60))
             .build()
             .unwrap(),
-        tokens: TokenService::new(&auth()),
+        tokens,
         data_dir,
         database_url,
         bootstrap,
@@ -137,23 +165,28 @@ pub async fn spawn_live_on(data_dir: PathBuf, database_url: String, demo: bool, 
 }
 
 impl TestApp {
+    /// A token for `user`: [`ADMIN`] has the `admin` role; everyone else's
+    /// teams come from the catalog's team members.
     pub fn token(&self, user: &str) -> String {
+        let roles = if user == ADMIN { vec!["admin".into()] } else { vec![] };
+        self.token_with(user, &[], &roles)
+    }
+
+    /// A token with explicit teams and roles claims.
+    pub fn token_with(&self, user: &str, teams: &[&str], roles: &[String]) -> String {
         let identity = Identity {
             subject: user.into(),
-            teams: vec![],
-            roles: vec![],
+            teams: teams.iter().map(|t| t.to_string()).collect(),
+            roles: roles.to_vec(),
         };
-        self.tokens.mint(&identity, Duration::from_secs(3600))
+        self.tokens
+            .mint(&identity, Duration::from_secs(3600))
+            .expect("the test secret mints")
     }
 
     /// A token whose `teams` claim lists `teams`.
     pub fn team_token(&self, user: &str, teams: &[&str]) -> String {
-        let identity = Identity {
-            subject: user.into(),
-            teams: teams.iter().map(|t| t.to_string()).collect(),
-            roles: vec![],
-        };
-        self.tokens.mint(&identity, Duration::from_secs(3600))
+        self.token_with(user, teams, &[])
     }
 
     /// Posts a GraphQL request, optionally with a bearer token; returns the
@@ -199,16 +232,17 @@ impl TestApp {
         body["data"].clone()
     }
 
-    /// The standard fixture: team `orders-team` (alice), domain `orders`.
+    /// The standard fixture: team `orders-team` (alice), domain `orders`,
+    /// created by the admin.
     pub async fn orders_domain(&self) {
         self.ok(
-            "alice",
+            ADMIN,
             "mutation { createTeam(input: {name: \"orders-team\", members: [\"alice\"]}) { id } }",
             json!({}),
         )
         .await;
         self.ok(
-            "alice",
+            ADMIN,
             "mutation { createDomain(input: {name: \"orders\", description: \"Orders\", ownerTeam: \"orders-team\"}) { id } }",
             json!({}),
         )
@@ -230,10 +264,10 @@ impl TestApp {
             .clone()
     }
 
-    /// Creates application `name` owned by a new team `<name>-team`.
+    /// Creates application `name` owned by a new team `<name>-team` (bob).
     pub async fn application(&self, name: &str) {
         self.ok(
-            "bob",
+            ADMIN,
             "mutation($n: String!) { createTeam(input: {name: $n, members: [\"bob\"]}) { id } }",
             json!({ "n": format!("{name}-team") }),
         )

@@ -24,7 +24,7 @@ async fn hooks_see_committed_changes_only(url: String) {
     let alice = Caller::User(Identity {
         subject: "alice".into(),
         teams: vec![],
-        roles: vec![],
+        roles: vec!["admin".into()],
     });
     catalog
         .create_team(
@@ -45,7 +45,13 @@ async fn hooks_see_committed_changes_only(url: String) {
     catalog.create_domain(&alice, domain.clone()).await.unwrap();
     // Refused: duplicate, and anonymous.
     assert!(catalog.create_domain(&alice, domain.clone()).await.is_err());
-    assert!(catalog.create_domain(&Caller::Anonymous, domain).await.is_err());
+    assert!(catalog.create_domain(&Caller::Anonymous, domain.clone()).await.is_err());
+    let mallory = Caller::User(Identity {
+        subject: "mallory".into(),
+        teams: vec![],
+        roles: vec![],
+    });
+    assert!(catalog.create_domain(&mallory, domain).await.is_err());
 
     let changes = recorder.0.lock().unwrap().clone();
     let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.kind).collect();
@@ -54,7 +60,8 @@ async fn hooks_see_committed_changes_only(url: String) {
     assert!(changes[0].id < changes[1].id, "ids are time-ordered");
     assert_eq!(changes[1].entity_name, "orders");
     // What the hook saw is committed.
-    assert!(catalog.domain(&changes[1].entity_id).await.unwrap().is_some());
+    let view = catalog.principal(&alice).await.unwrap();
+    assert!(catalog.domain(&view, &changes[1].entity_id).await.unwrap().is_some());
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{on_both, spawn_app, Backend, TestApp};
+use crate::helpers::{on_both, spawn_app, spawn_configured, Backend, TestApp};
 
 on_both!(probes_answer);
 
@@ -69,19 +69,19 @@ async fn graphiql_and_graphql_over_http() {
 #[tokio::test]
 async fn bad_tokens_and_limits_are_refused() {
     let app = spawn_app(Backend::Sqlite).await;
-    let other = mesh_catalog::auth::TokenService::new(&mesh_catalog::config::AuthConfig {
-        jwt_secret: "another-secret-entirely-0123456789".into(),
-        issuer: None,
-        audience: None,
-    });
-    let forged = other.mint(
-        &mesh_catalog::auth::Identity {
-            subject: "mallory".into(),
-            teams: vec![],
-            roles: vec![],
-        },
-        std::time::Duration::from_secs(60),
-    );
+    let other = mesh_catalog::auth::TokenService::new(&mesh_catalog::config::AuthConfig::with_secret(
+        "another-secret-entirely-0123456789",
+    ));
+    let forged = other
+        .mint(
+            &mesh_catalog::auth::Identity {
+                subject: "mallory".into(),
+                teams: vec![],
+                roles: vec!["admin".into()],
+            },
+            std::time::Duration::from_secs(60),
+        )
+        .unwrap();
     let response = app
         .client
         .post(format!("{}/graphql", app.address))
@@ -119,15 +119,30 @@ async fn bad_tokens_and_limits_are_refused() {
     );
     assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
 
-    // Too complex: thousands of aliased fields.
-    let wide = format!(
-        "{{ {} }}",
-        (0..3000)
-            .map(|i| format!("a{i}: domains {{ name }}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+    // Too many aliases: refused before anything runs.
+    let wide = |n: usize| {
+        format!(
+            "{{ {} }}",
+            (0..n)
+                .map(|i| format!("a{i}: domains {{ name }}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    let body = app.post(None, &wide(65), json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("65 aliased fields"),
+        "{body:#}"
     );
-    let body = app.post(None, &wide, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
+    assert!(app.post(None, &wide(64), json!({})).await.get("errors").is_none());
+
+    // Too complex: thousands of fields (aliases allowed on this server).
+    let lenient = spawn_configured(Backend::Sqlite, |c| c.limits.max_aliases = 10_000).await;
+    let body = lenient.post(None, &wide(3000), json!({})).await;
     assert!(
         body["errors"][0]["message"].as_str().unwrap().contains("too complex"),
         "{body:#}"

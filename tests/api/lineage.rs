@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{on_both, order_schema, TestApp};
+use crate::helpers::{on_both, order_schema, TestApp, ADMIN};
 
 on_both!(
     lineage_depth_direction_and_cycles,
@@ -178,7 +178,7 @@ async fn lineage_refusals(app: TestApp) {
         ),
     ];
     for (vars, code) in cases {
-        assert_eq!(app.error_code("alice", ADD, vars.clone()).await, code, "{vars}");
+        assert_eq!(app.error_code(ADMIN, ADD, vars.clone()).await, code, "{vars}");
     }
     // Both endpoints given is not a valid oneOf input.
     let body = app

@@ -83,7 +83,7 @@ async fn wait_topic(app: &TestApp, product: &str) -> Value {
 async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let data = app.anon("{ liveConsumers { topic subscribers } }", json!({})).await;
+        let data = app.ok(ADMIN, "{ liveConsumers { topic subscribers } }", json!({})).await;
         let count = data["liveConsumers"]
             .as_array()
             .unwrap()

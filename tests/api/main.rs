@@ -6,6 +6,7 @@ mod brokers;
 mod ws;
 
 mod access;
+mod authz;
 mod cli;
 mod demo;
 mod hooks;
@@ -18,4 +19,5 @@ mod quality_audit;
 mod schemas;
 mod sdl;
 mod search;
+mod security;
 mod teams;

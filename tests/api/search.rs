@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{order_schema, spawn_app, spawn_on, spawn_with, Backend, TestApp, PUBLISH};
+use crate::helpers::{order_schema, spawn_app, spawn_on, spawn_with, Backend, TestApp, ADMIN, PUBLISH};
 
 const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput, $first: Int, $after: String) {
   search(query: $q, filters: $f, first: $first, after: $after) {
@@ -17,7 +17,9 @@ const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput, $first: Int, $a
 }";
 
 async fn search(app: &TestApp, q: &str, filters: Value) -> Value {
-    app.anon(SEARCH, json!({ "q": q, "f": filters, "first": 20 })).await["search"].clone()
+    app.ok(ADMIN, SEARCH, json!({ "q": q, "f": filters, "first": 20 }))
+        .await["search"]
+        .clone()
 }
 
 fn names(result: &Value) -> Vec<String> {
@@ -262,12 +264,15 @@ async fn filters_facets_and_cursor_pagination() {
     // Cursor pagination: pages of 7 walk every hit exactly once, for a
     // listing and for a ranked query.
     for q in ["", "orders customer"] {
-        let expected = app.anon(SEARCH, json!({ "q": q, "first": 100 })).await["search"].clone();
+        let expected = app.ok(ADMIN, SEARCH, json!({ "q": q, "first": 100 })).await["search"].clone();
         let expected = names(&expected);
         let mut seen = Vec::new();
         let mut after = Value::Null;
         loop {
-            let page = app.anon(SEARCH, json!({ "q": q, "first": 7, "after": after })).await["search"].clone();
+            let page = app
+                .ok(ADMIN, SEARCH, json!({ "q": q, "first": 7, "after": after }))
+                .await["search"]
+                .clone();
             seen.extend(names(&page));
             if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
                 break;
@@ -286,7 +291,7 @@ async fn filters_facets_and_cursor_pagination() {
 async fn suggest_products_and_fields() {
     let app = spawn_with(Backend::Sqlite, true).await;
     let q = "query($p: String!) { suggest(prefix: $p, limit: 5) { kind text displayName productCount product { status } } }";
-    let s = app.anon(q, json!({ "p": "shipm" })).await["suggest"].clone();
+    let s = app.ok(ADMIN, q, json!({ "p": "shipm" })).await["suggest"].clone();
     let products: Vec<&str> = s
         .as_array()
         .unwrap()
@@ -309,10 +314,10 @@ async fn suggest_products_and_fields() {
         fields.contains(&"shipment_id") || fields.contains(&"shipmentid"),
         "{s:#}"
     );
-    let s = app.anon(q, json!({ "p": "order st" })).await["suggest"].clone();
+    let s = app.ok(ADMIN, q, json!({ "p": "order st" })).await["suggest"].clone();
     assert_eq!(s[0]["text"], "orders.order-status-snapshots");
     // Retired products are not suggested.
-    let s = app.anon(q, json!({ "p": "daily sa" })).await["suggest"].clone();
+    let s = app.ok(ADMIN, q, json!({ "p": "daily sa" })).await["suggest"].clone();
     assert!(
         s.as_array()
             .unwrap()
@@ -320,7 +325,7 @@ async fn suggest_products_and_fields() {
             .all(|x| x["text"] != "analytics.daily-sales"),
         "{s:#}"
     );
-    let s = app.anon(q, json!({ "p": "" })).await["suggest"].clone();
+    let s = app.ok(ADMIN, q, json!({ "p": "" })).await["suggest"].clone();
     assert_eq!(s, json!([]));
 }
 

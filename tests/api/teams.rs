@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{code_of, on_both, TestApp};
+use crate::helpers::{code_of, on_both, TestApp, ADMIN};
 
 on_both!(teams_and_domains_are_created_and_listed, team_and_domain_refusals);
 
@@ -88,7 +88,7 @@ async fn team_and_domain_refusals(app: TestApp) {
         ),
     ];
     for (query, code) in cases {
-        assert_eq!(app.error_code("alice", query, json!({})).await, code, "{query}");
+        assert_eq!(app.error_code(ADMIN, query, json!({})).await, code, "{query}");
     }
     // Nothing half-written: the refused team with a bad member does not exist.
     let data = app.anon("{ team(key: \"ok-team\") { id } }", json!({})).await;

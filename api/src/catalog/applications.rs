@@ -4,18 +4,19 @@
 //! product → application CONSUMES edge, revoking removes it.
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, application, data_product, lineage_edge};
 
 use super::lineage::{insert_edge, Endpoint};
+use super::policy::{self, Action, Principal};
 use super::products::find_product;
 use super::teams::find_team;
 use super::{
-    new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, NodeKind, ProductStatus,
-    Result, SubscriptionStatus, Unit,
+    new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, NodeKind, Op,
+    ProductStatus, Result, SubscriptionStatus, Unit,
 };
 
 /// Input of `createApplication`.
@@ -90,8 +91,19 @@ impl Catalog {
     pub async fn create_application(&self, caller: &Caller, input: NewApplication) -> Result<application::Model> {
         let name = Name::parse("application name", &input.name)?;
         let description = text("description", &input.description, 10_000)?;
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(
+                caller,
+                Op::new("createApplication", EntityKind::Application, name.as_str()),
+            )
+            .await?;
         let team = find_team(unit.conn(), &input.owner_team).await?;
+        let mut unit = self
+            .allow(
+                policy::authorize(&unit.principal, Action::CreateApplication { owner: &team }),
+                unit,
+            )
+            .await?;
         if find_application(unit.conn(), name.as_str()).await.is_ok() {
             return Err(CatalogError::Conflict(format!(
                 "application `{}` already exists",
@@ -124,9 +136,19 @@ impl Catalog {
 
     pub async fn request_access(&self, caller: &Caller, input: RequestAccess) -> Result<access_subscription::Model> {
         let purpose = required_text("purpose", &input.purpose, 4_000)?;
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("requestAccess", EntityKind::Product, &input.product))
+            .await?;
         let app = find_application(unit.conn(), &input.application).await?;
         let product = find_product(unit.conn(), &input.product).await?;
+        let mut unit = self
+            .allow_on_product(
+                unit,
+                &product,
+                &input.product,
+                Action::RequestAccess { application: &app },
+            )
+            .await?;
         match ProductStatus::decode(&product.status)? {
             ProductStatus::Published => {}
             status => {
@@ -199,8 +221,33 @@ impl Catalog {
             return Err(CatalogError::Validation("a rejection needs a reason".into()));
         }
         let (from, to, kind) = decision.transition();
-        let mut unit = self.begin(caller).await?;
+        let name = match decision {
+            AccessDecision::Approve => "approveAccess",
+            AccessDecision::Reject => "rejectAccess",
+            AccessDecision::Revoke => "revokeAccess",
+        };
+        let unit = self
+            .begin(caller, Op::new(name, EntityKind::Subscription, subscription))
+            .await?;
         let current = find_subscription(unit.conn(), subscription).await?;
+        let product = data_product::Entity::find_by_id(current.product_id.clone())
+            .one(unit.conn())
+            .await?
+            .ok_or_else(|| CatalogError::Internal("subscription without product".into()))?;
+        // A subscription to a hidden product is itself hidden.
+        let unit = self
+            .allow(
+                policy::ensure_visible(&unit.principal, &product, subscription)
+                    .map_err(|_| CatalogError::not_found("subscription", subscription)),
+                unit,
+            )
+            .await?;
+        let mut unit = self
+            .allow(
+                policy::authorize(&unit.principal, Action::DecideAccess { product: &product }),
+                unit,
+            )
+            .await?;
         if current.status != from.as_str() {
             return Err(CatalogError::Conflict(format!(
                 "subscription {} is {}; only a {from} subscription can become {to}",
@@ -227,10 +274,6 @@ impl Catalog {
                 current.id
             )));
         }
-        let product = data_product::Entity::find_by_id(current.product_id.clone())
-            .one(unit.conn())
-            .await?
-            .ok_or_else(|| CatalogError::Internal("subscription without product".into()))?;
         let app = find_application(unit.conn(), &current.application_id).await?;
         self.sync_consumes_edge(&unit, &product, &app, to).await?;
         unit.record(Event {
@@ -283,33 +326,59 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn application(&self, key: &str) -> Result<Option<application::Model>> {
+    pub async fn application(&self, principal: &Principal, key: &str) -> Result<Option<application::Model>> {
+        policy::ensure_reader(principal)?;
         super::optional(find_application(self.db(), key).await)
     }
 
-    pub async fn applications(&self) -> Result<Vec<application::Model>> {
+    pub async fn applications(&self, principal: &Principal) -> Result<Vec<application::Model>> {
+        policy::ensure_reader(principal)?;
         Ok(application::Entity::find()
             .order_by_asc(application::Column::Name)
             .all(self.db())
             .await?)
     }
 
-    pub async fn subscription(&self, id: &str) -> Result<Option<access_subscription::Model>> {
-        Ok(access_subscription::Entity::find_by_id(id.to_owned())
+    /// A subscription, if its product is visible to the caller.
+    pub async fn subscription(&self, principal: &Principal, id: &str) -> Result<Option<access_subscription::Model>> {
+        policy::ensure_reader(principal)?;
+        let Some(subscription) = access_subscription::Entity::find_by_id(id.to_owned())
             .one(self.db())
-            .await?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let product = data_product::Entity::find_by_id(subscription.product_id.clone())
+            .one(self.db())
+            .await?;
+        Ok(product.filter(|p| policy::can_see(principal, p)).map(|_| subscription))
     }
 
-    /// Subscriptions, newest first, optionally narrowed.
+    /// Subscriptions to products the caller can see, newest first,
+    /// optionally narrowed.
     pub async fn subscriptions(
         &self,
+        principal: &Principal,
         product: Option<&str>,
         application: Option<&str>,
         status: Option<SubscriptionStatus>,
     ) -> Result<Vec<access_subscription::Model>> {
+        policy::ensure_reader(principal)?;
         let mut query = access_subscription::Entity::find();
         if let Some(product) = product {
-            query = query.filter(access_subscription::Column::ProductId.eq(find_product(self.db(), product).await?.id));
+            let product = self.visible_product(principal, product).await?;
+            query = query.filter(access_subscription::Column::ProductId.eq(product.id));
+        }
+        if let Some(visible) = policy::product_condition(principal) {
+            query = query.filter(
+                access_subscription::Column::ProductId.in_subquery(
+                    Query::select()
+                        .column(data_product::Column::Id)
+                        .from(data_product::Entity)
+                        .cond_where(visible)
+                        .to_owned(),
+                ),
+            );
         }
         if let Some(app) = application {
             query =

@@ -1,13 +1,15 @@
 //! The audit log: one entry per recorded change, written in the change's
-//! own transaction (see `Unit::record`).
+//! own transaction (see `Unit::record`), and one per refused mutation
+//! (`DENIED`, written in a transaction of its own by `Catalog::allow`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::auth::Caller;
-use crate::store::entities::audit_entry;
+use crate::store::entities::{access_subscription, audit_entry, data_product, lineage_edge};
 
-use super::{policy, Catalog, EntityKind, Result};
+use super::policy::{self, Principal};
+use super::{Catalog, CatalogError, ChangeKind, EntityKind, NodeKind, Result};
 
 /// Filters of `auditLog`; all given filters must match.
 #[derive(Debug, Clone, Default)]
@@ -21,15 +23,26 @@ pub struct AuditFilter {
 
 impl Catalog {
     /// Audit entries, newest first, before the `before` entry id (a cursor).
+    /// Admins see every entry; other authenticated callers see entries
+    /// about teams, domains and applications, and about the products,
+    /// subscriptions and (existing) lineage edges they can see — never
+    /// refusals.
     pub async fn audit_log(
         &self,
-        caller: &Caller,
+        principal: &Principal,
         filter: &AuditFilter,
         limit: u64,
         before: Option<&str>,
     ) -> Result<Vec<audit_entry::Model>> {
-        policy::authorize(caller, policy::Action::ReadAudit)?;
+        if principal.caller().identity().is_none() {
+            return Err(CatalogError::Unauthenticated(
+                "reading the audit log needs a bearer token".into(),
+            ));
+        }
         let mut query = audit_entry::Entity::find();
+        if let Some(visible) = policy::product_condition(principal) {
+            query = query.filter(visible_entries(visible));
+        }
         if let Some(actor) = &filter.actor {
             query = query.filter(audit_entry::Column::Actor.eq(actor));
         }
@@ -55,4 +68,65 @@ impl Catalog {
             .all(self.db())
             .await?)
     }
+}
+
+/// The audit entries a non-admin may read, given the products they see.
+fn visible_entries(products: Condition) -> Condition {
+    let visible_ids = || -> SelectStatement {
+        Query::select()
+            .column(data_product::Column::Id)
+            .from(data_product::Entity)
+            .cond_where(products.clone())
+            .to_owned()
+    };
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    let product_end = |kind_col: lineage_edge::Column, id_col: lineage_edge::Column| {
+        Condition::any()
+            .add(kind_col.ne(NodeKind::Product.as_str()))
+            .add(id_col.in_subquery(visible_ids()))
+    };
+    Condition::all()
+        .add(audit_entry::Column::Action.ne(ChangeKind::Denied.as_str()))
+        .add(
+            Condition::any()
+                .add(audit_entry::Column::EntityKind.is_in([
+                    EntityKind::Team.as_str(),
+                    EntityKind::Domain.as_str(),
+                    EntityKind::Application.as_str(),
+                ]))
+                .add(
+                    Condition::all()
+                        .add(kind(EntityKind::Product))
+                        .add(audit_entry::Column::EntityId.in_subquery(visible_ids())),
+                )
+                .add(
+                    Condition::all().add(kind(EntityKind::Subscription)).add(
+                        audit_entry::Column::EntityId.in_subquery(
+                            Query::select()
+                                .column(access_subscription::Column::Id)
+                                .from(access_subscription::Entity)
+                                .and_where(access_subscription::Column::ProductId.in_subquery(visible_ids()))
+                                .to_owned(),
+                        ),
+                    ),
+                )
+                .add(
+                    Condition::all().add(kind(EntityKind::LineageEdge)).add(
+                        audit_entry::Column::EntityId.in_subquery(
+                            Query::select()
+                                .column(lineage_edge::Column::Id)
+                                .from(lineage_edge::Entity)
+                                .cond_where(
+                                    Condition::all()
+                                        .add(product_end(
+                                            lineage_edge::Column::FromKind,
+                                            lineage_edge::Column::FromId,
+                                        ))
+                                        .add(product_end(lineage_edge::Column::ToKind, lineage_edge::Column::ToId)),
+                                )
+                                .to_owned(),
+                        ),
+                    ),
+                ),
+        )
 }

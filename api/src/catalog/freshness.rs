@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::store::entities::{audit_entry, data_product};
 
-use super::{Catalog, ChangeKind, EntityKind, Event, Result};
+use super::{Catalog, ChangeKind, EntityKind, Event, Op, Result};
 
 /// The actor of changes the server makes by itself.
 pub const SYSTEM_ACTOR: &str = "mesh-catalog";
@@ -34,7 +34,7 @@ impl Catalog {
     /// Records that `product` went stale (`stale`) or is fresh again, with
     /// a human `detail`.
     pub async fn flag_freshness(&self, product: &data_product::Model, stale: bool, detail: String) -> Result<()> {
-        let mut unit = self.begin_system().await?;
+        let mut unit = self.begin_system(Op::new("flagFreshness", EntityKind::Product, &product.qualified_name)).await?;
         let kind = if stale {
             ChangeKind::ProductStale
         } else {

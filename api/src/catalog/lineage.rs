@@ -10,10 +10,12 @@ use crate::auth::Caller;
 use crate::store::entities::{application, data_product, lineage_edge};
 
 use super::applications::find_application;
+use super::policy::{self, Action, Principal};
 use super::products::find_product;
+use super::teams::find_domain;
 use super::{
-    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping, NodeKind, Result,
-    Unit,
+    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping, NodeKind, Op,
+    Result, Unit,
 };
 
 /// Deepest walk accepted; deeper requests are clamped.
@@ -50,7 +52,14 @@ pub struct LineageNode {
     pub id: String,
     pub name: String,
     pub depth: i32,
+    /// A product the caller may not see: `id` is an opaque placeholder
+    /// (`restricted-<n>`, unique within one answer) and `name` is
+    /// `restricted`.
+    pub restricted: bool,
 }
+
+/// The name shown for products hidden from the caller.
+pub const RESTRICTED: &str = "restricted";
 
 /// The part of the lineage graph reached from a root.
 #[derive(Debug, Clone)]
@@ -78,8 +87,11 @@ pub struct ImpactedApplication {
 #[derive(Debug, Clone)]
 pub struct ImpactReport {
     pub product: data_product::Model,
+    /// The impacted products the caller can see.
     pub products: Vec<ImpactedProduct>,
     pub applications: Vec<ImpactedApplication>,
+    /// How many impacted products are hidden from the caller.
+    pub restricted_products: u64,
 }
 
 fn edge_kind(from: NodeKind, to: NodeKind) -> Result<EdgeKind> {
@@ -116,6 +128,65 @@ async fn resolve(db: &impl ConnectionTrait, node: &NodeRef) -> Result<(Endpoint,
             )
         }
     })
+}
+
+/// An endpoint with what authorization needs: the teams owning it and,
+/// for a product, the row (whose visibility is checked).
+struct Owned {
+    endpoint: Endpoint,
+    name: String,
+    /// The key the caller gave (NOT_FOUND messages name only that).
+    key: String,
+    owners: Vec<String>,
+    product: Option<data_product::Model>,
+}
+
+async fn resolve_owned(db: &impl ConnectionTrait, node: &NodeRef) -> Result<Owned> {
+    Ok(match node {
+        NodeRef::Product(key) => {
+            let p = find_product(db, key).await?;
+            let domain = find_domain(db, &p.domain_id).await?;
+            Owned {
+                endpoint: Endpoint {
+                    kind: NodeKind::Product,
+                    id: p.id.clone(),
+                },
+                name: p.qualified_name.clone(),
+                key: key.clone(),
+                owners: vec![domain.owner_team_id, p.owner_team_id.clone()],
+                product: Some(p),
+            }
+        }
+        NodeRef::Application(key) => {
+            let a = find_application(db, key).await?;
+            Owned {
+                endpoint: Endpoint {
+                    kind: NodeKind::Application,
+                    id: a.id,
+                },
+                name: a.name,
+                key: key.clone(),
+                owners: vec![a.owner_team_id],
+                product: None,
+            }
+        }
+    })
+}
+
+/// NOT_FOUND for the first product endpoint hidden from the caller.
+fn ensure_visible_ends(principal: &Principal, ends: &[&Owned]) -> Result<()> {
+    for end in ends {
+        if let Some(product) = &end.product {
+            policy::ensure_visible(principal, product, &end.key)?;
+        }
+    }
+    Ok(())
+}
+
+fn node_key(node: &NodeRef) -> &str {
+    match node {
+        NodeRef::Product(key) | NodeRef::Application(key) => key,
+    }
 }
 
 /// Inserts an edge inside `unit`; CONFLICT when it already exists.
@@ -172,10 +243,15 @@ impl Catalog {
                 ));
             }
         }
-        let mut unit = self.begin(caller).await?;
-        let (from, from_name) = resolve(unit.conn(), &input.from).await?;
-        let (to, to_name) = resolve(unit.conn(), &input.to).await?;
-        let edge = insert_edge(&unit, &from, &to, &input.field_mappings).await?;
+        let title = format!("{} → {}", node_key(&input.from), node_key(&input.to));
+        let unit = self
+            .begin(caller, Op::new("addLineageEdge", EntityKind::LineageEdge, &title))
+            .await?;
+        let from = resolve_owned(unit.conn(), &input.from).await?;
+        let to = resolve_owned(unit.conn(), &input.to).await?;
+        let mut unit = self.allow_lineage_change(unit, &from, &to).await?;
+        let (from_name, to_name) = (&from.name, &to.name);
+        let edge = insert_edge(&unit, &from.endpoint, &to.endpoint, &input.field_mappings).await?;
         unit.record(Event {
             kind: ChangeKind::LineageAdded,
             entity_kind: EntityKind::LineageEdge,
@@ -190,11 +266,29 @@ impl Catalog {
     }
 
     pub async fn remove_lineage_edge(&self, caller: &Caller, id: &str) -> Result<lineage_edge::Model> {
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("removeLineageEdge", EntityKind::LineageEdge, id))
+            .await?;
         let edge = lineage_edge::Entity::find_by_id(id.to_owned())
             .one(unit.conn())
             .await?
             .ok_or_else(|| CatalogError::not_found("lineage edge", id))?;
+        let end = |kind: &str, id: &str| match NodeKind::decode(kind) {
+            Ok(NodeKind::Product) => Ok(NodeRef::Product(id.to_owned())),
+            Ok(NodeKind::Application) => Ok(NodeRef::Application(id.to_owned())),
+            Err(e) => Err(e),
+        };
+        let from = resolve_owned(unit.conn(), &end(&edge.from_kind, &edge.from_id)?).await?;
+        let to = resolve_owned(unit.conn(), &end(&edge.to_kind, &edge.to_id)?).await?;
+        // An edge touching a hidden product is itself hidden.
+        let unit = self
+            .allow(
+                ensure_visible_ends(&unit.principal, &[&from, &to])
+                    .map_err(|_| CatalogError::not_found("lineage edge", id)),
+                unit,
+            )
+            .await?;
+        let mut unit = self.allow_lineage_change(unit, &from, &to).await?;
         lineage_edge::Entity::delete_by_id(edge.id.clone())
             .exec(unit.conn())
             .await?;
@@ -216,8 +310,98 @@ impl Catalog {
         Ok(edge)
     }
 
-    /// Walks the graph from `of` up to `depth` hops in `direction`.
-    pub async fn lineage(&self, of: &NodeRef, direction: Direction, depth: i32) -> Result<LineageGraph> {
+    /// Both endpoints visible (else NOT_FOUND) and the caller in a team
+    /// owning one of them (else FORBIDDEN).
+    async fn allow_lineage_change(&self, unit: Unit, from: &Owned, to: &Owned) -> Result<Unit> {
+        let unit = self
+            .allow(ensure_visible_ends(&unit.principal, &[from, to]), unit)
+            .await?;
+        let owners: Vec<&str> = from.owners.iter().chain(&to.owners).map(String::as_str).collect();
+        self.allow(
+            policy::authorize(&unit.principal, Action::ChangeLineage { owners: &owners }),
+            unit,
+        )
+        .await
+    }
+
+    /// The lineage around `of` as the caller may see it: `of` must be
+    /// visible; hidden products reached become opaque "restricted" nodes
+    /// (the edges stay, pointing at the placeholder), so the graph's shape
+    /// stays honest without naming what is hidden.
+    pub async fn lineage(
+        &self,
+        principal: &Principal,
+        of: &NodeRef,
+        direction: Direction,
+        depth: i32,
+    ) -> Result<LineageGraph> {
+        policy::ensure_reader(principal)?;
+        if let NodeRef::Product(key) = of {
+            self.visible_product(principal, key).await?;
+        }
+        let graph = self.walk(of, direction, depth).await?;
+        self.mask(principal, graph).await
+    }
+
+    /// Replaces the products hidden from the caller by placeholders.
+    async fn mask(&self, principal: &Principal, mut graph: LineageGraph) -> Result<LineageGraph> {
+        let product_ids: Vec<String> = graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Product)
+            .map(|n| n.id.clone())
+            .collect();
+        let mut hidden: Vec<String> = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(product_ids))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .filter(|p| !policy::can_see(principal, p))
+            .map(|p| p.id)
+            .collect();
+        if hidden.is_empty() {
+            return Ok(graph);
+        }
+        // Numbered in walk order (depth, then name), not by id: the
+        // placeholder says nothing about the product behind it.
+        let order: HashMap<&str, usize> = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        hidden.sort_by_key(|id| order.get(id.as_str()).copied());
+        let placeholder: HashMap<String, String> = hidden
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, format!("{RESTRICTED}-{}", i + 1)))
+            .collect();
+        for node in &mut graph.nodes {
+            if let Some(id) = placeholder.get(&node.id) {
+                node.id = id.clone();
+                node.name = RESTRICTED.to_owned();
+                node.restricted = true;
+            }
+        }
+        for edge in &mut graph.edges {
+            let mut touched = false;
+            for end in [&mut edge.from_id, &mut edge.to_id] {
+                if let Some(id) = placeholder.get(end.as_str()) {
+                    *end = id.clone();
+                    touched = true;
+                }
+            }
+            if touched {
+                edge.field_mappings = "[]".into();
+                edge.created_by = RESTRICTED.to_owned();
+            }
+        }
+        Ok(graph)
+    }
+
+    /// Walks the whole graph from `of` up to `depth` hops in `direction`
+    /// (unfiltered: callers mask what the caller may not see).
+    async fn walk(&self, of: &NodeRef, direction: Direction, depth: i32) -> Result<LineageGraph> {
         if depth < 1 {
             return Err(CatalogError::Validation("depth must be at least 1".into()));
         }
@@ -272,6 +456,7 @@ impl Catalog {
                 kind,
                 id,
                 depth,
+                restricted: false,
             })
             .collect();
         nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
@@ -283,17 +468,19 @@ impl Catalog {
                 id: root.id,
                 name: root_name,
                 depth: 0,
+                restricted: false,
             },
             nodes,
             edges,
         })
     }
 
-    /// Every product and application downstream of `product`.
-    pub async fn impact(&self, product: &str) -> Result<ImpactReport> {
-        let root = find_product(self.db(), product).await?;
+    /// Every product and application downstream of `product`; products
+    /// hidden from the caller are only counted.
+    pub async fn impact(&self, principal: &Principal, product: &str) -> Result<ImpactReport> {
+        let root = self.visible_product(principal, product).await?;
         let graph = self
-            .lineage(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH)
+            .walk(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH)
             .await?;
         let depth_of: HashMap<&str, i32> = graph.nodes.iter().map(|n| (n.id.as_str(), n.depth)).collect();
         let product_ids: Vec<&str> = graph
@@ -308,10 +495,13 @@ impl Catalog {
             .filter(|n| n.kind == NodeKind::Application)
             .map(|n| n.id.as_str())
             .collect();
-        let mut products: Vec<ImpactedProduct> = data_product::Entity::find()
+        let (visible, hidden): (Vec<_>, Vec<_>) = data_product::Entity::find()
             .filter(data_product::Column::Id.is_in(product_ids))
             .all(self.db())
             .await?
+            .into_iter()
+            .partition(|p| policy::can_see(principal, p));
+        let mut products: Vec<ImpactedProduct> = visible
             .into_iter()
             .map(|p| ImpactedProduct {
                 depth: depth_of[p.id.as_str()],
@@ -342,6 +532,7 @@ impl Catalog {
             product: root,
             products,
             applications,
+            restricted_products: hidden.len() as u64,
         })
     }
 

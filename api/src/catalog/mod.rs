@@ -1,10 +1,13 @@
 //! The domain layer: the rules of the data mesh catalog.
 //!
-//! Every mutation follows one shape: authorize the caller (`policy`), parse
-//! the input into domain types, apply it inside one write transaction
-//! ([`Unit`]), record what changed (audit), commit, then tell the
-//! after-commit hooks ([`ChangeHook`]) — search indexing and event publishing
-//! hang off that seam. Reads go straight to the store.
+//! Every mutation follows one shape: parse the input into domain types,
+//! open one write transaction ([`Unit`], which resolves the caller's
+//! [`policy::Principal`]), load the target and ask `policy` whether the
+//! caller may act on it ([`Catalog::allow`]: a refusal rolls the unit back
+//! and is audited in a transaction of its own), apply, record what changed
+//! (audit), commit, then tell the after-commit hooks ([`ChangeHook`]) —
+//! search indexing and event publishing hang off that seam. Reads go
+//! straight to the store, filtered by the request's principal.
 
 mod applications;
 mod audit;
@@ -26,7 +29,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, Set};
 
 use crate::auth::Caller;
-use crate::store::entities::audit_entry;
+use crate::store::entities::{audit_entry, data_product};
 use crate::store::{Store, WriteTx};
 
 pub use applications::{AccessDecision, NewApplication, RequestAccess};
@@ -70,6 +73,27 @@ pub trait ChangeHook: Send + Sync {
 pub struct Catalog {
     store: Store,
     hooks: Arc<Vec<Arc<dyn ChangeHook>>>,
+    settings: policy::Settings,
+}
+
+/// What a mutation is about, for the audit entry of a refusal.
+#[derive(Debug, Clone)]
+pub(crate) struct Op {
+    /// The GraphQL mutation's name.
+    pub name: &'static str,
+    pub entity_kind: EntityKind,
+    /// The target as the caller named it.
+    pub key: String,
+}
+
+impl Op {
+    pub(crate) fn new(name: &'static str, entity_kind: EntityKind, key: &str) -> Self {
+        Self {
+            name,
+            entity_kind,
+            key: key.to_owned(),
+        }
+    }
 }
 
 impl Catalog {
@@ -77,7 +101,20 @@ impl Catalog {
         Self {
             store,
             hooks: Arc::new(Vec::new()),
+            settings: policy::Settings::default(),
         }
+    }
+
+    /// Sets the policy switches; call before the catalog is shared.
+    pub fn with_settings(mut self, settings: policy::Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The caller with its memberships resolved, for the reads of one
+    /// request.
+    pub async fn principal(&self, caller: &Caller) -> Result<policy::Principal> {
+        policy::Principal::resolve(self.db(), caller, self.settings).await
     }
 
     /// Adds a hook; call before the catalog is shared.
@@ -94,24 +131,37 @@ impl Catalog {
         self.store.db()
     }
 
-    /// Opens the unit of work of one mutation on behalf of `caller`.
-    async fn begin(&self, caller: &Caller) -> Result<Unit> {
-        let actor = policy::authorize(caller, policy::Action::Change)?.subject.clone();
+    /// Opens the unit of work of one mutation on behalf of `caller`; an
+    /// anonymous caller is refused (and the refusal audited).
+    async fn begin(&self, caller: &Caller, op: Op) -> Result<Unit> {
+        let Some(identity) = caller.identity() else {
+            let refusal = CatalogError::Unauthenticated(format!(
+                "{} needs a bearer token (mesh-catalog token --sub <user>)",
+                op.name
+            ));
+            self.record_refusal("anonymous", &op, &refusal).await;
+            return Err(refusal);
+        };
         let tx = self.store.begin_write().await?;
+        let principal = policy::Principal::resolve(&tx.tx, caller, self.settings).await?;
         Ok(Unit {
             tx,
-            actor,
+            actor: identity.subject.clone(),
+            principal,
+            op,
             changes: Vec::new(),
         })
     }
 
     /// Opens a unit of work for a change the server makes by itself (no
     /// caller, so no policy check); never reachable from a request.
-    async fn begin_system(&self) -> Result<Unit> {
+    async fn begin_system(&self, op: Op) -> Result<Unit> {
         let tx = self.store.begin_write().await?;
         Ok(Unit {
             tx,
             actor: freshness::SYSTEM_ACTOR.to_owned(),
+            principal: policy::Principal::default(),
+            op,
             changes: Vec::new(),
         })
     }
@@ -122,20 +172,11 @@ impl Catalog {
         &self,
         caller: &Caller,
         key: &str,
-    ) -> Result<(crate::store::entities::data_product::Model, policy::RecordAccess)> {
-        let product = self
-            .product(key)
-            .await?
-            .ok_or_else(|| CatalogError::NotFound(format!("no data product `{key}`")))?;
-        let access = policy::authorize_record_access(self.db(), caller, &product).await?;
+    ) -> Result<(data_product::Model, policy::RecordAccess)> {
+        let principal = self.principal(caller).await?;
+        let product = products::find_product(self.db(), key).await?;
+        let access = policy::record_access(self.db(), &principal, &product, key).await?;
         Ok((product, access))
-    }
-
-    /// Checks again, for a running stream, that `caller` may still read the
-    /// records of `product_id` (access may have been revoked since).
-    pub async fn record_access(&self, caller: &Caller, product_id: &str) -> Result<policy::RecordAccess> {
-        let product = products::find_product(self.db(), product_id).await?;
-        policy::authorize_record_access(self.db(), caller, &product).await
     }
 
     /// The global numeric id of a schema version (the Confluent wire
@@ -148,6 +189,60 @@ impl Catalog {
             .one(self.db())
             .await?
             .map(|row| row.id))
+
+    /// Applies a policy decision to a unit: on refusal the unit is rolled
+    /// back and the refusal is audited in a transaction of its own. Pass
+    /// the decision first (`self.allow(policy::authorize(&unit.principal,
+    /// …), unit)`) so it is made before the unit moves.
+    async fn allow(&self, decision: Result<()>, unit: Unit) -> Result<Unit> {
+        match decision {
+            Ok(()) => Ok(unit),
+            Err(refusal) => {
+                let Unit { tx, actor, op, .. } = unit;
+                drop(tx);
+                self.record_refusal(&actor, &op, &refusal).await;
+                Err(refusal)
+            }
+        }
+    }
+
+    /// [`Catalog::allow`] for an action on a product: the product must be
+    /// visible to the caller (else NOT_FOUND, as if it did not exist), then
+    /// the action allowed (else FORBIDDEN).
+    async fn allow_on_product(
+        &self,
+        unit: Unit,
+        product: &data_product::Model,
+        key: &str,
+        action: policy::Action<'_>,
+    ) -> Result<Unit> {
+        let decision = policy::ensure_visible(&unit.principal, product, key)
+            .and_then(|()| policy::authorize(&unit.principal, action));
+        self.allow(decision, unit).await
+    }
+
+    /// Writes a `DENIED` audit entry. Failing to audit is logged, never
+    /// turned into another error: the caller gets the refusal either way.
+    async fn record_refusal(&self, actor: &str, op: &Op, refusal: &CatalogError) {
+        let entry = audit_entry::ActiveModel {
+            id: Set(new_id()),
+            at: Set(Utc::now()),
+            actor: Set(actor.to_owned()),
+            action: Set(ChangeKind::Denied.as_str().to_owned()),
+            entity_kind: Set(op.entity_kind.as_str().to_owned()),
+            entity_id: Set(op.key.chars().take(500).collect()),
+            entity_name: Set(op.key.chars().take(500).collect()),
+            summary: Set(format!("{} refused ({}): {refusal}", op.name, refusal.code())),
+        };
+        let written = async {
+            let tx = self.store.begin_write().await?;
+            entry.insert(&tx.tx).await?;
+            tx.commit().await?;
+            Ok::<_, CatalogError>(())
+        };
+        if let Err(e) = written.await {
+            tracing::error!(error = %e, "cannot audit a refusal");
+        }
     }
 
     /// Commits the unit, then notifies the hooks of its changes in order.
@@ -163,10 +258,13 @@ impl Catalog {
     }
 }
 
-/// One mutation's transaction and the changes it has recorded so far.
+/// One mutation's transaction, its caller and the changes it has recorded
+/// so far.
 struct Unit {
     tx: WriteTx,
     actor: String,
+    principal: policy::Principal,
+    op: Op,
     changes: Vec<Change>,
 }
 

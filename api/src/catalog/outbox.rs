@@ -77,6 +77,7 @@ pub(super) async fn write(tx: &DatabaseTransaction, change: &Change) -> Result<(
         "entityName": change.entity_name,
         "summary": change.summary,
         "domains": domains,
+        "products": change.products,
         "entity": entity,
     });
     outbox::ActiveModel {

@@ -10,12 +10,13 @@ use sea_orm::{
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, data_product, product_tag, quality_check};
 
+use super::policy::{self, Action, Principal};
 use super::schema::CompatibilityMode;
 use super::schemas::{self, SchemaInput};
 use super::teams::{find_domain, find_team};
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind,
-    Event, Name, ProductStatus, QualifiedName, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
+    Event, Name, Op, ProductStatus, QualifiedName, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
 };
 
 /// Kafka topic settings of a product; omitted values keep the current ones
@@ -281,8 +282,16 @@ impl Catalog {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("publishDataProduct", EntityKind::Product, &qname))
+            .await?;
         let domain = find_domain(unit.conn(), qualified.domain.as_str()).await?;
+        let mut unit = self
+            .allow(
+                policy::authorize(&unit.principal, Action::ChangeProduct { domain: &domain }),
+                unit,
+            )
+            .await?;
         let owner_team = match &input.owner_team {
             Some(team) => Some(find_team(unit.conn(), team).await?),
             None => None,
@@ -502,8 +511,12 @@ impl Catalog {
                     .map_err(|_| CatalogError::Validation(format!("invalid sunset date `{d}`: use YYYY-MM-DD")))
             })
             .transpose()?;
-        let mut unit = self.begin(caller).await?;
-        let product = find_product(unit.conn(), &input.product).await?;
+        let (mut unit, product) = self
+            .product_to_change(
+                caller,
+                Op::new("deprecateDataProduct", EntityKind::Product, &input.product),
+            )
+            .await?;
         let status = ProductStatus::decode(&product.status)?;
         if status != ProductStatus::Published {
             return Err(CatalogError::Conflict(format!(
@@ -543,8 +556,9 @@ impl Catalog {
         product: &str,
         expected_version: Option<i32>,
     ) -> Result<data_product::Model> {
-        let mut unit = self.begin(caller).await?;
-        let product = find_product(unit.conn(), product).await?;
+        let (mut unit, product) = self
+            .product_to_change(caller, Op::new("retireDataProduct", EntityKind::Product, product))
+            .await?;
         let status = ProductStatus::decode(&product.status)?;
         if !matches!(status, ProductStatus::Deprecated | ProductStatus::Draft) {
             return Err(CatalogError::Conflict(format!(
@@ -588,13 +602,44 @@ impl Catalog {
         Ok(model)
     }
 
-    pub async fn product(&self, key: &str) -> Result<Option<data_product::Model>> {
-        super::optional(find_product(self.db(), key).await)
+    /// Opens the unit of a change to an existing product: the product must
+    /// be visible to the caller (else NOT_FOUND) and the caller a member of
+    /// its domain's team (else FORBIDDEN); refusals are audited.
+    pub(super) async fn product_to_change(&self, caller: &Caller, op: Op) -> Result<(Unit, data_product::Model)> {
+        let key = op.key.clone();
+        let unit = self.begin(caller, op).await?;
+        let product = find_product(unit.conn(), &key).await?;
+        let domain = find_domain(unit.conn(), &product.domain_id).await?;
+        let unit = self
+            .allow_on_product(unit, &product, &key, Action::ChangeProduct { domain: &domain })
+            .await?;
+        Ok((unit, product))
     }
 
-    /// Lists products in qualified-name order after the `after` name.
-    pub async fn products(&self, filter: &ProductFilter, first: u64, after: Option<&str>) -> Result<ProductPage> {
-        let mut cond = Condition::all();
+    /// A product by id or qualified name, NOT_FOUND when it does not exist
+    /// or the caller may not see it.
+    pub async fn visible_product(&self, principal: &Principal, key: &str) -> Result<data_product::Model> {
+        policy::ensure_reader(principal)?;
+        let product = find_product(self.db(), key).await?;
+        policy::ensure_visible(principal, &product, key)?;
+        Ok(product)
+    }
+
+    pub async fn product(&self, principal: &Principal, key: &str) -> Result<Option<data_product::Model>> {
+        super::optional(self.visible_product(principal, key).await)
+    }
+
+    /// Lists the products the caller can see in qualified-name order after
+    /// the `after` name.
+    pub async fn products(
+        &self,
+        principal: &Principal,
+        filter: &ProductFilter,
+        first: u64,
+        after: Option<&str>,
+    ) -> Result<ProductPage> {
+        policy::ensure_reader(principal)?;
+        let mut cond = policy::product_condition(principal).map_or_else(Condition::all, |c| Condition::all().add(c));
         if let Some(domain) = &filter.domain {
             let domain = find_domain(self.db(), domain).await?;
             cond = cond.add(data_product::Column::DomainId.eq(domain.id));

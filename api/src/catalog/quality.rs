@@ -7,8 +7,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use crate::auth::Caller;
 use crate::store::entities::{quality_check, quality_result};
 
+use super::policy::Action;
 use super::products::find_product;
-use super::{new_id, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, QualityStatus, Result};
+use super::{new_id, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Op, QualityStatus, Result};
 
 /// Input of `recordQualityResult`.
 #[derive(Debug, Clone)]
@@ -61,8 +62,21 @@ impl Catalog {
         if observed_at > now + chrono::Duration::minutes(5) {
             return Err(CatalogError::Validation("observedAt is in the future".into()));
         }
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(
+                caller,
+                Op::new("recordQualityResult", EntityKind::Product, &input.product),
+            )
+            .await?;
         let product = find_product(unit.conn(), &input.product).await?;
+        let mut unit = self
+            .allow_on_product(
+                unit,
+                &product,
+                &input.product,
+                Action::RecordQuality { product: &product },
+            )
+            .await?;
         let check = quality_check::Entity::find()
             .filter(quality_check::Column::ProductId.eq(&product.id))
             .filter(quality_check::Column::Name.eq(&input.check))

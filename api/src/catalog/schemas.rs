@@ -10,11 +10,12 @@ use sea_orm::{
 use crate::auth::Caller;
 use crate::store::entities::{data_product, schema_registry_id, schema_version};
 
-use super::products::{bump_version, find_product};
+use super::policy::Principal;
+use super::products::bump_version;
 use super::schema::{
     self, CompatibilityMode, FieldChange, Incompatibility, SchemaDefinition, SchemaField, SchemaFormat,
 };
-use super::{new_id, Catalog, CatalogError, ChangeKind, EntityKind, Event, ProductStatus, Result, Unit};
+use super::{new_id, Catalog, CatalogError, ChangeKind, EntityKind, Event, Op, ProductStatus, Result, Unit};
 
 /// A schema as submitted: its format and raw definition text.
 #[derive(Debug, Clone)]
@@ -47,18 +48,10 @@ pub fn mode_str(mode: CompatibilityMode) -> &'static str {
 }
 
 pub fn decode_mode(text: &str) -> Result<CompatibilityMode> {
-    [
-        CompatibilityMode::Backward,
-        CompatibilityMode::BackwardTransitive,
-        CompatibilityMode::Forward,
-        CompatibilityMode::ForwardTransitive,
-        CompatibilityMode::Full,
-        CompatibilityMode::FullTransitive,
-        CompatibilityMode::None,
-    ]
-    .into_iter()
-    .find(|m| mode_str(*m) == text)
-    .ok_or_else(|| CatalogError::Internal(format!("unknown compatibility mode `{text}` in the database")))
+    CompatibilityMode::ALL
+        .into_iter()
+        .find(|m| mode_str(*m) == text)
+        .ok_or_else(|| CatalogError::Internal(format!("unknown compatibility mode `{text}` in the database")))
 }
 
 pub fn format_str(format: SchemaFormat) -> &'static str {
@@ -203,8 +196,9 @@ impl Catalog {
         input: SchemaInput,
         expected_version: Option<i32>,
     ) -> Result<schema_version::Model> {
-        let mut unit = self.begin(caller).await?;
-        let product = find_product(unit.conn(), product).await?;
+        let (mut unit, product) = self
+            .product_to_change(caller, Op::new("registerSchemaVersion", EntityKind::Product, product))
+            .await?;
         if ProductStatus::decode(&product.status)? == ProductStatus::Retired {
             return Err(CatalogError::Conflict(format!(
                 "data product `{}` is retired and cannot change",
@@ -236,10 +230,11 @@ impl Catalog {
     /// empty when it would be accepted.
     pub async fn check_schema_compatibility(
         &self,
+        principal: &Principal,
         product: &str,
         input: SchemaInput,
     ) -> Result<(CompatibilityMode, Vec<Incompatibility>)> {
-        let product = find_product(self.db(), product).await?;
+        let product = self.visible_product(principal, product).await?;
         let candidate = parse(&input)?;
         let versions = versions_of(self.db(), &product.id).await?;
         Ok((
@@ -254,8 +249,14 @@ impl Catalog {
 
     /// Diff between two versions (numbers) of a product; `to` defaults to the
     /// latest and `from` to the one before it.
-    pub async fn schema_diff(&self, product: &str, from: Option<i32>, to: Option<i32>) -> Result<SchemaDiff> {
-        let product = find_product(self.db(), product).await?;
+    pub async fn schema_diff(
+        &self,
+        principal: &Principal,
+        product: &str,
+        from: Option<i32>,
+        to: Option<i32>,
+    ) -> Result<SchemaDiff> {
+        let product = self.visible_product(principal, product).await?;
         let versions = versions_of(self.db(), &product.id).await?;
         let latest = versions.last().map(|v| v.version).ok_or_else(|| {
             CatalogError::NotFound(format!("data product `{}` has no schema", product.qualified_name))

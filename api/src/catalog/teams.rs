@@ -6,7 +6,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprT
 use crate::auth::Caller;
 use crate::store::entities::{domain, team, team_member};
 
-use super::{required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, Result};
+use super::policy::{self, Action, Principal};
+use super::{required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, Op, Result};
 
 /// Input of `createTeam`.
 #[derive(Debug, Clone)]
@@ -56,7 +57,12 @@ impl Catalog {
         let name = Name::parse("team name", &input.name)?;
         let description = text("description", &input.description, 10_000)?;
         let members = input.members.iter().map(|m| user_id(m)).collect::<Result<Vec<_>>>()?;
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("createTeam", EntityKind::Team, name.as_str()))
+            .await?;
+        let mut unit = self
+            .allow(policy::authorize(&unit.principal, Action::CreateTeam), unit)
+            .await?;
         if find_team(unit.conn(), name.as_str()).await.is_ok() {
             return Err(CatalogError::Conflict(format!(
                 "team `{}` already exists",
@@ -90,8 +96,16 @@ impl Catalog {
 
     pub async fn add_team_member(&self, caller: &Caller, team: &str, user: &str) -> Result<team::Model> {
         let user = user_id(user)?;
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("addTeamMember", EntityKind::Team, team))
+            .await?;
         let team = find_team(unit.conn(), team).await?;
+        let mut unit = self
+            .allow(
+                policy::authorize(&unit.principal, Action::AddTeamMember { team: &team }),
+                unit,
+            )
+            .await?;
         let existing = team_member::Entity::find_by_id((team.id.clone(), user.clone()))
             .one(unit.conn())
             .await?;
@@ -118,7 +132,12 @@ impl Catalog {
     pub async fn create_domain(&self, caller: &Caller, input: NewDomain) -> Result<domain::Model> {
         let name = Name::parse("domain name", &input.name)?;
         let description = text("description", &input.description, 10_000)?;
-        let mut unit = self.begin(caller).await?;
+        let unit = self
+            .begin(caller, Op::new("createDomain", EntityKind::Domain, name.as_str()))
+            .await?;
+        let mut unit = self
+            .allow(policy::authorize(&unit.principal, Action::CreateDomain), unit)
+            .await?;
         let team = find_team(unit.conn(), &input.owner_team).await?;
         if find_domain(unit.conn(), name.as_str()).await.is_ok() {
             return Err(CatalogError::Conflict(format!(
@@ -150,22 +169,26 @@ impl Catalog {
         Ok(model)
     }
 
-    pub async fn team(&self, key: &str) -> Result<Option<team::Model>> {
+    pub async fn team(&self, principal: &Principal, key: &str) -> Result<Option<team::Model>> {
+        policy::ensure_reader(principal)?;
         super::optional(find_team(self.db(), key).await)
     }
 
-    pub async fn teams(&self) -> Result<Vec<team::Model>> {
+    pub async fn teams(&self, principal: &Principal) -> Result<Vec<team::Model>> {
+        policy::ensure_reader(principal)?;
         Ok(team::Entity::find()
             .order_by_asc(team::Column::Name)
             .all(self.db())
             .await?)
     }
 
-    pub async fn domain(&self, key: &str) -> Result<Option<domain::Model>> {
+    pub async fn domain(&self, principal: &Principal, key: &str) -> Result<Option<domain::Model>> {
+        policy::ensure_reader(principal)?;
         super::optional(find_domain(self.db(), key).await)
     }
 
-    pub async fn domains(&self) -> Result<Vec<domain::Model>> {
+    pub async fn domains(&self, principal: &Principal) -> Result<Vec<domain::Model>> {
+        policy::ensure_reader(principal)?;
         Ok(domain::Entity::find()
             .order_by_asc(domain::Column::Name)
             .all(self.db())

@@ -108,6 +108,8 @@ string_enum! {
         AccessRevoked = "ACCESS_REVOKED", QualityResultRecorded = "QUALITY_RESULT_RECORDED",
         LineageAdded = "LINEAGE_ADDED", LineageRemoved = "LINEAGE_REMOVED",
         ProductStale = "PRODUCT_STALE", ProductFresh = "PRODUCT_FRESH",
+        /// A refused mutation (audit only; never a committed change).
+        Denied = "DENIED",
     }
 }
 

@@ -219,9 +219,10 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
         tolerate(catalog.create_domain(&admin, input).await)?;
     }
     let mut created = Vec::new();
+    let admin_view = catalog.principal(&admin).await?;
     for p in &demo.products {
         let qualified = format!("{}.{}", p.domain, p.name);
-        if catalog.product(&qualified).await?.is_some() {
+        if catalog.product(&admin_view, &qualified).await?.is_some() {
             continue;
         }
         let mut versions = p.schema_versions.iter().map(|s| {

@@ -1,6 +1,11 @@
 //! HTTP endpoints: GraphiQL and GraphQL over HTTP at `/graphql`, and the
 //! health probes.
+//!
+//! A GraphQL request is authenticated (a bad token is a 401), rate limited
+//! per caller (429 with `Retry-After`), its caller resolved into a
+//! `Principal` once, then executed.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
@@ -8,8 +13,8 @@ use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,6 +24,7 @@ use crate::auth::{Caller, TokenService};
 use crate::catalog::Catalog;
 
 use super::error::ensure_codes;
+use super::ratelimit::RateLimiter;
 use super::{request_loader, AppSchema, RequestContext};
 
 /// Shared state of the HTTP handlers.
@@ -27,6 +33,8 @@ pub struct AppState {
     pub schema: AppSchema,
     pub catalog: Catalog,
     pub tokens: Arc<TokenService>,
+    /// `None`: no rate limit.
+    pub limiter: Option<Arc<RateLimiter>>,
 }
 
 /// The routes of the server.
@@ -44,49 +52,84 @@ fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
+    let unauthenticated = |message: &str| request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
     let header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return Err(Box::new(request_error(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
-                "invalid Authorization header",
-            )))
-        }
+        Some(Err(_)) => return Err(unauthenticated("invalid Authorization header")),
     };
-    state.tokens.authenticate(header).map_err(|e| {
-        Box::new(request_error(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            &e.to_string(),
-        ))
+    state
+        .tokens
+        .authenticate(header)
+        .await
+        .map_err(|e| unauthenticated(&e.to_string()))
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) when the caller's
+/// bucket is empty.
+fn rate_limited(state: &AppState, key: &str) -> Option<Response> {
+    let limiter = state.limiter.as_ref()?;
+    limiter.check(key).err().map(|wait| {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut response = request_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            &format!("too many requests; retry in {} s", seconds.max(1)),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        response
     })
 }
 
-async fn execute(state: AppState, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let caller = match authenticate(&state, &headers) {
+async fn execute(state: AppState, client: SocketAddr, headers: HeaderMap, request: GraphQLRequest) -> Response {
+    let caller = authenticate(&state, &headers).await;
+    let key = match &caller {
+        Ok(Caller::User(identity)) => format!("user:{}", identity.subject),
+        _ => format!("ip:{}", client.ip()),
+    };
+    if let Some(response) = rate_limited(&state, &key) {
+        return response;
+    }
+    let caller = match caller {
         Ok(caller) => caller,
-        Err(response) => return *response,
+        Err(response) => return response,
+    };
+    let principal = match state.catalog.principal(&caller).await {
+        Ok(principal) => principal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot resolve the caller's memberships");
+            return request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+        }
     };
     let request = request
         .into_inner()
-        .data(RequestContext { caller })
+        .data(RequestContext { principal })
         .data(request_loader(&state.catalog));
     let mut response = state.schema.execute(request).await;
     ensure_codes(&mut response);
     GraphQLResponse::from(response).into_response()
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    execute(state, headers, request).await
+async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    execute(state, client, headers, request).await
 }
 
 /// WebSocket upgrade for subscriptions; GraphiQL for browsers; a query in
 /// the URL is executed (GraphQL over HTTP GET), except mutations, which
 /// async-graphql refuses on GET.
-async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     if request
         .headers()
         .get(header::UPGRADE)
@@ -105,7 +148,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     }
     let headers = request.headers().clone();
     match GraphQLRequest::<GraphQLRejection>::from_request(request, &()).await {
-        Ok(request) => execute(state, headers, request).await,
+        Ok(request) => execute(state, client, headers, request).await,
         Err(rejection) => rejection.into_response(),
     }
 }
@@ -126,9 +169,9 @@ async fn websocket(state: AppState, request: Request) -> Response {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let header_caller = match authenticate(&state, &parts.headers) {
+    let header_caller = match authenticate(&state, &parts.headers).await {
         Ok(caller) => caller,
-        Err(response) => return *response,
+        Err(response) => return response,
     };
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
@@ -138,14 +181,18 @@ async fn websocket(state: AppState, request: Request) -> Response {
             GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = match token_of(&payload) {
-                        Some(token) => tokens.authenticate(Some(&token)).map_err(|e| {
+                        Some(token) => tokens.authenticate(Some(&token)).await.map_err(|e| {
                             async_graphql::Error::new(e.to_string())
                                 .extend_with(|_, x| x.set("code", "UNAUTHENTICATED"))
                         })?,
                         None => header_caller,
                     };
+                    let principal = catalog.principal(&caller).await.map_err(|e| {
+                        tracing::error!(error = %e, "cannot resolve the caller's memberships");
+                        async_graphql::Error::new("internal error").extend_with(|_, x| x.set("code", "INTERNAL"))
+                    })?;
                     let mut data = Data::default();
-                    data.insert(RequestContext { caller });
+                    data.insert(RequestContext { principal });
                     data.insert(request_loader(&catalog));
                     Ok(data)
                 })

@@ -247,6 +247,8 @@ pub struct CatalogEvent {
     pub summary: String,
     /// Domains the change touches.
     pub domains: Vec<String>,
+    /// Ids of the products the change touches.
+    pub products: Vec<String>,
     /// The entity as the change left it (null once deleted).
     pub entity: async_graphql::Json<Value>,
     pub partition: i32,
@@ -282,6 +284,11 @@ impl CatalogEvent {
             summary: text("summary"),
             domains: value
                 .get("domains")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            products: value
+                .get("products")
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),

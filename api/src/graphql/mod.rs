@@ -5,10 +5,12 @@ mod error;
 pub mod http;
 mod inputs;
 pub mod live;
+mod limits;
 mod loaders;
 mod mutation;
 mod objects;
 mod query;
+pub mod ratelimit;
 mod search;
 mod subscription;
 
@@ -16,6 +18,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Schema};
 
 use crate::auth::Caller;
+use crate::catalog::policy::Principal;
 use crate::catalog::Catalog;
 use crate::config::GraphqlLimits;
 use crate::search::SearchIndex;
@@ -42,10 +45,10 @@ pub struct Services {
     pub live: Live,
 }
 
-/// Per-request data: who is calling.
+/// Per-request data: who is calling, with memberships resolved once.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    pub caller: Caller,
+    pub principal: Principal,
 }
 
 /// Builds the schema with its limits; the services are shared by all
@@ -53,7 +56,11 @@ pub struct RequestContext {
 pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity);
+        .limit_complexity(limits.max_complexity)
+        .extension(limits::AliasLimit::new(limits.max_aliases));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
     if let Some(services) = services {
         builder = builder.data(services.catalog).data(services.search).data(services.live);
     }
@@ -80,7 +87,12 @@ pub(crate) fn catalog<'a>(ctx: &Context<'a>) -> &'a Catalog {
 }
 
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
-    &ctx.data_unchecked::<RequestContext>().caller
+    principal(ctx).caller()
+}
+
+/// The request's principal: what every read asks the policy about.
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
+    &ctx.data_unchecked::<RequestContext>().principal
 }
 
 pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader<StoreLoader> {

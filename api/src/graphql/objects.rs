@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::schema::{self, CompatibilityMode as Mode};
 use crate::catalog::{
-    self as domain_layer, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy, Contact, Direction,
-    EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus, SlaTier, SubscriptionStatus,
+    self as domain_layer, policy, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy, Contact,
+    Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus, SlaTier, SubscriptionStatus,
     Visibility,
 };
 use crate::store::entities::{
@@ -17,7 +17,7 @@ use crate::store::entities::{
 
 use super::error::GqlResult;
 use super::loaders::*;
-use super::{catalog, loader};
+use super::{catalog, loader, principal};
 
 /// Format of a schema definition.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,16 @@ pub enum FieldChangeKind {
 
 fn id(s: &str) -> ID {
     ID(s.to_owned())
+}
+
+/// The products of a nested list the caller may see (the policy's
+/// `can_see`; hidden ones are simply absent).
+fn visible_products(ctx: &Context<'_>, rows: Vec<data_product::Model>) -> Vec<DataProduct> {
+    let principal = principal(ctx);
+    rows.into_iter()
+        .filter(|p| policy::can_see(principal, p))
+        .map(DataProduct)
+        .collect()
 }
 
 async fn team_of(ctx: &Context<'_>, team_id: &str) -> Result<Team> {
@@ -91,12 +101,13 @@ impl Team {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Domain).collect())
     }
+    /// The products it owns that the caller can see.
     async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
         let rows = loader(ctx)
             .load_one(ProductsOfTeam(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(DataProduct).collect())
+        Ok(visible_products(ctx, rows))
     }
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
         let rows = loader(ctx)
@@ -127,12 +138,13 @@ impl Domain {
     async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
         team_of(ctx, &self.0.owner_team_id).await
     }
+    /// Its products the caller can see.
     async fn data_products(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
         let rows = loader(ctx)
             .load_one(ProductsOfDomain(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(DataProduct).collect())
+        Ok(visible_products(ctx, rows))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -352,7 +364,12 @@ impl DataProduct {
         #[graphql(default = 1)] depth: i32,
     ) -> Result<LineageGraph> {
         let graph = catalog(ctx)
-            .lineage(&domain_layer::NodeRef::Product(self.0.id.clone()), direction, depth)
+            .lineage(
+                principal(ctx),
+                &domain_layer::NodeRef::Product(self.0.id.clone()),
+                direction,
+                depth,
+            )
             .await
             .gql()?;
         Ok(LineageGraph(graph))
@@ -595,19 +612,32 @@ impl Application {
     async fn owner_team(&self, ctx: &Context<'_>) -> Result<Team> {
         team_of(ctx, &self.0.owner_team_id).await
     }
-    /// Its access subscriptions, newest first.
+    /// Its access subscriptions to products the caller can see, newest
+    /// first.
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
         status: Option<SubscriptionStatus>,
     ) -> Result<Vec<AccessSubscription>> {
-        let rows = loader(ctx)
+        let loader = loader(ctx);
+        let rows: Vec<_> = loader
             .load_one(SubscriptionsOfApplication(self.0.id.clone()))
             .await?
-            .unwrap_or_default();
-        Ok(rows
+            .unwrap_or_default()
             .into_iter()
             .filter(|s| status.is_none_or(|st| s.status == st.as_str()))
+            .collect();
+        let products = loader
+            .load_many(rows.iter().map(|s| ProductById(s.product_id.clone())))
+            .await?;
+        let principal = principal(ctx);
+        Ok(rows
+            .into_iter()
+            .filter(|s| {
+                products
+                    .get(&ProductById(s.product_id.clone()))
+                    .is_some_and(|p| policy::can_see(principal, p))
+            })
             .map(AccessSubscription)
             .collect())
     }
@@ -619,7 +649,12 @@ impl Application {
         #[graphql(default = 1)] depth: i32,
     ) -> Result<LineageGraph> {
         let graph = catalog(ctx)
-            .lineage(&domain_layer::NodeRef::Application(self.0.id.clone()), direction, depth)
+            .lineage(
+                principal(ctx),
+                &domain_layer::NodeRef::Application(self.0.id.clone()),
+                direction,
+                depth,
+            )
             .await
             .gql()?;
         Ok(LineageGraph(graph))
@@ -737,10 +772,15 @@ impl LineageEdge {
 #[graphql(complex)]
 pub struct LineageNode {
     pub kind: NodeKind,
+    /// For a restricted node, an opaque placeholder (`restricted-<n>`).
     pub id: ID,
+    /// `restricted` for a restricted node.
     pub name: String,
     /// Hops from the root: negative upstream, positive downstream.
     pub depth: i32,
+    /// A product hidden from the caller: it exists in the graph, but who
+    /// and what it is stays hidden.
+    pub restricted: bool,
 }
 
 #[ComplexObject]
@@ -757,6 +797,7 @@ impl From<domain_layer::LineageNode> for LineageNode {
             id: ID(n.id),
             name: n.name,
             depth: n.depth,
+            restricted: n.restricted,
         }
     }
 }
@@ -823,6 +864,10 @@ impl ImpactReport {
     }
     async fn applications(&self) -> Vec<ImpactedApplication> {
         self.0.applications.iter().cloned().map(ImpactedApplication).collect()
+    }
+    /// Impacted products hidden from the caller (counted, not listed).
+    async fn restricted_products(&self) -> u64 {
+        self.0.restricted_products
     }
     /// Owner teams of every impacted product and application, by name.
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {

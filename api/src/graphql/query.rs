@@ -1,14 +1,14 @@
 //! Query root: thin resolvers over the catalog.
 
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 
 use crate::catalog::{CatalogError, Direction, SubscriptionStatus};
 
 use super::error::GqlResult;
 use super::inputs::{AuditFilter, DataProductFilter, LineageNodeInput, SchemaInput};
 use super::objects::*;
-use super::{caller, catalog};
+use super::{caller, catalog, principal};
 
 /// Extra fields of the `dataProducts` connection.
 #[derive(SimpleObject)]
@@ -55,21 +55,33 @@ impl QueryRoot {
     }
 
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
-        Ok(catalog(ctx).teams().await.gql()?.into_iter().map(Team).collect())
+        Ok(catalog(ctx)
+            .teams(principal(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(Team)
+            .collect())
     }
 
     /// A team by id or name.
     async fn team(&self, ctx: &Context<'_>, key: String) -> Result<Option<Team>> {
-        Ok(catalog(ctx).team(&key).await.gql()?.map(Team))
+        Ok(catalog(ctx).team(principal(ctx), &key).await.gql()?.map(Team))
     }
 
     async fn domains(&self, ctx: &Context<'_>) -> Result<Vec<Domain>> {
-        Ok(catalog(ctx).domains().await.gql()?.into_iter().map(Domain).collect())
+        Ok(catalog(ctx)
+            .domains(principal(ctx))
+            .await
+            .gql()?
+            .into_iter()
+            .map(Domain)
+            .collect())
     }
 
     /// A domain by id or name.
     async fn domain(&self, ctx: &Context<'_>, key: String) -> Result<Option<Domain>> {
-        Ok(catalog(ctx).domain(&key).await.gql()?.map(Domain))
+        Ok(catalog(ctx).domain(principal(ctx), &key).await.gql()?.map(Domain))
     }
 
     /// A product by id or by qualified name (`<domain>.<name>`).
@@ -89,7 +101,7 @@ impl QueryRoot {
                 .gql()
             }
         };
-        Ok(catalog(ctx).product(&key).await.gql()?.map(DataProduct))
+        Ok(catalog(ctx).product(principal(ctx), &key).await.gql()?.map(DataProduct))
     }
 
     /// Products in qualified-name order (Relay cursor connection).
@@ -103,7 +115,10 @@ impl QueryRoot {
         let first = page_size(first)?;
         let after = decode_cursor(after)?;
         let filter = filter.unwrap_or_default().into();
-        let page = catalog(ctx).products(&filter, first, after.as_deref()).await.gql()?;
+        let page = catalog(ctx)
+            .products(principal(ctx), &filter, first, after.as_deref())
+            .await
+            .gql()?;
         let mut connection = Connection::with_additional_fields(
             after.is_some(),
             page.has_next_page,
@@ -121,7 +136,7 @@ impl QueryRoot {
 
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {
         Ok(catalog(ctx)
-            .applications()
+            .applications(principal(ctx))
             .await
             .gql()?
             .into_iter()
@@ -131,7 +146,11 @@ impl QueryRoot {
 
     /// An application by id or name.
     async fn application(&self, ctx: &Context<'_>, key: String) -> Result<Option<Application>> {
-        Ok(catalog(ctx).application(&key).await.gql()?.map(Application))
+        Ok(catalog(ctx)
+            .application(principal(ctx), &key)
+            .await
+            .gql()?
+            .map(Application))
     }
 
     /// Access subscriptions, newest first.
@@ -143,14 +162,18 @@ impl QueryRoot {
         status: Option<SubscriptionStatus>,
     ) -> Result<Vec<AccessSubscription>> {
         let rows = catalog(ctx)
-            .subscriptions(product.as_deref(), application.as_deref(), status)
+            .subscriptions(principal(ctx), product.as_deref(), application.as_deref(), status)
             .await
             .gql()?;
         Ok(rows.into_iter().map(AccessSubscription).collect())
     }
 
     async fn subscription(&self, ctx: &Context<'_>, id: ID) -> Result<Option<AccessSubscription>> {
-        Ok(catalog(ctx).subscription(&id).await.gql()?.map(AccessSubscription))
+        Ok(catalog(ctx)
+            .subscription(principal(ctx), &id)
+            .await
+            .gql()?
+            .map(AccessSubscription))
     }
 
     /// Lineage from a product or application, up to `depth` hops (≤ 100);
@@ -163,7 +186,10 @@ impl QueryRoot {
         #[graphql(default = 3)] depth: i32,
     ) -> Result<LineageGraph> {
         Ok(LineageGraph(
-            catalog(ctx).lineage(&of.into(), direction, depth).await.gql()?,
+            catalog(ctx)
+                .lineage(principal(ctx), &of.into(), direction, depth)
+                .await
+                .gql()?,
         ))
     }
 
@@ -173,7 +199,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Product id or qualified name")] of: String,
     ) -> Result<ImpactReport> {
-        Ok(ImpactReport(catalog(ctx).impact(&of).await.gql()?))
+        Ok(ImpactReport(catalog(ctx).impact(principal(ctx), &of).await.gql()?))
     }
 
     /// Field-level diff between two schema versions of a product (defaults:
@@ -185,7 +211,12 @@ impl QueryRoot {
         from: Option<i32>,
         to: Option<i32>,
     ) -> Result<SchemaDiff> {
-        Ok(SchemaDiff(catalog(ctx).schema_diff(&product, from, to).await.gql()?))
+        Ok(SchemaDiff(
+            catalog(ctx)
+                .schema_diff(principal(ctx), &product, from, to)
+                .await
+                .gql()?,
+        ))
     }
 
     /// Dry run: would this schema be accepted as the product's next version?
@@ -196,17 +227,22 @@ impl QueryRoot {
         schema: SchemaInput,
     ) -> Result<CompatibilityReport> {
         let (mode, problems) = catalog(ctx)
-            .check_schema_compatibility(&product, schema.into())
+            .check_schema_compatibility(principal(ctx), &product, schema.into())
             .await
             .gql()?;
         Ok(CompatibilityReport::new(mode, problems))
     }
 
     /// The shared live consumers running on this server, with their
-    /// subscriber counts (operations: who is holding which topic open).
-    async fn live_consumers(&self, ctx: &Context<'_>) -> Vec<super::live::LiveConsumer> {
+    /// subscriber counts (operations: who is holding which topic open;
+    /// platform admins only).
+    async fn live_consumers(&self, ctx: &Context<'_>) -> Result<Vec<super::live::LiveConsumer>> {
+        if !principal(ctx).is_admin() {
+            return Err(CatalogError::Forbidden("liveConsumers is for platform admins".into()).extend());
+        }
         let live = ctx.data_unchecked::<crate::stream::Live>();
-        live.hub()
+        Ok(live
+            .hub()
             .active()
             .await
             .into_iter()
@@ -214,10 +250,12 @@ impl QueryRoot {
                 topic,
                 subscribers: n as i32,
             })
-            .collect()
+            .collect())
     }
 
-    /// Recorded changes, newest first (needs a token).
+    /// Recorded changes and refusals, newest first (needs a token). Admins
+    /// see everything; others see entries about what they can see, and no
+    /// refusals.
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -229,7 +267,7 @@ impl QueryRoot {
         let after = decode_cursor(after)?;
         let filter = filter.unwrap_or_default().into();
         let mut rows = catalog(ctx)
-            .audit_log(caller(ctx), &filter, first + 1, after.as_deref())
+            .audit_log(principal(ctx), &filter, first + 1, after.as_deref())
             .await
             .gql()?;
         let has_next = rows.len() as u64 > first;

@@ -4,15 +4,16 @@
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
 
-use crate::catalog::{CatalogError, ProductStatus, SlaTier};
+use crate::catalog::{policy, CatalogError, ProductStatus, SlaTier};
 use crate::search::{
     Cursor, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit, SearchIndex,
     Suggestion as IndexSuggestion,
 };
 
-use super::loader;
+use super::error::GqlResult;
 use super::loaders::ProductById;
 use super::objects::{DataProduct, SchemaFormat};
+use super::{loader, principal};
 
 /// Narrows a search; within a list any value matches, across lists all
 /// must. RETIRED products only appear when `statuses` includes RETIRED.
@@ -270,10 +271,12 @@ impl SearchQuery {
             .transpose()
             .map_err(|_| CatalogError::Validation("invalid cursor".into()).extend())?;
         let filters: SearchFilters = filters.unwrap_or_default().into();
+        policy::ensure_reader(principal(ctx)).gql()?;
+        let audience = policy::search_audience(principal(ctx));
         let index = index(ctx).clone();
         let has_previous = after.is_some();
         let page = index
-            .run(move |index| index.search(&query, &filters, first as usize, after.as_ref()))
+            .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref()))
             .await
             .map_err(internal)?;
         let mut connection = Connection::with_additional_fields(
@@ -306,9 +309,11 @@ impl SearchQuery {
             )
             .extend());
         }
+        policy::ensure_reader(principal(ctx)).gql()?;
+        let audience = policy::search_audience(principal(ctx));
         let index = index(ctx).clone();
         let found = index
-            .run(move |index| index.suggest(&prefix, limit as usize))
+            .run(move |index| index.suggest(&prefix, &audience, limit as usize))
             .await
             .map_err(internal)?;
         Ok(found.into_iter().map(Suggestion).collect())

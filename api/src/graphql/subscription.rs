@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_graphql::{Context, ErrorExtensions, Result, Subscription};
 use futures_util::{Stream, StreamExt};
 
-use crate::catalog::{CatalogError, ChangeKind};
+use crate::catalog::{policy, CatalogError, ChangeKind};
 use crate::stream::{Delivery, Live, StartAt};
 
 use super::error::GqlResult;
@@ -17,7 +17,7 @@ use super::live::{
     kafka_unavailable, CatalogEvent, CatalogStreamItem, EventsFrom, Lagged, ProductEvent, ProductEventsFilter,
     ProductHealth,
 };
-use super::{caller, catalog};
+use super::{caller, catalog, principal};
 
 pub(crate) fn live<'a>(ctx: &Context<'a>) -> &'a Live {
     ctx.data_unchecked::<Live>()
@@ -27,24 +27,38 @@ pub struct SubscriptionRoot;
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// Live catalog changes (from `mesh.catalog.events`), optionally only of
-    /// some kinds and touching some domains.
+    /// Live catalog changes (from `mesh.catalog.events`) about what the
+    /// caller can see, optionally only of some kinds and touching some
+    /// domains.
     async fn catalog_events(
         &self,
         ctx: &Context<'_>,
         kinds: Option<Vec<ChangeKind>>,
         domains: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = CatalogStreamItem>> {
+        policy::ensure_reader(principal(ctx)).gql()?;
         let feed = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
+        let (catalog, principal) = (catalog(ctx).clone(), principal(ctx).clone());
         Ok(feed.subscribe().filter_map(move |delivery| {
-            let item = match delivery {
-                Delivery::Lagged(n) => Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
-                Delivery::Record(record) => CatalogEvent::parse(&record)
-                    .filter(|e| kinds.as_ref().is_none_or(|k| k.contains(&e.kind)))
-                    .filter(|e| domains.as_ref().is_none_or(|d| e.domains.iter().any(|x| d.contains(x))))
-                    .map(CatalogStreamItem::Event),
-            };
-            async move { item }
+            let (catalog, principal, kinds, domains) = (catalog.clone(), principal.clone(), kinds.clone(), domains.clone());
+            async move {
+                let event = match delivery {
+                    Delivery::Lagged(n) => return Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
+                    Delivery::Record(record) => CatalogEvent::parse(&record)?,
+                };
+                let wanted = kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
+                    && domains.as_ref().is_none_or(|d| event.domains.iter().any(|x| d.contains(x)));
+                if !wanted {
+                    return None;
+                }
+                // An event about a product the caller cannot see is not sent.
+                for product in &event.products {
+                    if !matches!(catalog.product(&principal, product).await, Ok(Some(_))) {
+                        return None;
+                    }
+                }
+                Some(CatalogStreamItem::Event(event))
+            }
         }))
     }
 
@@ -104,7 +118,7 @@ impl SubscriptionRoot {
             return Err(CatalogError::Validation("intervalSeconds must be between 1 and 300".into()).extend());
         }
         let product = catalog(ctx)
-            .product(&product)
+            .product(principal(ctx), &product)
             .await
             .gql()?
             .ok_or_else(|| CatalogError::NotFound(format!("no data product `{product}`")).extend())?;
@@ -149,7 +163,7 @@ async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Strea
         .filter(move |d| std::future::ready(concerns(d)))
         .then(move |_| {
             let (catalog, caller, product_id) = (catalog.clone(), caller.clone(), product_id.clone());
-            async move { catalog.record_access(&caller, &product_id).await }
+            async move { catalog.product_for_records(&caller, &product_id).await }
         })
         .filter_map(|checked| std::future::ready(checked.err()))
         .take(1)

@@ -8,12 +8,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilt
 use tantivy::TantivyDocument;
 
 use crate::catalog::schema::SchemaField;
-use crate::catalog::{quality_score, ProductStatus, QualityStatus, SubscriptionStatus};
+use crate::catalog::{quality_score, ProductStatus, QualityStatus, SubscriptionStatus, Visibility};
 use crate::store::entities::{
-    access_subscription, data_product, domain, product_tag, quality_check, quality_result, schema_version, team,
+    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
+    team,
 };
 
 use super::fields::Fields;
+use super::query::{team_reader, PUBLIC_READER};
 use super::SearchError;
 
 /// Everything the index knows about one product.
@@ -34,6 +36,8 @@ pub struct ProductDoc {
     pub fields: Vec<SchemaField>,
     pub quality: Option<f64>,
     pub subscribers: u64,
+    /// Reader keys: who may find the product (see `query::Audience`).
+    pub readers: Vec<String>,
 }
 
 /// Ranking weight of a status: PUBLISHED first, RETIRED last.
@@ -83,6 +87,9 @@ impl ProductDoc {
         doc.add_text(f.owner, &self.owner);
         doc.add_text(f.status, self.status.as_str());
         doc.add_text(f.visibility, &self.visibility);
+        for reader in &self.readers {
+            doc.add_text(f.readers, reader);
+        }
         if let Some(tier) = &self.tier {
             doc.add_text(f.tier, tier);
         }
@@ -125,13 +132,13 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
     let domain_ids: Vec<String> = products.iter().map(|p| p.domain_id.clone()).collect();
     let team_ids: Vec<String> = products.iter().map(|p| p.owner_team_id.clone()).collect();
-    let domains: HashMap<String, String> = domain::Entity::find()
+    let domains: HashMap<String, domain::Model> = domain::Entity::find()
         .filter(domain::Column::Id.is_in(domain_ids))
         .all(db)
         .await
         .map_err(db_err)?
         .into_iter()
-        .map(|d| (d.id, d.name))
+        .map(|d| (d.id.clone(), d))
         .collect();
     let teams: HashMap<String, String> = team::Entity::find()
         .filter(team::Column::Id.is_in(team_ids))
@@ -199,9 +206,19 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .into_iter()
         .collect();
 
+    let readers = subscriber_teams(db, &ids).await?;
     products
         .into_iter()
         .map(|p| {
+            let domain = domains.get(&p.domain_id);
+            let mut keys = vec![team_reader(&p.owner_team_id)];
+            keys.extend(domain.map(|d| team_reader(&d.owner_team_id)));
+            keys.extend(readers.get(&p.id).into_iter().flatten().map(|t| team_reader(t)));
+            if p.visibility == Visibility::Public.as_str() {
+                keys.push(PUBLIC_READER.to_owned());
+            }
+            keys.sort();
+            keys.dedup();
             let schema = latest.get(&p.id);
             let fields: Vec<SchemaField> = match schema {
                 Some(v) => serde_json::from_str(&v.fields).map_err(|e| SearchError::Database(e.to_string()))?,
@@ -212,7 +229,8 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 name: p.name,
                 display_name: p.display_name,
                 description: p.description,
-                domain: domains.get(&p.domain_id).cloned().unwrap_or_default(),
+                domain: domain.map(|d| d.name.clone()).unwrap_or_default(),
+                readers: keys,
                 owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
                 tags: tags.remove(&p.id).unwrap_or_default(),
                 status: ProductStatus::decode(&p.status).map_err(|e| SearchError::Database(e.to_string()))?,
@@ -226,4 +244,38 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
             })
         })
         .collect()
+}
+
+/// Owner teams of the applications holding an APPROVED subscription, per
+/// product: they may find the product even when it is private.
+async fn subscriber_teams(
+    db: &DatabaseConnection,
+    product_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, SearchError> {
+    let approved: Vec<(String, String)> = access_subscription::Entity::find()
+        .select_only()
+        .column(access_subscription::Column::ProductId)
+        .column(access_subscription::Column::ApplicationId)
+        .filter(access_subscription::Column::ProductId.is_in(product_ids.to_vec()))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    let app_ids: Vec<String> = approved.iter().map(|(_, a)| a.clone()).collect();
+    let owners: HashMap<String, String> = application::Entity::find()
+        .filter(application::Column::Id.is_in(app_ids))
+        .all(db)
+        .await
+        .map_err(db_err)?
+        .into_iter()
+        .map(|a| (a.id, a.owner_team_id))
+        .collect();
+    let mut teams: HashMap<String, Vec<String>> = HashMap::new();
+    for (product, app) in approved {
+        if let Some(team) = owners.get(&app) {
+            teams.entry(product).or_default().push(team.clone());
+        }
+    }
+    Ok(teams)
 }

@@ -11,7 +11,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 3;
+pub const LAYOUT_VERSION: u32 = 4;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -41,6 +41,9 @@ pub struct Fields {
     pub owner: Field,
     pub format: Field,
     pub visibility: Field,
+    /// Who may see the product: `public`, and `team:<id>` of each team
+    /// that may see it when private (see `catalog::policy`).
+    pub readers: Field,
     pub quality: Field,
     pub subscribers: Field,
     /// Ranking weight of the status (PUBLISHED highest).
@@ -81,6 +84,7 @@ pub fn schema() -> (Schema, Fields) {
         owner: b.add_text_field("owner", STRING | FAST),
         format: b.add_text_field("format", STRING | FAST),
         visibility: b.add_text_field("visibility", STRING | FAST),
+        readers: b.add_text_field("readers", STRING),
         quality: b.add_f64_field("quality", INDEXED | FAST),
         subscribers: b.add_u64_field("subscribers", FAST),
         status_rank: b.add_u64_field("status_rank", FAST),

@@ -27,11 +27,11 @@ use tantivy::{
 pub use document::ProductDoc;
 pub use fields::LAYOUT_VERSION;
 pub use indexer::Indexer;
-pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
+pub use query::{team_reader, Audience, FacetCounts, Facets, Highlight, SearchFilters, PUBLIC_READER};
 
 use analysis::{analyze, ident_analyzer};
 use fields::{register_analyzers, Fields};
-use query::{build, explain, FacetCollector, QueryWords};
+use query::{audience_clause, build, explain, FacetCollector, QueryWords};
 
 /// A search failure; all are internal (bad input is clamped or ignored).
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +215,7 @@ impl SearchIndex {
         &self,
         text: &str,
         filters: &SearchFilters,
+        audience: &Audience,
         first: usize,
         after: Option<&Cursor>,
     ) -> Result<SearchPage, SearchError> {
@@ -222,13 +223,13 @@ impl SearchIndex {
         let searcher = self.searcher();
         let f = &self.inner.fields;
         let mut words = QueryWords::parse(text);
-        words.known = self.known(&searcher, &words)?;
+        words.known = self.known(&searcher, &words, audience)?;
         let skip = after.map_or(0, |c| c.offset);
         let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
 
         let (mut ranked, total, facets) = if words.is_empty() {
             // Listing: alphabetical, exact and stable.
-            let query = build(f, &words, filters, true);
+            let query = build(f, &words, filters, audience, true);
             let top = TopDocs::with_limit(want).order_by_string_fast_field("qname", Order::Asc);
             let (docs, total, facets) = searcher.search(&query, &(top, Count, FacetCollector))?;
             let ranked: Vec<(f32, String, DocAddress)> = docs
@@ -237,9 +238,9 @@ impl SearchIndex {
                 .collect();
             (ranked, total, facets)
         } else {
-            let mut result = self.ranked(&searcher, &build(f, &words, filters, true), want)?;
+            let mut result = self.ranked(&searcher, &build(f, &words, filters, audience, true), want)?;
             if result.1 == 0 && words.plain.len() > 1 {
-                result = self.ranked(&searcher, &build(f, &words, filters, false), want)?;
+                result = self.ranked(&searcher, &build(f, &words, filters, audience, false), want)?;
             }
             result
         };
@@ -308,23 +309,43 @@ impl SearchIndex {
         })
     }
 
-    /// For each query word: does it occur exactly in a searchable field?
-    fn known(&self, searcher: &Searcher, words: &QueryWords) -> Result<Vec<bool>, SearchError> {
+    /// For each query word: does it occur exactly in a searchable field (of
+    /// a document the audience may see: otherwise whether typo expansion
+    /// happens would tell that a hidden product has the word)?
+    fn known(&self, searcher: &Searcher, words: &QueryWords, audience: &Audience) -> Result<Vec<bool>, SearchError> {
         let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
             let stemmed = words.stemmed.get(i).unwrap_or(plain);
+            let candidates = [
+                (f.name, plain),
+                (f.tags, plain),
+                (f.fields, plain),
+                (f.owner_text, plain),
+                (f.domain_text, plain),
+                (f.description, stemmed),
+                (f.docs, stemmed),
+            ];
+            if let Some(visible) = audience_clause(f, audience) {
+                let any_field: Vec<(Occur, Box<dyn Query>)> = candidates
+                    .into_iter()
+                    .map(|(field, word)| {
+                        let q: Box<dyn Query> = Box::new(TermQuery::new(
+                            Term::from_field_text(field, word),
+                            IndexRecordOption::Basic,
+                        ));
+                        (Occur::Should, q)
+                    })
+                    .collect();
+                let query = BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(BooleanQuery::new(any_field)) as Box<dyn Query>),
+                    (Occur::Must, visible),
+                ]);
+                known.push(searcher.search(&query, &Count)? > 0);
+                continue;
+            }
             let mut found = false;
             'segments: for segment in searcher.segment_readers() {
-                let candidates = [
-                    (f.name, plain),
-                    (f.tags, plain),
-                    (f.fields, plain),
-                    (f.owner_text, plain),
-                    (f.domain_text, plain),
-                    (f.description, stemmed),
-                    (f.docs, stemmed),
-                ];
                 for (field, word) in candidates {
                     if segment.inverted_index(field)?.terms().get(word.as_bytes())?.is_some() {
                         found = true;
@@ -376,8 +397,9 @@ impl SearchIndex {
     }
 
     /// Typeahead: products whose name words start with the prefix's words,
-    /// and schema field names starting with it. Retired products excluded.
-    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+    /// and schema field names starting with it, both among the products
+    /// the audience may see. Retired products excluded.
+    pub fn suggest(&self, prefix: &str, audience: &Audience, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
         let limit = limit.clamp(1, 50);
         let f = &self.inner.fields;
         let searcher = self.searcher();
@@ -400,6 +422,9 @@ impl SearchIndex {
             let prefix_query = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, last), 0, true);
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
             clauses.push((Occur::Must, query::not_retired(f)));
+            if let Some(clause) = audience_clause(f, audience) {
+                clauses.push((Occur::Must, clause));
+            }
             let (docs, _, _) = self.ranked(&searcher, &BooleanQuery::new(clauses), limit)?;
             for (_, name, addr) in docs {
                 let doc: TantivyDocument = searcher.doc(addr)?;
@@ -438,6 +463,19 @@ impl SearchIndex {
                         break;
                     }
                 }
+            }
+            if let Some(clause) = audience_clause(f, audience) {
+                // Count only documents the audience may see (a field that
+                // only hidden products have is not suggested at all).
+                for (name, count) in fields.iter_mut() {
+                    let has_field: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(f.field_names, name),
+                        IndexRecordOption::Basic,
+                    ));
+                    let visible = BooleanQuery::new(vec![(Occur::Must, has_field), (Occur::Must, clause.box_clone())]);
+                    *count = searcher.search(&visible, &Count)? as u64;
+                }
+                fields.retain(|_, count| *count > 0);
             }
             let mut fields: Vec<(String, u64)> = fields.into_iter().collect();
             fields.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -30,6 +30,35 @@ pub struct SearchFilters {
     pub min_quality: Option<f64>,
 }
 
+/// Reader key of PUBLIC products.
+pub const PUBLIC_READER: &str = "public";
+
+/// Reader key of a team (by id).
+pub fn team_reader(team_id: &str) -> String {
+    format!("team:{team_id}")
+}
+
+/// Whose search it is: every document is a candidate (admins), or only
+/// documents indexed with one of these reader keys. Applied inside the
+/// query, so totals, facets and suggestions only ever count visible
+/// documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    All,
+    Readers(Vec<String>),
+}
+
+/// The query clause restricting results to the audience (`None`: all).
+pub fn audience_clause(f: &Fields, audience: &Audience) -> Option<Box<dyn Query>> {
+    match audience {
+        Audience::All => None,
+        Audience::Readers(keys) => {
+            let set: Box<dyn Query> = Box::new(TermSetQuery::new(keys.iter().map(|k| term(f.readers, k))));
+            Some(Box::new(ConstScoreQuery::new(set, 0.0)))
+        }
+    }
+}
+
 /// Field weights: exact name ≫ words of the name > tags and field names >
 /// owner and domain > description > field docs.
 const EXACT_NAME: Score = 30.0;
@@ -146,8 +175,9 @@ pub fn not_retired(f: &Fields) -> Box<dyn Query> {
 }
 
 /// The filter part of a search (no scoring contribution).
-fn filter_clauses(f: &Fields, filters: &SearchFilters) -> Vec<(Occur, Box<dyn Query>)> {
+fn filter_clauses(f: &Fields, filters: &SearchFilters, audience: &Audience) -> Vec<(Occur, Box<dyn Query>)> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = [
+        audience_clause(f, audience),
         filter(f.domain, &filters.domains),
         filter(f.tag, &filters.tags),
         filter(f.tier, &filters.tiers),
@@ -171,8 +201,14 @@ fn filter_clauses(f: &Fields, filters: &SearchFilters) -> Vec<(Occur, Box<dyn Qu
 
 /// Builds the query: every word must match somewhere (`all_words`), or any
 /// word may (the fallback when nothing matches all of them).
-pub fn build(f: &Fields, words: &QueryWords, filters: &SearchFilters, all_words: bool) -> Box<dyn Query> {
-    let mut clauses = filter_clauses(f, filters);
+pub fn build(
+    f: &Fields,
+    words: &QueryWords,
+    filters: &SearchFilters,
+    audience: &Audience,
+    all_words: bool,
+) -> Box<dyn Query> {
+    let mut clauses = filter_clauses(f, filters, audience);
     if words.is_empty() {
         clauses.push((Occur::Must, Box::new(AllQuery)));
         return Box::new(BooleanQuery::new(clauses));

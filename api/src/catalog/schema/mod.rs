@@ -66,6 +66,19 @@ pub enum CompatibilityMode {
     None,
 }
 
+impl CompatibilityMode {
+    /// Every mode, in declaration order.
+    pub const ALL: [CompatibilityMode; 7] = [
+        CompatibilityMode::Backward,
+        CompatibilityMode::BackwardTransitive,
+        CompatibilityMode::Forward,
+        CompatibilityMode::ForwardTransitive,
+        CompatibilityMode::Full,
+        CompatibilityMode::FullTransitive,
+        CompatibilityMode::None,
+    ];
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
     #[error("invalid {format} schema: {message}")]
