@@ -181,7 +181,9 @@ fn token_with_roles(user: &str, teams: &[&str], roles: &[&str]) -> String {
         teams: teams.iter().map(|t| t.to_string()).collect(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
     };
-    tokens.mint(&identity, Duration::from_secs(24 * 3600)).expect("the benchmark secret mints")
+    tokens
+        .mint(&identity, Duration::from_secs(24 * 3600))
+        .expect("the benchmark secret mints")
 }
 
 async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str, variables: Value) -> Value {

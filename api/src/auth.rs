@@ -63,6 +63,19 @@ pub enum AuthError {
     NoSecret,
 }
 
+/// When a bearer header's token expires (its `exp`), read without checking
+/// the signature: only for a token [`TokenService::authenticate`] accepted.
+pub fn expiry(header: &str) -> Option<std::time::SystemTime> {
+    use base64::Engine;
+    let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let exp = serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_u64()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(exp))
+}
+
 fn invalid(e: impl std::fmt::Display) -> AuthError {
     AuthError::InvalidToken(e.to_string())
 }

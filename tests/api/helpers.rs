@@ -124,7 +124,11 @@ pub async fn spawn_live(backend: Backend, kafka: KafkaConfig) -> TestApp {
 /// Starts a server on an existing data directory and database, talking to
 /// `kafka`.
 pub async fn spawn_live_on(data_dir: PathBuf, database_url: String, demo: bool, kafka: KafkaConfig) -> TestApp {
-    start(Config { kafka, ..test_config(data_dir, database_url, demo) }).await
+    start(Config {
+        kafka,
+        ..test_config(data_dir, database_url, demo)
+    })
+    .await
 }
 
 /// Starts a server with exactly this configuration.

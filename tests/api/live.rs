@@ -11,8 +11,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value};
 
+use mesh_catalog::auth::Identity;
+
 use crate::brokers::Broker;
-use crate::helpers::{code_of, order_schema, spawn_live, Backend, TestApp, PUBLISH};
+use crate::helpers::{code_of, order_schema, spawn_live, Backend, TestApp, ADMIN, PUBLISH};
 use crate::ws::{Incoming, Protocol, WsClient};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -83,7 +85,9 @@ async fn wait_topic(app: &TestApp, product: &str) -> Value {
 async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
     let deadline = Instant::now() + WAIT;
     loop {
-        let data = app.ok(ADMIN, "{ liveConsumers { topic subscribers } }", json!({})).await;
+        let data = app
+            .ok(ADMIN, "{ liveConsumers { topic subscribers } }", json!({}))
+            .await;
         let count = data["liveConsumers"]
             .as_array()
             .unwrap()
@@ -601,4 +605,30 @@ async fn pii_and_revocation_on_apache_kafka() {
 #[tokio::test]
 async fn pii_and_revocation_on_tansu() {
     pii_and_revocation(Broker::Tansu).await;
+}
+
+/// A WebSocket authenticated in `connection_init` is closed with 4401 when
+/// its token expires; a live subscription on it ends with it.
+#[tokio::test]
+async fn token_expiry_closes_the_websocket() {
+    let app = spawn_live(Backend::Sqlite, Broker::Tansu.config()).await;
+    let identity = Identity {
+        subject: "alice".into(),
+        teams: vec![],
+        roles: vec![],
+    };
+    let token = app.tokens.mint(&identity, Duration::from_secs(2)).unwrap();
+    let started = Instant::now();
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, json!({ "token": token }))
+        .await
+        .unwrap();
+    client
+        .subscribe("1", "subscription { catalogEvents { __typename } }", json!({}))
+        .await;
+    assert_eq!(client.closed_with(WAIT).await, Some(4401));
+    let after = started.elapsed();
+    assert!(
+        after >= Duration::from_millis(900) && after < Duration::from_secs(10),
+        "closed after {after:?}"
+    );
 }

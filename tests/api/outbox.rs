@@ -222,19 +222,18 @@ async fn survives_kill_9_mid_burst() {
     };
     let mut server = start();
     wait_up().await;
-    let tokens = mesh_catalog::auth::TokenService::new(&mesh_catalog::config::AuthConfig {
-        jwt_secret: SECRET.into(),
-        issuer: None,
-        audience: None,
-    });
-    let token = tokens.mint(
-        &mesh_catalog::auth::Identity {
-            subject: "alice".into(),
-            teams: vec![],
-            roles: vec![],
-        },
-        Duration::from_secs(600),
-    );
+    // Only admins create teams.
+    let tokens = mesh_catalog::auth::TokenService::new(&mesh_catalog::config::AuthConfig::with_secret(SECRET));
+    let token = tokens
+        .mint(
+            &mesh_catalog::auth::Identity {
+                subject: "admin".into(),
+                teams: vec![],
+                roles: vec!["admin".into()],
+            },
+            Duration::from_secs(600),
+        )
+        .unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     let burst = {
         let (done, client, address) = (done.clone(), client.clone(), address.clone());

@@ -160,6 +160,23 @@ impl WsClient {
         }
     }
 
+    /// Waits (ignoring other messages) until the server closes the
+    /// connection; returns the close code.
+    pub async fn closed_with(&mut self, timeout: Duration) -> Option<u16> {
+        let wait = async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .expect("the server closes the connection in time")
+    }
+
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }

@@ -222,7 +222,7 @@ impl Catalog {
         }
         let (from, to, kind) = decision.transition();
         let name = match decision {
-            AccessDecision::Approve => "approveAccess",
+            AccessDecision::Approve { .. } => "approveAccess",
             AccessDecision::Reject => "rejectAccess",
             AccessDecision::Revoke => "revokeAccess",
         };

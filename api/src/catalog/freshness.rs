@@ -34,7 +34,9 @@ impl Catalog {
     /// Records that `product` went stale (`stale`) or is fresh again, with
     /// a human `detail`.
     pub async fn flag_freshness(&self, product: &data_product::Model, stale: bool, detail: String) -> Result<()> {
-        let mut unit = self.begin_system(Op::new("flagFreshness", EntityKind::Product, &product.qualified_name)).await?;
+        let mut unit = self
+            .begin_system(Op::new("flagFreshness", EntityKind::Product, &product.qualified_name))
+            .await?;
         let kind = if stale {
             ChangeKind::ProductStale
         } else {

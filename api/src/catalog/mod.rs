@@ -189,6 +189,7 @@ impl Catalog {
             .one(self.db())
             .await?
             .map(|row| row.id))
+    }
 
     /// Applies a policy decision to a unit: on refusal the unit is rolled
     /// back and the refusal is audited in a transaction of its own. Pass

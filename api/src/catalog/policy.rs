@@ -468,7 +468,9 @@ pub async fn record_access(
 ) -> Result<RecordAccess> {
     ensure_visible(principal, product, key)?;
     let Some(identity) = principal.caller.identity() else {
-        return Err(CatalogError::Unauthenticated("reading a product's records needs a bearer token".into()));
+        return Err(CatalogError::Unauthenticated(
+            "reading a product's records needs a bearer token".into(),
+        ));
     };
     if !may_read_records(principal, product) {
         return Err(CatalogError::Forbidden(format!(

@@ -7,20 +7,22 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, ErrorExtensions};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
-use crate::auth::{Caller, TokenService};
+use crate::auth::{self, Caller, TokenService};
 use crate::catalog::Catalog;
 
 use super::error::ensure_codes;
@@ -153,12 +155,17 @@ async fn graphql_get(
     }
 }
 
+/// WebSocket close code sent when the connection's token expires (as
+/// graphql-transport-ws uses 4401 for "unauthorized").
+const TOKEN_EXPIRED: u16 = 4401;
+
 /// Subscriptions over WebSocket: graphql-transport-ws or the legacy
 /// graphql-ws, picked from `Sec-WebSocket-Protocol`. The token comes in the
 /// `connection_init` payload (`{"Authorization": "Bearer …"}` or
 /// `{"token": "…"}`), since browsers cannot set headers on a WebSocket; an
 /// `Authorization` header on the upgrade request is accepted too. A bad
-/// token closes the connection (4403 in graphql-transport-ws).
+/// token closes the connection (4403 in graphql-transport-ws); when the
+/// token expires, the server closes it with [`TOKEN_EXPIRED`].
 async fn websocket(state: AppState, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
@@ -173,15 +180,28 @@ async fn websocket(state: AppState, request: Request) -> Response {
         Ok(caller) => caller,
         Err(response) => return response,
     };
+    let header_token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let tokens = state.tokens.clone();
-            let catalog = state.catalog.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+        .on_upgrade(move |socket| async move {
+            let (tokens, catalog) = (state.tokens.clone(), state.catalog.clone());
+            let (mut socket_sink, socket_stream) = socket.split();
+            // The GraphQL side writes into a channel; the loop below forwards it
+            // to the socket, and closes the socket when the token expires.
+            let (to_client, mut outgoing) = tokio::sync::mpsc::channel::<Message>(16);
+            let to_client = futures_util::sink::unfold(to_client, |to_client, message: Message| async move {
+                to_client.send(message).await.map(|()| to_client)
+            });
+            let (expiry_tx, mut expiry_rx) = tokio::sync::oneshot::channel::<Option<SystemTime>>();
+            let graphql = GraphQLWebSocket::new_with_pair(to_client, socket_stream, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
-                    let caller = match token_of(&payload) {
-                        Some(token) => tokens.authenticate(Some(&token)).await.map_err(|e| {
+                    let token = token_of(&payload).or(header_token);
+                    let caller = match &token {
+                        Some(token) => tokens.authenticate(Some(token)).await.map_err(|e| {
                             async_graphql::Error::new(e.to_string())
                                 .extend_with(|_, x| x.set("code", "UNAUTHENTICATED"))
                         })?,
@@ -191,12 +211,49 @@ async fn websocket(state: AppState, request: Request) -> Response {
                         tracing::error!(error = %e, "cannot resolve the caller's memberships");
                         async_graphql::Error::new("internal error").extend_with(|_, x| x.set("code", "INTERNAL"))
                     })?;
+                    let _ = expiry_tx.send(token.as_deref().and_then(auth::expiry));
                     let mut data = Data::default();
                     data.insert(RequestContext { principal });
                     data.insert(request_loader(&catalog));
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            let forward = async move {
+                let mut deadline: Option<tokio::time::Instant> = None;
+                let mut waiting_for_init = true;
+                loop {
+                    let expires = async {
+                        match deadline {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        message = outgoing.recv() => {
+                            let Some(message) = message else { break };
+                            if socket_sink.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                        expiry = &mut expiry_rx, if waiting_for_init => {
+                            waiting_for_init = false;
+                            deadline = expiry.ok().flatten().map(|at| {
+                                let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+                                tokio::time::Instant::now() + left
+                            });
+                        }
+                        () = expires => {
+                            let frame = CloseFrame { code: TOKEN_EXPIRED, reason: "token expired".into() };
+                            let _ = socket_sink.send(Message::Close(Some(frame))).await;
+                            break;
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                () = graphql => {}
+                () = forward => {}
+            }
         })
 }
 

@@ -4,8 +4,8 @@
 mod error;
 pub mod http;
 mod inputs;
-pub mod live;
 mod limits;
+pub mod live;
 mod loaders;
 mod mutation;
 mod objects;

@@ -40,14 +40,17 @@ impl SubscriptionRoot {
         let feed = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
         let (catalog, principal) = (catalog(ctx).clone(), principal(ctx).clone());
         Ok(feed.subscribe().filter_map(move |delivery| {
-            let (catalog, principal, kinds, domains) = (catalog.clone(), principal.clone(), kinds.clone(), domains.clone());
+            let (catalog, principal, kinds, domains) =
+                (catalog.clone(), principal.clone(), kinds.clone(), domains.clone());
             async move {
                 let event = match delivery {
                     Delivery::Lagged(n) => return Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
                     Delivery::Record(record) => CatalogEvent::parse(&record)?,
                 };
                 let wanted = kinds.as_ref().is_none_or(|k| k.contains(&event.kind))
-                    && domains.as_ref().is_none_or(|d| event.domains.iter().any(|x| d.contains(x)));
+                    && domains
+                        .as_ref()
+                        .is_none_or(|d| event.domains.iter().any(|x| d.contains(x)));
                 if !wanted {
                     return None;
                 }

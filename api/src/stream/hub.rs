@@ -282,7 +282,28 @@ impl Hub {
     ) -> Result<Vec<(i32, i64, i64)>, StreamError> {
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || {
-            let metadata = consumer.fetch_metadata(Some(&topic), METADATA_TIMEOUT)?;
+            // A topic created a moment ago may not be in the metadata yet,
+            // or its partitions may have no leader yet: ask again briefly.
+            let mut attempts = 0;
+            loop {
+                match Self::read_watermarks(&consumer, &topic) {
+                    Err(e) if attempts < 25 => {
+                        attempts += 1;
+                        tracing::debug!(topic = %topic, error = %e, "watermarks not available yet");
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                    done => return done,
+                }
+            }
+        })
+        .await
+        .map_err(|e| StreamError::Broker(format!("metadata task failed: {e}")))?
+    }
+
+    /// Partitions of `topic` with their (low, high) watermarks, once.
+    fn read_watermarks(consumer: &StreamConsumer, topic: &str) -> Result<Vec<(i32, i64, i64)>, StreamError> {
+        {
+            let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
             let Some(t) = metadata
                 .topics()
                 .iter()
@@ -292,7 +313,7 @@ impl Hub {
             };
             let mut out = Vec::new();
             for p in t.partitions() {
-                let (low, high) = consumer.fetch_watermarks(&topic, p.id(), METADATA_TIMEOUT)?;
+                let (low, high) = consumer.fetch_watermarks(topic, p.id(), METADATA_TIMEOUT)?;
                 out.push((p.id(), low, high));
             }
             if out.is_empty() {
@@ -300,9 +321,7 @@ impl Hub {
             }
             out.sort();
             Ok(out)
-        })
-        .await
-        .map_err(|e| StreamError::Broker(format!("metadata task failed: {e}")))?
+        }
     }
 
     async fn start_feed(&self, topic: &str, product_id: Option<&str>, decoder: Decoder) -> Result<Feed, StreamError> {
