@@ -134,6 +134,10 @@ pub struct SecurityArgs {
     /// Maximum number of aliased fields in one GraphQL document.
     #[arg(long, env = "MESH_GRAPHQL_MAX_ALIASES", default_value_t = 64)]
     pub max_aliases: usize,
+    /// Live subscriptions one caller (token subject, or client IP when
+    /// anonymous) may hold at once, over all its WebSocket connections.
+    #[arg(long, env = "MESH_MAX_SUBSCRIPTIONS", default_value_t = 100)]
+    pub max_subscriptions: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -439,6 +443,8 @@ pub struct GraphqlLimits {
     pub max_aliases: usize,
     /// Answer introspection queries.
     pub introspection: bool,
+    /// Live subscriptions per caller at once.
+    pub max_subscriptions: usize,
 }
 
 impl Default for GraphqlLimits {
@@ -448,6 +454,7 @@ impl Default for GraphqlLimits {
             max_complexity: 5000,
             max_aliases: 64,
             introspection: true,
+            max_subscriptions: 100,
         }
     }
 }
@@ -481,6 +488,7 @@ impl Config {
                 max_depth: args.max_depth,
                 max_complexity: args.max_complexity,
                 max_aliases: args.security.max_aliases,
+                max_subscriptions: args.security.max_subscriptions,
                 introspection: args.security.introspection,
             },
             kafka: args.kafka.resolve()?,

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use mesh_catalog::auth::Identity;
 
 use crate::brokers::Broker;
-use crate::helpers::{code_of, order_schema, spawn_live, Backend, TestApp, ADMIN, PUBLISH};
+use crate::helpers::{code_of, order_schema, spawn_configured, spawn_live, Backend, TestApp, ADMIN, PUBLISH};
 use crate::ws::{Incoming, Protocol, WsClient};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -631,4 +631,40 @@ async fn token_expiry_closes_the_websocket() {
         after >= Duration::from_millis(900) && after < Duration::from_secs(10),
         "closed after {after:?}"
     );
+}
+
+/// A caller holds at most `max_subscriptions` live subscriptions at once,
+/// over all its connections; ending one frees its slot.
+#[tokio::test]
+async fn concurrent_subscriptions_are_capped_per_caller() {
+    let app = spawn_configured(Backend::Sqlite, |c| c.limits.max_subscriptions = 2).await;
+    let query = "subscription { catalogEvents { __typename } }";
+    let mut first = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    first.subscribe("1", query, json!({})).await;
+    let mut second = WsClient::connect(&app.address, Protocol::LegacyWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    second.subscribe("2", query, json!({})).await;
+    wait_subscribers(&app, "mesh.catalog.events", 2).await;
+    second.subscribe("3", query, json!({})).await;
+    match second.next(WAIT).await {
+        (id, Incoming::Errors(e)) => {
+            assert_eq!(id, "3");
+            assert_eq!(e[0]["extensions"]["code"], "RATE_LIMITED", "{e}");
+        }
+        other => panic!("expected RATE_LIMITED, got {other:?}"),
+    }
+    // Someone else is not affected.
+    let mut bob = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "bob"))
+        .await
+        .unwrap();
+    bob.subscribe("b", query, json!({})).await;
+    wait_subscribers(&app, "mesh.catalog.events", 3).await;
+    // Leaving frees the slot.
+    first.close().await;
+    wait_subscribers(&app, "mesh.catalog.events", 2).await;
+    second.subscribe("4", query, json!({})).await;
+    wait_subscribers(&app, "mesh.catalog.events", 3).await;
 }

@@ -26,6 +26,7 @@ use crate::auth::{self, Caller, TokenService};
 use crate::catalog::Catalog;
 
 use super::error::ensure_codes;
+use super::quota::CallerKey;
 use super::ratelimit::RateLimiter;
 use super::{request_loader, AppSchema, RequestContext};
 
@@ -137,7 +138,7 @@ async fn graphql_get(
         .get(header::UPGRADE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
     {
-        return websocket(state, request).await;
+        return websocket(state, client, request).await;
     }
     if !request.uri().query().is_some_and(|q| q.contains("query=")) {
         return Html(
@@ -166,7 +167,7 @@ const TOKEN_EXPIRED: u16 = 4401;
 /// `Authorization` header on the upgrade request is accepted too. A bad
 /// token closes the connection (4403 in graphql-transport-ws); when the
 /// token expires, the server closes it with [`TOKEN_EXPIRED`].
-async fn websocket(state: AppState, request: Request) -> Response {
+async fn websocket(state: AppState, client: SocketAddr, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
         Ok(protocol) => protocol,
@@ -212,7 +213,12 @@ async fn websocket(state: AppState, request: Request) -> Response {
                         async_graphql::Error::new("internal error").extend_with(|_, x| x.set("code", "INTERNAL"))
                     })?;
                     let _ = expiry_tx.send(token.as_deref().and_then(auth::expiry));
+                    let key = match &caller {
+                        Caller::User(identity) => format!("user:{}", identity.subject),
+                        Caller::Anonymous => format!("ip:{}", client.ip()),
+                    };
                     let mut data = Data::default();
+                    data.insert(CallerKey(key));
                     data.insert(RequestContext { principal });
                     data.insert(request_loader(&catalog));
                     Ok(data)

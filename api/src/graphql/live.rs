@@ -258,7 +258,7 @@ pub struct CatalogEvent {
 /// One item of `catalogEvents`.
 #[derive(Union, Clone)]
 pub enum CatalogStreamItem {
-    Event(CatalogEvent),
+    Event(Box<CatalogEvent>),
     Lagged(Lagged),
 }
 

@@ -10,6 +10,7 @@ mod loaders;
 mod mutation;
 mod objects;
 mod query;
+pub mod quota;
 pub mod ratelimit;
 mod search;
 mod subscription;
@@ -57,7 +58,8 @@ pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSc
     let mut builder = Schema::build(Query::default(), MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(limits::AliasLimit::new(limits.max_aliases));
+        .extension(limits::AliasLimit::new(limits.max_aliases))
+        .data(quota::SubscriptionQuota::new(limits.max_subscriptions));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

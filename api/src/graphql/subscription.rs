@@ -17,6 +17,7 @@ use super::live::{
     kafka_unavailable, CatalogEvent, CatalogStreamItem, EventsFrom, Lagged, ProductEvent, ProductEventsFilter,
     ProductHealth,
 };
+use super::quota::{CallerKey, Permit, SubscriptionQuota};
 use super::{caller, catalog, principal};
 
 pub(crate) fn live<'a>(ctx: &Context<'a>) -> &'a Live {
@@ -37,11 +38,14 @@ impl SubscriptionRoot {
         domains: Option<Vec<String>>,
     ) -> Result<impl Stream<Item = CatalogStreamItem>> {
         policy::ensure_reader(principal(ctx)).gql()?;
+        let permit = permit(ctx)?;
         let feed = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
         let (catalog, principal) = (catalog(ctx).clone(), principal(ctx).clone());
         Ok(feed.subscribe().filter_map(move |delivery| {
             let (catalog, principal, kinds, domains) =
                 (catalog.clone(), principal.clone(), kinds.clone(), domains.clone());
+            // The stream holds the caller's slot until it ends.
+            let _held = &permit;
             async move {
                 let event = match delivery {
                     Delivery::Lagged(n) => return Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
@@ -60,7 +64,7 @@ impl SubscriptionRoot {
                         return None;
                     }
                 }
-                Some(CatalogStreamItem::Event(event))
+                Some(CatalogStreamItem::Event(Box::new(event)))
             }
         }))
     }
@@ -82,6 +86,7 @@ impl SubscriptionRoot {
         let filter = filter.unwrap_or_default();
         filter.validate()?;
         let (product, access) = catalog(ctx).product_for_records(caller(ctx), &product).await.gql()?;
+        let permit = permit(ctx)?;
         let start = from.map_or(StartAt::Latest, |f| f.start_at());
         let hub = live(ctx).hub();
         let records = if start == StartAt::Latest {
@@ -101,11 +106,14 @@ impl SubscriptionRoot {
             .map(move |d| Ok(ProductEvent::of(d, access.pii)));
         let lost = access_lost(ctx, product.id.clone()).await?;
         // Whichever comes first; the stream ends after an error.
-        Ok(futures_util::stream::select(records, lost).scan(false, |ended, item| {
-            let emit = !*ended;
-            *ended |= item.is_err();
-            std::future::ready(emit.then_some(item))
-        }))
+        Ok(
+            futures_util::stream::select(records, lost).scan(false, move |ended, item| {
+                let _held = &permit;
+                let emit = !*ended;
+                *ended |= item.is_err();
+                std::future::ready(emit.then_some(item))
+            }),
+        )
     }
 
     /// A product's live figures every `intervalSeconds` (1–300, default 5):
@@ -125,6 +133,7 @@ impl SubscriptionRoot {
             .await
             .gql()?
             .ok_or_else(|| CatalogError::NotFound(format!("no data product `{product}`")).extend())?;
+        let permit = permit(ctx)?;
         let feed = live(ctx)
             .hub()
             .feed(&product.topic_name, Some(&product.id))
@@ -133,11 +142,11 @@ impl SubscriptionRoot {
         let mut interval = tokio::time::interval(Duration::from_secs(interval_seconds as u64));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(futures_util::stream::unfold(
-            (feed, interval, product),
-            |(feed, mut interval, product)| async move {
+            (feed, interval, product, permit),
+            |(feed, mut interval, product, permit)| async move {
                 interval.tick().await;
                 let health = ProductHealth::of(&product, &feed.health());
-                Some((health, (feed, interval, product)))
+                Some((health, (feed, interval, product, permit)))
             },
         ))
     }
@@ -171,4 +180,13 @@ async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Strea
         .filter_map(|checked| std::future::ready(checked.err()))
         .take(1)
         .map(|e| Err(e.extend())))
+}
+
+/// Takes one of the caller's live-subscription slots (see `quota`).
+fn permit(ctx: &Context<'_>) -> Result<Permit> {
+    let key = ctx
+        .data_opt::<CallerKey>()
+        .cloned()
+        .unwrap_or_else(|| CallerKey(format!("user:{}", principal(ctx).actor())));
+    ctx.data_unchecked::<SubscriptionQuota>().acquire(&key)
 }
