@@ -394,12 +394,14 @@ async fn run_phase(port: u16, bootstrap: &str, server_pid: u32, phase: &Phase) -
     let lagged = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(AtomicU64::new(0));
     let rss_before_kib = rss_kib(server_pid, "VmRSS:");
-    let reader = token("reader", &["bench-team"]);
     let mut tasks = Vec::new();
     for i in 0..phase.subscribers {
+        // One user per subscriber, as in real use (and under the
+        // per-caller subscription cap).
+        let reader = token(&format!("reader-{i}"), &["bench-team"]);
         tasks.push(tokio::spawn(subscriber(
             port,
-            reader.clone(),
+            reader,
             server_lat.clone(),
             lagged.clone(),
             ready.clone(),
