@@ -281,6 +281,29 @@ fn sent_us(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects with graphql-transport-ws as the token's user and starts
+/// subscription `1`: `query` with `$p` = `product`.
+async fn subscribe(port: u16, token: &str, query: &str, product: &str) -> Result<Socket, String> {
+    let mut request = format!("ws://127.0.0.1:{port}/graphql").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
+    let start = json!({ "type": "subscribe", "id": "1", "payload": { "query": query, "variables": { "p": product } } });
+    for message in [init, start] {
+        socket
+            .send(WsMessage::text(message.to_string()))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(socket)
+}
+
 /// One graphql-transport-ws subscriber of `productEvents`: records the
 /// latency of each record until `stop`.
 async fn subscriber(
@@ -291,24 +314,14 @@ async fn subscriber(
     ready: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 ) {
-    let url = format!("ws://127.0.0.1:{port}/graphql");
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-    let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
-        Ok(s) => s,
+    let query = "subscription($p: String!) { productEvents(product: $p) { ... on KafkaRecord { value } ... on Lagged { skipped } } }";
+    let mut socket = match subscribe(port, &token, query, PRODUCT).await {
+        Ok(socket) => socket,
         Err(e) => {
             eprintln!("connect failed: {e}");
             return;
         }
     };
-    let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-    socket.send(WsMessage::text(init.to_string())).await.unwrap();
-    let subscribe = json!({ "type": "subscribe", "id": "1", "payload": { "query":
-        "subscription($p: String!) { productEvents(product: $p) { ... on KafkaRecord { value } ... on Lagged { skipped } } }",
-        "variables": { "p": PRODUCT } } });
-    socket.send(WsMessage::text(subscribe.to_string())).await.unwrap();
     ready.fetch_add(1, Ordering::Relaxed);
     while !stop.load(Ordering::Relaxed) {
         let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(200), socket.next()).await else {
@@ -543,18 +556,8 @@ async fn soak(minutes: u64, work: &Path) {
     for ((product, team), lat) in products.iter().zip(&latencies) {
         let (product, token, lat, stop) = (product.to_string(), token("soak", &[team]), lat.clone(), stop.clone());
         tokio::spawn(async move {
-            let url = format!("ws://127.0.0.1:{port}/graphql");
-            let mut request = url.into_client_request().unwrap();
-            request
-                .headers_mut()
-                .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
-            let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-            let init = json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } });
-            socket.send(WsMessage::text(init.to_string())).await.unwrap();
-            let subscribe = json!({ "type": "subscribe", "id": "1", "payload": { "query":
-                "subscription($p: String!) { productEvents(product: $p) { ... on KafkaRecord { timestamp } } }",
-                "variables": { "p": product } } });
-            socket.send(WsMessage::text(subscribe.to_string())).await.unwrap();
+            let query = "subscription($p: String!) { productEvents(product: $p) { ... on KafkaRecord { timestamp } } }";
+            let mut socket = subscribe(port, &token, query, &product).await.unwrap();
             while !stop.load(Ordering::Relaxed) {
                 let Ok(Some(Ok(WsMessage::Text(text)))) =
                     tokio::time::timeout(Duration::from_secs(1), socket.next()).await

@@ -103,13 +103,18 @@ impl Admin {
 
     /// Creates the topic of a product (by id) when missing, and logs drift.
     pub async fn ensure_product_topic(&self, store: &Store, product_id: &str) -> Result<(), StreamError> {
-        let Some(product) = data_product::Entity::find_by_id(product_id.to_owned())
+        match data_product::Entity::find_by_id(product_id.to_owned())
             .one(store.db())
             .await?
-        else {
-            return Ok(());
-        };
-        let spec = TopicSpec::of_product(&product);
+        {
+            Some(product) => self.ensure_topic_of(&product).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Creates the topic of `product` when missing, and logs drift.
+    async fn ensure_topic_of(&self, product: &data_product::Model) -> Result<(), StreamError> {
+        let spec = TopicSpec::of_product(product);
         if !self.ensure_topic(&spec).await? {
             let state = self.inspect(&spec).await?;
             for d in &state.drift {
@@ -129,7 +134,7 @@ impl Admin {
             .all(store.db())
             .await?;
         for product in products {
-            self.ensure_product_topic(store, &product.id).await?;
+            self.ensure_topic_of(&product).await?;
         }
         Ok(())
     }

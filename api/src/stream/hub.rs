@@ -206,10 +206,7 @@ impl Hub {
             return Ok(feed);
         }
         feeds.retain(|_, weak| weak.strong_count() > 0);
-        let decoder = match product_id {
-            Some(id) => Decoder::load(&self.inner.store, id).await?,
-            None => Decoder::json_only(),
-        };
+        let decoder = self.decoder(product_id).await?;
         let feed = Arc::new(self.start_feed(topic, product_id, decoder).await?);
         feeds.insert(topic.to_owned(), Arc::downgrade(&feed));
         Ok(feed)
@@ -255,6 +252,14 @@ impl Hub {
                 }
             }
         });
+    }
+
+    /// The decoder of a product's records (`None`: JSON only).
+    async fn decoder(&self, product_id: Option<&str>) -> Result<Decoder, StreamError> {
+        match product_id {
+            Some(id) => Decoder::load(&self.inner.store, id).await,
+            None => Ok(Decoder::json_only()),
+        }
     }
 
     fn consumer(&self) -> Result<StreamConsumer, StreamError> {
@@ -394,10 +399,7 @@ impl Hub {
         product_id: Option<&str>,
         start: StartAt,
     ) -> Result<impl Stream<Item = Delivery> + Send + 'static, StreamError> {
-        let decoder = match product_id {
-            Some(id) => Decoder::load(&self.inner.store, id).await?,
-            None => Decoder::json_only(),
-        };
+        let decoder = self.decoder(product_id).await?;
         let consumer = Arc::new(self.consumer()?);
         let marks = self.watermarks(consumer.clone(), topic).await?;
         let mut assignment = TopicPartitionList::new();
