@@ -519,6 +519,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 sla_retention_days: Set(None),
                 sla_support_hours: Set(None),
                 sla_on_call: Set(None),
+                quality_class: Set(["AUTHORITATIVE", "CURATED", "RAW"][p.domain % 3].into()),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),

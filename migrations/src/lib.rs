@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_catalog;
 mod m20261201_000001_outbox;
+mod m20261215_000001_use_cases;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_catalog::Migration),
             Box::new(m20261201_000001_outbox::Migration),
+            Box::new(m20261215_000001_use_cases::Migration),
         ]
     }
 }

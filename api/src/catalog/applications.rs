@@ -149,57 +149,7 @@ impl Catalog {
                 Action::RequestAccess { application: &app },
             )
             .await?;
-        match ProductStatus::decode(&product.status)? {
-            ProductStatus::Published => {}
-            status => {
-                return Err(CatalogError::Conflict(format!(
-                    "access can only be requested to a PUBLISHED product; `{}` is {status}",
-                    product.qualified_name
-                )))
-            }
-        }
-        let open = access_subscription::Entity::find()
-            .filter(access_subscription::Column::ApplicationId.eq(&app.id))
-            .filter(access_subscription::Column::ProductId.eq(&product.id))
-            .filter(access_subscription::Column::Status.is_in([
-                SubscriptionStatus::Pending.as_str(),
-                SubscriptionStatus::Approved.as_str(),
-            ]))
-            .one(unit.conn())
-            .await?;
-        if let Some(open) = open {
-            return Err(CatalogError::Conflict(format!(
-                "application `{}` already has a {} subscription to `{}` ({})",
-                app.name, open.status, product.qualified_name, open.id
-            )));
-        }
-        let model = access_subscription::ActiveModel {
-            id: Set(new_id()),
-            application_id: Set(app.id.clone()),
-            product_id: Set(product.id.clone()),
-            purpose: Set(purpose),
-            status: Set(SubscriptionStatus::Pending.as_str().to_owned()),
-            requested_by: Set(unit.actor.clone()),
-            requested_at: Set(Utc::now()),
-            decided_by: Set(None),
-            decided_at: Set(None),
-            decision_reason: Set(None),
-            pii_access: Set(false),
-        }
-        .insert(unit.conn())
-        .await?;
-        unit.record(Event {
-            kind: ChangeKind::AccessRequested,
-            entity_kind: EntityKind::Subscription,
-            entity_id: &model.id,
-            entity_name: &format!("{} → {}", product.qualified_name, app.name),
-            summary: format!(
-                "{} requested access to {} for {}",
-                model.requested_by, product.qualified_name, app.name
-            ),
-            products: vec![product.id.clone()],
-        })
-        .await?;
+        let model = insert_request(&mut unit, &app, &product, purpose).await?;
         self.commit(unit).await?;
         Ok(model)
     }
@@ -392,4 +342,67 @@ impl Catalog {
             .all(self.db())
             .await?)
     }
+}
+
+/// Records a PENDING access request of `app` to `product` in the unit,
+/// refused unless the product is PUBLISHED and the application holds no
+/// open request or approval for it. Authorization is the caller's job.
+pub(crate) async fn insert_request(
+    unit: &mut Unit,
+    app: &application::Model,
+    product: &data_product::Model,
+    purpose: String,
+) -> Result<access_subscription::Model> {
+    match ProductStatus::decode(&product.status)? {
+        ProductStatus::Published => {}
+        status => {
+            return Err(CatalogError::Conflict(format!(
+                "access can only be requested to a PUBLISHED product; `{}` is {status}",
+                product.qualified_name
+            )))
+        }
+    }
+    let open = access_subscription::Entity::find()
+        .filter(access_subscription::Column::ApplicationId.eq(&app.id))
+        .filter(access_subscription::Column::ProductId.eq(&product.id))
+        .filter(access_subscription::Column::Status.is_in([
+            SubscriptionStatus::Pending.as_str(),
+            SubscriptionStatus::Approved.as_str(),
+        ]))
+        .one(unit.conn())
+        .await?;
+    if let Some(open) = open {
+        return Err(CatalogError::Conflict(format!(
+            "application `{}` already has a {} subscription to `{}` ({})",
+            app.name, open.status, product.qualified_name, open.id
+        )));
+    }
+    let model = access_subscription::ActiveModel {
+        id: Set(new_id()),
+        application_id: Set(app.id.clone()),
+        product_id: Set(product.id.clone()),
+        purpose: Set(purpose),
+        status: Set(SubscriptionStatus::Pending.as_str().to_owned()),
+        requested_by: Set(unit.actor.clone()),
+        requested_at: Set(Utc::now()),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        decision_reason: Set(None),
+        pii_access: Set(false),
+    }
+    .insert(unit.conn())
+    .await?;
+    unit.record(Event {
+        kind: ChangeKind::AccessRequested,
+        entity_kind: EntityKind::Subscription,
+        entity_id: &model.id,
+        entity_name: &format!("{} → {}", product.qualified_name, app.name),
+        summary: format!(
+            "{} requested access to {} for {}",
+            model.requested_by, product.qualified_name, app.name
+        ),
+        products: vec![product.id.clone()],
+    })
+    .await?;
+    Ok(model)
 }

@@ -24,7 +24,8 @@ pub struct AuditFilter {
 impl Catalog {
     /// Audit entries, newest first, before the `before` entry id (a cursor).
     /// Admins see every entry; other authenticated callers see entries
-    /// about teams, domains and applications, and about the products,
+    /// about teams, domains, applications and use cases (whose summaries
+    /// name no product), and about the products,
     /// subscriptions and (existing) lineage edges they can see — never
     /// refusals.
     pub async fn audit_log(
@@ -93,6 +94,7 @@ fn visible_entries(products: Condition) -> Condition {
                     EntityKind::Team.as_str(),
                     EntityKind::Domain.as_str(),
                     EntityKind::Application.as_str(),
+                    EntityKind::UseCase.as_str(),
                 ]))
                 .add(
                     Condition::all()

@@ -225,6 +225,28 @@ pub(crate) async fn insert_edge(
     .await?)
 }
 
+/// Records that `edge` (titled `from → to`) was added or removed.
+pub(crate) async fn record_edge(
+    unit: &mut Unit,
+    kind: ChangeKind,
+    edge: &lineage_edge::Model,
+    title: &str,
+) -> Result<()> {
+    let summary = match kind {
+        ChangeKind::LineageRemoved => format!("removed {title} ({})", edge.kind),
+        _ => format!("{title} ({})", edge.kind),
+    };
+    unit.record(Event {
+        kind,
+        entity_kind: EntityKind::LineageEdge,
+        entity_id: &edge.id,
+        entity_name: title,
+        summary,
+        products: products_of(edge),
+    })
+    .await
+}
+
 /// Products among the endpoints (their search documents and counts change).
 fn products_of(edge: &lineage_edge::Model) -> Vec<String> {
     [(&edge.from_kind, &edge.from_id), (&edge.to_kind, &edge.to_id)]
@@ -250,17 +272,8 @@ impl Catalog {
         let from = resolve_owned(unit.conn(), &input.from).await?;
         let to = resolve_owned(unit.conn(), &input.to).await?;
         let mut unit = self.allow_lineage_change(unit, &from, &to).await?;
-        let (from_name, to_name) = (&from.name, &to.name);
         let edge = insert_edge(&unit, &from.endpoint, &to.endpoint, &input.field_mappings).await?;
-        unit.record(Event {
-            kind: ChangeKind::LineageAdded,
-            entity_kind: EntityKind::LineageEdge,
-            entity_id: &edge.id,
-            entity_name: &format!("{from_name} → {to_name}"),
-            summary: format!("{from_name} → {to_name} ({})", edge.kind),
-            products: products_of(&edge),
-        })
-        .await?;
+        record_edge(&mut unit, ChangeKind::LineageAdded, &edge, &format!("{} → {}", from.name, to.name)).await?;
         self.commit(unit).await?;
         Ok(edge)
     }
@@ -297,15 +310,7 @@ impl Catalog {
             .await?;
         let label = |id: &String| names.get(id).cloned().unwrap_or_else(|| id.clone());
         let title = format!("{} → {}", label(&edge.from_id), label(&edge.to_id));
-        unit.record(Event {
-            kind: ChangeKind::LineageRemoved,
-            entity_kind: EntityKind::LineageEdge,
-            entity_id: &edge.id,
-            entity_name: &title,
-            summary: format!("removed {title} ({})", edge.kind),
-            products: products_of(&edge),
-        })
-        .await?;
+        record_edge(&mut unit, ChangeKind::LineageRemoved, &edge, &title).await?;
         self.commit(unit).await?;
         Ok(edge)
     }

@@ -22,6 +22,7 @@ pub mod schema;
 mod schemas;
 mod teams;
 mod types;
+mod use_cases;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub use quality::{quality_score, RecordQualityResult};
 pub use schemas::{decode_format, decode_mode, format_str, mode_str, stored_fields, SchemaDiff, SchemaInput};
 pub use teams::{NewDomain, NewTeam};
 pub use types::*;
+pub use use_cases::{NewUseCase, UseCaseRegistration, UseCaseRole};
 
 /// A committed change to the catalog, handed to every [`ChangeHook`].
 #[derive(Debug, Clone, PartialEq)]
@@ -177,6 +179,30 @@ impl Catalog {
         let product = products::find_product(self.db(), key).await?;
         let access = policy::record_access(self.db(), &principal, &product, key).await?;
         Ok((product, access))
+    }
+
+    /// Whether `caller` may see the cluster's unadopted topics and sample
+    /// their records (and so adopt one); a refusal is audited.
+    pub async fn inspect_cluster(&self, caller: &Caller, operation: &'static str, topic: &str) -> Result<()> {
+        let principal = self.principal(caller).await?;
+        let decision = policy::authorize(&principal, policy::Action::InspectCluster);
+        if let Err(refusal) = &decision {
+            let op = Op::new(operation, EntityKind::Product, topic);
+            self.record_refusal(principal.actor(), &op, refusal).await;
+        }
+        decision
+    }
+
+    /// Names of the topics that belong to a data product (in any status).
+    pub async fn claimed_topics(&self) -> Result<std::collections::HashSet<String>> {
+        use sea_orm::{EntityTrait, QuerySelect};
+        let names: Vec<String> = data_product::Entity::find()
+            .select_only()
+            .column(data_product::Column::TopicName)
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        Ok(names.into_iter().collect())
     }
 
     /// The global numeric id of a schema version (the Confluent wire

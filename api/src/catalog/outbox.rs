@@ -12,9 +12,11 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Value};
 
-use crate::store::entities::{access_subscription, application, data_product, domain, lineage_edge, outbox, team};
+use crate::store::entities::{
+    access_subscription, application, data_product, domain, lineage_edge, outbox, team, use_case, use_case_product,
+};
 
-use super::{Change, EntityKind, Result};
+use super::{Change, EntityKind, Result, UseCaseRole};
 
 /// The topic every catalog event is published to.
 pub const CATALOG_EVENTS_TOPIC: &str = "mesh.catalog.events";
@@ -29,8 +31,29 @@ async fn snapshot(tx: &DatabaseTransaction, kind: EntityKind, id: &str) -> Resul
         EntityKind::Application => application::Entity::find_by_id(id).into_json().one(tx).await?,
         EntityKind::Subscription => access_subscription::Entity::find_by_id(id).into_json().one(tx).await?,
         EntityKind::LineageEdge => lineage_edge::Entity::find_by_id(id).into_json().one(tx).await?,
+        EntityKind::UseCase => use_case_snapshot(tx, id).await?,
     };
     Ok(value.unwrap_or(Value::Null))
+}
+
+/// A use case with the ids of its input and output products.
+async fn use_case_snapshot(tx: &DatabaseTransaction, id: String) -> Result<Option<Value>> {
+    let Some(mut value) = use_case::Entity::find_by_id(id.clone()).into_json().one(tx).await? else {
+        return Ok(None);
+    };
+    let links = use_case_product::Entity::find()
+        .filter(use_case_product::Column::UseCaseId.eq(id))
+        .all(tx)
+        .await?;
+    for (key, role) in [("inputs", UseCaseRole::Input), ("outputs", UseCaseRole::Output)] {
+        let ids: Vec<&str> = links
+            .iter()
+            .filter(|l| l.role == role.as_str())
+            .map(|l| l.product_id.as_str())
+            .collect();
+        value[key] = json!(ids);
+    }
+    Ok(Some(value))
 }
 
 /// Names of the domains a change touches, so subscribers can filter by

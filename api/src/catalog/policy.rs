@@ -27,7 +27,12 @@
 //!   product's owner team approve, reject and revoke access to it; members
 //!   of an application's owner team create it and request access for it; a
 //!   lineage edge may be added or removed by a member of a team owning either
-//!   endpoint, when both endpoints are visible.
+//!   endpoint, when both endpoints are visible; members of an application's
+//!   owner team register and remove its use cases (whose products must be
+//!   visible to them).
+//! - **Unadopted topics** (topics of the cluster that are no data product
+//!   yet, with samples of their records): members of a team owning a domain
+//!   — the people who could adopt one — and admins.
 //! - **Reading a product's records** (the live stream): admins, members of
 //!   the domain or owner team, and members of a team owning an application
 //!   with an APPROVED subscription — PUBLIC alone is not enough; see
@@ -254,6 +259,13 @@ pub enum Action<'a> {
     RequestAccess {
         application: &'a application::Model,
     },
+    /// Register or remove a use case of this application.
+    ChangeApplication {
+        application: &'a application::Model,
+    },
+    /// List the cluster's topics that are not data products yet, with
+    /// samples of their records, and adopt one.
+    InspectCluster,
     /// Approve, reject or revoke a subscription to this product.
     DecideAccess {
         product: &'a data_product::Model,
@@ -307,6 +319,17 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<()> {
                 "only members of the team owning application `{}` request access for it",
                 application.name
             ),
+        ),
+        Action::ChangeApplication { application } => (
+            member(&application.owner_team_id),
+            format!(
+                "only members of the team owning application `{}` change its use cases",
+                application.name
+            ),
+        ),
+        Action::InspectCluster => (
+            !principal.domains.is_empty(),
+            "only members of a team owning a domain (or admins) inspect the cluster's unadopted topics".to_owned(),
         ),
         Action::DecideAccess { product } => (
             member(&product.owner_team_id),
@@ -368,6 +391,7 @@ mod tests {
             sla_retention_days: None,
             sla_support_hours: None,
             sla_on_call: None,
+            quality_class: "RAW".into(),
             version: 1,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),

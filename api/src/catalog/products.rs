@@ -16,7 +16,7 @@ use super::schemas::{self, SchemaInput};
 use super::teams::{find_domain, find_team};
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind,
-    Event, Name, Op, ProductStatus, QualifiedName, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
+    Event, Name, Op, ProductStatus, QualifiedName, QualityClass, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
 };
 
 /// Kafka topic settings of a product; omitted values keep the current ones
@@ -63,6 +63,8 @@ pub struct PublishProduct {
     pub tags: Option<Vec<String>>,
     pub contacts: Option<Vec<Contact>>,
     pub visibility: Option<Visibility>,
+    /// RAW when a new product gives none.
+    pub quality_class: Option<QualityClass>,
     pub compatibility: Option<CompatibilityMode>,
     pub topic: Option<TopicInput>,
     pub sla: Option<SlaInput>,
@@ -71,6 +73,9 @@ pub struct PublishProduct {
     /// Keep the product in DRAFT instead of publishing it.
     pub draft: bool,
     pub expected_version: Option<i32>,
+    /// The topic already exists and is being adopted (see `stream::topics`):
+    /// the product must be new, and the audit says so.
+    pub adopted: bool,
 }
 
 /// Input of `deprecateDataProduct`.
@@ -92,6 +97,7 @@ pub struct ProductFilter {
     /// Every tag must be present.
     pub tags: Vec<String>,
     pub tiers: Vec<SlaTier>,
+    pub quality_classes: Vec<QualityClass>,
     pub visibility: Option<Visibility>,
 }
 
@@ -327,6 +333,7 @@ impl Catalog {
                     deprecation_reason: Set(None),
                     sunset_date: Set(None),
                     visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
+                    quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
                     compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
                     topic_name: Set(topic.name.clone().unwrap_or_else(|| qname.clone())),
                     topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
@@ -352,6 +359,11 @@ impl Catalog {
                 (model, true)
             }
             Some(current) => {
+                if input.adopted {
+                    return Err(CatalogError::Conflict(format!(
+                        "data product `{qname}` already exists: adopt the topic under another name"
+                    )));
+                }
                 if ProductStatus::decode(&current.status)? == ProductStatus::Retired {
                     return Err(CatalogError::Conflict(format!(
                         "data product `{qname}` is retired and cannot change"
@@ -381,6 +393,9 @@ impl Catalog {
                 }
                 if let Some(v) = input.visibility {
                     active.visibility = Set(v.as_str().to_owned());
+                }
+                if let Some(c) = input.quality_class {
+                    active.quality_class = Set(c.as_str().to_owned());
                 }
                 if let Some(m) = input.compatibility {
                     active.compatibility = Set(schemas::mode_str(m).to_owned());
@@ -478,12 +493,19 @@ impl Catalog {
         } else {
             ChangeKind::ProductUpdated
         };
-        let mut summary = format!(
-            "{} {} ({})",
-            if created { "created" } else { "updated" },
-            model.qualified_name,
-            target
-        );
+        let mut summary = if input.adopted {
+            format!(
+                "adopted topic {} as {} ({})",
+                model.topic_name, model.qualified_name, target
+            )
+        } else {
+            format!(
+                "{} {} ({})",
+                if created { "created" } else { "updated" },
+                model.qualified_name,
+                target
+            )
+        };
         if let Some(version) = &registered {
             summary.push_str(&format!(", schema version {}", version.version));
         }
@@ -650,6 +672,11 @@ impl Catalog {
         }
         if !filter.statuses.is_empty() {
             cond = cond.add(data_product::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        }
+        if !filter.quality_classes.is_empty() {
+            cond = cond.add(
+                data_product::Column::QualityClass.is_in(filter.quality_classes.iter().map(|c| c.as_str())),
+            );
         }
         if !filter.tiers.is_empty() {
             cond = cond.add(data_product::Column::SlaTier.is_in(filter.tiers.iter().map(|s| s.as_str())));

@@ -51,6 +51,24 @@ string_enum! {
 }
 
 string_enum! {
+    /// What a product claims to be, set by its owner (the measured quality
+    /// — checks, schema conformance — is separate and may disagree).
+    QualityClass {
+        /// The system of record for its data.
+        Authoritative = "AUTHORITATIVE",
+        /// Cleaned and conformed from other products.
+        Curated = "CURATED",
+        /// As produced, unprocessed.
+        Raw = "RAW",
+    }
+}
+
+string_enum! {
+    /// How an application's use case derives its outputs from its inputs.
+    UseCaseKind { Enrich = "ENRICH", Filter = "FILTER", Aggregate = "AGGREGATE", Join = "JOIN", Custom = "CUSTOM" }
+}
+
+string_enum! {
     /// Kafka `cleanup.policy` of the product's topic.
     CleanupPolicy { Delete = "DELETE", Compact = "COMPACT", CompactDelete = "COMPACT_DELETE" }
 }
@@ -108,6 +126,7 @@ string_enum! {
         AccessRevoked = "ACCESS_REVOKED", QualityResultRecorded = "QUALITY_RESULT_RECORDED",
         LineageAdded = "LINEAGE_ADDED", LineageRemoved = "LINEAGE_REMOVED",
         ProductStale = "PRODUCT_STALE", ProductFresh = "PRODUCT_FRESH",
+        UseCaseRegistered = "USE_CASE_REGISTERED", UseCaseRemoved = "USE_CASE_REMOVED",
         /// A refused mutation (audit only; never a committed change).
         Denied = "DENIED",
     }
@@ -117,7 +136,7 @@ string_enum! {
     /// Kind of entity a change or audit entry is about.
     EntityKind {
         Team = "TEAM", Domain = "DOMAIN", Product = "PRODUCT", Application = "APPLICATION",
-        Subscription = "SUBSCRIPTION", LineageEdge = "LINEAGE_EDGE",
+        Subscription = "SUBSCRIPTION", LineageEdge = "LINEAGE_EDGE", UseCase = "USE_CASE",
     }
 }
 

@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::auth::{Caller, Identity};
 use crate::catalog::{
     decode_format, decode_mode, AccessDecision, Catalog, CatalogError, CheckKind, CleanupPolicy, Contact, Deprecate,
-    FieldMapping, NewApplication, NewDomain, NewLineageEdge, NewTeam, NodeRef, ProductStatus, PublishProduct,
-    QualityCheckInput, QualityStatus, RecordQualityResult, RequestAccess, SchemaInput, SlaInput, SlaTier,
-    SubscriptionStatus, TopicInput, Visibility,
+    FieldMapping, NewApplication, NewDomain, NewLineageEdge, NewTeam, NewUseCase, NodeRef, ProductStatus,
+    PublishProduct, QualityCheckInput, QualityClass, QualityStatus, RecordQualityResult, RequestAccess, SchemaInput,
+    SlaInput, SlaTier, SubscriptionStatus, TopicInput, UseCaseKind, Visibility,
 };
 
 /// The demo catalog, compiled into the binary.
@@ -28,6 +28,7 @@ struct Demo {
     applications: Vec<DemoApplication>,
     subscriptions: Vec<DemoSubscription>,
     lineage: Vec<DemoEdge>,
+    use_cases: Vec<DemoUseCase>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +113,7 @@ struct DemoProduct {
     #[serde(default)]
     contacts: Vec<Contact>,
     visibility: Visibility,
+    quality_class: QualityClass,
     compatibility: String,
     topic: DemoTopic,
     sla: Option<DemoSla>,
@@ -161,6 +163,19 @@ struct DemoSubscription {
     status: SubscriptionStatus,
     decided_by: Option<String>,
     reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DemoUseCase {
+    application: String,
+    registered_by: String,
+    name: String,
+    kind: UseCaseKind,
+    description: String,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+    transformation: String,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +256,7 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
             tags: Some(p.tags.clone()),
             contacts: Some(p.contacts.clone()),
             visibility: Some(p.visibility),
+            quality_class: Some(p.quality_class),
             compatibility: Some(decode_mode(&p.compatibility)?),
             topic: Some(TopicInput {
                 name: Some(p.topic.name.clone()),
@@ -270,6 +286,7 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
                 .collect(),
             draft: p.status == ProductStatus::Draft,
             expected_version: None,
+            adopted: false,
         };
         let owner = user(&format!("{}-owner", p.domain));
         catalog
@@ -330,6 +347,21 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
             let reason = s.reason.clone().or_else(|| Some("demo".into()));
             catalog.decide_access(&decider, &sub.id, *step, reason).await?;
         }
+    }
+    // The classic clickstream pipeline: enrich, filter, aggregate. Each
+    // registration records its lineage and requests missing access.
+    for u in &demo.use_cases {
+        let input = NewUseCase {
+            application: u.application.clone(),
+            name: u.name.clone(),
+            kind: u.kind,
+            description: u.description.clone(),
+            inputs: u.inputs.clone(),
+            outputs: u.outputs.clone(),
+            transformation: u.transformation.clone(),
+        };
+        tolerate(catalog.register_use_case(&user(&u.registered_by), input).await)
+            .map_err(|e| CatalogError::Validation(format!("demo use case {}: {e}", u.name)))?;
     }
     for edge in &demo.lineage {
         let input = NewLineageEdge {

@@ -5,6 +5,7 @@
 use async_graphql::{ErrorExtensions, Value};
 
 use crate::catalog::CatalogError;
+use crate::stream::StreamError;
 
 impl ErrorExtensions for CatalogError {
     fn extend(&self) -> async_graphql::Error {
@@ -36,6 +37,28 @@ pub trait GqlResult<T> {
 }
 
 impl<T> GqlResult<T> for Result<T, CatalogError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}
+
+/// A Kafka bridge failure: the catalog's own errors keep their code;
+/// anything else means the cluster could not answer (UNAVAILABLE).
+impl ErrorExtensions for StreamError {
+    fn extend(&self) -> async_graphql::Error {
+        match self {
+            StreamError::Catalog(e) => e.extend(),
+            StreamError::Store(e) => {
+                tracing::error!(error = %e, "database error in the Kafka bridge");
+                async_graphql::Error::new("internal error").extend_with(|_, e| e.set("code", "INTERNAL"))
+            }
+            other => async_graphql::Error::new(format!("Kafka is unavailable: {other}"))
+                .extend_with(|_, e| e.set("code", "UNAVAILABLE")),
+        }
+    }
+}
+
+impl<T> GqlResult<T> for Result<T, StreamError> {
     fn gql(self) -> async_graphql::Result<T> {
         self.map_err(|e| e.extend())
     }

@@ -4,8 +4,8 @@ use async_graphql::{InputObject, OneofObject};
 use chrono::{DateTime, Utc};
 
 use crate::catalog::{
-    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping, ProductStatus, QualityStatus,
-    SlaTier, Visibility,
+    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping, ProductStatus, QualityClass,
+    QualityStatus, SlaTier, UseCaseKind, Visibility,
 };
 
 use super::objects::{CompatibilityMode, SchemaFormat};
@@ -67,6 +67,20 @@ pub struct SlaInput {
     pub on_call: Option<String>,
 }
 
+impl From<SlaInput> for domain_layer::SlaInput {
+    fn from(s: SlaInput) -> Self {
+        Self {
+            tier: s.tier,
+            availability_percent: s.availability_percent,
+            max_freshness_seconds: s.max_freshness_seconds,
+            max_latency_ms: s.max_latency_ms,
+            retention_days: s.retention_days,
+            support_hours: s.support_hours,
+            on_call: s.on_call,
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct QualityCheckInput {
     pub name: String,
@@ -74,6 +88,17 @@ pub struct QualityCheckInput {
     #[graphql(default)]
     pub description: String,
     pub threshold: Option<f64>,
+}
+
+impl From<QualityCheckInput> for domain_layer::QualityCheckInput {
+    fn from(c: QualityCheckInput) -> Self {
+        Self {
+            name: c.name,
+            kind: c.kind,
+            description: c.description,
+            threshold: c.threshold,
+        }
+    }
 }
 
 /// Creates a product or updates it (then `expectedVersion` is required).
@@ -91,6 +116,8 @@ pub struct PublishDataProductInput {
     pub tags: Option<Vec<String>>,
     pub contacts: Option<Vec<Contact>>,
     pub visibility: Option<Visibility>,
+    /// What the product claims to be; RAW when a new product gives none.
+    pub quality_class: Option<QualityClass>,
     pub compatibility: Option<CompatibilityMode>,
     pub topic: Option<TopicInput>,
     pub sla: Option<SlaInput>,
@@ -116,6 +143,7 @@ impl From<PublishDataProductInput> for domain_layer::PublishProduct {
             tags: i.tags,
             contacts: i.contacts,
             visibility: i.visibility,
+            quality_class: i.quality_class,
             compatibility: i.compatibility.map(Into::into),
             topic: i.topic.map(|t| domain_layer::TopicInput {
                 name: t.name,
@@ -123,28 +151,103 @@ impl From<PublishDataProductInput> for domain_layer::PublishProduct {
                 retention_ms: t.retention_ms,
                 cleanup_policy: t.cleanup_policy,
             }),
-            sla: i.sla.map(|s| domain_layer::SlaInput {
-                tier: s.tier,
-                availability_percent: s.availability_percent,
-                max_freshness_seconds: s.max_freshness_seconds,
-                max_latency_ms: s.max_latency_ms,
-                retention_days: s.retention_days,
-                support_hours: s.support_hours,
-                on_call: s.on_call,
-            }),
+            sla: i.sla.map(Into::into),
             schema: i.schema.map(Into::into),
-            quality_checks: i
-                .quality_checks
-                .into_iter()
-                .map(|c| domain_layer::QualityCheckInput {
-                    name: c.name,
-                    kind: c.kind,
-                    description: c.description,
-                    threshold: c.threshold,
-                })
-                .collect(),
+            quality_checks: i.quality_checks.into_iter().map(Into::into).collect(),
             draft: i.draft,
             expected_version: i.expected_version,
+            adopted: false,
+        }
+    }
+}
+
+/// Publishes an existing topic of the cluster as a new data product: the
+/// product takes the topic's partitions, retention and cleanup policy.
+#[derive(InputObject)]
+pub struct AdoptTopicInput {
+    /// The topic's name (see `unadoptedTopics`).
+    pub topic: String,
+    /// Domain name.
+    pub domain: String,
+    /// Product name within the domain.
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    /// Team id or name; defaults to the domain's owner team.
+    pub owner_team: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub contacts: Option<Vec<Contact>>,
+    pub visibility: Option<Visibility>,
+    /// RAW when omitted.
+    pub quality_class: Option<QualityClass>,
+    pub compatibility: Option<CompatibilityMode>,
+    pub sla: Option<SlaInput>,
+    /// The schema; when omitted, a JSON Schema is inferred from the topic's
+    /// newest records (`UnadoptedTopic.inferredSchema` shows it beforehand).
+    pub schema: Option<SchemaInput>,
+    /// Records sampled to infer the schema.
+    #[graphql(default = 100)]
+    pub sample_size: usize,
+    #[graphql(default)]
+    pub quality_checks: Vec<QualityCheckInput>,
+    /// Adopt it as a DRAFT, to publish after review.
+    #[graphql(default)]
+    pub draft: bool,
+}
+
+impl From<AdoptTopicInput> for domain_layer::PublishProduct {
+    fn from(i: AdoptTopicInput) -> Self {
+        Self {
+            domain: i.domain,
+            name: i.name,
+            display_name: i.display_name,
+            description: i.description,
+            owner_team: i.owner_team,
+            tags: i.tags,
+            contacts: i.contacts,
+            visibility: i.visibility,
+            quality_class: i.quality_class,
+            compatibility: i.compatibility.map(Into::into),
+            topic: None,
+            sla: i.sla.map(Into::into),
+            schema: i.schema.map(Into::into),
+            quality_checks: i.quality_checks.into_iter().map(Into::into).collect(),
+            draft: i.draft,
+            expected_version: None,
+            adopted: true,
+        }
+    }
+}
+
+/// Registers how an application derives output products from input
+/// products.
+#[derive(InputObject)]
+pub struct RegisterUseCaseInput {
+    /// Application id or name.
+    pub application: String,
+    /// Unique within the application (lowercase letters, digits, `-`).
+    pub name: String,
+    pub kind: UseCaseKind,
+    pub description: String,
+    /// Products read (ids or qualified names).
+    pub inputs: Vec<String>,
+    /// Products written (ids or qualified names).
+    pub outputs: Vec<String>,
+    /// The transformation as text, e.g. a streaming SQL statement.
+    #[graphql(default)]
+    pub transformation: String,
+}
+
+impl From<RegisterUseCaseInput> for domain_layer::NewUseCase {
+    fn from(i: RegisterUseCaseInput) -> Self {
+        Self {
+            application: i.application,
+            name: i.name,
+            kind: i.kind,
+            description: i.description,
+            inputs: i.inputs,
+            outputs: i.outputs,
+            transformation: i.transformation,
         }
     }
 }
@@ -239,6 +342,8 @@ pub struct DataProductFilter {
     pub tags: Vec<String>,
     #[graphql(default)]
     pub tiers: Vec<SlaTier>,
+    #[graphql(default)]
+    pub quality_classes: Vec<QualityClass>,
     pub visibility: Option<Visibility>,
 }
 
@@ -250,6 +355,7 @@ impl From<DataProductFilter> for domain_layer::ProductFilter {
             statuses: f.statuses,
             tags: f.tags,
             tiers: f.tiers,
+            quality_classes: f.quality_classes,
             visibility: f.visibility,
         }
     }

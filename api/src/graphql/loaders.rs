@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use crate::catalog::CatalogError;
 use crate::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
-    team, team_member,
+    team, team_member, use_case, use_case_product,
 };
 
 /// Batches lookups against the store.
@@ -90,3 +90,7 @@ loader!(ProductsOfDomain => many data_product by DomainId.domain_id order Qualif
 loader!(ProductsOfTeam => many data_product by OwnerTeamId.owner_team_id order QualifiedName order_by_asc);
 loader!(ApplicationsOfTeam => many application by OwnerTeamId.owner_team_id order Name order_by_asc);
 loader!(DomainsOfTeam => many domain by OwnerTeamId.owner_team_id order Name order_by_asc);
+loader!(UseCaseById => one use_case by Id);
+loader!(UseCasesOfApplication => many use_case by ApplicationId.application_id order Name order_by_asc);
+loader!(ProductsOfUseCase => many use_case_product by UseCaseId.use_case_id order ProductId order_by_asc);
+loader!(UseCasesOfProduct => many use_case_product by ProductId.product_id order UseCaseId order_by_asc);

@@ -14,6 +14,7 @@ pub mod quota;
 pub mod ratelimit;
 mod search;
 mod subscription;
+mod topics;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Schema};
@@ -30,10 +31,11 @@ use mutation::MutationRoot;
 use query::QueryRoot;
 use search::SearchQuery;
 use subscription::SubscriptionRoot;
+use topics::TopicsQuery;
 
 /// The query root: the catalog and discovery queries.
 #[derive(MergedObject, Default)]
-pub struct Query(QueryRoot, SearchQuery);
+pub struct Query(QueryRoot, SearchQuery, TopicsQuery);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, MutationRoot, SubscriptionRoot>;

@@ -6,6 +6,8 @@ use crate::catalog::{
     AccessDecision, NewApplication, NewDomain, NewLineageEdge, NewTeam, RecordQualityResult, RequestAccess,
 };
 
+use crate::stream::{adopt, Live};
+
 use super::error::GqlResult;
 use super::inputs::*;
 use super::objects::*;
@@ -165,6 +167,40 @@ impl MutationRoot {
         Ok(LineageEdge(
             catalog(ctx).remove_lineage_edge(caller(ctx), &id).await.gql()?,
         ))
+    }
+
+    /// Publishes an existing topic of the cluster as a new data product
+    /// (see `unadoptedTopics`); its schema is inferred from the topic's JSON
+    /// records when not given.
+    async fn adopt_topic(&self, ctx: &Context<'_>, input: AdoptTopicInput) -> Result<DataProduct> {
+        let topic = input.topic.clone();
+        let sample = input.sample_size;
+        let product = adopt::adopt_topic(
+            ctx.data_unchecked::<Live>().topics(),
+            catalog(ctx),
+            caller(ctx),
+            &topic,
+            input.into(),
+            sample,
+        )
+        .await
+        .gql()?;
+        Ok(DataProduct(product))
+    }
+
+    /// Registers a use case of an application: records lineage from each
+    /// input through the application to each output, and requests access to
+    /// each input the application does not hold yet — in one transaction.
+    async fn register_use_case(&self, ctx: &Context<'_>, input: RegisterUseCaseInput) -> Result<UseCaseRegistration> {
+        Ok(UseCaseRegistration(
+            catalog(ctx).register_use_case(caller(ctx), input.into()).await.gql()?,
+        ))
+    }
+
+    /// Removes a use case and the lineage edges only it accounted for
+    /// (subscriptions stay).
+    async fn remove_use_case(&self, ctx: &Context<'_>, id: ID) -> Result<UseCase> {
+        Ok(UseCase(catalog(ctx).remove_use_case(caller(ctx), &id).await.gql()?))
     }
 }
 

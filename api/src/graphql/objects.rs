@@ -7,12 +7,13 @@ use chrono::{DateTime, Utc};
 use crate::catalog::schema::{self, CompatibilityMode as Mode};
 use crate::catalog::{
     self as domain_layer, policy, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy, Contact,
-    Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityStatus, SlaTier, SubscriptionStatus,
+    Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityClass, QualityStatus, UseCaseKind,
+    UseCaseRole, SlaTier, SubscriptionStatus,
     Visibility,
 };
 use crate::store::entities::{
     access_subscription, application, audit_entry, data_product, domain, lineage_edge, quality_check, quality_result,
-    schema_version, team,
+    schema_version, team, use_case,
 };
 
 use super::error::GqlResult;
@@ -255,6 +256,11 @@ impl DataProduct {
             sunset_date: self.0.sunset_date.clone(),
         })
     }
+    /// What the owner says the product is (AUTHORITATIVE, CURATED or RAW);
+    /// the measured quality (`qualityScore`, `live`) may disagree.
+    async fn quality_class(&self) -> Result<QualityClass> {
+        QualityClass::decode(&self.0.quality_class).gql()
+    }
     async fn visibility(&self) -> Result<Visibility> {
         Visibility::decode(&self.0.visibility).gql()
     }
@@ -375,6 +381,24 @@ impl DataProduct {
         Ok(LineageGraph(graph))
     }
     /// Optimistic concurrency token: pass it as `expectedVersion` to update.
+    /// The use cases reading (INPUT) or writing (OUTPUT) this product.
+    async fn use_cases(&self, ctx: &Context<'_>, role: Option<UseCaseRoleValue>) -> Result<Vec<UseCase>> {
+        let loader = loader(ctx);
+        let links = loader
+            .load_one(UseCasesOfProduct(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        let ids: Vec<UseCaseById> = links
+            .iter()
+            .filter(|l| role.is_none_or(|r| l.role == UseCaseRole::from(r).as_str()))
+            .map(|l| UseCaseById(l.use_case_id.clone()))
+            .collect();
+        let found = loader.load_many(ids.iter().cloned()).await?;
+        let mut rows: Vec<use_case::Model> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
+        rows.sort_by(|a, b| (&a.application_id, &a.name).cmp(&(&b.application_id, &b.name)));
+        rows.dedup_by(|a, b| a.id == b.id);
+        Ok(rows.into_iter().map(UseCase).collect())
+    }
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -640,6 +664,14 @@ impl Application {
             })
             .map(AccessSubscription)
             .collect())
+    }
+    /// How it derives products from products, by name.
+    async fn use_cases(&self, ctx: &Context<'_>) -> Result<Vec<UseCase>> {
+        let rows = loader(ctx)
+            .load_one(UseCasesOfApplication(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(UseCase).collect())
     }
     /// Lineage around this application.
     async fn lineage(
@@ -922,4 +954,107 @@ pub struct Viewer {
     pub subject: String,
     pub teams: Vec<String>,
     pub roles: Vec<String>,
+}
+
+/// Whether a use case reads or writes a product.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "UseCaseRole")]
+pub enum UseCaseRoleValue {
+    Input,
+    Output,
+}
+
+impl From<UseCaseRoleValue> for UseCaseRole {
+    fn from(r: UseCaseRoleValue) -> Self {
+        match r {
+            UseCaseRoleValue::Input => UseCaseRole::Input,
+            UseCaseRoleValue::Output => UseCaseRole::Output,
+        }
+    }
+}
+
+/// How an application derives output products from input products.
+pub struct UseCase(pub use_case::Model);
+
+impl UseCase {
+    /// The visible products of one role, by qualified name.
+    async fn products(&self, ctx: &Context<'_>, role: UseCaseRole) -> Result<Vec<DataProduct>> {
+        let loader = loader(ctx);
+        let links = loader
+            .load_one(ProductsOfUseCase(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        let products = loader
+            .load_many(
+                links
+                    .iter()
+                    .filter(|l| l.role == role.as_str())
+                    .map(|l| ProductById(l.product_id.clone())),
+            )
+            .await?;
+        let mut rows: Vec<_> = products.into_values().collect();
+        rows.sort_by(|a, b| a.qualified_name.cmp(&b.qualified_name));
+        Ok(visible_products(ctx, rows))
+    }
+}
+
+#[Object]
+impl UseCase {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> Result<UseCaseKind> {
+        UseCaseKind::decode(&self.0.kind).gql()
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The transformation as text (e.g. streaming SQL).
+    async fn transformation(&self) -> &str {
+        &self.0.transformation
+    }
+    async fn application(&self, ctx: &Context<'_>) -> Result<Application> {
+        loader(ctx)
+            .load_one(ApplicationById(self.0.application_id.clone()))
+            .await?
+            .map(Application)
+            .ok_or_else(|| CatalogError::Internal("use case without application".into()).extend())
+    }
+    /// The products it reads that the caller can see.
+    async fn inputs(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
+        self.products(ctx, UseCaseRole::Input).await
+    }
+    /// The products it writes that the caller can see.
+    async fn outputs(&self, ctx: &Context<'_>) -> Result<Vec<DataProduct>> {
+        self.products(ctx, UseCaseRole::Output).await
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What `registerUseCase` did.
+pub struct UseCaseRegistration(pub domain_layer::UseCaseRegistration);
+
+#[Object]
+impl UseCaseRegistration {
+    async fn use_case(&self) -> UseCase {
+        UseCase(self.0.use_case.clone())
+    }
+    /// Lineage edges added (input → application → output); edges that
+    /// already existed are not repeated.
+    async fn lineage_edges(&self) -> Vec<LineageEdge> {
+        self.0.lineage.iter().cloned().map(LineageEdge).collect()
+    }
+    /// Access requested (PENDING) for the inputs the application did not
+    /// hold yet.
+    async fn access_requests(&self) -> Vec<AccessSubscription> {
+        self.0.access_requests.iter().cloned().map(AccessSubscription).collect()
+    }
 }

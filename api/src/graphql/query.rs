@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject, ID};
 
-use crate::catalog::{CatalogError, Direction, SubscriptionStatus};
+use crate::catalog::{CatalogError, Direction, SubscriptionStatus, UseCaseKind};
 
 use super::error::GqlResult;
 use super::inputs::{AuditFilter, DataProductFilter, LineageNodeInput, SchemaInput};
@@ -132,6 +132,28 @@ impl QueryRoot {
                 .map(|p| Edge::new(OpaqueCursor(p.qualified_name.clone()), DataProduct(p))),
         );
         Ok(connection)
+    }
+
+    /// Use cases of every application (grouped by application, by name),
+    /// optionally of one kind or touching one product (id or qualified
+    /// name).
+    async fn use_cases(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<UseCaseKind>,
+        product: Option<String>,
+    ) -> Result<Vec<UseCase>> {
+        Ok(catalog(ctx)
+            .use_cases(principal(ctx), kind, product.as_deref())
+            .await
+            .gql()?
+            .into_iter()
+            .map(UseCase)
+            .collect())
+    }
+
+    async fn use_case(&self, ctx: &Context<'_>, id: ID) -> Result<Option<UseCase>> {
+        Ok(catalog(ctx).use_case(principal(ctx), &id).await.gql()?.map(UseCase))
     }
 
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<Application>> {

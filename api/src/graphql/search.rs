@@ -4,7 +4,7 @@
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
 
-use crate::catalog::{policy, CatalogError, ProductStatus, SlaTier};
+use crate::catalog::{policy, CatalogError, ProductStatus, QualityClass, SlaTier};
 use crate::search::{
     Cursor, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit, SearchIndex,
     Suggestion as IndexSuggestion,
@@ -27,6 +27,8 @@ pub struct SearchFiltersInput {
     #[graphql(default)]
     pub tiers: Vec<SlaTier>,
     #[graphql(default)]
+    pub quality_classes: Vec<QualityClass>,
+    #[graphql(default)]
     pub statuses: Vec<ProductStatus>,
     /// Owner team names.
     #[graphql(default)]
@@ -43,6 +45,7 @@ impl From<SearchFiltersInput> for SearchFilters {
             domains: f.domains,
             tags: f.tags.into_iter().map(|t| t.to_lowercase()).collect(),
             tiers: f.tiers.into_iter().map(|t| t.as_str().to_owned()).collect(),
+            quality_classes: f.quality_classes.into_iter().map(|c| c.as_str().to_owned()).collect(),
             statuses: f.statuses.into_iter().map(|s| s.as_str().to_owned()).collect(),
             owners: f.owners,
             formats: f
@@ -84,6 +87,9 @@ impl SearchFacets {
     }
     async fn tiers(&self) -> Vec<FacetCount> {
         counts(&self.0.tiers)
+    }
+    async fn quality_classes(&self) -> Vec<FacetCount> {
+        counts(&self.0.quality_classes)
     }
     async fn statuses(&self) -> Vec<FacetCount> {
         counts(&self.0.statuses)

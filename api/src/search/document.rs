@@ -32,6 +32,7 @@ pub struct ProductDoc {
     pub status: ProductStatus,
     pub visibility: String,
     pub tier: Option<String>,
+    pub quality_class: String,
     pub format: Option<String>,
     pub fields: Vec<SchemaField>,
     pub quality: Option<f64>,
@@ -93,6 +94,7 @@ impl ProductDoc {
         if let Some(tier) = &self.tier {
             doc.add_text(f.tier, tier);
         }
+        doc.add_text(f.quality_class, &self.quality_class);
         if let Some(format) = &self.format {
             doc.add_text(f.format, format);
         }
@@ -236,6 +238,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 status: ProductStatus::decode(&p.status).map_err(|e| SearchError::Database(e.to_string()))?,
                 visibility: p.visibility,
                 tier: p.sla_tier,
+                quality_class: p.quality_class,
                 format: schema.map(|v| v.format.clone()),
                 fields,
                 quality: statuses.get(&p.id).and_then(|s| quality_score(s)),

@@ -11,7 +11,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -37,6 +37,7 @@ pub struct Fields {
     pub domain: Field,
     pub tag: Field,
     pub tier: Field,
+    pub quality_class: Field,
     pub status: Field,
     pub owner: Field,
     pub format: Field,
@@ -80,6 +81,7 @@ pub fn schema() -> (Schema, Fields) {
         domain: b.add_text_field("domain", STRING | FAST),
         tag: b.add_text_field("tag", STRING | FAST),
         tier: b.add_text_field("tier", STRING | FAST),
+        quality_class: b.add_text_field("quality_class", STRING | FAST),
         status: b.add_text_field("status", STRING | FAST),
         owner: b.add_text_field("owner", STRING | FAST),
         format: b.add_text_field("format", STRING | FAST),

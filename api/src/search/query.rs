@@ -24,6 +24,7 @@ pub struct SearchFilters {
     pub domains: Vec<String>,
     pub tags: Vec<String>,
     pub tiers: Vec<String>,
+    pub quality_classes: Vec<String>,
     pub statuses: Vec<String>,
     pub owners: Vec<String>,
     pub formats: Vec<String>,
@@ -181,6 +182,7 @@ fn filter_clauses(f: &Fields, filters: &SearchFilters, audience: &Audience) -> V
         filter(f.domain, &filters.domains),
         filter(f.tag, &filters.tags),
         filter(f.tier, &filters.tiers),
+        filter(f.quality_class, &filters.quality_classes),
         filter(f.status, &filters.statuses),
         filter(f.owner, &filters.owners),
         filter(f.format, &filters.formats),
@@ -250,13 +252,14 @@ pub struct Facets {
     pub domains: FacetCounts,
     pub tags: FacetCounts,
     pub tiers: FacetCounts,
+    pub quality_classes: FacetCounts,
     pub statuses: FacetCounts,
     pub owners: FacetCounts,
     pub formats: FacetCounts,
 }
 
 /// Facet dimensions, in [`Facets`] order.
-const FACET_FIELDS: [&str; 6] = ["domain", "tag", "tier", "status", "owner", "format"];
+const FACET_FIELDS: [&str; 7] = ["domain", "tag", "tier", "quality_class", "status", "owner", "format"];
 
 /// Collects facet counts from the string fast fields.
 pub struct FacetCollector;
@@ -305,6 +308,7 @@ impl Collector for FacetCollector {
             domains: next(),
             tags: next(),
             tiers: next(),
+            quality_classes: next(),
             statuses: next(),
             owners: next(),
             formats: next(),

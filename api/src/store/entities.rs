@@ -79,6 +79,8 @@ pub mod data_product {
         pub sla_retention_days: Option<i32>,
         pub sla_support_hours: Option<String>,
         pub sla_on_call: Option<String>,
+        /// `catalog::QualityClass`.
+        pub quality_class: String,
         /// Optimistic concurrency token, incremented by every change.
         pub version: i32,
         pub created_at: DateTimeUtc,
@@ -220,5 +222,32 @@ pub mod schema_registry_id {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub schema_version_id: String,
+    );
+}
+
+pub mod use_case {
+    entity!("use_case",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub application_id: String,
+        pub name: String,
+        /// `catalog::UseCaseKind`.
+        pub kind: String,
+        pub description: String,
+        pub transformation: String,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+    );
+}
+
+pub mod use_case_product {
+    entity!("use_case_product",
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub use_case_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_id: String,
+        /// `INPUT` or `OUTPUT`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub role: String,
     );
 }

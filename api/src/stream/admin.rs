@@ -4,6 +4,7 @@
 //! topic's owner may have changed it on purpose, and shrinking partitions is
 //! impossible anyway).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -157,6 +158,24 @@ impl Admin {
         .map_err(|e| StreamError::Broker(format!("metadata task failed: {e}")))?
     }
 
+    /// The configuration entries of a topic that have a value (empty when
+    /// the broker reports none).
+    pub async fn topic_config(&self, topic: &str) -> Result<HashMap<String, String>, StreamError> {
+        let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
+        let configs = self
+            .client
+            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
+            .await?;
+        Ok(match configs.into_iter().next() {
+            Some(Ok(resource)) => resource
+                .entries
+                .into_iter()
+                .filter_map(|e| e.value.map(|v| (e.name, v)))
+                .collect(),
+            _ => HashMap::new(),
+        })
+    }
+
     /// Compares the topic in Kafka with `spec`. Settings the broker does not
     /// report are not compared (no false drift).
     pub async fn inspect(&self, spec: &TopicSpec) -> Result<TopicState, StreamError> {
@@ -175,35 +194,29 @@ impl Admin {
                 actual: partitions.to_string(),
             });
         }
-        let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
-        let configs = self
-            .client
-            .describe_configs([&ResourceSpecifier::Topic(&spec.name)], &options)
-            .await?;
-        if let Some(Ok(resource)) = configs.into_iter().next() {
-            let actual = |name: &str| resource.get(name).and_then(|e| e.value.clone());
-            if let Some(retention) = actual("retention.ms") {
-                if retention != spec.retention_ms.to_string() {
-                    drift.push(Drift {
-                        setting: "retention.ms".into(),
-                        expected: spec.retention_ms.to_string(),
-                        actual: retention,
-                    });
-                }
+        let config = self.topic_config(&spec.name).await?;
+        let actual = |name: &str| config.get(name).cloned();
+        if let Some(retention) = actual("retention.ms") {
+            if retention != spec.retention_ms.to_string() {
+                drift.push(Drift {
+                    setting: "retention.ms".into(),
+                    expected: spec.retention_ms.to_string(),
+                    actual: retention,
+                });
             }
-            if let Some(policy) = actual("cleanup.policy") {
-                let normalise = |p: &str| {
-                    let mut parts: Vec<&str> = p.split(',').map(str::trim).collect();
-                    parts.sort_unstable();
-                    parts.join(",")
-                };
-                if normalise(&policy) != normalise(&spec.cleanup_policy) {
-                    drift.push(Drift {
-                        setting: "cleanup.policy".into(),
-                        expected: spec.cleanup_policy.clone(),
-                        actual: policy,
-                    });
-                }
+        }
+        if let Some(policy) = actual("cleanup.policy") {
+            let normalise = |p: &str| {
+                let mut parts: Vec<&str> = p.split(',').map(str::trim).collect();
+                parts.sort_unstable();
+                parts.join(",")
+            };
+            if normalise(&policy) != normalise(&spec.cleanup_policy) {
+                drift.push(Drift {
+                    setting: "cleanup.policy".into(),
+                    expected: spec.cleanup_policy.clone(),
+                    actual: policy,
+                });
             }
         }
         Ok(TopicState {

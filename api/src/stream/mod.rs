@@ -4,6 +4,8 @@
 //! - [`embedded`]: the in-process tansu broker used when no cluster is
 //!   configured (feature `embedded-broker`).
 //! - [`admin`]: creates a product's topic on publish and reports drift.
+//! - [`topics`]: the cluster's unadopted topics; [`adopt`] publishes one as
+//!   a data product.
 //! - [`relay`]: drains the outbox table into `mesh.catalog.events`.
 //! - [`freshness`]: flags products whose topic is stale against the SLA.
 //! - [`hub`]: one shared consumer per topic, fanned out to subscribers
@@ -13,6 +15,7 @@
 //! server.
 
 pub mod admin;
+pub mod adopt;
 pub mod decode;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
@@ -20,6 +23,7 @@ pub mod freshness;
 pub mod hub;
 pub mod mask;
 pub mod relay;
+pub mod topics;
 
 use std::sync::Arc;
 
@@ -110,6 +114,7 @@ pub struct Live {
 struct LiveInner {
     kafka: Kafka,
     admin: admin::Admin,
+    topics: topics::Topics,
     hub: Hub,
     relay: relay::RelayHandle,
     store: Store,
@@ -143,6 +148,7 @@ impl Live {
         };
         let kafka = Kafka::new(bootstrap, config.properties.clone());
         let admin = admin::Admin::new(&kafka)?;
+        let topics = topics::Topics::new(&kafka, admin.clone())?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let relay = relay::start(kafka.clone(), store.clone(), admin.clone(), &Tasks(stopped))?;
         let hub = Hub::new(kafka.clone(), store.clone(), config.live_queue);
@@ -150,6 +156,7 @@ impl Live {
             inner: Arc::new(LiveInner {
                 kafka,
                 admin,
+                topics,
                 hub,
                 relay,
                 store,
@@ -167,6 +174,10 @@ impl Live {
 
     pub fn admin(&self) -> &admin::Admin {
         &self.inner.admin
+    }
+
+    pub fn topics(&self) -> &topics::Topics {
+        &self.inner.topics
     }
 
     pub fn hub(&self) -> &Hub {

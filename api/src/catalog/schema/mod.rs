@@ -20,6 +20,7 @@
 mod avro;
 mod compat;
 mod diff;
+mod infer;
 mod json;
 
 use std::fmt;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 pub use compat::check_compatibility;
 pub use diff::diff;
+pub use infer::{infer_json_schema, Inferred};
 
 /// Maximum nesting of schema levels (records/objects, arrays, maps, unions) we accept.
 /// Deeper definitions are rejected as invalid so that every walk stays bounded.
