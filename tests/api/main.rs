@@ -6,6 +6,7 @@ mod brokers;
 mod ws;
 
 mod access;
+mod adopt;
 mod authz;
 mod cli;
 mod demo;
@@ -21,3 +22,4 @@ mod sdl;
 mod search;
 mod security;
 mod teams;
+mod use_cases;

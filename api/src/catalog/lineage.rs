@@ -273,7 +273,13 @@ impl Catalog {
         let to = resolve_owned(unit.conn(), &input.to).await?;
         let mut unit = self.allow_lineage_change(unit, &from, &to).await?;
         let edge = insert_edge(&unit, &from.endpoint, &to.endpoint, &input.field_mappings).await?;
-        record_edge(&mut unit, ChangeKind::LineageAdded, &edge, &format!("{} → {}", from.name, to.name)).await?;
+        record_edge(
+            &mut unit,
+            ChangeKind::LineageAdded,
+            &edge,
+            &format!("{} → {}", from.name, to.name),
+        )
+        .await?;
         self.commit(unit).await?;
         Ok(edge)
     }

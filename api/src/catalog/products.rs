@@ -674,9 +674,8 @@ impl Catalog {
             cond = cond.add(data_product::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
         }
         if !filter.quality_classes.is_empty() {
-            cond = cond.add(
-                data_product::Column::QualityClass.is_in(filter.quality_classes.iter().map(|c| c.as_str())),
-            );
+            cond =
+                cond.add(data_product::Column::QualityClass.is_in(filter.quality_classes.iter().map(|c| c.as_str())));
         }
         if !filter.tiers.is_empty() {
             cond = cond.add(data_product::Column::SlaTier.is_in(filter.tiers.iter().map(|s| s.as_str())));

@@ -7,13 +7,15 @@
 //! input the application does not hold yet (APPROVED or PENDING). Removing
 //! one removes the lineage edges nothing else still needs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::Caller;
-use crate::store::entities::{access_subscription, application, data_product, lineage_edge, use_case, use_case_product};
+use crate::store::entities::{
+    access_subscription, application, data_product, lineage_edge, use_case, use_case_product,
+};
 
 use super::applications::{find_application, insert_request};
 use super::lineage::{insert_edge, record_edge, Endpoint};
@@ -110,13 +112,12 @@ impl Catalog {
         let inputs = product_keys("input", &input.inputs)?;
         let outputs = product_keys("output", &input.outputs)?;
         if input.kind == UseCaseKind::Join && inputs.len() < 2 {
-            return Err(CatalogError::Validation("a JOIN use case needs at least two inputs".into()));
+            return Err(CatalogError::Validation(
+                "a JOIN use case needs at least two inputs".into(),
+            ));
         }
         let unit = self
-            .begin(
-                caller,
-                Op::new("registerUseCase", EntityKind::UseCase, name.as_str()),
-            )
+            .begin(caller, Op::new("registerUseCase", EntityKind::UseCase, name.as_str()))
             .await?;
         let app = find_application(unit.conn(), &input.application).await?;
         let unit = self
@@ -352,7 +353,7 @@ impl Catalog {
         Ok(use_case::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
     }
 
-    /// Use cases (grouped by application, by name), optionally of one kind or touching
+    /// Use cases by application name and name, optionally of one kind or touching
     /// one product (id or qualified name, which must be visible).
     pub async fn use_cases(
         &self,
@@ -377,21 +378,20 @@ impl Catalog {
                 ),
             );
         }
-        Ok(query
-            .order_by_asc(use_case::Column::ApplicationId)
-            .order_by_asc(use_case::Column::Name)
+        let mut rows = query.all(self.db()).await?;
+        let apps: HashMap<String, String> = application::Entity::find()
             .all(self.db())
-            .await?)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect();
+        rows.sort_by(|a, b| (apps.get(&a.application_id), &a.name).cmp(&(apps.get(&b.application_id), &b.name)));
+        Ok(rows)
     }
 }
 
 /// Adds an edge unless it exists (e.g. from an approval), recording it.
-async fn add_edge(
-    unit: &mut Unit,
-    from: &Endpoint,
-    to: &Endpoint,
-    title: &str,
-) -> Result<Option<lineage_edge::Model>> {
+async fn add_edge(unit: &mut Unit, from: &Endpoint, to: &Endpoint, title: &str) -> Result<Option<lineage_edge::Model>> {
     let exists = lineage_edge::Entity::find()
         .filter(lineage_edge::Column::FromId.eq(&from.id))
         .filter(lineage_edge::Column::ToId.eq(&to.id))

@@ -160,6 +160,12 @@ async fn graphql_get(
 /// graphql-transport-ws uses 4401 for "unauthorized").
 const TOKEN_EXPIRED: u16 = 4401;
 
+/// Initial read buffer of a WebSocket connection (it grows for larger
+/// messages).
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// Largest message a client may send (a subscribe message with its query).
+const WS_MAX_MESSAGE: usize = 1024 * 1024;
+
 /// Subscriptions over WebSocket: graphql-transport-ws or the legacy
 /// graphql-ws, picked from `Sec-WebSocket-Protocol`. The token comes in the
 /// `connection_init` payload (`{"Authorization": "Bearer …"}` or
@@ -188,6 +194,12 @@ async fn websocket(state: AppState, client: SocketAddr, request: Request) -> Res
         .map(str::to_owned);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // Clients send small messages (subscribe, ping): a small read buffer
+        // (128 KiB by default, per connection) keeps thousands of idle
+        // subscribers cheap; writes go out message by message.
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(WS_MAX_MESSAGE)
         .on_upgrade(move |socket| async move {
             let (tokens, catalog) = (state.tokens.clone(), state.catalog.clone());
             let (mut socket_sink, socket_stream) = socket.split();

@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::catalog::schema::{self, CompatibilityMode as Mode};
 use crate::catalog::{
     self as domain_layer, policy, CatalogError, ChangeKind as CatalogChangeKind, CheckKind, CleanupPolicy, Contact,
-    Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityClass, QualityStatus, UseCaseKind,
-    UseCaseRole, SlaTier, SubscriptionStatus,
-    Visibility,
+    Direction, EdgeKind, EntityKind, FieldMapping, NodeKind, ProductStatus, QualityClass, QualityStatus, SlaTier,
+    SubscriptionStatus, UseCaseKind, UseCaseRole, Visibility,
 };
 use crate::store::entities::{
     access_subscription, application, audit_entry, data_product, domain, lineage_edge, quality_check, quality_result,

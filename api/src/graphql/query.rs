@@ -17,9 +17,9 @@ pub struct CountFields {
     pub total_count: u64,
 }
 
-type Cursor = OpaqueCursor<String>;
+pub(super) type Cursor = OpaqueCursor<String>;
 
-fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
+pub(super) fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
     after
         .map(|c| {
             Cursor::decode_cursor(&c)
@@ -30,7 +30,7 @@ fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
         .gql()
 }
 
-fn page_size(first: Option<i32>) -> Result<u64> {
+pub(super) fn page_size(first: Option<i32>) -> Result<u64> {
     match first.unwrap_or(20) {
         n @ 1..=100 => Ok(n as u64),
         n => Err(CatalogError::Validation(format!(
@@ -134,7 +134,7 @@ impl QueryRoot {
         Ok(connection)
     }
 
-    /// Use cases of every application (grouped by application, by name),
+    /// Use cases of every application (by application name, then name),
     /// optionally of one kind or touching one product (id or qualified
     /// name).
     async fn use_cases(

@@ -3,22 +3,20 @@
 //! an inferred schema, each fetched only when asked for), and `adoptTopic`
 //! publishes one.
 
-use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
+use async_graphql::connection::{Connection, Edge, OpaqueCursor};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
-use crate::catalog::{CatalogError, CleanupPolicy};
+use crate::catalog::CleanupPolicy;
 use crate::stream::adopt::{self, InferredSchema as Inferred};
 use crate::stream::topics::{SampledRecord, TopicDetails};
 use crate::stream::Live;
 
-use super::caller;
-use super::catalog;
 use super::error::GqlResult;
-
-type Cursor = OpaqueCursor<String>;
+use super::query::{decode_cursor, page_size, Cursor};
+use super::{caller, catalog};
 
 /// Narrows `unadoptedTopics`.
 #[derive(InputObject, Default)]
@@ -168,17 +166,11 @@ impl TopicsQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<UnadoptedTopicFilter>,
-        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: usize,
+        first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<Cursor, UnadoptedTopic, TopicCountFields>> {
-        let after = after
-            .map(|c| {
-                Cursor::decode_cursor(&c)
-                    .map(|c| c.0)
-                    .map_err(|_| CatalogError::Validation(format!("invalid cursor `{c}`")))
-            })
-            .transpose()
-            .gql()?;
+        let first = page_size(first)? as usize;
+        let after = decode_cursor(after)?;
         catalog(ctx)
             .inspect_cluster(caller(ctx), "unadoptedTopics", "cluster")
             .await

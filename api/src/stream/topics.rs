@@ -173,10 +173,12 @@ impl Topics {
             let rate = consumer.offsets_for_times(query, TIMEOUT).ok().map(|found| {
                 let recent: i64 = marks
                     .iter()
-                    .map(|(p, _, high)| match found.find_partition(&name, *p).map(|e| e.offset()) {
-                        Some(Offset::Offset(from)) => (high - from).max(0),
-                        _ => 0,
-                    })
+                    .map(
+                        |(p, _, high)| match found.find_partition(&name, *p).map(|e| e.offset()) {
+                            Some(Offset::Offset(from)) => (high - from).max(0),
+                            _ => 0,
+                        },
+                    )
                     .sum();
                 recent as f64 / RATE_WINDOW_SECONDS as f64
             });
@@ -271,7 +273,12 @@ mod tests {
 
     #[test]
     fn internal_topics_are_recognised() {
-        for internal in ["__consumer_offsets", "_schemas", "__transaction_state", CATALOG_EVENTS_TOPIC] {
+        for internal in [
+            "__consumer_offsets",
+            "_schemas",
+            "__transaction_state",
+            CATALOG_EVENTS_TOPIC,
+        ] {
             assert!(is_internal(internal), "{internal}");
         }
         for user in ["orders", "mesh.catalog.events-copy", "web_page-views"] {

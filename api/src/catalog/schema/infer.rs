@@ -97,6 +97,7 @@ struct Shape {
     items: Option<Box<Shape>>,
 }
 
+/// Merges `node`, found `depth` levels below the root, into `shape`.
 fn merge(shape: &mut Shape, node: &Node, depth: usize) {
     if depth > MAX_DEPTH {
         shape.any = true;
@@ -190,6 +191,7 @@ fn keywords(shape: &Shape) -> Vec<(String, Out)> {
     out
 }
 
+/// A JSON string.
 fn text(s: &str) -> Out {
     Out::Str(s.to_owned())
 }
@@ -214,7 +216,7 @@ impl Serialize for Out {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use serde_json::{json, Value};
 
     /// Infers from `records` (one a line, blank lines ignored), checks the schema against the draft 2020-12
     /// meta-schema and each JSON record against the schema (formats asserted), and returns it parsed and as text.
