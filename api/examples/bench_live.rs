@@ -386,6 +386,39 @@ async fn produce(bootstrap: &str, rate: u64, seconds: u64) -> u64 {
     total
 }
 
+/// Waits until the server's shared consumer of the topic serves
+/// `subscribers` subscriptions (`liveConsumers`).
+async fn attached(port: u16, subscribers: usize) {
+    let http = reqwest::Client::new();
+    let admin = token_with_roles("admin", &[], &["admin"]);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let data = graphql(
+            &http,
+            port,
+            &admin,
+            "{ liveConsumers { topic subscribers } }",
+            json!({}),
+        )
+        .await;
+        let serving = data["liveConsumers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["topic"] == TOPIC)
+            .and_then(|c| c["subscribers"].as_u64())
+            .unwrap_or(0);
+        if serving >= subscribers as u64 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {serving} of {subscribers} subscriptions attached"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 struct Phase {
     subscribers: usize,
     rate: u64,
@@ -432,8 +465,10 @@ async fn run_phase(port: u16, bootstrap: &str, server_pid: u32, phase: &Phase) -
     while ready.load(Ordering::Relaxed) < phase.subscribers as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Let every subscription reach the shared consumer.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every subscription attached to the shared consumer (the server may
+    // still be authorizing a burst of them), then a moment to settle.
+    attached(port, phase.subscribers).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_during_kib = rss_kib(server_pid, "VmRSS:");
     let started = Instant::now();
     produce(bootstrap, phase.rate, phase.seconds).await;

@@ -23,6 +23,9 @@ pub enum CatalogError {
     Forbidden(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// Overloaded for now; the same request may succeed when retried.
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure that is not the caller's fault; details go to the log only.
     #[error("internal error")]
     Internal(String),
@@ -38,6 +41,7 @@ impl CatalogError {
             CatalogError::IncompatibleSchema { .. } => "INCOMPATIBLE_SCHEMA",
             CatalogError::Forbidden(_) => "FORBIDDEN",
             CatalogError::Unauthenticated(_) => "UNAUTHENTICATED",
+            CatalogError::Unavailable(_) => "UNAVAILABLE",
             CatalogError::Internal(_) => "INTERNAL",
         }
     }
@@ -52,6 +56,10 @@ impl From<StoreError> for CatalogError {
         match err {
             StoreError::Duplicate(_) => {
                 CatalogError::Conflict("an entity with the same unique name already exists".into())
+            }
+            StoreError::Busy(e) => {
+                tracing::warn!(error = %e, "database pool exhausted");
+                CatalogError::Unavailable("the catalog is busy: retry shortly".into())
             }
             StoreError::Database(e) => {
                 tracing::error!(error = %e, "database error");

@@ -23,7 +23,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
 use crate::auth::{self, Caller, TokenService};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogError};
 
 use super::error::ensure_codes;
 use super::quota::CallerKey;
@@ -102,6 +102,9 @@ async fn execute(state: AppState, client: SocketAddr, headers: HeaderMap, reques
     };
     let principal = match state.catalog.principal(&caller).await {
         Ok(principal) => principal,
+        Err(CatalogError::Unavailable(message)) => {
+            return request_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", &message);
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot resolve the caller's memberships");
             return request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
@@ -220,10 +223,9 @@ async fn websocket(state: AppState, client: SocketAddr, request: Request) -> Res
                         })?,
                         None => header_caller,
                     };
-                    let principal = catalog.principal(&caller).await.map_err(|e| {
-                        tracing::error!(error = %e, "cannot resolve the caller's memberships");
-                        async_graphql::Error::new("internal error").extend_with(|_, x| x.set("code", "INTERNAL"))
-                    })?;
+                    // INTERNAL, or UNAVAILABLE when a connection storm
+                    // exhausts the database pool (the client may retry).
+                    let principal = catalog.principal(&caller).await.map_err(|e| e.extend())?;
                     let _ = expiry_tx.send(token.as_deref().and_then(auth::expiry));
                     let key = match &caller {
                         Caller::User(identity) => format!("user:{}", identity.subject),

@@ -23,12 +23,19 @@ pub enum StoreError {
     /// A unique constraint refused the write (the caller maps it to CONFLICT).
     #[error("already exists: {0}")]
     Duplicate(String),
+    /// No pooled connection became free in time: the server is overloaded
+    /// (a burst of requests), and the caller may retry.
+    #[error("the database is busy: {0}")]
+    Busy(DbErr),
     #[error("database error: {0}")]
     Database(DbErr),
 }
 
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
+        if matches!(err, DbErr::ConnectionAcquire(_)) {
+            return StoreError::Busy(err);
+        }
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(message)) => StoreError::Duplicate(message),
             _ => StoreError::Database(err),
@@ -65,7 +72,9 @@ impl Store {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            // A burst (thousands of WebSocket clients connecting at once)
+            // queues for the pool: let it wait rather than fail.
+            .acquire_timeout(Duration::from_secs(30))
             .sqlx_logging(false);
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
