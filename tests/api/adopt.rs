@@ -20,7 +20,7 @@ const UNADOPTED: &str = "query($f: UnadoptedTopicFilter, $first: Int, $after: St
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes {
-      name partitions retentionMs cleanupPolicy approximateRecords recordsPerSecond
+      name partitions retentionMs cleanupPolicy approximateRecords estimatedBytes recordsPerSecond
       sample(limit: 3) { partition offset key timestamp json rawBase64 }
       inferredSchema { definition records skipped }
     }
@@ -144,6 +144,13 @@ async fn adopt(broker: Broker) {
     assert_eq!(topic["partitions"], 2);
     assert_eq!(topic["retentionMs"], 172_800_000);
     assert_eq!(topic["cleanupPolicy"], "DELETE");
+    let sizes: Vec<usize> = clicks(20).iter().map(|v| v.len() + 2).collect(); // keys k0..k9 take 2 bytes
+    let (smallest, largest) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    let estimated = topic["estimatedBytes"].as_u64().unwrap() as usize;
+    assert!(
+        (20 * smallest..=20 * (largest + 1)).contains(&estimated),
+        "estimated {estimated} bytes for 20 records of {smallest}–{largest}"
+    );
     match broker {
         // 20 records in the last minute.
         Broker::Apache => assert_eq!(topic["recordsPerSecond"].as_f64(), Some(20.0 / 60.0)),

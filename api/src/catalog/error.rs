@@ -75,5 +75,20 @@ impl From<sea_orm::DbErr> for CatalogError {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnAcquireErr, DbErr};
+
+    #[test]
+    fn an_exhausted_pool_is_unavailable_not_internal() {
+        let busy = CatalogError::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        assert_eq!(busy.code(), "UNAVAILABLE");
+        let broken = CatalogError::from(DbErr::Custom("disk on fire".into()));
+        assert_eq!(broken.code(), "INTERNAL");
+        assert_eq!(broken.to_string(), "internal error");
+    }
+}
+
 /// Shorthand for domain results.
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

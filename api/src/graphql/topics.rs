@@ -32,6 +32,9 @@ pub struct TopicCountFields {
     pub total_count: u64,
 }
 
+/// Records whose mean size estimates a topic's bytes.
+const SIZE_SAMPLE: usize = 20;
+
 fn live<'a>(ctx: &Context<'a>) -> &'a Live {
     ctx.data_unchecked::<Live>()
 }
@@ -74,6 +77,23 @@ impl UnadoptedTopic {
     /// approximate on compacted and transactional topics).
     async fn approximate_records(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
         Ok(self.details(ctx).await?.map(|d| d.records))
+    }
+    /// Bytes held, estimated as the record count times the mean size (key
+    /// and value) of the 20 newest records (Kafka's exact log size needs
+    /// DescribeLogDirs, which librdkafka does not offer).
+    async fn estimated_bytes(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        let Some(records) = self.details(ctx).await?.map(|d| d.records) else {
+            return Ok(None);
+        };
+        let sample = live(ctx).topics().sample(&self.name, SIZE_SAMPLE).await.gql()?;
+        if sample.is_empty() {
+            return Ok(Some(0));
+        }
+        let bytes: usize = sample
+            .iter()
+            .map(|r| r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
+            .sum();
+        Ok(Some((bytes as f64 / sample.len() as f64 * records as f64).round() as i64))
     }
     /// Records per second appended over the last minute; null when the
     /// broker cannot look offsets up by time.
