@@ -69,7 +69,7 @@ impl MigrationTrait for Migration {
                     .col(string(UseCase::CreatedBy))
                     .col(timestamp_with_time_zone(UseCase::CreatedAt))
                     .foreign_key(
-                        &mut ForeignKey::create()
+                        ForeignKey::create()
                             .name("fk_use_case_application")
                             .from(UseCase::Table, UseCase::ApplicationId)
                             .to(Application::Table, Application::Id),
@@ -102,14 +102,14 @@ impl MigrationTrait for Migration {
                             .col(UseCaseProduct::Role),
                     )
                     .foreign_key(
-                        &mut ForeignKey::create()
+                        ForeignKey::create()
                             .name("fk_use_case_product_use_case")
                             .from(UseCaseProduct::Table, UseCaseProduct::UseCaseId)
                             .to(UseCase::Table, UseCase::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
-                        &mut ForeignKey::create()
+                        ForeignKey::create()
                             .name("fk_use_case_product_product")
                             .from(UseCaseProduct::Table, UseCaseProduct::ProductId)
                             .to(DataProduct::Table, DataProduct::Id),

@@ -75,6 +75,9 @@ impl From<sea_orm::DbErr> for CatalogError {
     }
 }
 
+/// Shorthand for domain results.
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +92,3 @@ mod tests {
         assert_eq!(broken.to_string(), "internal error");
     }
 }
-
-/// Shorthand for domain results.
-pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

@@ -93,7 +93,9 @@ impl UnadoptedTopic {
             .iter()
             .map(|r| r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
             .sum();
-        Ok(Some((bytes as f64 / sample.len() as f64 * records as f64).round() as i64))
+        Ok(Some(
+            (bytes as f64 / sample.len() as f64 * records as f64).round() as i64
+        ))
     }
     /// Records per second appended over the last minute; null when the
     /// broker cannot look offsets up by time.
