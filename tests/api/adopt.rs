@@ -297,6 +297,14 @@ async fn adopt(broker: Broker) {
         "NOT_FOUND"
     );
 
+    // A topic is adopted with its settings as they are, even a retention
+    // shorter than the catalog gives new topics.
+    let brief = format!("brief-{run}");
+    create_topic(&app, &brief, 1, "30000").await;
+    produce_all(&app, &brief, &clicks(2)).await;
+    let product = app.ok("alice", ADOPT, adopt_input(&brief, "brief")).await["adoptTopic"].clone();
+    assert_eq!(product["topic"]["retentionMs"], 30_000);
+
     // Records that are not JSON: no schema to infer, unless one is given.
     let binary = format!("legacy-binary-{run}");
     create_topic(&app, &binary, 1, "604800000").await;
@@ -322,7 +330,7 @@ async fn adopt(broker: Broker) {
         .iter()
         .map(|e| e["node"]["qualifiedName"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(names, ["orders.legacy-binary", "orders.legacy-clicks"]);
+    assert_eq!(names, ["orders.brief", "orders.legacy-binary", "orders.legacy-clicks"]);
 }
 
 #[tokio::test]

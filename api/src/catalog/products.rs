@@ -232,7 +232,9 @@ fn validate_sla(sla: &SlaInput) -> Result<()> {
     Ok(())
 }
 
-fn validate_topic(topic: &TopicInput) -> Result<()> {
+/// `adopted`: the topic exists already, so its retention is taken as it is
+/// (a new topic gets at least a minute).
+fn validate_topic(topic: &TopicInput, adopted: bool) -> Result<()> {
     if let Some(name) = &topic.name {
         topic_name(name)?;
     }
@@ -241,10 +243,11 @@ fn validate_topic(topic: &TopicInput) -> Result<()> {
             "topic partitions must be between 1 and 10000".into(),
         ));
     }
-    if topic.retention_ms.is_some_and(|r| r != -1 && r < 60_000) {
-        return Err(CatalogError::Validation(
-            "topic retention must be -1 (forever) or at least 60000 ms".into(),
-        ));
+    let shortest = if adopted { 1 } else { 60_000 };
+    if topic.retention_ms.is_some_and(|r| r != -1 && r < shortest) {
+        return Err(CatalogError::Validation(format!(
+            "topic retention must be -1 (forever) or at least {shortest} ms"
+        )));
     }
     Ok(())
 }
@@ -273,7 +276,7 @@ impl Catalog {
             validate_sla(sla)?;
         }
         if let Some(topic) = &input.topic {
-            validate_topic(topic)?;
+            validate_topic(topic, input.adopted)?;
         }
         let checks = input
             .quality_checks

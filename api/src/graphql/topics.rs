@@ -39,14 +39,33 @@ fn live<'a>(ctx: &Context<'a>) -> &'a Live {
     ctx.data_unchecked::<Live>()
 }
 
+/// Records each topic of a listing reads once, for its sample, size
+/// estimate and inferred schema alike.
+const SHARED_SAMPLE: usize = 100;
+
 /// A topic of the connected cluster that is not a data product yet.
 pub struct UnadoptedTopic {
     name: String,
     partitions: i32,
     details: OnceCell<Option<TopicDetails>>,
+    newest: OnceCell<Vec<SampledRecord>>,
 }
 
 impl UnadoptedTopic {
+    /// The `n` newest records: from one shared read of the newest
+    /// [`SHARED_SAMPLE`], or a read of their own when more are wanted.
+    async fn newest(&self, ctx: &Context<'_>, n: usize) -> Result<Vec<SampledRecord>> {
+        if n > SHARED_SAMPLE {
+            return live(ctx).topics().sample(&self.name, n).await.gql();
+        }
+        let newest = self
+            .newest
+            .get_or_try_init(|| live(ctx).topics().sample(&self.name, SHARED_SAMPLE))
+            .await
+            .gql()?;
+        Ok(newest.iter().take(n).cloned().collect())
+    }
+
     async fn details(&self, ctx: &Context<'_>) -> Result<Option<&TopicDetails>> {
         let details = self
             .details
@@ -85,7 +104,7 @@ impl UnadoptedTopic {
         let Some(records) = self.details(ctx).await?.map(|d| d.records) else {
             return Ok(None);
         };
-        let sample = live(ctx).topics().sample(&self.name, SIZE_SAMPLE).await.gql()?;
+        let sample = self.newest(ctx, SIZE_SAMPLE).await?;
         if sample.is_empty() {
             return Ok(Some(0));
         }
@@ -108,8 +127,7 @@ impl UnadoptedTopic {
         ctx: &Context<'_>,
         #[graphql(default = 5, validator(minimum = 1, maximum = 100))] limit: usize,
     ) -> Result<Vec<TopicRecord>> {
-        let records = live(ctx).topics().sample(&self.name, limit).await.gql()?;
-        Ok(records.into_iter().map(TopicRecord).collect())
+        Ok(self.newest(ctx, limit).await?.into_iter().map(TopicRecord).collect())
     }
     /// A JSON Schema inferred from the newest records, to review and pass
     /// to `adoptTopic`; null when none of them is JSON.
@@ -118,10 +136,9 @@ impl UnadoptedTopic {
         ctx: &Context<'_>,
         #[graphql(default = 100)] sample_size: usize,
     ) -> Result<Option<InferredSchema>> {
-        let inferred = adopt::infer_schema(live(ctx).topics(), &self.name, sample_size)
-            .await
-            .gql()?;
-        Ok(inferred.map(InferredSchema))
+        adopt::check_sample_size(sample_size).gql()?;
+        let records = self.newest(ctx, sample_size).await?;
+        Ok(adopt::infer_from(&records).map(InferredSchema))
     }
 }
 
@@ -227,6 +244,7 @@ impl TopicsQuery {
                     name: t.name,
                     partitions: t.partitions,
                     details: OnceCell::new(),
+                    newest: OnceCell::new(),
                 },
             )
         }));

@@ -8,7 +8,7 @@ use crate::catalog::schema::{infer_json_schema, SchemaFormat};
 use crate::catalog::{Catalog, CatalogError, PublishProduct, SchemaInput, TopicInput};
 use crate::store::entities::data_product;
 
-use super::topics::{is_internal, Topics};
+use super::topics::{is_internal, SampledRecord, Topics};
 use super::StreamError;
 
 /// Records sampled to infer a schema when the caller gives none.
@@ -36,19 +36,26 @@ pub fn ensure_adoptable(topic: &str) -> Result<(), CatalogError> {
     Ok(())
 }
 
-/// Infers a schema from up to `sample` of the topic's newest records;
-/// `None` when none of them is JSON (or the topic is empty).
-pub async fn infer_schema(topics: &Topics, topic: &str, sample: usize) -> Result<Option<InferredSchema>, StreamError> {
-    if !(1..=MAX_SAMPLE).contains(&sample) {
-        return Err(CatalogError::Validation(format!("sample size must be between 1 and {MAX_SAMPLE}")).into());
+/// Refuses a sample size outside 1..=[`MAX_SAMPLE`].
+pub fn check_sample_size(sample: usize) -> Result<(), CatalogError> {
+    if (1..=MAX_SAMPLE).contains(&sample) {
+        Ok(())
+    } else {
+        Err(CatalogError::Validation(format!(
+            "sample size must be between 1 and {MAX_SAMPLE}"
+        )))
     }
-    let records = topics.sample(topic, sample).await?;
+}
+
+/// Infers a schema from sampled records; `None` when none of them is JSON.
+/// Records without a value count as skipped.
+pub fn infer_from(records: &[SampledRecord]) -> Option<InferredSchema> {
     let values: Vec<&[u8]> = records.iter().filter_map(|r| r.value.as_deref()).collect();
-    Ok(infer_json_schema(&values).map(|inferred| InferredSchema {
+    infer_json_schema(&values).map(|inferred| InferredSchema {
         definition: inferred.schema,
         records: inferred.records,
         skipped: inferred.skipped + (records.len() - values.len()),
-    }))
+    })
 }
 
 /// Publishes `topic` as the data product described by `product` (whose
@@ -70,7 +77,9 @@ pub async fn adopt_topic(
         .await?
         .ok_or_else(|| CatalogError::not_found("topic", topic))?;
     if product.schema.is_none() {
-        let inferred = infer_schema(topics, topic, sample).await?.ok_or_else(|| {
+        check_sample_size(sample)?;
+        let records = topics.sample(topic, sample).await?;
+        let inferred = infer_from(&records).ok_or_else(|| {
             CatalogError::Validation(format!(
                 "no JSON record found in `{topic}` to infer a schema from: give the schema explicitly"
             ))
