@@ -1,9 +1,11 @@
 //! GraphQL request bodies, executed against the real schema and a real
 //! catalog (SQLite in a temporary directory, in-memory search index, seeded
-//! with the demo mesh): whatever the body, the server answers and never
-//! panics. The body is parsed as the JSON of a GraphQL-over-HTTP request, or
-//! else taken as query text; it runs as a platform admin (who reaches every
-//! resolver, mutations included) and as an anonymous reader.
+//! with the demo mesh; Kafka configured but unreachable, so Kafka-backed
+//! fields answer UNAVAILABLE): whatever the body, the server answers and
+//! never panics. The body is parsed as the JSON of a
+//! GraphQL-over-HTTP request, or else taken as query text; it runs as a
+//! platform admin (who reaches every resolver, mutations included) and as an
+//! anonymous reader.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -12,11 +14,15 @@ use libfuzzer_sys::fuzz_target;
 use mesh_catalog::auth::{Caller, Identity};
 use mesh_catalog::catalog::policy::{Principal, Settings};
 use mesh_catalog::catalog::Catalog;
-use mesh_catalog::config::GraphqlLimits;
+use mesh_catalog::config::{GraphqlLimits, KafkaConfig};
 use mesh_catalog::graphql::{build_schema, request_loader, AppSchema, RequestContext, Services};
 use mesh_catalog::search::{IndexLocation, Indexer, SearchIndex};
 use mesh_catalog::store::Store;
+use mesh_catalog::stream::Live;
 use tokio::runtime::Runtime;
+
+/// Shorter than libFuzzer's `-timeout` (30 s in `scripts/fuzz`).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 struct World {
     runtime: Runtime,
@@ -38,8 +44,13 @@ fn world() -> &'static World {
                 .expect("store");
             let (search, fresh) = SearchIndex::open(&IndexLocation::Memory).expect("index");
             let indexer = Indexer::start(search.clone(), &store, fresh).await.expect("indexer");
+            // No broker listens there: Kafka-backed fields fail cleanly.
+            let live = Live::start(&KafkaConfig::external("127.0.0.1:9"), store.clone())
+                .await
+                .expect("Kafka clients");
             let catalog = Catalog::new(store)
                 .with_hook(std::sync::Arc::new(indexer.clone()))
+                .with_hook(live.hook())
                 .with_settings(Settings { anonymous_read: true });
             mesh_catalog::demo::seed(&catalog).await.expect("demo seed");
             indexer.flush().await.expect("index flush");
@@ -53,6 +64,7 @@ fn world() -> &'static World {
             let services = Services {
                 catalog: catalog.clone(),
                 search,
+                live,
             };
             (
                 build_schema(Some(services), &GraphqlLimits::default()),
@@ -77,11 +89,19 @@ fuzz_target!(|data: &[u8]| {
         Ok(request) => request,
         Err(_) => async_graphql::Request::new(String::from_utf8_lossy(data)),
     };
-    let principal = if data.len() % 2 == 0 { &world.admin } else { &world.anonymous };
+    let principal = if data.len().is_multiple_of(2) {
+        &world.admin
+    } else {
+        &world.anonymous
+    };
     let request = request
         .data(RequestContext {
             principal: principal.clone(),
         })
         .data(request_loader(&world.catalog));
-    let _ = world.runtime.block_on(world.schema.execute(request));
+    // Bounded like a request to the server (its timeout layer), so a field
+    // waiting on the absent broker ends instead of stalling the fuzzer.
+    let _ = world
+        .runtime
+        .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, world.schema.execute(request)).await });
 });

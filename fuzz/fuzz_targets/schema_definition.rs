@@ -19,7 +19,9 @@ fn format(bit: bool) -> SchemaFormat {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
     let mut parts = rest.splitn(2, |b| *b == 0xFF);
     let first = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let second = parts.next().map(|p| String::from_utf8_lossy(p).into_owned());
