@@ -12,6 +12,7 @@ on_both!(
     registering_a_use_case_records_lineage_and_requests_access,
     use_case_refusals_write_nothing,
     removing_a_use_case_keeps_what_others_need,
+    a_use_case_touching_a_private_product_is_hidden_with_it,
     quality_classes_are_shown_filtered_and_faceted
 );
 
@@ -407,6 +408,44 @@ async fn removing_a_use_case_keeps_what_others_need(app: TestApp) {
     );
     let names = app.ok(ADMIN, "{ useCases { name } }", json!({})).await;
     assert_eq!(names["useCases"], json!([{ "name": "backfill" }]));
+}
+
+async fn a_use_case_touching_a_private_product_is_hidden_with_it(app: TestApp) {
+    pipeline(&app).await;
+    product(&app, "secret", json!({ "visibility": "PRIVATE" })).await;
+    // bob's application gets access to the private product, so bob sees it.
+    let request = app
+        .ok(
+            ADMIN,
+            "mutation { requestAccess(input: {application: \"enricher\", product: \"orders.secret\", purpose: \"join\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    app.ok(
+        "alice",
+        "mutation($id: ID!) { approveAccess(subscription: $id) { status } }",
+        json!({ "id": request["requestAccess"]["id"] }),
+    )
+    .await;
+    let mut input = enrich("join-secret");
+    input["input"]["inputs"] = json!(["orders.page-views", "orders.secret"]);
+    let id = app.ok("bob", REGISTER, input).await["registerUseCase"]["useCase"]["id"].clone();
+    app.ok("bob", REGISTER, filter()).await;
+
+    let query = "query($id: ID!) { useCases { name } useCase(id: $id) { name }
+        application(key: \"enricher\") { useCases { name } }
+        dataProduct(qualifiedName: \"orders.page-views\") { useCases { name } } }";
+    for user in ["bob", "alice", ADMIN] {
+        let seen = app.ok(user, query, json!({ "id": id })).await;
+        assert_eq!(seen["useCase"]["name"], "join-secret", "{user}: {seen:#}");
+        assert_eq!(seen["useCases"].as_array().unwrap().len(), 2, "{user}");
+    }
+    // carol sees neither the private product nor the use case naming it.
+    let carol = app.ok("carol", query, json!({ "id": id })).await;
+    assert_eq!(carol["useCase"], Value::Null);
+    assert_eq!(carol["useCases"], json!([{ "name": "drop-bots" }]));
+    assert_eq!(carol["application"]["useCases"], json!([{ "name": "drop-bots" }]));
+    assert_eq!(carol["dataProduct"]["useCases"], json!([]));
 }
 
 async fn quality_classes_are_shown_filtered_and_faceted(app: TestApp) {

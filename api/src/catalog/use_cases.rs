@@ -346,11 +346,48 @@ impl Catalog {
         Ok((unit, products))
     }
 
-    /// A use case by id (use cases are visible like their application; the
-    /// products they name are filtered by the caller's visibility).
+    /// A use case by id, if the caller may see it ([`Self::visible_use_cases`]).
     pub async fn use_case(&self, principal: &Principal, id: &str) -> Result<Option<use_case::Model>> {
         policy::ensure_reader(principal)?;
-        Ok(use_case::Entity::find_by_id(id.to_owned()).one(self.db()).await?)
+        let found = use_case::Entity::find_by_id(id.to_owned()).one(self.db()).await?;
+        Ok(self
+            .visible_use_cases(principal, found.into_iter().collect())
+            .await?
+            .pop())
+    }
+
+    /// The use cases of `rows` whose every input and output the caller can
+    /// see: a use case's description and transformation may name a private
+    /// product, so one touching a hidden product is hidden as a whole.
+    pub async fn visible_use_cases(
+        &self,
+        principal: &Principal,
+        rows: Vec<use_case::Model>,
+    ) -> Result<Vec<use_case::Model>> {
+        if rows.is_empty() || policy::product_condition(principal).is_none() {
+            return Ok(rows);
+        }
+        let links = use_case_product::Entity::find()
+            .filter(use_case_product::Column::UseCaseId.is_in(rows.iter().map(|r| r.id.clone())))
+            .all(self.db())
+            .await?;
+        let products: HashMap<String, data_product::Model> = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(links.iter().map(|l| l.product_id.clone())))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let hidden: HashSet<&str> = links
+            .iter()
+            .filter(|l| {
+                !products
+                    .get(&l.product_id)
+                    .is_some_and(|p| policy::can_see(principal, p))
+            })
+            .map(|l| l.use_case_id.as_str())
+            .collect();
+        Ok(rows.into_iter().filter(|r| !hidden.contains(r.id.as_str())).collect())
     }
 
     /// Use cases by application name and name, optionally of one kind or touching
@@ -378,7 +415,7 @@ impl Catalog {
                 ),
             );
         }
-        let mut rows = query.all(self.db()).await?;
+        let mut rows = self.visible_use_cases(principal, query.all(self.db()).await?).await?;
         let apps: HashMap<String, String> = application::Entity::find()
             .all(self.db())
             .await?

@@ -379,7 +379,6 @@ impl DataProduct {
             .gql()?;
         Ok(LineageGraph(graph))
     }
-    /// Optimistic concurrency token: pass it as `expectedVersion` to update.
     /// The use cases reading (INPUT) or writing (OUTPUT) this product.
     async fn use_cases(&self, ctx: &Context<'_>, role: Option<UseCaseRoleValue>) -> Result<Vec<UseCase>> {
         let loader = loader(ctx);
@@ -396,8 +395,9 @@ impl DataProduct {
         let mut rows: Vec<use_case::Model> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
         rows.sort_by(|a, b| (&a.application_id, &a.name).cmp(&(&b.application_id, &b.name)));
         rows.dedup_by(|a, b| a.id == b.id);
-        Ok(rows.into_iter().map(UseCase).collect())
+        visible_use_cases(ctx, rows).await
     }
+    /// Optimistic concurrency token: pass it as `expectedVersion` to update.
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -670,7 +670,7 @@ impl Application {
             .load_one(UseCasesOfApplication(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(UseCase).collect())
+        visible_use_cases(ctx, rows).await
     }
     /// Lineage around this application.
     async fn lineage(
@@ -970,6 +970,13 @@ impl From<UseCaseRoleValue> for UseCaseRole {
             UseCaseRoleValue::Output => UseCaseRole::Output,
         }
     }
+}
+
+/// The use cases whose every product the caller can see (see
+/// `Catalog::visible_use_cases`).
+async fn visible_use_cases(ctx: &Context<'_>, rows: Vec<use_case::Model>) -> Result<Vec<UseCase>> {
+    let rows = catalog(ctx).visible_use_cases(principal(ctx), rows).await.gql()?;
+    Ok(rows.into_iter().map(UseCase).collect())
 }
 
 /// How an application derives output products from input products.
