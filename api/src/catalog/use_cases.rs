@@ -429,15 +429,12 @@ impl Catalog {
 
 /// Adds an edge unless it exists (e.g. from an approval), recording it.
 async fn add_edge(unit: &mut Unit, from: &Endpoint, to: &Endpoint, title: &str) -> Result<Option<lineage_edge::Model>> {
-    let exists = lineage_edge::Entity::find()
-        .filter(lineage_edge::Column::FromId.eq(&from.id))
-        .filter(lineage_edge::Column::ToId.eq(&to.id))
-        .one(unit.conn())
-        .await?;
-    if exists.is_some() {
-        return Ok(None);
-    }
-    let edge = insert_edge(unit, from, to, &[]).await?;
+    let edge = match insert_edge(unit, from, to, &[]).await {
+        Ok(edge) => edge,
+        // `insert_edge` refuses an existing edge before writing anything.
+        Err(CatalogError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     record_edge(unit, ChangeKind::LineageAdded, &edge, title).await?;
     Ok(Some(edge))
 }
