@@ -7,7 +7,9 @@
 //! Run it with `scripts/bench-live [--quick]` (it fetches Kafka and builds
 //! the server). `--soak MINUTES` instead runs the demo (the README's run
 //! command, embedded broker, live traffic) with a few subscribers and
-//! reports latency and memory at the start and the end.
+//! reports latency and memory at the start and the end. `--subscribers N`
+//! runs only the phase with N subscribers (1, 100, 1000 or 10000), and
+//! `--apache-only` skips the embedded broker.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,19 +34,27 @@ const TOPIC: &str = "bench-live";
 struct Options {
     quick: bool,
     soak_minutes: Option<u64>,
+    /// `--subscribers N`: only the phase with N subscribers.
+    only_subscribers: Option<usize>,
+    /// `--apache-only`: skip the embedded broker.
+    apache_only: bool,
 }
 
 fn options() -> Options {
     let mut o = Options {
         quick: false,
         soak_minutes: None,
+        only_subscribers: None,
+        apache_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => o.quick = true,
             "--soak" => o.soak_minutes = args.next().and_then(|m| m.parse().ok()),
-            other => panic!("unknown argument {other}; use --quick or --soak MINUTES"),
+            "--subscribers" => o.only_subscribers = args.next().and_then(|n| n.parse().ok()),
+            "--apache-only" => o.apache_only = true,
+            other => panic!("unknown argument {other}; use --quick, --soak MINUTES, --subscribers N or --apache-only"),
         }
     }
     o
@@ -517,13 +527,14 @@ async fn bench_broker(name: &str, broker: Broker, o: &Options, work: &Path) {
             seconds,
         },
     ];
-    if !o.quick {
+    if !o.quick || o.only_subscribers == Some(10_000) {
         phases.push(Phase {
             subscribers: 10_000,
             rate: 2,
             seconds: 20,
         });
     }
+    phases.retain(|p| o.only_subscribers.is_none_or(|n| n == p.subscribers));
     for phase in &phases {
         let out = run_phase(port, &bootstrap, pid, phase).await;
         let expected = phase.subscribers as u64 * phase.rate * phase.seconds;
@@ -648,7 +659,9 @@ async fn main() {
         let (kafka, bootstrap) = start_apache_kafka(&work.join("kafka"));
         bench_broker("Apache Kafka", Broker::Apache(bootstrap), &o, &work).await;
         drop(kafka);
-        bench_broker("embedded (tansu)", Broker::Embedded(free_port()), &o, &work).await;
+        if !o.apache_only {
+            bench_broker("embedded (tansu)", Broker::Embedded(free_port()), &o, &work).await;
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
 }
