@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprT
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, application, data_product, lineage_edge};
 
-use super::lineage::{insert_edge, Endpoint};
+use super::lineage::{find_edge, insert_edge, Endpoint};
 use super::policy::{self, Action, Principal};
 use super::products::find_product;
 use super::teams::find_team;
@@ -251,11 +251,7 @@ impl Catalog {
         app: &application::Model,
         status: SubscriptionStatus,
     ) -> Result<()> {
-        let existing = lineage_edge::Entity::find()
-            .filter(lineage_edge::Column::FromId.eq(&product.id))
-            .filter(lineage_edge::Column::ToId.eq(&app.id))
-            .one(unit.conn())
-            .await?;
+        let existing = find_edge(unit, &product.id, &app.id).await?;
         match (status, existing) {
             (SubscriptionStatus::Approved, None) => {
                 let from = Endpoint {

@@ -189,6 +189,16 @@ fn node_key(node: &NodeRef) -> &str {
     }
 }
 
+/// The edge from `from_id` to `to_id`, if any (ids are unique across node
+/// kinds).
+pub(crate) async fn find_edge(unit: &Unit, from_id: &str, to_id: &str) -> Result<Option<lineage_edge::Model>> {
+    Ok(lineage_edge::Entity::find()
+        .filter(lineage_edge::Column::FromId.eq(from_id))
+        .filter(lineage_edge::Column::ToId.eq(to_id))
+        .one(unit.conn())
+        .await?)
+}
+
 /// Inserts an edge inside `unit`; CONFLICT when it already exists.
 pub(crate) async fn insert_edge(
     unit: &Unit,
@@ -200,12 +210,7 @@ pub(crate) async fn insert_edge(
         return Err(CatalogError::Validation("a lineage edge cannot point to itself".into()));
     }
     let kind = edge_kind(from.kind, to.kind)?;
-    let exists = lineage_edge::Entity::find()
-        .filter(lineage_edge::Column::FromId.eq(&from.id))
-        .filter(lineage_edge::Column::ToId.eq(&to.id))
-        .one(unit.conn())
-        .await?;
-    if exists.is_some() {
+    if find_edge(unit, &from.id, &to.id).await?.is_some() {
         return Err(CatalogError::Conflict("this lineage edge already exists".into()));
     }
     let mappings = serde_json::to_string(mappings)

@@ -18,7 +18,7 @@ use crate::store::entities::{
 };
 
 use super::applications::{find_application, insert_request};
-use super::lineage::{insert_edge, record_edge, Endpoint};
+use super::lineage::{find_edge, insert_edge, record_edge, Endpoint};
 use super::policy::{self, Action, Principal};
 use super::products::find_product;
 use super::{
@@ -307,12 +307,7 @@ impl Catalog {
             } else {
                 (&app.id, &link.product_id)
             };
-            let edge = lineage_edge::Entity::find()
-                .filter(lineage_edge::Column::FromId.eq(from))
-                .filter(lineage_edge::Column::ToId.eq(to))
-                .one(unit.conn())
-                .await?;
-            if let Some(edge) = edge {
+            if let Some(edge) = find_edge(&unit, from, to).await? {
                 let product = find_product(unit.conn(), &link.product_id).await?;
                 lineage_edge::Entity::delete_by_id(edge.id.clone())
                     .exec(unit.conn())

@@ -163,9 +163,9 @@ async fn graphql_get(
 /// graphql-transport-ws uses 4401 for "unauthorized").
 const TOKEN_EXPIRED: u16 = 4401;
 
-/// Initial read buffer of a WebSocket connection (it grows for larger
-/// messages).
-const WS_READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of a WebSocket connection: clients send small messages
+/// (subscribe, ping, complete); a larger one is read in several chunks.
+const WS_READ_BUFFER: usize = 1024;
 /// Largest message a client may send (a subscribe message with its query).
 const WS_MAX_MESSAGE: usize = 1024 * 1024;
 
@@ -197,9 +197,9 @@ async fn websocket(state: AppState, client: SocketAddr, request: Request) -> Res
         .map(str::to_owned);
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        // Clients send small messages (subscribe, ping): a small read buffer
-        // (128 KiB by default, per connection) keeps thousands of idle
-        // subscribers cheap; writes go out message by message.
+        // A small read buffer (128 KiB by default, per connection) keeps
+        // thousands of idle subscribers cheap; writes go out message by
+        // message.
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(WS_MAX_MESSAGE)

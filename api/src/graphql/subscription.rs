@@ -46,7 +46,9 @@ impl SubscriptionRoot {
                 (catalog.clone(), principal.clone(), kinds.clone(), domains.clone());
             // The stream holds the caller's slot until it ends.
             let _held = &permit;
-            async move {
+            // Boxed: the combinator keeps its pending future inline, and this
+            // one (catalog lookups) is large; boxing keeps idle subscribers small.
+            Box::pin(async move {
                 let event = match delivery {
                     Delivery::Lagged(n) => return Some(CatalogStreamItem::Lagged(Lagged { skipped: n as i64 })),
                     Delivery::Record(record) => CatalogEvent::parse(&record)?,
@@ -65,7 +67,7 @@ impl SubscriptionRoot {
                     }
                 }
                 Some(CatalogStreamItem::Event(Box::new(event)))
-            }
+            })
         }))
     }
 
@@ -83,20 +85,25 @@ impl SubscriptionRoot {
         from: Option<EventsFrom>,
         filter: Option<ProductEventsFilter>,
     ) -> Result<impl Stream<Item = Result<ProductEvent>>> {
+        // async-graphql keeps this resolver's future in the same allocation
+        // as the stream it returns, for the subscription's lifetime: the
+        // lookups below are boxed so that allocation stays small.
         let filter = filter.unwrap_or_default();
         filter.validate()?;
-        let (product, access) = catalog(ctx).product_for_records(caller(ctx), &product).await.gql()?;
+        let (product, access) = Box::pin(catalog(ctx).product_for_records(caller(ctx), &product))
+            .await
+            .gql()?;
         let permit = permit(ctx)?;
         let start = from.map_or(StartAt::Latest, |f| f.start_at());
         let hub = live(ctx).hub();
         let records = if start == StartAt::Latest {
-            hub.feed(&product.topic_name, Some(&product.id))
+            Box::pin(hub.feed(&product.topic_name, Some(&product.id)))
                 .await
                 .map_err(kafka_unavailable)?
                 .subscribe()
                 .boxed()
         } else {
-            hub.replay(&product.topic_name, Some(&product.id), start)
+            Box::pin(hub.replay(&product.topic_name, Some(&product.id), start))
                 .await
                 .map_err(kafka_unavailable)?
                 .boxed()
@@ -104,7 +111,7 @@ impl SubscriptionRoot {
         let records = records
             .filter(move |d| std::future::ready(filter.accepts(d)))
             .map(move |d| Ok(ProductEvent::of(d, access.pii)));
-        let lost = access_lost(ctx, product.id.clone()).await?;
+        let lost = Box::pin(access_lost(ctx, product.id.clone())).await?;
         // Whichever comes first; the stream ends after an error.
         Ok(
             futures_util::stream::select(records, lost).scan(false, move |ended, item| {
@@ -175,7 +182,8 @@ async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Strea
         .filter(move |d| std::future::ready(concerns(d)))
         .then(move |_| {
             let (catalog, caller, product_id) = (catalog.clone(), caller.clone(), product_id.clone());
-            async move { catalog.product_for_records(&caller, &product_id).await }
+            // Boxed, as in `catalog_events`: held by every idle subscriber.
+            Box::pin(async move { catalog.product_for_records(&caller, &product_id).await })
         })
         .filter_map(|checked| std::future::ready(checked.err()))
         .take(1)
