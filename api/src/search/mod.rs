@@ -17,11 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::store::Compressor;
 use tantivy::{
-    DocAddress, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
+    TERMINATED,
 };
 
 pub use document::ProductDoc;
@@ -341,7 +342,7 @@ impl SearchIndex {
                     (Occur::Must, Box::new(BooleanQuery::new(any_field)) as Box<dyn Query>),
                     (Occur::Must, visible),
                 ]);
-                known.push(searcher.search(&query, &Count)? > 0);
+                known.push(exists(searcher, &query)?);
                 continue;
             }
             let mut found = false;
@@ -488,4 +489,22 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// Whether any live document matches `query`: stops at the first one
+/// (counting every match of a common word costs a pass over its postings).
+fn exists(searcher: &Searcher, query: &dyn Query) -> Result<bool, SearchError> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    for segment in searcher.segment_readers() {
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let alive = segment.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                return Ok(true);
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(false)
 }

@@ -8,7 +8,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery, TermSetQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -53,10 +53,7 @@ pub enum Audience {
 pub fn audience_clause(f: &Fields, audience: &Audience) -> Option<Box<dyn Query>> {
     match audience {
         Audience::All => None,
-        Audience::Readers(keys) => {
-            let set: Box<dyn Query> = Box::new(TermSetQuery::new(keys.iter().map(|k| term(f.readers, k))));
-            Some(Box::new(ConstScoreQuery::new(set, 0.0)))
-        }
+        Audience::Readers(keys) => Some(any_term(keys.iter().map(|k| term(f.readers, k)))),
     }
 }
 
@@ -162,17 +159,28 @@ fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -
 }
 
 fn filter(field: Field, values: &[String]) -> Option<Box<dyn Query>> {
-    (!values.is_empty()).then(|| {
-        let set: Box<dyn Query> = Box::new(TermSetQuery::new(values.iter().map(|v| term(field, v))));
-        Box::new(ConstScoreQuery::new(set, 0.0)) as Box<dyn Query>
-    })
+    (!values.is_empty()).then(|| any_term(values.iter().map(|v| term(field, v))))
 }
 
 /// Every status but RETIRED: retired products are hidden unless a status
 /// filter asks for them.
 pub fn not_retired(f: &Fields) -> Box<dyn Query> {
-    let visible = ["DRAFT", "PUBLISHED", "DEPRECATED"].map(|s| term(f.status, s));
-    Box::new(ConstScoreQuery::new(Box::new(TermSetQuery::new(visible)), 0.0))
+    any_term(["DRAFT", "PUBLISHED", "DEPRECATED"].map(|s| term(f.status, s)))
+}
+
+/// Documents with any of `terms`, adding nothing to the score. A union of
+/// term queries rather than tantivy's `TermSetQuery`, which builds an FST
+/// (and allocates its registry) on every search: these sets have a handful
+/// of terms, and that build was a sixth of a search's time.
+fn any_term(terms: impl IntoIterator<Item = Term>) -> Box<dyn Query> {
+    let union: Vec<(Occur, Box<dyn Query>)> = terms
+        .into_iter()
+        .map(|t| {
+            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+            (Occur::Should, q)
+        })
+        .collect();
+    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(union)), 0.0))
 }
 
 /// The filter part of a search (no scoring contribution).
