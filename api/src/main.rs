@@ -11,11 +11,6 @@ use mesh_catalog::startup::Application;
 use mesh_catalog::store::Store;
 use mesh_catalog::{graphql, telemetry};
 
-/// mimalloc: less fragmentation than glibc's allocator under thousands of
-/// WebSocket connections (measured in docs/BENCHMARKS-live.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
