@@ -295,14 +295,15 @@ impl Catalog {
             .map(|s| s.product_id)
             .collect();
         for link in &links {
+            let input = link.role == UseCaseRole::Input.as_str();
             let still_needed = remaining
                 .iter()
                 .any(|r| r.product_id == link.product_id && r.role == link.role)
-                || (link.role == UseCaseRole::Input.as_str() && approved.contains(&link.product_id));
+                || (input && approved.contains(&link.product_id));
             if still_needed {
                 continue;
             }
-            let (from, to) = if link.role == UseCaseRole::Input.as_str() {
+            let (from, to) = if input {
                 (&link.product_id, &app.id)
             } else {
                 (&app.id, &link.product_id)
@@ -312,7 +313,7 @@ impl Catalog {
                 lineage_edge::Entity::delete_by_id(edge.id.clone())
                     .exec(unit.conn())
                     .await?;
-                let title = if link.role == UseCaseRole::Input.as_str() {
+                let title = if input {
                     format!("{} → {}", product.qualified_name, app.name)
                 } else {
                     format!("{} → {}", app.name, product.qualified_name)
