@@ -23,7 +23,7 @@ use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::schema::SchemaField;
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
-use mesh_catalog::search::{Audience, IndexLocation, Indexer, SearchFilters, SearchIndex};
+use mesh_catalog::search::{Audience, Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,
@@ -896,8 +896,20 @@ async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query
     body
 }
 
+/// A result list: 20 hits with their names, scores and matched fields.
 const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
   totalCount edges { node { score matchedFields product { qualifiedName } } } } }";
+/// What [`SEARCH`] makes the server compute.
+const EXTRAS: Extras = Extras {
+    facets: false,
+    highlights: true,
+};
+/// A portal's search page: [`SEARCH`] plus highlighted fragments and
+/// every facet (computes [`Extras::ALL`]).
+const SEARCH_PAGE: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
+  totalCount edges { node { score matchedFields highlights { field marked } product { qualifiedName } } }
+  facets { domains { value count } tags { value count } tiers { value count } qualityClasses { value count }
+    statuses { value count } owners { value count } formats { value count } } } }";
 
 // ------------------------------------------------------------------ main
 
@@ -946,7 +958,9 @@ async fn main() {
             .iter()
             .map(|p| {
                 let t = Instant::now();
-                let page = index.search(&p.query, &p.filters, &Audience::All, 20, None).unwrap();
+                let page = index
+                    .search(&p.query, &p.filters, &Audience::All, 20, None, EXTRAS)
+                    .unwrap();
                 (t.elapsed(), format!("{} {:?}", p.query, p.domain), page.total)
             })
             .collect();
@@ -963,11 +977,28 @@ async fn main() {
         Arc::new(move |i| {
             let p = &raw_mix[i % raw_mix.len()];
             raw_index
-                .search(&p.query, &p.filters, &Audience::All, 20, None)
+                .search(&p.query, &p.filters, &Audience::All, 20, None, EXTRAS)
+                .unwrap();
+        }),
+    );
+    let raw_index = index.clone();
+    let raw_mix = mix.clone();
+    let (raw_all, raw_all_qps) = load_threads(
+        o.clients,
+        o.seconds,
+        Arc::new(move |i| {
+            let p = &raw_mix[i % raw_mix.len()];
+            raw_index
+                .search(&p.query, &p.filters, &Audience::All, 20, None, Extras::ALL)
                 .unwrap();
         }),
     );
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
+        println!(
+            "in-process with facets p50 {} p99 {} {raw_all_qps:.0}/s",
+            ms(raw_all.quantile(0.5)),
+            ms(raw_all.quantile(0.99))
+        );
         println!(
             "in-process p50 {} p99 {} {raw_qps:.0}/s",
             ms(raw.quantile(0.5)),
@@ -1024,6 +1055,17 @@ async fn main() {
             let p = &mix[i % mix.len()];
             let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
             graphql(&client, &url, None, SEARCH, json!({ "q": p.query, "f": filters })).await;
+        }
+    })
+    .await;
+    let page_mix = mix.clone();
+    let (c2, u2) = (client.clone(), url.clone());
+    let (http_page, http_page_qps) = load_tasks(o.clients, o.seconds, move |i| {
+        let (client, url, mix) = (c2.clone(), u2.clone(), page_mix.clone());
+        async move {
+            let p = &mix[i % mix.len()];
+            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
+            graphql(&client, &url, None, SEARCH_PAGE, json!({ "q": p.query, "f": filters })).await;
         }
     })
     .await;
@@ -1109,6 +1151,22 @@ async fn main() {
         format!("{} / {}", ms(raw.quantile(0.5)), ms(raw.quantile(0.99))),
     );
     row("in-process search: throughput", format!("{raw_qps:.0} queries/s"));
+    row(
+        "search page (+ highlights, facets) over HTTP: p50 / p99",
+        format!("{} / {}", ms(http_page.quantile(0.5)), ms(http_page.quantile(0.99))),
+    );
+    row(
+        "search page over HTTP: throughput",
+        format!("{http_page_qps:.0} queries/s"),
+    );
+    row(
+        "search page in-process: p50 / p99",
+        format!("{} / {}", ms(raw_all.quantile(0.5)), ms(raw_all.quantile(0.99))),
+    );
+    row(
+        "search page in-process: throughput",
+        format!("{raw_all_qps:.0} queries/s"),
+    );
     row(
         &format!("PostgreSQL FTS, {} clients: p50 / p99", o.clients),
         format!("{} / {}", ms(pgl.quantile(0.5)), ms(pgl.quantile(0.99))),

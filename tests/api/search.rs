@@ -90,6 +90,11 @@ fn relevance_cases() -> Vec<(&'static str, Expect)> {
             "tracking-number",
             Within(2, &["logistics.shipments", "logistics.shipment-tracking"]),
         ),
+        (
+            "trackingnumber",
+            Within(2, &["logistics.shipments", "logistics.shipment-tracking"]),
+        ),
+        ("paymentid", Within(3, &["payments.payment-transactions"])),
         ("userIPAddress", Top("orders.cart-events")),
         ("user ip address", Within(3, &["orders.cart-events"])),
         ("payer ip", Top("payments.payment-transactions")),
@@ -192,6 +197,25 @@ async fn relevance_suite_over_the_demo_mesh() {
             .unwrap()
             .to_lowercase()
             .contains("<mark>breadcrumb</mark>"),
+        "{hit:#}"
+    );
+    // A field name typed as one word matches and marks the whole name.
+    let hit = &search(&app, "trackingnumber", json!(null)).await["edges"][0]["node"];
+    assert!(
+        hit["matchedFields"].as_array().unwrap().contains(&json!("fields")),
+        "{hit:#}"
+    );
+    let fields = hit["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["field"] == "fields")
+        .unwrap();
+    assert!(
+        fields["marked"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>trackingNumber</mark>"),
         "{hit:#}"
     );
     let hit = &search(&app, "shipmnet", json!(null)).await["edges"][0]["node"];

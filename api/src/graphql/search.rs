@@ -6,8 +6,8 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result,
 
 use crate::catalog::{policy, CatalogError, ProductStatus, QualityClass, SlaTier};
 use crate::search::{
-    Cursor, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit, SearchIndex,
-    Suggestion as IndexSuggestion,
+    Cursor, Extras, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit,
+    SearchIndex, Suggestion as IndexSuggestion,
 };
 
 use super::error::GqlResult;
@@ -238,6 +238,18 @@ impl Suggestion {
     }
 }
 
+/// Facets and highlights are computed only when the query selects them.
+fn selected_extras(ctx: &Context<'_>) -> Extras {
+    let selection = ctx.look_ahead();
+    let hits = [selection.field("edges").field("node"), selection.field("nodes")];
+    Extras {
+        facets: selection.field("facets").exists(),
+        highlights: hits
+            .iter()
+            .any(|hit| hit.field("highlights").exists() || hit.field("matchedFields").exists()),
+    }
+}
+
 fn index<'a>(ctx: &Context<'a>) -> &'a SearchIndex {
     ctx.data_unchecked::<SearchIndex>()
 }
@@ -281,8 +293,9 @@ impl SearchQuery {
         let audience = policy::search_audience(principal(ctx));
         let index = index(ctx).clone();
         let has_previous = after.is_some();
+        let extras = selected_extras(ctx);
         let page = index
-            .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref()))
+            .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref(), extras))
             .await
             .map_err(internal)?;
         let mut connection = Connection::with_additional_fields(

@@ -63,6 +63,16 @@ impl TokenStream for IdentifierTokenStream<'_> {
     }
 }
 
+/// An identifier written as one word: its letters and digits, lowercased
+/// (`tracking_number`, `trackingNumber` → `trackingnumber`).
+pub fn joined(identifier: &str) -> String {
+    identifier
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Byte ranges of the words of `text`.
 pub fn split_words(text: &str) -> Vec<(usize, usize)> {
     let mut words = Vec::new();

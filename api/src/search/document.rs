@@ -14,6 +14,7 @@ use crate::store::entities::{
     team,
 };
 
+use super::analysis::joined;
 use super::fields::Fields;
 use super::query::{team_reader, PUBLIC_READER};
 use super::SearchError;
@@ -73,6 +74,7 @@ impl ProductDoc {
                 .find(|s| !s.is_empty())
                 .unwrap_or(&field.path);
             doc.add_text(f.field_names, leaf.to_lowercase());
+            doc.add_text(f.field_joined, joined(leaf));
         }
         let docs: Vec<String> = self
             .fields

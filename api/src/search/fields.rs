@@ -11,12 +11,12 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 5;
+pub const LAYOUT_VERSION: u32 = 6;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
 pub struct Fields {
-    /// Product id (exact, stored).
+    /// Product id (exact, fast: a hit's id without loading its document).
     pub id: Field,
     /// Lowercased qualified name, name and display name, untokenized: an
     /// exact-name match scores highest.
@@ -28,6 +28,9 @@ pub struct Fields {
     pub fields: Field,
     /// Leaf field names, lowercased and untokenized (typeahead).
     pub field_names: Field,
+    /// Leaf field names as one word ([`super::analysis::joined`]), for a
+    /// field name typed without its separators or capitals.
+    pub field_joined: Field,
     pub domain_text: Field,
     pub owner_text: Field,
     pub description: Field,
@@ -67,12 +70,13 @@ fn text(analyzer: &str, stored: bool) -> TextOptions {
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STRING | FAST),
         name_exact: b.add_text_field("name_exact", STRING),
         name: b.add_text_field("name", text(IDENT, true)),
         tags: b.add_text_field("tags", text(IDENT, true)),
         fields: b.add_text_field("fields", text(IDENT, true)),
         field_names: b.add_text_field("field_names", STRING),
+        field_joined: b.add_text_field("field_joined", STRING),
         domain_text: b.add_text_field("domain_text", text(IDENT, true)),
         owner_text: b.add_text_field("owner_text", text(IDENT, true)),
         description: b.add_text_field("description", text(PROSE, true)),

@@ -47,6 +47,23 @@ pub enum SearchError {
     Stopped,
 }
 
+/// What a search computes besides the ranked page; each costs a pass over
+/// every match (facets) or loading each hit's stored text (highlights), so
+/// callers ask only for what they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extras {
+    pub facets: bool,
+    /// Highlighted fragments and matched fields of each hit.
+    pub highlights: bool,
+}
+
+impl Extras {
+    pub const ALL: Self = Self {
+        facets: true,
+        highlights: true,
+    };
+}
+
 /// One page of search results.
 #[derive(Debug, Clone)]
 pub struct SearchPage {
@@ -54,6 +71,7 @@ pub struct SearchPage {
     /// Matches across all pages.
     pub total: usize,
     pub has_next_page: bool,
+    /// Empty unless asked for ([`Extras::facets`]).
     pub facets: Facets,
 }
 
@@ -65,7 +83,8 @@ pub struct SearchHit {
     pub score: f32,
     /// Position-independent key for cursors.
     pub cursor: Cursor,
-    /// Matched fields with their fragments, best field first.
+    /// Matched fields with their fragments, best field first (empty
+    /// unless asked for: [`Extras::highlights`]).
     pub highlights: Vec<Highlight>,
 }
 
@@ -219,6 +238,7 @@ impl SearchIndex {
         audience: &Audience,
         first: usize,
         after: Option<&Cursor>,
+        extras: Extras,
     ) -> Result<SearchPage, SearchError> {
         let first = first.clamp(1, 100);
         let searcher = self.searcher();
@@ -232,16 +252,20 @@ impl SearchIndex {
             // Listing: alphabetical, exact and stable.
             let query = build(f, &words, filters, audience, true);
             let top = TopDocs::with_limit(want).order_by_string_fast_field("qname", Order::Asc);
-            let (docs, total, facets) = searcher.search(&query, &(top, Count, FacetCollector))?;
+            let facets = extras.facets.then_some(FacetCollector);
+            let (docs, total, facets) = searcher.search(&query, &(top, Count, facets))?;
+            let facets = facets.unwrap_or_default();
             let ranked: Vec<(f32, String, DocAddress)> = docs
                 .into_iter()
                 .map(|(name, addr)| (1.0, name.unwrap_or_default(), addr))
                 .collect();
             (ranked, total, facets)
         } else {
-            let mut result = self.ranked(&searcher, &build(f, &words, filters, audience, true), want)?;
+            let query = build(f, &words, filters, audience, true);
+            let mut result = self.ranked(&searcher, &query, want, extras.facets)?;
             if result.1 == 0 && words.plain.len() > 1 {
-                result = self.ranked(&searcher, &build(f, &words, filters, audience, false), want)?;
+                let query = build(f, &words, filters, audience, false);
+                result = self.ranked(&searcher, &query, want, extras.facets)?;
             }
             result
         };
@@ -265,32 +289,17 @@ impl SearchIndex {
         };
         let page: Vec<_> = ranked.iter().skip(start).take(first).cloned().collect();
         let has_next_page = ranked.len() > start + first || (start + first) < total;
+        let highlight = extras.highlights && !words.is_empty();
         let hits = page
             .into_iter()
             .enumerate()
             .map(|(i, (score, name, addr))| {
-                let doc: TantivyDocument = searcher.doc(addr)?;
-                let text = |field| {
-                    doc.get_all(field)
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                };
-                let stored = vec![
-                    ("name", text(f.name)),
-                    ("tags", text(f.tags)),
-                    ("fields", text(f.fields)),
-                    ("owner", text(f.owner_text)),
-                    ("domain", text(f.domain_text)),
-                    ("description", text(f.description)),
-                    ("docs", text(f.docs)),
-                ];
                 Ok(SearchHit {
-                    product_id: text(f.id),
-                    highlights: if words.is_empty() {
-                        Vec::new()
+                    product_id: fast_str(&searcher, addr, "id")?,
+                    highlights: if highlight {
+                        self.highlights(&searcher, addr, &words)?
                     } else {
-                        explain(&words, &stored)
+                        Vec::new()
                     },
                     cursor: Cursor {
                         offset: start + i + 1,
@@ -310,6 +319,33 @@ impl SearchIndex {
         })
     }
 
+    /// The matched fields of a hit with their fragments, from its stored text.
+    fn highlights(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        words: &QueryWords,
+    ) -> Result<Vec<Highlight>, SearchError> {
+        let f = &self.inner.fields;
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let text = |field| {
+            doc.get_all(field)
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let stored = [
+            ("name", text(f.name)),
+            ("tags", text(f.tags)),
+            ("fields", text(f.fields)),
+            ("owner", text(f.owner_text)),
+            ("domain", text(f.domain_text)),
+            ("description", text(f.description)),
+            ("docs", text(f.docs)),
+        ];
+        Ok(explain(words, &stored))
+    }
+
     /// For each query word: does it occur exactly in a searchable field (of
     /// a document the audience may see: otherwise whether typo expansion
     /// happens would tell that a hidden product has the word)?
@@ -322,6 +358,7 @@ impl SearchIndex {
                 (f.name, plain),
                 (f.tags, plain),
                 (f.fields, plain),
+                (f.field_joined, plain),
                 (f.owner_text, plain),
                 (f.domain_text, plain),
                 (f.description, stemmed),
@@ -359,8 +396,15 @@ impl SearchIndex {
         Ok(known)
     }
 
-    /// Top `limit` documents by relevance with the mild boosts applied.
-    fn ranked(&self, searcher: &Searcher, query: &dyn Query, limit: usize) -> Result<Ranked, SearchError> {
+    /// Top `limit` documents by relevance with the mild boosts applied, the
+    /// match count, and the facets if asked for.
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        limit: usize,
+        facets: bool,
+    ) -> Result<Ranked, SearchError> {
         let top = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
             let fast = segment.fast_fields();
             let rank = fast.u64("status_rank").ok().map(|c| c.first_or_default_col(2));
@@ -378,23 +422,13 @@ impl SearchIndex {
                 score * status * quality * popularity
             }
         });
-        let (docs, total, facets) = searcher.search(query, &(top, Count, FacetCollector))?;
+        let facets = facets.then_some(FacetCollector);
+        let (docs, total, facets) = searcher.search(query, &(top, Count, facets))?;
         let names = docs
             .into_iter()
-            .map(|(score, addr)| Ok((score, self.qualified_name(searcher, addr)?, addr)))
+            .map(|(score, addr)| Ok((score, fast_str(searcher, addr, "qname")?, addr)))
             .collect::<Result<Vec<_>, SearchError>>()?;
-        Ok((names, total, facets))
-    }
-
-    fn qualified_name(&self, searcher: &Searcher, addr: DocAddress) -> Result<String, SearchError> {
-        let column = searcher.segment_reader(addr.segment_ord).fast_fields().str("qname")?;
-        let mut name = String::new();
-        if let Some(column) = column {
-            if let Some(ord) = column.term_ords(addr.doc_id).next() {
-                column.ord_to_str(ord, &mut name)?;
-            }
-        }
-        Ok(name)
+        Ok((names, total, facets.unwrap_or_default()))
     }
 
     /// Typeahead: products whose name words start with the prefix's words,
@@ -426,14 +460,10 @@ impl SearchIndex {
             if let Some(clause) = audience_clause(f, audience) {
                 clauses.push((Occur::Must, clause));
             }
-            let (docs, _, _) = self.ranked(&searcher, &BooleanQuery::new(clauses), limit)?;
+            let (docs, _, _) = self.ranked(&searcher, &BooleanQuery::new(clauses), limit, false)?;
             for (_, name, addr) in docs {
                 let doc: TantivyDocument = searcher.doc(addr)?;
-                let id = doc
-                    .get_first(f.id)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
+                let id = fast_str(&searcher, addr, "id")?;
                 let display = doc
                     .get_first(f.name)
                     .and_then(|v| v.as_str())
@@ -489,6 +519,18 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// The (first) value of a document's string fast field.
+fn fast_str(searcher: &Searcher, addr: DocAddress, field: &str) -> Result<String, SearchError> {
+    let column = searcher.segment_reader(addr.segment_ord).fast_fields().str(field)?;
+    let mut value = String::new();
+    if let Some(column) = column {
+        if let Some(ord) = column.term_ords(addr.doc_id).next() {
+            column.ord_to_str(ord, &mut value)?;
+        }
+    }
+    Ok(value)
 }
 
 /// Whether any live document matches `query`: stops at the first one

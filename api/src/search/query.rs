@@ -14,7 +14,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::analysis::{analyze, edit_distance, ident_analyzer, prose_analyzer, split_words, typo_budget};
+use super::analysis::{analyze, edit_distance, ident_analyzer, joined, prose_analyzer, split_words, typo_budget};
 use super::fields::Fields;
 
 /// Exact-value filters; within a list any value matches, across lists all
@@ -132,6 +132,8 @@ fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -
         (Occur::Should, term_query(f.name, plain, NAME)),
         (Occur::Should, term_query(f.tags, plain, TAGS)),
         (Occur::Should, term_query(f.fields, plain, FIELDS)),
+        // A field name typed as one word (`orderid` for `orderId`).
+        (Occur::Should, term_query(f.field_joined, plain, FIELDS)),
         (Occur::Should, term_query(f.owner_text, plain, OWNER_DOMAIN)),
         (Occur::Should, term_query(f.domain_text, plain, OWNER_DOMAIN)),
         (Occur::Should, term_query(f.description, stemmed, DESCRIPTION)),
@@ -414,6 +416,27 @@ fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
     }
 }
 
+/// Byte ranges of the identifiers of `text`: runs of letters, digits, `_`
+/// and `-`, before they are split into words.
+fn identifiers(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut start = None;
+    text.char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+        .filter_map(
+            move |(i, c)| match (c.is_alphanumeric() || c == '_' || c == '-', start) {
+                (true, None) => {
+                    start = Some(i);
+                    None
+                }
+                (false, Some(s)) => {
+                    start = None;
+                    Some((s, i))
+                }
+                _ => None,
+            },
+        )
+}
+
 /// Finds the query words in each searchable field of a hit; returns the
 /// highlights in ranking order of the fields.
 pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Highlight> {
@@ -433,6 +456,16 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
                 hits.push((from, to));
             }
         }
+        // An identifier typed as one word (`orderid` for `orderId`) is
+        // marked whole, replacing marks of its words.
+        for (from, to) in identifiers(text) {
+            let whole = joined(&text[from..to]);
+            if words.plain.contains(&whole) {
+                hits.retain(|&(a, b)| b <= from || a >= to);
+                hits.push((from, to));
+            }
+        }
+        hits.sort_unstable();
         let Some(&(first, _)) = hits.first() else { continue };
         // A window around the first match, on char boundaries.
         let mut start = first.saturating_sub(WINDOW / 3);
@@ -480,6 +513,22 @@ mod tests {
         assert_eq!(h[0].field, "name");
         let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
         assert_eq!(marked, ["shipment", "tracking"]);
+    }
+
+    #[test]
+    fn an_identifier_typed_as_one_word_is_highlighted_whole() {
+        let words = QueryWords::parse("trackingnumber");
+        let h = explain(&words, &[("fields", "shipment.trackingNumber\ncarrier".to_owned())]);
+        let (a, b) = h[0].ranges[0];
+        assert_eq!(&h[0].fragment[a..b], "trackingNumber");
+        assert_eq!(h[0].ranges.len(), 1);
+        // With one of its words also in the query: one mark, not two.
+        let h = explain(&words, &[("fields", "tracking_number".to_owned())]);
+        assert_eq!(h[0].ranges, [(0, 15)]);
+        let words = QueryWords::parse("number trackingnumber");
+        let h = explain(&words, &[("fields", "trackingNumber number".to_owned())]);
+        let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
+        assert_eq!(marked, ["trackingNumber", "number"]);
     }
 
     #[test]
