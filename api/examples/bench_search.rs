@@ -847,15 +847,17 @@ fn server_binary() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog")
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+/// Current and peak resident memory of a process, KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The server process, killed when dropped (also when the benchmark fails).
@@ -999,6 +1001,7 @@ async fn main() {
             ms(raw_all.quantile(0.5)),
             ms(raw_all.quantile(0.99))
         );
+        let _ = std::fs::remove_dir_all(&work);
         println!(
             "in-process p50 {} p99 {} {raw_qps:.0}/s",
             ms(raw.quantile(0.5)),
@@ -1047,6 +1050,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let started_rss = rss_kib(server.0.id());
     let http_mix = mix.clone();
     let (c2, u2) = (client.clone(), url.clone());
     let (http, http_qps) = load_tasks(o.clients, o.seconds, move |i| {
@@ -1118,7 +1122,7 @@ async fn main() {
         }
         fresh.0.push(committed.elapsed());
     }
-    let rss = peak_rss_kib(server.0.id());
+    let rss = rss_kib(server.0.id());
     drop(server);
 
     // PostgreSQL full-text search, same data, same mix, same concurrency.
@@ -1202,7 +1206,18 @@ async fn main() {
         "publish → searchable (100 publishes): p50 / p99",
         format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
     );
-    row("server peak RSS", format!("{:.0} MiB", rss as f64 / 1024.0));
+    row(
+        "server RSS once started (open + reconcile): now / peak",
+        format!(
+            "{:.0} / {:.0} MiB",
+            started_rss.0 as f64 / 1024.0,
+            started_rss.1 as f64 / 1024.0
+        ),
+    );
+    row(
+        "server RSS at the end: now / peak",
+        format!("{:.0} / {:.0} MiB", rss.0 as f64 / 1024.0, rss.1 as f64 / 1024.0),
+    );
 
     if let Some(out) = o.out {
         let mut md = format!(

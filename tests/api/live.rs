@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 use mesh_catalog::auth::Identity;
 
 use crate::brokers::Broker;
-use crate::helpers::{code_of, order_schema, spawn_configured, spawn_live, Backend, TestApp, ADMIN, PUBLISH};
+use crate::helpers::{
+    code_of, order_schema, spawn_configured, spawn_live, spawn_live_on, Backend, TestApp, ADMIN, PUBLISH,
+};
 use crate::ws::{Incoming, Protocol, WsClient};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -390,6 +392,25 @@ async fn topics_on_apache_kafka() {
 #[tokio::test]
 async fn topics_on_tansu() {
     topics(Broker::Tansu).await;
+}
+
+/// The embedded broker starts empty: on start the server creates the topic
+/// of every published product already in the catalog.
+#[tokio::test]
+async fn topics_of_existing_products_are_created_at_start() {
+    let first = spawn_live(Backend::Sqlite, Broker::Tansu.config()).await;
+    first.orders_domain().await;
+    json_product(&first, "views").await;
+    json_product(&first, "clicks").await;
+    let (data_dir, database_url) = (first.data_dir.clone(), first.database_url.clone());
+    drop(first);
+
+    let second = spawn_live_on(data_dir, database_url, false, Broker::Tansu.config()).await;
+    for product in ["orders.views", "orders.clicks"] {
+        let status = wait_topic(&second, product).await;
+        assert_eq!(status["partitions"], 1, "{product}");
+        assert_eq!(status["drift"], json!([]), "{product}");
+    }
 }
 
 /// A client that stops reading gets `lagged` and skips ahead, while a fast

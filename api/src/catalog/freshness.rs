@@ -6,16 +6,43 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::store::entities::{audit_entry, data_product};
 
-use super::{Catalog, ChangeKind, EntityKind, Event, Op, Result};
+use super::{Catalog, ChangeKind, EntityKind, Event, Op, ProductStatus, Result};
 
 /// The actor of changes the server makes by itself.
 pub const SYSTEM_ACTOR: &str = "mesh-catalog";
 
+/// What the freshness monitor needs of a product (not the whole row: it
+/// reads every monitored product on each pass).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MonitoredProduct {
+    pub id: String,
+    pub qualified_name: String,
+    pub topic_name: String,
+    pub sla_max_freshness_seconds: Option<i64>,
+}
+
 impl Catalog {
+    /// PUBLISHED and DEPRECATED products whose SLA declares a maximum
+    /// freshness: the ones the monitor judges.
+    pub async fn monitored_products(&self) -> Result<Vec<MonitoredProduct>> {
+        let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
+        Ok(data_product::Entity::find()
+            .filter(data_product::Column::Status.is_in(statuses))
+            .filter(data_product::Column::SlaMaxFreshnessSeconds.is_not_null())
+            .select_only()
+            .column(data_product::Column::Id)
+            .column(data_product::Column::QualifiedName)
+            .column(data_product::Column::TopicName)
+            .column(data_product::Column::SlaMaxFreshnessSeconds)
+            .into_model::<MonitoredProduct>()
+            .all(self.db())
+            .await?)
+    }
+
     /// The latest flag of every flagged product (`true`: stale), read from
     /// the audit log so that a restarted monitor does not flag again.
     pub async fn freshness_flags(&self) -> Result<HashMap<String, bool>> {
@@ -23,17 +50,21 @@ impl Catalog {
         let rows = audit_entry::Entity::find()
             .filter(audit_entry::Column::Action.is_in(kinds))
             .order_by_asc(audit_entry::Column::Id)
+            .select_only()
+            .column(audit_entry::Column::EntityId)
+            .column(audit_entry::Column::Action)
+            .into_tuple::<(String, String)>()
             .all(self.db())
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| (row.entity_id, row.action == ChangeKind::ProductStale.as_str()))
+            .map(|(id, action)| (id, action == ChangeKind::ProductStale.as_str()))
             .collect())
     }
 
     /// Records that `product` went stale (`stale`) or is fresh again, with
     /// a human `detail`.
-    pub async fn flag_freshness(&self, product: &data_product::Model, stale: bool, detail: String) -> Result<()> {
+    pub async fn flag_freshness(&self, product: &MonitoredProduct, stale: bool, detail: String) -> Result<()> {
         let mut unit = self
             .begin_system(Op::new("flagFreshness", EntityKind::Product, &product.qualified_name))
             .await?;

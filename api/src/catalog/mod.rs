@@ -36,7 +36,7 @@ use crate::store::{Store, WriteTx};
 pub use applications::{AccessDecision, NewApplication, RequestAccess};
 pub use audit::AuditFilter;
 pub use error::{CatalogError, Result};
-pub use freshness::SYSTEM_ACTOR;
+pub use freshness::{MonitoredProduct, SYSTEM_ACTOR};
 pub use lineage::{
     ImpactReport, ImpactedApplication, ImpactedProduct, LineageGraph, LineageNode, NewLineageEdge, NodeRef,
 };

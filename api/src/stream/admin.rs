@@ -11,7 +11,7 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::catalog::ProductStatus;
 
@@ -35,19 +35,43 @@ pub struct TopicSpec {
 impl TopicSpec {
     /// The spec a product declares.
     pub fn of_product(product: &data_product::Model) -> Self {
-        let cleanup_policy = match product.topic_cleanup_policy.as_str() {
+        Self::declared(
+            &product.topic_name,
+            product.topic_partitions,
+            product.topic_retention_ms,
+            &product.topic_cleanup_policy,
+        )
+    }
+
+    /// From the catalog's topic settings (`cleanup`: `DELETE`, `COMPACT` or
+    /// `COMPACT_DELETE`).
+    fn declared(name: &str, partitions: i32, retention_ms: i64, cleanup: &str) -> Self {
+        let cleanup_policy = match cleanup {
             "COMPACT" => "compact",
             "COMPACT_DELETE" => "compact,delete",
             _ => "delete",
         };
         Self {
-            name: product.topic_name.clone(),
-            partitions: product.topic_partitions,
-            retention_ms: product.topic_retention_ms,
+            name: name.to_owned(),
+            partitions,
+            retention_ms,
             cleanup_policy: cleanup_policy.to_owned(),
         }
     }
 }
+
+/// The topic settings of a product, without the rest of its row.
+#[derive(FromQueryResult)]
+struct ProductTopic {
+    id: String,
+    topic_name: String,
+    topic_partitions: i32,
+    topic_retention_ms: i64,
+    topic_cleanup_policy: String,
+}
+
+/// Products per page, and topics per admin request, of the start-up check.
+const BATCH: usize = 500;
 
 /// One setting where the topic in Kafka differs from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,25 +105,51 @@ impl Admin {
 
     /// Creates the topic when missing; returns whether it was created.
     pub async fn ensure_topic(&self, spec: &TopicSpec) -> Result<bool, StreamError> {
-        let retention = spec.retention_ms.to_string();
+        let created = self.create_topics(std::slice::from_ref(spec)).await?;
+        Ok(created.first().copied().unwrap_or(false))
+    }
+
+    /// Creates the missing topics among `specs`, in one request; returns
+    /// whether each was created (false: it already existed).
+    async fn create_topics(&self, specs: &[TopicSpec]) -> Result<Vec<bool>, StreamError> {
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let retentions: Vec<String> = specs.iter().map(|s| s.retention_ms.to_string()).collect();
         // Replication -1 is the broker's default.replication.factor, so a
         // single-node cluster and a production one both get what they expect.
-        let topic = NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(-1))
-            .set("retention.ms", &retention)
-            .set("cleanup.policy", &spec.cleanup_policy);
+        let topics: Vec<NewTopic> = specs
+            .iter()
+            .zip(&retentions)
+            .map(|(spec, retention)| {
+                NewTopic::new(&spec.name, spec.partitions, TopicReplication::Fixed(-1))
+                    .set("retention.ms", retention)
+                    .set("cleanup.policy", &spec.cleanup_policy)
+            })
+            .collect();
         let options = AdminOptions::new()
             .operation_timeout(Some(ADMIN_TIMEOUT))
             .request_timeout(Some(ADMIN_TIMEOUT));
-        let results = self.client.create_topics([&topic], &options).await?;
-        match results.into_iter().next() {
-            Some(Ok(_)) => {
-                tracing::info!(topic = %spec.name, partitions = spec.partitions, "topic created");
-                Ok(true)
-            }
-            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
-            Some(Err((name, code))) => Err(StreamError::Broker(format!("cannot create topic {name}: {code}"))),
-            None => Err(StreamError::Broker(format!("no answer creating topic {}", spec.name))),
+        let results = self.client.create_topics(&topics, &options).await?;
+        if results.len() != specs.len() {
+            return Err(StreamError::Broker(format!(
+                "{} answers creating {} topics",
+                results.len(),
+                specs.len()
+            )));
         }
+        results
+            .into_iter()
+            .zip(specs)
+            .map(|(result, spec)| match result {
+                Ok(_) => {
+                    tracing::info!(topic = %spec.name, partitions = spec.partitions, "topic created");
+                    Ok(true)
+                }
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => Ok(false),
+                Err((name, code)) => Err(StreamError::Broker(format!("cannot create topic {name}: {code}"))),
+            })
+            .collect()
     }
 
     /// Creates the topic of a product (by id) when missing, and logs drift.
@@ -118,26 +168,74 @@ impl Admin {
         let spec = TopicSpec::of_product(product);
         if !self.ensure_topic(&spec).await? {
             let state = self.inspect(&spec).await?;
-            for d in &state.drift {
-                tracing::warn!(topic = %spec.name, setting = %d.setting, expected = %d.expected, actual = %d.actual, "topic drift");
-            }
+            log_drift(&spec, &state.drift);
         }
         Ok(())
     }
 
     /// Creates the missing topics of every PUBLISHED or DEPRECATED product
     /// (run at start: a product published while Kafka was unreachable, or an
-    /// embedded broker that starts empty); logs drift of the others.
+    /// embedded broker that starts empty); logs drift of the others. Pages
+    /// through the catalog and batches the admin requests, so that a large
+    /// catalog costs a few requests per page, not several per product.
     pub async fn ensure_all_product_topics(&self, store: &Store) -> Result<(), StreamError> {
         let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
-        let products = data_product::Entity::find()
-            .filter(data_product::Column::Status.is_in(statuses))
-            .all(store.db())
-            .await?;
-        for product in products {
-            self.ensure_topic_of(&product).await?;
+        let existing = self.all_partitions().await?;
+        let (mut created, mut checked) = (0, 0);
+        let mut after = String::new();
+        loop {
+            let page = data_product::Entity::find()
+                .filter(data_product::Column::Status.is_in(statuses))
+                .filter(data_product::Column::Id.gt(after.as_str()))
+                .order_by_asc(data_product::Column::Id)
+                .limit(BATCH as u64)
+                .select_only()
+                .column(data_product::Column::Id)
+                .column(data_product::Column::TopicName)
+                .column(data_product::Column::TopicPartitions)
+                .column(data_product::Column::TopicRetentionMs)
+                .column(data_product::Column::TopicCleanupPolicy)
+                .into_model::<ProductTopic>()
+                .all(store.db())
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.id.clone();
+            let (present, missing): (Vec<TopicSpec>, Vec<TopicSpec>) = page
+                .iter()
+                .map(|p| {
+                    TopicSpec::declared(
+                        &p.topic_name,
+                        p.topic_partitions,
+                        p.topic_retention_ms,
+                        &p.topic_cleanup_policy,
+                    )
+                })
+                .partition(|spec| existing.contains_key(&spec.name));
+            created += self.create_topics(&missing).await?.into_iter().filter(|c| *c).count();
+            let configs = self.topic_configs(&present).await?;
+            for (spec, config) in present.iter().zip(&configs) {
+                log_drift(spec, &drift(spec, existing[&spec.name], config));
+            }
+            checked += present.len();
         }
+        tracing::info!(created, checked, "product topics checked");
         Ok(())
+    }
+
+    /// Partition count of every topic of the cluster, in one request.
+    async fn all_partitions(&self) -> Result<HashMap<String, i32>, StreamError> {
+        let client = self.client.clone();
+        tokio::task::spawn_blocking(move || {
+            let metadata = client.inner().fetch_metadata(None, ADMIN_TIMEOUT)?;
+            Ok(metadata
+                .topics()
+                .iter()
+                .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                .map(|t| (t.name().to_owned(), t.partitions().len() as i32))
+                .collect())
+        })
+        .await
+        .map_err(|e| StreamError::Broker(format!("metadata task failed: {e}")))?
     }
 
     /// Partition count of a topic, `None` when it does not exist.
@@ -161,19 +259,32 @@ impl Admin {
     /// The configuration entries of a topic that have a value (empty when
     /// the broker reports none).
     pub async fn topic_config(&self, topic: &str) -> Result<HashMap<String, String>, StreamError> {
+        let spec = TopicSpec::declared(topic, 0, 0, "");
+        let mut configs = self.topic_configs(std::slice::from_ref(&spec)).await?;
+        Ok(configs.pop().unwrap_or_default())
+    }
+
+    /// The configuration of each topic of `specs`, in one request.
+    async fn topic_configs(&self, specs: &[TopicSpec]) -> Result<Vec<HashMap<String, String>>, StreamError> {
+        if specs.is_empty() {
+            return Ok(Vec::new());
+        }
         let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
-        let configs = self
-            .client
-            .describe_configs([&ResourceSpecifier::Topic(topic)], &options)
-            .await?;
-        Ok(match configs.into_iter().next() {
-            Some(Ok(resource)) => resource
-                .entries
-                .into_iter()
-                .filter_map(|e| e.value.map(|v| (e.name, v)))
-                .collect(),
-            _ => HashMap::new(),
-        })
+        let resources: Vec<ResourceSpecifier> = specs.iter().map(|s| ResourceSpecifier::Topic(&s.name)).collect();
+        let configs = self.client.describe_configs(&resources, &options).await?;
+        let mut out: Vec<HashMap<String, String>> = configs
+            .into_iter()
+            .map(|result| match result {
+                Ok(resource) => resource
+                    .entries
+                    .into_iter()
+                    .filter_map(|e| e.value.map(|v| (e.name, v)))
+                    .collect(),
+                Err(_) => HashMap::new(),
+            })
+            .collect();
+        out.resize(specs.len(), HashMap::new());
+        Ok(out)
     }
 
     /// Compares the topic in Kafka with `spec`. Settings the broker does not
@@ -186,43 +297,54 @@ impl Admin {
                 drift: Vec::new(),
             });
         };
-        let mut drift = Vec::new();
-        if partitions != spec.partitions {
-            drift.push(Drift {
-                setting: "partitions".into(),
-                expected: spec.partitions.to_string(),
-                actual: partitions.to_string(),
-            });
-        }
         let config = self.topic_config(&spec.name).await?;
-        let actual = |name: &str| config.get(name).cloned();
-        if let Some(retention) = actual("retention.ms") {
-            if retention != spec.retention_ms.to_string() {
-                drift.push(Drift {
-                    setting: "retention.ms".into(),
-                    expected: spec.retention_ms.to_string(),
-                    actual: retention,
-                });
-            }
-        }
-        if let Some(policy) = actual("cleanup.policy") {
-            let normalise = |p: &str| {
-                let mut parts: Vec<&str> = p.split(',').map(str::trim).collect();
-                parts.sort_unstable();
-                parts.join(",")
-            };
-            if normalise(&policy) != normalise(&spec.cleanup_policy) {
-                drift.push(Drift {
-                    setting: "cleanup.policy".into(),
-                    expected: spec.cleanup_policy.clone(),
-                    actual: policy,
-                });
-            }
-        }
         Ok(TopicState {
             exists: true,
             partitions: Some(partitions),
-            drift,
+            drift: drift(spec, partitions, &config),
         })
+    }
+}
+
+/// Where a topic (its partition count and reported configuration) differs
+/// from `spec`.
+fn drift(spec: &TopicSpec, partitions: i32, config: &HashMap<String, String>) -> Vec<Drift> {
+    let mut drift = Vec::new();
+    if partitions != spec.partitions {
+        drift.push(Drift {
+            setting: "partitions".into(),
+            expected: spec.partitions.to_string(),
+            actual: partitions.to_string(),
+        });
+    }
+    if let Some(retention) = config.get("retention.ms") {
+        if *retention != spec.retention_ms.to_string() {
+            drift.push(Drift {
+                setting: "retention.ms".into(),
+                expected: spec.retention_ms.to_string(),
+                actual: retention.clone(),
+            });
+        }
+    }
+    if let Some(policy) = config.get("cleanup.policy") {
+        let normalise = |p: &str| {
+            let mut parts: Vec<&str> = p.split(',').map(str::trim).collect();
+            parts.sort_unstable();
+            parts.join(",")
+        };
+        if normalise(policy) != normalise(&spec.cleanup_policy) {
+            drift.push(Drift {
+                setting: "cleanup.policy".into(),
+                expected: spec.cleanup_policy.clone(),
+                actual: policy.clone(),
+            });
+        }
+    }
+    drift
+}
+
+fn log_drift(spec: &TopicSpec, drift: &[Drift]) {
+    for d in drift {
+        tracing::warn!(topic = %spec.name, setting = %d.setting, expected = %d.expected, actual = %d.actual, "topic drift");
     }
 }

@@ -11,15 +11,13 @@
 //! `catalogEvents`; the latest flag of each product is read back on start,
 //! so a restart does not flag twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::catalog::{Catalog, ProductStatus};
-use crate::store::entities::data_product;
+use crate::catalog::Catalog;
 
 use super::{Kafka, StreamError, Tasks};
 
@@ -66,16 +64,12 @@ async fn check(
     watches: &mut HashMap<String, Watch>,
     flags: &mut HashMap<String, bool>,
 ) -> Result<(), StreamError> {
-    let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
-    let products = data_product::Entity::find()
-        .filter(data_product::Column::Status.is_in(statuses))
-        .filter(data_product::Column::SlaMaxFreshnessSeconds.is_not_null())
-        .all(catalog.store().db())
-        .await?;
-    let topics: Vec<String> = products.iter().map(|p| p.topic_name.clone()).collect();
+    let products = catalog.monitored_products().await?;
+    let topics: HashSet<String> = products.iter().map(|p| p.topic_name.clone()).collect();
     let highs = high_watermarks(consumer.clone(), topics).await?;
     let now = Instant::now();
-    watches.retain(|id, _| products.iter().any(|p| &p.id == id));
+    let ids: HashSet<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    watches.retain(|id, _| ids.contains(id.as_str()));
     for product in &products {
         // A topic that does not exist (yet) is not judged.
         let Some(&high) = highs.get(&product.topic_name) else {
@@ -113,7 +107,7 @@ async fn check(
 /// The sum of the high watermarks of each existing topic.
 async fn high_watermarks(
     consumer: Arc<BaseConsumer>,
-    topics: Vec<String>,
+    topics: HashSet<String>,
 ) -> Result<HashMap<String, i64>, StreamError> {
     tokio::task::spawn_blocking(move || {
         let metadata = consumer.fetch_metadata(None, METADATA_TIMEOUT)?;
@@ -121,7 +115,7 @@ async fn high_watermarks(
         for topic in metadata
             .topics()
             .iter()
-            .filter(|t| t.error().is_none() && topics.iter().any(|n| n == t.name()))
+            .filter(|t| t.error().is_none() && topics.contains(t.name()))
         {
             let mut sum = 0;
             for partition in topic.partitions() {

@@ -76,14 +76,20 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<
         .create()?;
     let wake = Arc::new(Notify::new());
     let handle = RelayHandle { wake: wake.clone() };
+    let check_topics = tasks.clone();
     tasks.spawn(async move {
         while let Err(e) = admin.ensure_topic(&events_topic()).await {
             tracing::warn!(error = %e, "cannot create {CATALOG_EVENTS_TOPIC} yet; retrying");
             tokio::time::sleep(BACKOFF * 4).await;
         }
-        if let Err(e) = admin.ensure_all_product_topics(&store).await {
-            tracing::warn!(error = %e, "cannot check the products' topics");
-        }
+        // The broker answers: check the products' topics beside the relay
+        // (in a large catalog that takes a while; the outbox must not wait).
+        let products = (admin, store.clone());
+        check_topics.spawn(async move {
+            if let Err(e) = products.0.ensure_all_product_topics(&products.1).await {
+                tracing::warn!(error = %e, "cannot check the products' topics");
+            }
+        });
         loop {
             match drain(&store, &producer).await {
                 Ok(()) => {
