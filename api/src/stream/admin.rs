@@ -70,8 +70,10 @@ struct ProductTopic {
     topic_cleanup_policy: String,
 }
 
-/// Products per page, and topics per admin request, of the start-up check.
-const BATCH: usize = 500;
+/// Products per page of the start-up check.
+const PAGE: u64 = 500;
+/// Topics per admin request of the start-up check.
+const BATCH: usize = 50;
 
 /// One setting where the topic in Kafka differs from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,7 +190,7 @@ impl Admin {
                 .filter(data_product::Column::Status.is_in(statuses))
                 .filter(data_product::Column::Id.gt(after.as_str()))
                 .order_by_asc(data_product::Column::Id)
-                .limit(BATCH as u64)
+                .limit(PAGE)
                 .select_only()
                 .column(data_product::Column::Id)
                 .column(data_product::Column::TopicName)
@@ -211,12 +213,24 @@ impl Admin {
                     )
                 })
                 .partition(|spec| existing.contains_key(&spec.name));
-            created += self.create_topics(&missing).await?.into_iter().filter(|c| *c).count();
-            let configs = self.topic_configs(&present).await?;
-            for (spec, config) in present.iter().zip(&configs) {
-                log_drift(spec, &drift(spec, existing[&spec.name], config));
+            // A failed batch is reported and the check goes on.
+            for batch in missing.chunks(BATCH) {
+                match self.create_topics(batch).await {
+                    Ok(done) => created += done.into_iter().filter(|c| *c).count(),
+                    Err(e) => tracing::warn!(error = %e, topics = batch.len(), "cannot create product topics"),
+                }
             }
-            checked += present.len();
+            for batch in present.chunks(BATCH) {
+                match self.topic_configs(batch).await {
+                    Ok(configs) => {
+                        for (spec, config) in batch.iter().zip(&configs) {
+                            log_drift(spec, &drift(spec, existing[&spec.name], config));
+                        }
+                        checked += batch.len();
+                    }
+                    Err(e) => tracing::warn!(error = %e, topics = batch.len(), "cannot read topic configurations"),
+                }
+            }
         }
         tracing::info!(created, checked, "product topics checked");
         Ok(())
