@@ -1,14 +1,17 @@
 //! Builds the application from a [`Config`], so `main` and the tests start
 //! it the same way: open the store, seed the demo, bind, serve.
 
+use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -125,7 +128,7 @@ impl Application {
             tokens: Arc::new(tokens),
             limiter: RateLimiter::new(config.security.rate_limit).map(Arc::new),
         };
-        let router = security_headers(router(state))
+        let router = catch_panics(security_headers(router(state)))
             .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -174,6 +177,23 @@ impl Application {
     }
 }
 
+/// A panic while serving a request (a bug) answers 500 with a GraphQL
+/// error coded `INTERNAL`, instead of dropping the connection.
+fn catch_panics(router: Router) -> Router {
+    router.layer(CatchPanicLayer::custom(|panic: Box<dyn Any + Send + 'static>| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown");
+        tracing::error!(panic = message, "request handler panicked");
+        let body = serde_json::json!({
+            "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }]
+        });
+        (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+    }))
+}
+
 /// Headers on every response (unless a handler set its own).
 fn security_headers(router: Router) -> Router {
     let headers = [
@@ -206,4 +226,27 @@ fn cors(origins: Option<&[String]>) -> Result<CorsLayer, ConfigError> {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::post;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_internal() {
+        async fn buggy() -> &'static str {
+            panic!("a bug")
+        }
+        let app = catch_panics(Router::new().route("/graphql", post(buggy)));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        install_tls_provider();
+        let response = reqwest::Client::new().post(url).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+    }
 }

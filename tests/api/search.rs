@@ -309,6 +309,20 @@ async fn filters_facets_and_cursor_pagination() {
     assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
     let body = app.post(None, SEARCH, json!({ "q": "x", "first": 0 })).await;
     assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
+
+    // Facets and highlights are computed when selected, also through
+    // fragments (the server looks ahead at the selection).
+    let through_fragments = "fragment F on SearchHitConnection { facets { domains { value count } } }
+      query { search(query: \"shipments\", first: 2) { ...F edges { node { ... on SearchHit { matchedFields } } } } }";
+    let r = app.ok(ADMIN, through_fragments, json!({})).await["search"].clone();
+    assert!(facet(&r, "domains", "logistics") >= 1, "{r:#}");
+    assert!(
+        r["edges"][0]["node"]["matchedFields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("name")),
+        "{r:#}"
+    );
 }
 
 #[tokio::test]
