@@ -916,6 +916,41 @@ const SEARCH_PAGE: &str = "query($q: String!, $f: SearchFiltersInput) { search(q
   facets { domains { value count } tags { value count } tiers { value count } qualityClasses { value count }
     statuses { value count } owners { value count } formats { value count } } } }";
 
+/// The query mix searched in-process from `o.clients` threads.
+fn in_process(index: &SearchIndex, mix: &Arc<Vec<Probe>>, extras: Extras, o: &Options) -> (Latencies, f64) {
+    let (index, mix) = (index.clone(), mix.clone());
+    load_threads(
+        o.clients,
+        o.seconds,
+        Arc::new(move |i| {
+            let p = &mix[i % mix.len()];
+            index
+                .search(&p.query, &p.filters, &Audience::All, 20, None, extras)
+                .unwrap();
+        }),
+    )
+}
+
+/// The query mix sent as `query` to the server by `o.clients` clients.
+async fn over_http(
+    client: &reqwest::Client,
+    url: &str,
+    mix: &Arc<Vec<Probe>>,
+    query: &'static str,
+    o: &Options,
+) -> (Latencies, f64) {
+    let (client, url, mix) = (client.clone(), url.to_owned(), mix.clone());
+    load_tasks(o.clients, o.seconds, move |i| {
+        let (client, url, mix) = (client.clone(), url.clone(), mix.clone());
+        async move {
+            let p = &mix[i % mix.len()];
+            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
+            graphql(&client, &url, None, query, json!({ "q": p.query, "f": filters })).await;
+        }
+    })
+    .await
+}
+
 // ------------------------------------------------------------------ main
 
 #[tokio::main]
@@ -974,42 +1009,20 @@ async fn main() {
             println!("{:>10} {q} (total {total})", ms(*d));
         }
     }
-    let raw_index = index.clone();
-    let raw_mix = mix.clone();
-    let (raw, raw_qps) = load_threads(
-        o.clients,
-        o.seconds,
-        Arc::new(move |i| {
-            let p = &raw_mix[i % raw_mix.len()];
-            raw_index
-                .search(&p.query, &p.filters, &Audience::All, 20, None, EXTRAS)
-                .unwrap();
-        }),
-    );
-    let raw_index = index.clone();
-    let raw_mix = mix.clone();
-    let (raw_all, raw_all_qps) = load_threads(
-        o.clients,
-        o.seconds,
-        Arc::new(move |i| {
-            let p = &raw_mix[i % raw_mix.len()];
-            raw_index
-                .search(&p.query, &p.filters, &Audience::All, 20, None, Extras::ALL)
-                .unwrap();
-        }),
-    );
+    let (raw, raw_qps) = in_process(&index, &mix, EXTRAS, &o);
+    let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, &o);
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
+        println!(
+            "in-process p50 {} p99 {} {raw_qps:.0}/s",
+            ms(raw.quantile(0.5)),
+            ms(raw.quantile(0.99))
+        );
         println!(
             "in-process with facets p50 {} p99 {} {raw_all_qps:.0}/s",
             ms(raw_all.quantile(0.5)),
             ms(raw_all.quantile(0.99))
         );
         let _ = std::fs::remove_dir_all(&work);
-        println!(
-            "in-process p50 {} p99 {} {raw_qps:.0}/s",
-            ms(raw.quantile(0.5)),
-            ms(raw.quantile(0.99))
-        );
         return;
     }
     let mut suggest = Latencies::default();
@@ -1054,28 +1067,8 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let started_rss = rss_kib(server.0.id());
-    let http_mix = mix.clone();
-    let (c2, u2) = (client.clone(), url.clone());
-    let (http, http_qps) = load_tasks(o.clients, o.seconds, move |i| {
-        let (client, url, mix) = (c2.clone(), u2.clone(), http_mix.clone());
-        async move {
-            let p = &mix[i % mix.len()];
-            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
-            graphql(&client, &url, None, SEARCH, json!({ "q": p.query, "f": filters })).await;
-        }
-    })
-    .await;
-    let page_mix = mix.clone();
-    let (c2, u2) = (client.clone(), url.clone());
-    let (http_page, http_page_qps) = load_tasks(o.clients, o.seconds, move |i| {
-        let (client, url, mix) = (c2.clone(), u2.clone(), page_mix.clone());
-        async move {
-            let p = &mix[i % mix.len()];
-            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
-            graphql(&client, &url, None, SEARCH_PAGE, json!({ "q": p.query, "f": filters })).await;
-        }
-    })
-    .await;
+    let (http, http_qps) = over_http(&client, &url, &mix, SEARCH, &o).await;
+    let (http_page, http_page_qps) = over_http(&client, &url, &mix, SEARCH_PAGE, &o).await;
     let mut http_suggest = Latencies::default();
     for i in 0..500 {
         let prefix: String = mix[i % mix.len()].query.chars().take(3 + i % 3).collect();

@@ -221,7 +221,7 @@ impl Admin {
                 }
             }
             for batch in present.chunks(BATCH) {
-                match self.topic_configs(batch).await {
+                match self.topic_configs(batch.iter().map(|spec| spec.name.as_str())).await {
                     Ok(configs) => {
                         for (spec, config) in batch.iter().zip(&configs) {
                             log_drift(spec, &drift(spec, existing[&spec.name], config));
@@ -273,18 +273,20 @@ impl Admin {
     /// The configuration entries of a topic that have a value (empty when
     /// the broker reports none).
     pub async fn topic_config(&self, topic: &str) -> Result<HashMap<String, String>, StreamError> {
-        let spec = TopicSpec::declared(topic, 0, 0, "");
-        let mut configs = self.topic_configs(std::slice::from_ref(&spec)).await?;
+        let mut configs = self.topic_configs([topic]).await?;
         Ok(configs.pop().unwrap_or_default())
     }
 
-    /// The configuration of each topic of `specs`, in one request.
-    async fn topic_configs(&self, specs: &[TopicSpec]) -> Result<Vec<HashMap<String, String>>, StreamError> {
-        if specs.is_empty() {
+    /// The configuration of each of `topics`, in one request.
+    async fn topic_configs<'a>(
+        &self,
+        topics: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<HashMap<String, String>>, StreamError> {
+        let resources: Vec<ResourceSpecifier> = topics.into_iter().map(ResourceSpecifier::Topic).collect();
+        if resources.is_empty() {
             return Ok(Vec::new());
         }
         let options = AdminOptions::new().request_timeout(Some(ADMIN_TIMEOUT));
-        let resources: Vec<ResourceSpecifier> = specs.iter().map(|s| ResourceSpecifier::Topic(&s.name)).collect();
         let configs = self.client.describe_configs(&resources, &options).await?;
         let mut out: Vec<HashMap<String, String>> = configs
             .into_iter()
@@ -297,7 +299,7 @@ impl Admin {
                 Err(_) => HashMap::new(),
             })
             .collect();
-        out.resize(specs.len(), HashMap::new());
+        out.resize(resources.len(), HashMap::new());
         Ok(out)
     }
 
