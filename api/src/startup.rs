@@ -23,6 +23,8 @@ use crate::catalog::{policy, Catalog};
 use crate::config::{Config, ConfigError, JwksSource};
 use crate::demo;
 use crate::graphql::http::{router, AppState};
+use crate::graphql::quota::SubscriptionQuota;
+use crate::graphql::shared::SharedEvents;
 use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::{build_schema, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
@@ -115,15 +117,20 @@ impl Application {
                 addr: config.listen,
                 source,
             })?;
+        let quota = SubscriptionQuota::new(config.limits.max_subscriptions);
+        let shared = SharedEvents::new(catalog.clone(), live.clone(), quota.clone(), &config.limits);
         let state = AppState {
             schema: build_schema(
                 Some(Services {
                     catalog: catalog.clone(),
                     search,
                     live: live.clone(),
+                    quota,
+                    shared: shared.clone(),
                 }),
                 &config.limits,
             ),
+            shared,
             catalog: catalog.clone(),
             tokens: Arc::new(tokens),
             limiter: RateLimiter::new(config.security.rate_limit).map(Arc::new),

@@ -108,6 +108,19 @@ async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
     }
 }
 
+/// Distinct live `productEvents` subscriptions rendered for `topic`.
+async fn renditions(app: &TestApp, topic: &str) -> i64 {
+    let data = app
+        .ok(ADMIN, "{ liveConsumers { topic renditions } }", json!({}))
+        .await;
+    data["liveConsumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["topic"] == topic)
+        .map_or(0, |c| c["renditions"].as_i64().unwrap())
+}
+
 fn auth(app: &TestApp, user: &str) -> Value {
     json!({ "Authorization": format!("Bearer {}", app.token(user)) })
 }
@@ -414,6 +427,97 @@ async fn topics_of_existing_products_are_created_at_start() {
     }
 }
 
+/// Subscribers sending the same document and variables share one
+/// rendition of each record, whatever their protocol; a different filter
+/// is another rendition. Aliases and named fragments are honoured, an
+/// invalid document gets the schema's error, and a start other than the
+/// live end is served on its own.
+async fn shared_renditions(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "shared").await;
+    let query = "subscription S($p: String!, $f: ProductEventsFilter) {
+  feed: productEvents(product: $p, filter: $f) { __typename ...Record ... on Lagged { skipped } }
+}
+fragment Record on KafkaRecord { offset key value }";
+    let everything = json!({ "p": "orders.shared" });
+    let mut alice = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    alice.subscribe("1", query, everything.clone()).await;
+    let carol_token = app.team_token("carol", &["orders-team"]);
+    let mut carol = WsClient::connect(&app.address, Protocol::LegacyWs, json!({ "token": carol_token }))
+        .await
+        .unwrap();
+    carol.subscribe("1", query, everything.clone()).await;
+    let only_k2 = json!({ "p": "orders.shared", "f": { "key": "k2" } });
+    carol.subscribe("2", query, only_k2).await;
+    wait_subscribers(&app, &topic, 3).await;
+    assert_eq!(renditions(&app, &topic).await, 2);
+
+    // Invalid, and a replay: answered by the full schema, not shared.
+    alice
+        .subscribe("bad", "subscription { productEvents(product: \"orders.shared\") { nope } }", json!({}))
+        .await;
+    match alice.next(WAIT).await {
+        (id, Incoming::Errors(e)) => {
+            assert_eq!(id, "bad");
+            assert_eq!(e[0]["extensions"]["code"], "VALIDATION", "{e}");
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    assert_eq!(alice.next(WAIT).await.1, Incoming::Complete);
+    let replay = json!({ "p": "orders.shared" });
+    let replay_query = "subscription($p: String!) { productEvents(product: $p, from: { position: EARLIEST }) { ... on KafkaRecord { key } } }";
+    alice.subscribe("replay", replay_query, replay).await;
+
+    let kafka = producer(&app.bootstrap);
+    produce(&kafka, &topic, "k1", br#"{"id": 1}"#).await;
+    produce(&kafka, &topic, "k2", br#"{"id": 2}"#).await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match alice.next(WAIT).await {
+            (id, Incoming::Data(data)) if id == "1" => seen.push(data["feed"].clone()),
+            (id, Incoming::Data(data)) if id == "replay" => {
+                assert!(["k1", "k2"].contains(&data["productEvents"]["key"].as_str().unwrap()))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Carol's copy of the shared subscription is the same; her filtered
+    // one gets k2 only.
+    let (mut shared, mut filtered) = (Vec::new(), Vec::new());
+    while shared.len() < 2 || filtered.is_empty() {
+        match carol.next(WAIT).await {
+            (id, Incoming::Data(data)) if id == "1" => shared.push(data["feed"].clone()),
+            (id, Incoming::Data(data)) if id == "2" => filtered.push(data["feed"]["key"].clone()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(shared, seen);
+    assert_eq!(filtered, vec![json!("k2")]);
+    assert_eq!(seen[0]["__typename"], "KafkaRecord");
+    assert_eq!(seen[0]["key"], "k1");
+    assert_eq!(seen[0]["value"], json!({"id": 1}));
+    assert_eq!(seen[1]["key"], "k2");
+    assert_eq!(renditions(&app, &topic).await, 2, "the replay has a consumer of its own");
+
+    alice.close().await;
+    carol.close().await;
+    wait_subscribers(&app, &topic, 0).await;
+    assert_eq!(renditions(&app, &topic).await, 0, "renditions end with their last subscriber");
+}
+
+#[tokio::test]
+async fn shared_renditions_on_apache_kafka() {
+    shared_renditions(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn shared_renditions_on_tansu() {
+    shared_renditions(Broker::Tansu).await;
+}
+
 /// A client that stops reading gets `lagged` and skips ahead, while a fast
 /// one on the same consumer receives every record in order.
 async fn lagged(broker: Broker) {
@@ -431,6 +535,7 @@ async fn lagged(broker: Broker) {
         .unwrap();
     slow.subscribe("s", PRODUCT_EVENTS, json!({ "p": "orders.bulk" })).await;
     wait_subscribers(&app, &topic, 2).await;
+    assert_eq!(renditions(&app, &topic).await, 1, "one rendition, lagging per subscriber");
 
     // ~8 MB in 16 KB records: more than the slow client's socket buffers.
     // The producer stays at most 16 records ahead of the fast client (half
@@ -585,6 +690,7 @@ async fn pii_and_revocation(broker: Broker) {
         .unwrap();
     alice.subscribe("a", query, json!({})).await;
     wait_subscribers(&app, &topic, 2).await;
+    assert_eq!(renditions(&app, &topic).await, 2, "the same document, rendered apart for PII access");
     let record = br#"{"id": 1, "email": "ada@example.com", "contacts": [{"phone": "+33 1"}, {"phone": "+33 2"}]}"#;
     produce(&producer(&app.bootstrap), &topic, "k", record).await;
     let masked = bob.data(WAIT).await["productEvents"].clone();

@@ -33,7 +33,7 @@ pub struct WsClient {
 }
 
 /// What arrived for a subscription.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Incoming {
     Data(Value),
     Errors(Value),

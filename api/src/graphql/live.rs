@@ -390,6 +390,10 @@ impl From<TopicState> for TopicStatus {
 pub struct LiveConsumer {
     pub topic: String,
     pub subscribers: i32,
+    /// Distinct live `productEvents` subscriptions, each rendered once per
+    /// record for all its subscribers (those that sent the same document
+    /// and variables with the same PII access).
+    pub renditions: i32,
 }
 
 pub(crate) fn kafka_unavailable(e: impl std::fmt::Display) -> async_graphql::Error {

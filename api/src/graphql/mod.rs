@@ -13,8 +13,10 @@ mod query;
 pub mod quota;
 pub mod ratelimit;
 mod search;
+pub mod shared;
 mod subscription;
 mod topics;
+mod ws;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Schema};
@@ -46,6 +48,9 @@ pub struct Services {
     pub catalog: Catalog,
     pub search: SearchIndex,
     pub live: Live,
+    /// The per-caller cap on live subscriptions.
+    pub quota: quota::SubscriptionQuota,
+    pub shared: shared::SharedEvents,
 }
 
 /// Per-request data: who is calling, with memberships resolved once.
@@ -60,13 +65,17 @@ pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSc
     let mut builder = Schema::build(Query::default(), MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(limits::AliasLimit::new(limits.max_aliases))
-        .data(quota::SubscriptionQuota::new(limits.max_subscriptions));
+        .extension(limits::AliasLimit::new(limits.max_aliases));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
     if let Some(services) = services {
-        builder = builder.data(services.catalog).data(services.search).data(services.live);
+        builder = builder
+            .data(services.catalog)
+            .data(services.search)
+            .data(services.live)
+            .data(services.quota)
+            .data(services.shared);
     }
     builder.finish()
 }

@@ -263,12 +263,15 @@ impl QueryRoot {
             return Err(CatalogError::Forbidden("liveConsumers is for platform admins".into()).extend());
         }
         let live = ctx.data_unchecked::<crate::stream::Live>();
+        let shared = ctx.data_unchecked::<super::shared::SharedEvents>();
+        let renditions = shared.per_topic();
         Ok(live
             .hub()
             .active()
             .await
             .into_iter()
             .map(|(topic, n)| super::live::LiveConsumer {
+                renditions: renditions.get(&topic).copied().unwrap_or_default() as i32,
                 topic,
                 subscribers: n as i32,
             })

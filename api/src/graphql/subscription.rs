@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_graphql::{Context, ErrorExtensions, Result, Subscription};
 use futures_util::{Stream, StreamExt};
 
-use crate::catalog::{policy, CatalogError, ChangeKind};
+use crate::auth::Caller;
+use crate::catalog::{policy, Catalog, CatalogError, ChangeKind};
 use crate::stream::{Delivery, Live, StartAt};
 
 use super::error::GqlResult;
@@ -111,7 +112,9 @@ impl SubscriptionRoot {
         let records = records
             .filter(move |d| std::future::ready(filter.accepts(d)))
             .map(move |d| Ok(ProductEvent::of(d, access.pii)));
-        let lost = Box::pin(access_lost(ctx, product.id.clone())).await?;
+        let lost = Box::pin(access_lost(catalog(ctx), caller(ctx), live(ctx), product.id.clone()))
+            .await?
+            .map(Err);
         // Whichever comes first; the stream ends after an error.
         Ok(
             futures_util::stream::select(records, lost).scan(false, move |ended, item| {
@@ -163,10 +166,14 @@ impl SubscriptionRoot {
 /// `product_id`: checked again whenever a catalog event revokes access to
 /// it or retires it (events from every replica arrive through
 /// `mesh.catalog.events`).
-async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Stream<Item = Result<ProductEvent>>> {
-    let catalog = catalog(ctx).clone();
-    let caller = caller(ctx).clone();
-    let events = live(ctx).catalog_events().await.map_err(kafka_unavailable)?;
+pub(super) async fn access_lost(
+    catalog: &Catalog,
+    caller: &Caller,
+    live: &Live,
+    product_id: String,
+) -> Result<impl Stream<Item = async_graphql::Error> + Send + 'static> {
+    let (catalog, caller) = (catalog.clone(), caller.clone());
+    let events = live.catalog_events().await.map_err(kafka_unavailable)?;
     let watched = product_id.clone();
     let concerns = move |delivery: &Delivery| {
         let Delivery::Record(record) = delivery else {
@@ -178,7 +185,7 @@ async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Strea
         })
     };
     Ok(events
-        .subscribe()
+        .tap()
         .filter(move |d| std::future::ready(concerns(d)))
         .then(move |_| {
             let (catalog, caller, product_id) = (catalog.clone(), caller.clone(), product_id.clone());
@@ -187,7 +194,7 @@ async fn access_lost(ctx: &Context<'_>, product_id: String) -> Result<impl Strea
         })
         .filter_map(|checked| std::future::ready(checked.err()))
         .take(1)
-        .map(|e| Err(e.extend())))
+        .map(|e| e.extend()))
 }
 
 /// Takes one of the caller's live-subscription slots (see `quota`).

@@ -15,11 +15,12 @@
 //!   with backpressure instead of skipping, since nobody else shares it.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -134,6 +135,8 @@ pub struct Feed {
     topic: String,
     product_id: Option<String>,
     tx: broadcast::Sender<LiveItem>,
+    /// Subscribers attached, directly or through a shared tap.
+    attached: Arc<AtomicUsize>,
     stats: Arc<Mutex<Stats>>,
     decoder: Arc<RwLock<Arc<Decoder>>>,
     /// Dropping it stops the consumer task.
@@ -145,9 +148,20 @@ impl Feed {
         &self.topic
     }
 
-    /// A live stream from now on. The receiver is taken here, eagerly, so
-    /// nothing published after this call is missed.
+    /// A live stream from now on, counted as one subscriber. The receiver
+    /// is taken here, eagerly, so nothing published after this call is
+    /// missed.
     pub fn subscribe(self: &Arc<Self>) -> impl Stream<Item = Delivery> + Send + 'static {
+        let attached = self.attach();
+        self.tap().map(move |delivery| {
+            let _held = &attached;
+            delivery
+        })
+    }
+
+    /// A live stream that counts as no subscriber: for a reader that serves
+    /// several subscribers, each of which holds an [`Attached`].
+    pub fn tap(self: &Arc<Self>) -> impl Stream<Item = Delivery> + Send + 'static {
         let rx = self.tx.subscribe();
         futures_util::stream::unfold((self.clone(), rx), |(feed, mut rx)| async move {
             match rx.recv().await {
@@ -167,9 +181,24 @@ impl Feed {
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).health()
     }
 
-    /// Live subscribers (receivers) of this feed.
+    /// Counts one subscriber until the returned guard is dropped.
+    pub fn attach(&self) -> Attached {
+        self.attached.fetch_add(1, Ordering::Relaxed);
+        Attached(self.attached.clone())
+    }
+
+    /// Live subscribers of this feed.
     pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
+        self.attached.load(Ordering::Relaxed)
+    }
+}
+
+/// One subscriber of a [`Feed`], counted while held.
+pub struct Attached(Arc<AtomicUsize>);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -210,6 +239,12 @@ impl Hub {
         let feed = Arc::new(self.start_feed(topic, product_id, decoder).await?);
         feeds.insert(topic.to_owned(), Arc::downgrade(&feed));
         Ok(feed)
+    }
+
+    /// Capacity of a feed's queue: how far a subscriber may fall behind
+    /// before it skips ahead.
+    pub fn queue(&self) -> usize {
+        self.inner.queue
     }
 
     /// The feed of `topic` if one is running.
@@ -350,6 +385,7 @@ impl Hub {
             topic: topic.to_owned(),
             product_id: product_id.map(str::to_owned),
             tx: tx.clone(),
+            attached: Arc::default(),
             stats: stats.clone(),
             decoder: decoder.clone(),
             _stop: stop,

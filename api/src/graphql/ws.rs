@@ -1,0 +1,359 @@
+//! GraphQL over WebSocket on `/graphql`: graphql-transport-ws, and the
+//! legacy graphql-ws (subscriptions-transport-ws), picked from
+//! `Sec-WebSocket-Protocol`.
+//!
+//! - The token comes in the `connection_init` payload
+//!   (`{"Authorization": "Bearer …"}` or `{"token": "…"}`), since browsers
+//!   cannot set headers on a WebSocket; an `Authorization` header on the
+//!   upgrade request is accepted too. A bad token closes the connection
+//!   (4403 in graphql-transport-ws, `connection_error` in the legacy
+//!   protocol); when the token expires the server closes it with 4401.
+//! - Each operation runs as a stream of its own. A live `productEvents`
+//!   subscription is served by a shared rendition (see `shared`); anything
+//!   else by the schema's executor. A stream ends with `complete`; an
+//!   error is sent as a `next` whose payload carries `errors`, then
+//!   `complete`.
+//! - One task per connection reads the client's messages, polls the
+//!   operations' streams and writes to the socket: a slow client only slows
+//!   its own connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_graphql::http::{ClientMessage, WebSocketProtocols};
+use async_graphql::{Data, ErrorExtensions};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Request};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_stream::StreamMap;
+
+use crate::auth::{self, Caller};
+
+use super::error::ensure_codes;
+use super::http::{authenticate, AppState};
+use super::quota::CallerKey;
+use super::shared::{Payload, Subscriber};
+use super::{request_loader, RequestContext};
+
+/// Close code when the token expires, or an operation starts before
+/// `connection_init` (graphql-transport-ws's "unauthorized").
+const UNAUTHORIZED: u16 = 4401;
+/// Close code for a refused `connection_init`.
+const FORBIDDEN: u16 = 4403;
+/// Close code for a message that is not a protocol message.
+const BAD_MESSAGE: u16 = 4400;
+/// Close code for a second `connection_init`.
+const TOO_MANY_INITS: u16 = 4429;
+/// Close code for an operation id already in use.
+const DUPLICATE_ID: u16 = 4409;
+
+/// Read buffer of a connection: clients send small messages (subscribe,
+/// ping, complete); a larger one is read in several chunks.
+const READ_BUFFER: usize = 1024;
+/// Largest message a client may send (a subscribe message with its query).
+const MAX_MESSAGE: usize = 1024 * 1024;
+
+/// Upgrades `request` to a GraphQL WebSocket connection.
+pub async fn upgrade(state: AppState, client: SocketAddr, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let Some(protocol) = protocol(&parts.headers) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must be graphql-transport-ws or graphql-ws",
+        )
+            .into_response();
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let header_caller = match authenticate(&state, &parts.headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let header_token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    upgrade
+        .protocols([protocol.sec_websocket_protocol()])
+        // A small read buffer (128 KiB by default, per connection) keeps
+        // thousands of idle subscribers cheap; writes go out message by
+        // message.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| {
+            Connection {
+                state,
+                client,
+                protocol,
+                header_caller,
+                header_token,
+            }
+            .serve(socket)
+        })
+}
+
+/// The first protocol the client offers that the server speaks.
+fn protocol(headers: &axum::http::HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().parse().ok())
+}
+
+/// One WebSocket connection before its `connection_init`.
+struct Connection {
+    state: AppState,
+    client: SocketAddr,
+    protocol: WebSocketProtocols,
+    header_caller: Caller,
+    header_token: Option<String>,
+}
+
+/// The caller of an initialised connection.
+struct Session {
+    caller: Caller,
+    key: CallerKey,
+    /// Request data of every operation: the principal and a loader.
+    data: Arc<Data>,
+    expires: Option<tokio::time::Instant>,
+}
+
+/// What ends a connection.
+enum Close {
+    /// The client left, or the socket failed.
+    Gone,
+    /// Close with this code and reason.
+    Code(u16, String),
+    /// Legacy protocol: a `connection_error` message, then close.
+    ConnectionError(String),
+}
+
+impl Connection {
+    async fn serve(self, socket: WebSocket) {
+        let (mut sink, mut incoming) = socket.split();
+        let mut session: Option<Session> = None;
+        // Each operation's stream, ending with `None` (then `complete`).
+        let mut operations: StreamMap<String, BoxStream<'static, Option<Payload>>> = StreamMap::new();
+        let close = loop {
+            let expires = async {
+                match session.as_ref().and_then(|s| s.expires) {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let sent = tokio::select! {
+                message = incoming.next() => {
+                    let text = match message {
+                        Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
+                        Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => break Close::Gone,
+                    };
+                    match ClientMessage::from_bytes(&text) {
+                        Ok(message) => match self.handle(message, &mut session, &mut operations).await {
+                            Ok(Some(reply)) => sink.send(Message::Text(reply.into())).await,
+                            Ok(None) => Ok(()),
+                            Err(close) => break close,
+                        },
+                        Err(e) => break Close::Code(BAD_MESSAGE, format!("invalid message: {e}")),
+                    }
+                }
+                Some((id, payload)) = operations.next(), if !operations.is_empty() => {
+                    let text = match payload {
+                        Some(payload) => self.next_message(&id, payload),
+                        None => complete_message(&id),
+                    };
+                    sink.send(Message::Text(text.into())).await
+                }
+                () = expires => break Close::Code(UNAUTHORIZED, "token expired".into()),
+            };
+            if sent.is_err() {
+                break Close::Gone;
+            }
+        };
+        let last = match close {
+            Close::Gone => return,
+            Close::Code(code, reason) => Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })),
+            Close::ConnectionError(message) => {
+                let error = json!({ "type": "connection_error", "payload": { "message": message } });
+                if sink.send(Message::Text(error.to_string().into())).await.is_err() {
+                    return;
+                }
+                Message::Close(None)
+            }
+        };
+        let _ = sink.send(last).await;
+    }
+
+    /// Handles one client message; `Ok(Some(text))` is the reply to send.
+    async fn handle(
+        &self,
+        message: ClientMessage,
+        session: &mut Option<Session>,
+        operations: &mut StreamMap<String, BoxStream<'static, Option<Payload>>>,
+    ) -> Result<Option<String>, Close> {
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if session.is_some() {
+                    return Err(self.refuse(TOO_MANY_INITS, "too many initialisation requests".into()));
+                }
+                match self.init(payload.unwrap_or_default()).await {
+                    Ok(started) => {
+                        *session = Some(started);
+                        Ok(Some(json!({ "type": "connection_ack" }).to_string()))
+                    }
+                    Err(e) => Err(self.refuse(FORBIDDEN, e.message)),
+                }
+            }
+            ClientMessage::Start { id, payload } => {
+                let Some(session) = session.as_ref() else {
+                    return Err(Close::Code(UNAUTHORIZED, "unauthorized".into()));
+                };
+                if operations.contains_key(&id) {
+                    return Err(Close::Code(DUPLICATE_ID, format!("subscriber for {id} already exists")));
+                }
+                operations.insert(id, self.start(session, payload));
+                Ok(None)
+            }
+            ClientMessage::Stop { id } => Ok(operations.remove(&id).map(|_| complete_message(&id))),
+            ClientMessage::ConnectionTerminate => Err(Close::Gone),
+            ClientMessage::Ping { payload } => {
+                let mut pong = json!({ "type": "pong" });
+                if let Some(payload) = payload {
+                    pong["payload"] = payload;
+                }
+                Ok(Some(pong.to_string()))
+            }
+            ClientMessage::Pong { .. } => Ok(None),
+        }
+    }
+
+    /// How a refused `connection_init` ends the connection.
+    fn refuse(&self, code: u16, message: String) -> Close {
+        match self.protocol {
+            WebSocketProtocols::GraphQLWS => Close::Code(code, message),
+            WebSocketProtocols::SubscriptionsTransportWS => Close::ConnectionError(message),
+        }
+    }
+
+    /// Authenticates the connection from its `connection_init` payload.
+    async fn init(&self, payload: serde_json::Value) -> async_graphql::Result<Session> {
+        let token = token_of(&payload).or_else(|| self.header_token.clone());
+        let caller = match &token {
+            Some(token) => self
+                .state
+                .tokens
+                .authenticate(Some(token))
+                .await
+                .map_err(|e| async_graphql::Error::new(e.to_string()))?,
+            None => self.header_caller.clone(),
+        };
+        // INTERNAL, or UNAVAILABLE when a connection storm exhausts the
+        // database pool (the client may retry).
+        let principal = self.state.catalog.principal(&caller).await.map_err(|e| e.extend())?;
+        let key = CallerKey(match &caller {
+            Caller::User(identity) => format!("user:{}", identity.subject),
+            Caller::Anonymous => format!("ip:{}", self.client.ip()),
+        });
+        let expires = token.as_deref().and_then(auth::expiry).map(|at| {
+            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
+        let mut data = Data::default();
+        data.insert(key.clone());
+        data.insert(RequestContext { principal });
+        data.insert(request_loader(&self.state.catalog));
+        Ok(Session {
+            caller,
+            key,
+            data: Arc::new(data),
+            expires,
+        })
+    }
+
+    /// The stream of one operation. It is set up inside the stream, so a
+    /// slow start (a topic's first consumer) does not hold up the others.
+    fn start(&self, session: &Session, request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
+        let (shared, schema) = (self.state.shared.clone(), self.state.schema.clone());
+        let (caller, key, data) = (session.caller.clone(), session.key.clone(), session.data.clone());
+        // Boxed so that the finished set-up is freed, not kept inline.
+        let setup = Box::pin(async move {
+            let who = Subscriber {
+                caller: &caller,
+                key: &key,
+            };
+            match shared.subscribe(who, &request).await {
+                Some(stream) => stream,
+                None => schema
+                    .execute_stream_with_session_data(request, data)
+                    .map(|mut response| {
+                        ensure_codes(&mut response);
+                        Payload::Own(Box::new(response))
+                    })
+                    .boxed(),
+            }
+        });
+        futures_util::stream::once(setup)
+            .flatten()
+            .map(Some)
+            .chain(futures_util::stream::once(std::future::ready(None)))
+            .boxed()
+    }
+
+    /// A `next` (or legacy `data`) message carrying `payload`.
+    fn next_message(&self, id: &str, payload: Payload) -> String {
+        let kind = match self.protocol {
+            WebSocketProtocols::GraphQLWS => "next",
+            WebSocketProtocols::SubscriptionsTransportWS => "data",
+        };
+        let id = serde_json::to_string(id).unwrap_or_default();
+        let own;
+        let payload = match &payload {
+            Payload::Shared(text) => text,
+            Payload::Own(response) => {
+                own = serde_json::to_string(response).unwrap_or_default();
+                own.as_str()
+            }
+        };
+        format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
+    }
+}
+
+fn complete_message(id: &str) -> String {
+    json!({ "type": "complete", "id": id }).to_string()
+}
+
+/// The bearer header value from a `connection_init` payload.
+fn token_of(payload: &serde_json::Value) -> Option<String> {
+    let field = |name: &str| {
+        payload
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.as_str())
+    };
+    if let Some(header) = field("authorization") {
+        return Some(header.to_owned());
+    }
+    field("token").map(|t| {
+        if t.starts_with("Bearer ") {
+            t.to_owned()
+        } else {
+            format!("Bearer {t}")
+        }
+    })
+}
