@@ -19,7 +19,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_graphql::http::{ClientMessage, WebSocketProtocols};
 use async_graphql::{Data, ErrorExtensions};
@@ -27,12 +27,14 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::body::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
-use futures_util::SinkExt;
 use serde_json::json;
 use tokio_stream::StreamMap;
 
 use crate::auth::{self, Caller};
+use crate::catalog::policy::Principal;
+use crate::catalog::Catalog;
 
 use super::error::ensure_codes;
 use super::http::{authenticate, AppState};
@@ -124,9 +126,29 @@ struct Connection {
 struct Session {
     caller: Caller,
     key: CallerKey,
-    /// Request data of every operation: the principal and a loader.
-    data: Arc<Data>,
+    principal: Principal,
     expires: Option<tokio::time::Instant>,
+}
+
+impl Session {
+    /// Data of one operation run by the executor: the caller, and a loader
+    /// whose cache lives as long as the operation.
+    fn data(&self, catalog: &Catalog) -> Arc<Data> {
+        let mut data = Data::default();
+        data.insert(self.key.clone());
+        data.insert(RequestContext {
+            principal: self.principal.clone(),
+        });
+        data.insert(request_loader(catalog));
+        Arc::new(data)
+    }
+}
+
+/// What the connection loop waits for.
+enum Event {
+    Incoming(Option<Result<Message, axum::Error>>),
+    /// An operation's next payload, or its end.
+    Outgoing(String, Option<Payload>),
 }
 
 /// What ends a connection.
@@ -140,45 +162,52 @@ enum Close {
 }
 
 impl Connection {
-    async fn serve(self, socket: WebSocket) {
-        let (mut sink, mut incoming) = socket.split();
+    async fn serve(self, mut socket: WebSocket) {
         let mut session: Option<Session> = None;
         // Each operation's stream, ending with `None` (then `complete`).
         let mut operations: StreamMap<String, BoxStream<'static, Option<Payload>>> = StreamMap::new();
+        // Set once the session exists and its token has an expiry.
+        let expiry = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(expiry);
+        let mut expires = false;
         let close = loop {
-            let expires = async {
-                match session.as_ref().and_then(|s| s.expires) {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
+            // The socket is borrowed by one branch at a time, and free again
+            // for the reply once an event is picked.
+            let event = tokio::select! {
+                message = socket.recv() => Event::Incoming(message),
+                Some((id, payload)) = operations.next(), if !operations.is_empty() => Event::Outgoing(id, payload),
+                () = &mut expiry, if expires => break Close::Code(UNAUTHORIZED, "token expired".into()),
             };
-            let sent = tokio::select! {
-                message = incoming.next() => {
-                    let text = match message {
-                        Some(Ok(Message::Text(text))) => text.as_bytes().to_vec(),
-                        Some(Ok(Message::Binary(bytes))) => bytes.to_vec(),
+            let text = match event {
+                Event::Incoming(message) => {
+                    let bytes = match message {
+                        Some(Ok(Message::Text(text))) => Bytes::from(text),
+                        Some(Ok(Message::Binary(bytes))) => bytes,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                         Some(Ok(Message::Close(_)) | Err(_)) | None => break Close::Gone,
                     };
-                    match ClientMessage::from_bytes(&text) {
-                        Ok(message) => match self.handle(message, &mut session, &mut operations).await {
-                            Ok(Some(reply)) => sink.send(Message::Text(reply.into())).await,
-                            Ok(None) => Ok(()),
-                            Err(close) => break close,
-                        },
+                    let message = match ClientMessage::from_bytes(&bytes) {
+                        Ok(message) => message,
                         Err(e) => break Close::Code(BAD_MESSAGE, format!("invalid message: {e}")),
+                    };
+                    let had_session = session.is_some();
+                    let reply = match self.handle(message, &mut session, &mut operations).await {
+                        Ok(reply) => reply,
+                        Err(close) => break close,
+                    };
+                    if let (false, Some(at)) = (had_session, session.as_ref().and_then(|s| s.expires)) {
+                        expiry.as_mut().reset(at);
+                        expires = true;
+                    }
+                    match reply {
+                        Some(text) => text,
+                        None => continue,
                     }
                 }
-                Some((id, payload)) = operations.next(), if !operations.is_empty() => {
-                    let text = match payload {
-                        Some(payload) => self.next_message(&id, payload),
-                        None => complete_message(&id),
-                    };
-                    sink.send(Message::Text(text.into())).await
-                }
-                () = expires => break Close::Code(UNAUTHORIZED, "token expired".into()),
+                Event::Outgoing(id, Some(payload)) => self.next_message(&id, payload),
+                Event::Outgoing(id, None) => complete_message(&id),
             };
-            if sent.is_err() {
+            if socket.send(Message::Text(text.into())).await.is_err() {
                 break Close::Gone;
             }
         };
@@ -190,13 +219,13 @@ impl Connection {
             })),
             Close::ConnectionError(message) => {
                 let error = json!({ "type": "connection_error", "payload": { "message": message } });
-                if sink.send(Message::Text(error.to_string().into())).await.is_err() {
+                if socket.send(Message::Text(error.to_string().into())).await.is_err() {
                     return;
                 }
                 Message::Close(None)
             }
         };
-        let _ = sink.send(last).await;
+        let _ = socket.send(last).await;
     }
 
     /// Handles one client message; `Ok(Some(text))` is the reply to send.
@@ -273,14 +302,10 @@ impl Connection {
             let left = at.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::time::Instant::now() + left
         });
-        let mut data = Data::default();
-        data.insert(key.clone());
-        data.insert(RequestContext { principal });
-        data.insert(request_loader(&self.state.catalog));
         Ok(Session {
             caller,
             key,
-            data: Arc::new(data),
+            principal,
             expires,
         })
     }
@@ -289,7 +314,8 @@ impl Connection {
     /// slow start (a topic's first consumer) does not hold up the others.
     fn start(&self, session: &Session, request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
         let (shared, schema) = (self.state.shared.clone(), self.state.schema.clone());
-        let (caller, key, data) = (session.caller.clone(), session.key.clone(), session.data.clone());
+        let (caller, key) = (session.caller.clone(), session.key.clone());
+        let data = session.data(&self.state.catalog);
         // Boxed so that the finished set-up is freed, not kept inline.
         let setup = Box::pin(async move {
             let who = Subscriber {
