@@ -25,6 +25,7 @@ use crate::demo;
 use crate::graphql::http::{router, AppState};
 use crate::graphql::quota::SubscriptionQuota;
 use crate::graphql::shared::SharedEvents;
+use crate::graphql::ws;
 use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::{build_schema, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
@@ -131,6 +132,7 @@ impl Application {
                 &config.limits,
             ),
             shared,
+            ws_setups: ws::setup_limit(),
             catalog: catalog.clone(),
             tokens: Arc::new(tokens),
             limiter: RateLimiter::new(config.security.rate_limit).map(Arc::new),

@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::auth::{Caller, TokenService};
 use crate::catalog::{Catalog, CatalogError};
@@ -37,6 +38,8 @@ pub struct AppState {
     /// Live `productEvents` subscriptions rendered once per distinct
     /// subscription.
     pub shared: SharedEvents,
+    /// Limits concurrent WebSocket set-ups (see `ws::setup_limit`).
+    pub ws_setups: Arc<Semaphore>,
 }
 
 /// The routes of the server.

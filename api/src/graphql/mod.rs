@@ -16,7 +16,7 @@ mod search;
 pub mod shared;
 mod subscription;
 mod topics;
-mod ws;
+pub mod ws;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, MergedObject, Schema};

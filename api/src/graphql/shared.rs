@@ -354,3 +354,56 @@ fn request_key(request: &Request) -> String {
         request.operation_name.as_deref().unwrap_or_default()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(query: &str, operation: Option<&str>) -> Option<Document> {
+        let mut request = Request::new(query);
+        if let Some(name) = operation {
+            request = request.operation_name(name);
+        }
+        Document::of(&request)
+    }
+
+    #[test]
+    fn a_lone_product_events_subscription_becomes_a_query() {
+        let doc = document("subscription S { feed: productEvents(product: \"a.b\") { __typename } }", None).unwrap();
+        assert_eq!(doc.key, "feed");
+        let DocumentOperations::Single(operation) = &doc.query.operations else {
+            panic!("one operation");
+        };
+        assert_eq!(operation.node.ty, OperationType::Query);
+        let picked = document(
+            "subscription A { productEvents(product: \"a.b\") { __typename } } query B { __typename }",
+            Some("A"),
+        );
+        assert_eq!(picked.unwrap().key, "productEvents");
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_executor() {
+        for (query, operation) in [
+            ("query { productEvents(product: \"a.b\") { __typename } }", None),
+            ("subscription { catalogEvents { __typename } }", None),
+            (
+                "subscription { productEvents(product: \"a.b\") { __typename } __typename }",
+                None,
+            ),
+            (
+                "subscription { productEvents(product: \"a.b\") @skip(if: false) { __typename } }",
+                None,
+            ),
+            (
+                "subscription A { productEvents(product: \"a.b\") { __typename } } subscription B { productEvents(product: \"a.b\") { __typename } }",
+                None,
+            ),
+            ("subscription A { productEvents(product: \"a.b\") { __typename } }", Some("B")),
+            ("subscription { ...F } fragment F on Subscription { productEvents(product: \"a.b\") { __typename } }", None),
+            ("not graphql", None),
+        ] {
+            assert!(document(query, operation).is_none(), "{query}");
+        }
+    }
+}

@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::body::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use serde_json::json;
+use tokio::sync::Semaphore;
 use tokio_stream::StreamMap;
 
 use crate::auth::{self, Caller};
@@ -59,6 +60,17 @@ const DUPLICATE_ID: u16 = 4409;
 const READ_BUFFER: usize = 1024;
 /// Largest message a client may send (a subscribe message with its query).
 const MAX_MESSAGE: usize = 1024 * 1024;
+
+/// How many connections may authenticate or start an operation at once.
+/// Each such step waits on the database; in a reconnection storm of
+/// thousands of clients, the others wait here with nothing allocated yet,
+/// instead of each holding a pending query.
+const CONCURRENT_SETUPS: usize = 64;
+
+/// The server-wide limit on concurrent connection set-ups.
+pub fn setup_limit() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(CONCURRENT_SETUPS))
+}
 
 /// Upgrades `request` to a GraphQL WebSocket connection.
 pub async fn upgrade(state: AppState, client: SocketAddr, request: Request) -> Response {
@@ -191,7 +203,10 @@ impl Connection {
                         Err(e) => break Close::Code(BAD_MESSAGE, format!("invalid message: {e}")),
                     };
                     let had_session = session.is_some();
-                    let reply = match self.handle(message, &mut session, &mut operations).await {
+                    // Boxed: authenticating (`connection_init`) is a large
+                    // future, and kept inline it would size every idle
+                    // connection's task.
+                    let reply = match Box::pin(self.handle(message, &mut session, &mut operations)).await {
                         Ok(reply) => reply,
                         Err(close) => break close,
                     };
@@ -281,6 +296,7 @@ impl Connection {
 
     /// Authenticates the connection from its `connection_init` payload.
     async fn init(&self, payload: serde_json::Value) -> async_graphql::Result<Session> {
+        let _turn = self.state.ws_setups.acquire().await;
         let token = token_of(&payload).or_else(|| self.header_token.clone());
         let caller = match &token {
             Some(token) => self
@@ -313,11 +329,16 @@ impl Connection {
     /// The stream of one operation. It is set up inside the stream, so a
     /// slow start (a topic's first consumer) does not hold up the others.
     fn start(&self, session: &Session, request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
-        let (shared, schema) = (self.state.shared.clone(), self.state.schema.clone());
+        let (shared, schema, setups) = (
+            self.state.shared.clone(),
+            self.state.schema.clone(),
+            self.state.ws_setups.clone(),
+        );
         let (caller, key) = (session.caller.clone(), session.key.clone());
         let data = session.data(&self.state.catalog);
         // Boxed so that the finished set-up is freed, not kept inline.
         let setup = Box::pin(async move {
+            let _turn = setups.acquire().await;
             let who = Subscriber {
                 caller: &caller,
                 key: &key,
