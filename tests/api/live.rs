@@ -110,9 +110,7 @@ async fn wait_subscribers(app: &TestApp, topic: &str, n: i64) {
 
 /// Distinct live `productEvents` subscriptions rendered for `topic`.
 async fn renditions(app: &TestApp, topic: &str) -> i64 {
-    let data = app
-        .ok(ADMIN, "{ liveConsumers { topic renditions } }", json!({}))
-        .await;
+    let data = app.ok(ADMIN, "{ liveConsumers { topic renditions } }", json!({})).await;
     data["liveConsumers"]
         .as_array()
         .unwrap()
@@ -457,7 +455,11 @@ fragment Record on KafkaRecord { offset key value }";
 
     // Invalid, and a replay: answered by the full schema, not shared.
     alice
-        .subscribe("bad", "subscription { productEvents(product: \"orders.shared\") { nope } }", json!({}))
+        .subscribe(
+            "bad",
+            "subscription { productEvents(product: \"orders.shared\") { nope } }",
+            json!({}),
+        )
         .await;
     match alice.next(WAIT).await {
         (id, Incoming::Errors(e)) => {
@@ -500,12 +502,20 @@ fragment Record on KafkaRecord { offset key value }";
     assert_eq!(seen[0]["key"], "k1");
     assert_eq!(seen[0]["value"], json!({"id": 1}));
     assert_eq!(seen[1]["key"], "k2");
-    assert_eq!(renditions(&app, &topic).await, 2, "the replay has a consumer of its own");
+    assert_eq!(
+        renditions(&app, &topic).await,
+        2,
+        "the replay has a consumer of its own"
+    );
 
     alice.close().await;
     carol.close().await;
     wait_subscribers(&app, &topic, 0).await;
-    assert_eq!(renditions(&app, &topic).await, 0, "renditions end with their last subscriber");
+    assert_eq!(
+        renditions(&app, &topic).await,
+        0,
+        "renditions end with their last subscriber"
+    );
 }
 
 #[tokio::test]
@@ -535,7 +545,11 @@ async fn lagged(broker: Broker) {
         .unwrap();
     slow.subscribe("s", PRODUCT_EVENTS, json!({ "p": "orders.bulk" })).await;
     wait_subscribers(&app, &topic, 2).await;
-    assert_eq!(renditions(&app, &topic).await, 1, "one rendition, lagging per subscriber");
+    assert_eq!(
+        renditions(&app, &topic).await,
+        1,
+        "one rendition, lagging per subscriber"
+    );
 
     // ~8 MB in 16 KB records: more than the slow client's socket buffers.
     // The producer stays at most 16 records ahead of the fast client (half
@@ -690,7 +704,11 @@ async fn pii_and_revocation(broker: Broker) {
         .unwrap();
     alice.subscribe("a", query, json!({})).await;
     wait_subscribers(&app, &topic, 2).await;
-    assert_eq!(renditions(&app, &topic).await, 2, "the same document, rendered apart for PII access");
+    assert_eq!(
+        renditions(&app, &topic).await,
+        2,
+        "the same document, rendered apart for PII access"
+    );
     let record = br#"{"id": 1, "email": "ada@example.com", "contacts": [{"phone": "+33 1"}, {"phone": "+33 2"}]}"#;
     produce(&producer(&app.bootstrap), &topic, "k", record).await;
     let masked = bob.data(WAIT).await["productEvents"].clone();

@@ -22,8 +22,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Object, PathSegment, Pos, Request, Response, Schema,
-    Variables,
+    Context, EmptyMutation, EmptySubscription, Object, PathSegment, Pos, Request, Response, Schema, Variables,
 };
 use futures_util::stream::{BoxStream, StreamExt};
 use tokio::sync::{broadcast, oneshot};
@@ -187,9 +186,18 @@ impl SharedEvents {
             return None;
         }
         let inner = &self.inner;
-        let (product, access) = inner.catalog.product_for_records(who.caller, &planned.product).await.ok()?;
+        let (product, access) = inner
+            .catalog
+            .product_for_records(who.caller, &planned.product)
+            .await
+            .ok()?;
         let permit = inner.quota.acquire(who.key).ok()?;
-        let feed = inner.live.hub().feed(&product.topic_name, Some(&product.id)).await.ok()?;
+        let feed = inner
+            .live
+            .hub()
+            .feed(&product.topic_name, Some(&product.id))
+            .await
+            .ok()?;
         let lost = access_lost(&inner.catalog, who.caller, &inner.live, product.id.clone())
             .await
             .ok()?;
@@ -327,7 +335,13 @@ impl Document {
         if node.ty != OperationType::Subscription || !node.directives.is_empty() {
             return None;
         }
-        let [Selection::Field(field)] = node.selection_set.node.items.iter().map(|s| &s.node).collect::<Vec<_>>()[..]
+        let [Selection::Field(field)] = node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .map(|s| &s.node)
+            .collect::<Vec<_>>()[..]
         else {
             return None;
         };
@@ -369,7 +383,11 @@ mod tests {
 
     #[test]
     fn a_lone_product_events_subscription_becomes_a_query() {
-        let doc = document("subscription S { feed: productEvents(product: \"a.b\") { __typename } }", None).unwrap();
+        let doc = document(
+            "subscription S { feed: productEvents(product: \"a.b\") { __typename } }",
+            None,
+        )
+        .unwrap();
         assert_eq!(doc.key, "feed");
         let DocumentOperations::Single(operation) = &doc.query.operations else {
             panic!("one operation");

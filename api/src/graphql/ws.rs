@@ -23,11 +23,11 @@ use std::time::{Duration, SystemTime};
 
 use async_graphql::http::{ClientMessage, WebSocketProtocols};
 use async_graphql::{Data, ErrorExtensions};
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::body::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::Semaphore;
