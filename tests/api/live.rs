@@ -817,3 +817,61 @@ async fn concurrent_subscriptions_are_capped_per_caller() {
     second.subscribe("4", query, json!({})).await;
     wait_subscribers(&app, "mesh.catalog.events", 3).await;
 }
+
+/// The protocol's edges, in both subprotocols: ping, a query over the
+/// socket, stopping an operation, and the ways a client is refused.
+#[tokio::test]
+async fn websocket_protocol_edges() {
+    let app = spawn_live(Backend::Sqlite, Broker::Tansu.config()).await;
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    client.send(json!({ "type": "ping", "payload": { "n": 1 } })).await;
+    assert_eq!(
+        client.raw().await.unwrap(),
+        json!({ "type": "pong", "payload": { "n": 1 } })
+    );
+    // A query runs once, then completes.
+    client.subscribe("q", "{ viewer { subject } }", json!({})).await;
+    assert_eq!(client.data(WAIT).await["viewer"]["subject"], "alice");
+    assert_eq!(client.next(WAIT).await, ("q".into(), Incoming::Complete));
+    // Stopping a running subscription is acknowledged with `complete`.
+    let events = "subscription { catalogEvents { __typename } }";
+    client.subscribe("s", events, json!({})).await;
+    wait_subscribers(&app, "mesh.catalog.events", 1).await;
+    client.stop("s").await;
+    assert_eq!(client.next(WAIT).await, ("s".into(), Incoming::Complete));
+    // An id already in use closes the connection (4409).
+    client.subscribe("d", events, json!({})).await;
+    client.subscribe("d", events, json!({})).await;
+    assert_eq!(client.closed_with(WAIT).await, Some(4409));
+
+    // Subscribing before `connection_init` (4401), a second init (4429),
+    // a message that is not JSON (4400), a bad token (4403).
+    let mut early = WsClient::open(&app.address, Protocol::TransportWs).await;
+    early.subscribe("1", events, json!({})).await;
+    assert_eq!(early.closed_with(WAIT).await, Some(4401));
+    let mut twice = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    twice.send(json!({ "type": "connection_init" })).await;
+    assert_eq!(twice.closed_with(WAIT).await, Some(4429));
+    let mut garbage = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    garbage.send_text("hello").await;
+    assert_eq!(garbage.closed_with(WAIT).await, Some(4400));
+    let mut forged = WsClient::open(&app.address, Protocol::TransportWs).await;
+    forged
+        .send(json!({ "type": "connection_init", "payload": { "token": "forged" } }))
+        .await;
+    assert_eq!(forged.closed_with(WAIT).await, Some(4403));
+    // The legacy protocol answers a bad token with `connection_error`.
+    let mut legacy = WsClient::open(&app.address, Protocol::LegacyWs).await;
+    legacy
+        .send(json!({ "type": "connection_init", "payload": { "token": "forged" } }))
+        .await;
+    let refused = legacy.raw().await.unwrap();
+    assert_eq!(refused["type"], "connection_error", "{refused}");
+    assert!(refused["payload"]["message"].is_string(), "{refused}");
+}

@@ -68,20 +68,38 @@ impl WsClient {
             .await
             .map_err(|e| e.to_string())?;
         let mut client = Self { socket, protocol };
+        client.init(payload).await
+    }
+
+    /// Opens the WebSocket without sending `connection_init`.
+    pub async fn open(address: &str, protocol: Protocol) -> Self {
+        let url = format!("{}/graphql", address.replace("http://", "ws://"));
+        let mut request = url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol.name().parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade");
+        Self { socket, protocol }
+    }
+
+    /// Sends `connection_init` with `payload` and waits for the ack.
+    pub async fn init(mut self, payload: Value) -> Result<Self, String> {
+        let client = &mut self;
         client
             .send(json!({ "type": "connection_init", "payload": payload }))
             .await;
         loop {
             let message = client.raw().await.ok_or("closed before connection_ack")?;
             match message["type"].as_str() {
-                Some("connection_ack") => return Ok(client),
+                Some("connection_ack") => return Ok(self),
                 Some("ka") | Some("ping") => continue,
                 _ => return Err(format!("connection refused: {message}")),
             }
         }
     }
 
-    async fn send(&mut self, message: Value) {
+    /// Sends a protocol message as it is.
+    pub async fn send(&mut self, message: Value) {
         self.socket
             .send(Message::text(message.to_string()))
             .await
@@ -89,7 +107,7 @@ impl WsClient {
     }
 
     /// The next protocol message (pings answered), `None` when closed.
-    async fn raw(&mut self) -> Option<Value> {
+    pub async fn raw(&mut self) -> Option<Value> {
         loop {
             match self.socket.next().await? {
                 Ok(Message::Text(text)) => {
@@ -175,6 +193,11 @@ impl WsClient {
         tokio::time::timeout(timeout, wait)
             .await
             .expect("the server closes the connection in time")
+    }
+
+    /// Sends a text frame that is not a protocol message.
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.expect("send");
     }
 
     pub async fn close(mut self) {
