@@ -67,7 +67,7 @@ impl WsClient {
         let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp))
             .await
             .map_err(|e| e.to_string())?;
-        let mut client = Self { socket, protocol };
+        let client = Self { socket, protocol };
         client.init(payload).await
     }
 
@@ -78,7 +78,9 @@ impl WsClient {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocol.name().parse().unwrap());
-        let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("WebSocket upgrade");
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("WebSocket upgrade");
         Self { socket, protocol }
     }
 

@@ -31,7 +31,10 @@ use crate::store::Store;
 use super::decode::{DecodeFailure, Decoded, Decoder};
 use super::{Kafka, StreamError};
 
+/// How long a feed's start waits for the topic's metadata and watermarks.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause between two metadata attempts.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
 /// Window of the events/s and conformance figures.
 const WINDOW: Duration = Duration::from_secs(60);
 /// Bound on the records remembered for the window.
@@ -323,14 +326,16 @@ impl Hub {
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || {
             // A topic created a moment ago may not be in the metadata yet,
-            // or its partitions may have no leader yet: ask again briefly.
-            let mut attempts = 0;
+            // or its partitions may have no leader yet: ask again briefly,
+            // within one overall deadline (a blocking thread that outlives
+            // the broker would hold up the server's shutdown).
+            let deadline = Instant::now() + METADATA_TIMEOUT;
             loop {
-                match Self::read_watermarks(&consumer, &topic) {
-                    Err(e) if attempts < 25 => {
-                        attempts += 1;
+                let left = deadline.saturating_duration_since(Instant::now());
+                match Self::read_watermarks(&consumer, &topic, left) {
+                    Err(e) if left > RETRY_PAUSE => {
                         tracing::debug!(topic = %topic, error = %e, "watermarks not available yet");
-                        std::thread::sleep(Duration::from_millis(200));
+                        std::thread::sleep(RETRY_PAUSE);
                     }
                     done => return done,
                 }
@@ -341,9 +346,13 @@ impl Hub {
     }
 
     /// Partitions of `topic` with their (low, high) watermarks, once.
-    fn read_watermarks(consumer: &StreamConsumer, topic: &str) -> Result<Vec<(i32, i64, i64)>, StreamError> {
+    fn read_watermarks(
+        consumer: &StreamConsumer,
+        topic: &str,
+        timeout: Duration,
+    ) -> Result<Vec<(i32, i64, i64)>, StreamError> {
         {
-            let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+            let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
             let Some(t) = metadata
                 .topics()
                 .iter()
@@ -353,7 +362,7 @@ impl Hub {
             };
             let mut out = Vec::new();
             for p in t.partitions() {
-                let (low, high) = consumer.fetch_watermarks(topic, p.id(), METADATA_TIMEOUT)?;
+                let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
                 out.push((p.id(), low, high));
             }
             if out.is_empty() {
