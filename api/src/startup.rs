@@ -23,9 +23,7 @@ use crate::catalog::{policy, Catalog};
 use crate::config::{Config, ConfigError, JwksSource};
 use crate::demo;
 use crate::graphql::http::{router, AppState};
-use crate::graphql::quota::SubscriptionQuota;
 use crate::graphql::ratelimit::RateLimiter;
-use crate::graphql::shared::SharedEvents;
 use crate::graphql::ws;
 use crate::graphql::{build_schema, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
@@ -118,19 +116,10 @@ impl Application {
                 addr: config.listen,
                 source,
             })?;
-        let quota = SubscriptionQuota::new(config.limits.max_subscriptions);
-        let shared = SharedEvents::new(catalog.clone(), live.clone(), quota.clone(), &config.limits);
+        let services = Services::new(catalog.clone(), search, live.clone(), &config.limits);
+        let shared = services.shared.clone();
         let state = AppState {
-            schema: build_schema(
-                Some(Services {
-                    catalog: catalog.clone(),
-                    search,
-                    live: live.clone(),
-                    quota,
-                    shared: shared.clone(),
-                }),
-                &config.limits,
-            ),
+            schema: build_schema(Some(services), &config.limits),
             shared,
             ws_setups: ws::setup_limit(),
             catalog: catalog.clone(),

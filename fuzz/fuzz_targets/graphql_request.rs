@@ -61,17 +61,9 @@ fn world() -> &'static World {
             });
             let admin = catalog.principal(&admin).await.expect("principal");
             let anonymous = catalog.principal(&Caller::Anonymous).await.expect("principal");
-            let services = Services {
-                catalog: catalog.clone(),
-                search,
-                live,
-            };
-            (
-                build_schema(Some(services), &GraphqlLimits::default()),
-                catalog,
-                admin,
-                anonymous,
-            )
+            let limits = GraphqlLimits::default();
+            let services = Services::new(catalog.clone(), search, live, &limits);
+            (build_schema(Some(services), &limits), catalog, admin, anonymous)
         });
         World {
             runtime,

@@ -53,6 +53,22 @@ pub struct Services {
     pub shared: shared::SharedEvents,
 }
 
+impl Services {
+    /// The services of one server; the subscription quota and the shared
+    /// renditions follow `limits`.
+    pub fn new(catalog: Catalog, search: SearchIndex, live: Live, limits: &GraphqlLimits) -> Self {
+        let quota = quota::SubscriptionQuota::new(limits.max_subscriptions);
+        let shared = shared::SharedEvents::new(catalog.clone(), live.clone(), quota.clone(), limits);
+        Self {
+            catalog,
+            search,
+            live,
+            quota,
+            shared,
+        }
+    }
+}
+
 /// Per-request data: who is calling, with memberships resolved once.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
