@@ -1,0 +1,143 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Background, Controls, MarkerType, Position, ReactFlow, type Edge, type Node } from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import type { LayoutRequest, LayoutResponse } from './layout.worker';
+import { Loading } from '../errors';
+
+export interface GNode {
+  id: string;
+  label: string;
+  kind: 'PRODUCT' | 'APPLICATION';
+  depth: number;
+  restricted: boolean;
+  root?: boolean;
+}
+export interface GEdge {
+  id: string;
+  source: string;
+  target: string;
+  kind: string;
+}
+
+let worker: Worker | null = null;
+let seq = 0;
+const pending = new Map<number, (r: LayoutResponse) => void>();
+function layoutWorker(): Worker {
+  if (!worker) {
+    worker = new Worker(new URL('./layout.worker.ts', import.meta.url), { type: 'module' });
+    worker.onmessage = (e: MessageEvent<LayoutResponse>) => {
+      pending.get(e.data.id)?.(e.data);
+      pending.delete(e.data.id);
+    };
+  }
+  return worker;
+}
+export function layout(nodes: GNode[], edges: GEdge[]): Promise<LayoutResponse> {
+  const id = ++seq;
+  const req: LayoutRequest = {
+    id,
+    direction: 'RIGHT',
+    nodes: nodes.map((n) => ({ id: n.id, width: 190, height: 44 })),
+    edges: edges.map((e) => ({ id: e.id, source: e.source, target: e.target })),
+  };
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    layoutWorker().postMessage(req);
+  });
+}
+
+export function LineageGraph({
+  nodes,
+  edges,
+  onOpen,
+  onLaidOut,
+  height = 520,
+}: {
+  nodes: GNode[];
+  edges: GEdge[];
+  onOpen?: (n: GNode) => void;
+  onLaidOut?: (info: { ms: number; nodes: number }) => void;
+  height?: number;
+}) {
+  const [positions, setPositions] = useState<Record<string, { x: number; y: number }> | null>(null);
+  const [layoutError, setLayoutError] = useState<string | null>(null);
+  const cb = useRef(onLaidOut);
+  useEffect(() => {
+    cb.current = onLaidOut;
+  }, [onLaidOut]);
+
+  useEffect(() => {
+    let live = true;
+    layout(nodes, edges).then((r) => {
+      if (!live) return;
+      if (r.error || !r.positions) setLayoutError(r.error ?? 'layout failed');
+      else {
+        setPositions(r.positions);
+        cb.current?.({ ms: r.ms, nodes: nodes.length });
+      }
+    });
+    return () => {
+      live = false;
+    };
+  }, [nodes, edges]);
+
+  const byId = useMemo(() => new Map(nodes.map((n) => [n.id, n])), [nodes]);
+  const rfNodes: Node[] = useMemo(
+    () =>
+      positions
+        ? nodes.map((n) => ({
+            id: n.id,
+            position: positions[n.id] ?? { x: 0, y: 0 },
+            data: { label: n.restricted ? '🔒 restricted' : n.label },
+            className: `lnode lnode-${n.kind.toLowerCase()}${n.restricted ? ' lnode-restricted' : ''}${n.root ? ' lnode-root' : ''}`,
+            connectable: false,
+            draggable: false,
+            ariaLabel: `${n.kind === 'PRODUCT' ? 'Product' : 'Application'} ${n.restricted ? 'restricted' : n.label}, depth ${n.depth}`,
+            sourcePosition: Position.Right,
+            targetPosition: Position.Left,
+            style: { width: 190 },
+          }))
+        : [],
+    [nodes, positions],
+  );
+  const rfEdges: Edge[] = useMemo(
+    () =>
+      edges.map((e) => ({
+        id: e.id,
+        source: e.source,
+        target: e.target,
+        markerEnd: { type: MarkerType.ArrowClosed },
+        className: `ledge ledge-${e.kind.toLowerCase()}`,
+        focusable: false,
+      })),
+    [edges],
+  );
+
+  if (layoutError) return <p className="error" role="alert">Layout failed: {layoutError}</p>;
+  return (
+    <div className="lineage-canvas" style={{ height }} data-testid="lineage-canvas" data-laid-out={positions ? 'yes' : 'no'}>
+      {!positions ? (
+        <Loading label={`Laying out ${nodes.length} nodes…`} />
+      ) : (
+        <ReactFlow
+          nodes={rfNodes}
+          edges={rfEdges}
+          fitView
+          minZoom={0.05}
+          onlyRenderVisibleElements
+          nodesDraggable={false}
+          nodesConnectable={false}
+          edgesFocusable={false}
+          proOptions={{ hideAttribution: true }}
+          onNodeClick={(_, n) => {
+            const g = byId.get(n.id);
+            if (g && !g.restricted && onOpen) onOpen(g);
+          }}
+        >
+          <Background />
+          <Controls showInteractive={false} />
+        </ReactFlow>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+/// <reference lib="webworker" />
+// Runs the ELK layered layout off the main thread.
+import ELK from 'elkjs/lib/elk.bundled.js';
+import type { ElkNode } from 'elkjs/lib/elk-api';
+
+const elk = new ELK();
+
+export interface LayoutRequest {
+  id: number;
+  nodes: { id: string; width: number; height: number }[];
+  edges: { id: string; source: string; target: string }[];
+  direction: 'RIGHT' | 'DOWN';
+}
+export interface LayoutResponse {
+  id: number;
+  positions?: Record<string, { x: number; y: number }>;
+  error?: string;
+  ms: number;
+}
+
+// elk.bundled installs its own message handler when loaded in a worker: replace it.
+self.onmessage = async (e: MessageEvent<LayoutRequest>) => {
+  const t0 = performance.now();
+  const { id, nodes, edges, direction } = e.data;
+  const big = nodes.length > 300;
+  const graph: ElkNode = {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': direction,
+      'elk.layered.spacing.nodeNodeBetweenLayers': '80',
+      'elk.spacing.nodeNode': '24',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      ...(big
+        ? {
+            'elk.layered.thoroughness': '1',
+            'elk.layered.nodePlacement.strategy': 'SIMPLE',
+            'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
+            'elk.edgeRouting': 'POLYLINE',
+          }
+        : { 'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF' }),
+    },
+    children: nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
+    edges: edges.map((ed) => ({ id: ed.id, sources: [ed.source], targets: [ed.target] })),
+  };
+  try {
+    const out = await elk.layout(graph);
+    const positions: Record<string, { x: number; y: number }> = {};
+    for (const c of out.children ?? []) positions[c.id] = { x: c.x ?? 0, y: c.y ?? 0 };
+    (self as unknown as Worker).postMessage({ id, positions, ms: performance.now() - t0 } satisfies LayoutResponse);
+  } catch (err) {
+    (self as unknown as Worker).postMessage({ id, error: String(err), ms: performance.now() - t0 } satisfies LayoutResponse);
+  }
+};

@@ -1,0 +1,394 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useQuery } from 'urql';
+import { Link, useLocation, useSearchParams } from 'wouter';
+import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
+import { graphql } from '../graphql';
+import { ErrorView, Loading, Empty } from '../errors';
+import { Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+
+const SearchQuery = graphql(`
+  query Search($query: String!, $filters: SearchFiltersInput, $first: Int!, $after: String) {
+    search(query: $query, filters: $filters, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      facets {
+        domains { value count }
+        tags { value count }
+        tiers { value count }
+        qualityClasses { value count }
+        statuses { value count }
+        owners { value count }
+        formats { value count }
+      }
+      edges {
+        cursor
+        node {
+          score
+          matchedFields
+          highlights {
+            field
+            fragment
+            ranges { start end }
+          }
+          product {
+            id
+            qualifiedName
+            displayName
+            description
+            status
+            qualityClass
+            visibility
+            tags
+            qualityScore
+            subscriberCount
+            domain { name }
+            ownerTeam { name }
+            sla { tier }
+            schema { format }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const SuggestQuery = graphql(`
+  query Suggest($prefix: String!) {
+    suggest(prefix: $prefix, limit: 8) {
+      kind
+      text
+      displayName
+      productCount
+    }
+  }
+`);
+
+export const FACETS = [
+  { param: 'domain', key: 'domains', label: 'Domain' },
+  { param: 'tag', key: 'tags', label: 'Tag' },
+  { param: 'tier', key: 'tiers', label: 'SLA tier' },
+  { param: 'qc', key: 'qualityClasses', label: 'Quality class' },
+  { param: 'status', key: 'statuses', label: 'Status' },
+  { param: 'owner', key: 'owners', label: 'Owner team' },
+  { param: 'format', key: 'formats', label: 'Schema format' },
+] as const;
+
+type FacetKey = (typeof FACETS)[number]['key'];
+const PAGE_SIZE = 10;
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+function lastWord(text: string): string {
+  const m = /([^\s]+)$/.exec(text);
+  return m ? m[1] : '';
+}
+
+export function SearchPage() {
+  const [params, setParams] = useSearchParams();
+  const [, navigate] = useLocation();
+  const urlQ = params.get('q') ?? '';
+  const [text, setText] = useState(urlQ);
+  const lastPushed = useRef(urlQ);
+
+  // The URL is the source of truth for what is searched; typing updates it (debounced).
+  useEffect(() => {
+    if (urlQ !== lastPushed.current) {
+      lastPushed.current = urlQ;
+      setText(urlQ);
+    }
+  }, [urlQ]);
+  const debounced = useDebounced(text, 80);
+  useEffect(() => {
+    if (debounced === lastPushed.current) return;
+    lastPushed.current = debounced;
+    setParams(
+      (p) => {
+        const n = new URLSearchParams(p);
+        if (debounced) n.set('q', debounced);
+        else n.delete('q');
+        n.delete('pg');
+        return n;
+      },
+      { replace: true },
+    );
+  }, [debounced, setParams]);
+
+  const filters = useMemo(() => {
+    const f: Record<string, string[]> = {};
+    for (const facet of FACETS) f[facet.key] = params.getAll(facet.param);
+    return f;
+  }, [params]);
+  const pages = params.getAll('pg');
+  const after = pages.length ? pages[pages.length - 1] : null;
+
+  const [{ data, fetching, error }] = useQuery({
+    query: SearchQuery,
+    variables: {
+      query: urlQ,
+      filters: filters as never,
+      first: PAGE_SIZE,
+      after,
+    },
+    requestPolicy: 'cache-and-network',
+  });
+
+  const prefix = lastWord(text);
+  const debouncedPrefix = useDebounced(prefix, 60);
+  const [{ data: sugg }] = useQuery({
+    query: SuggestQuery,
+    variables: { prefix: debouncedPrefix },
+    pause: debouncedPrefix.length < 2,
+  });
+  const suggestions = debouncedPrefix.length >= 2 ? (sugg?.suggest ?? []) : [];
+
+  const toggle = (param: string, value: string) => {
+    setParams((p) => {
+      const n = new URLSearchParams(p);
+      const vals = n.getAll(param);
+      n.delete(param);
+      const next = vals.includes(value) ? vals.filter((v) => v !== value) : [...vals, value];
+      next.forEach((v) => n.append(param, v));
+      n.delete('pg');
+      return n;
+    });
+  };
+  const clearFilters = () =>
+    setParams((p) => {
+      const n = new URLSearchParams(p);
+      FACETS.forEach((f) => n.delete(f.param));
+      n.delete('pg');
+      return n;
+    });
+  const activeFilters = FACETS.flatMap((f) => params.getAll(f.param).map((v) => ({ ...f, value: v })));
+
+  const search = data?.search;
+  const pageNo = pages.length + 1;
+
+  return (
+    <section className="page search-page" aria-labelledby="search-title">
+      <h1 id="search-title">Explore data products</h1>
+      <form
+        role="search"
+        className="search-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          lastPushed.current = text;
+          setParams((p) => {
+            const n = new URLSearchParams(p);
+            if (text) n.set('q', text);
+            else n.delete('q');
+            n.delete('pg');
+            return n;
+          });
+        }}
+      >
+        <ComboBox
+          className="combo"
+          aria-label="Search data products"
+          inputValue={text}
+          onInputChange={setText}
+          allowsCustomValue
+          allowsEmptyCollection={false}
+          menuTrigger="input"
+          items={suggestions.map((s) => ({ id: `${s.kind}:${s.text}`, ...s }))}
+          onSelectionChange={(key) => {
+            if (key == null) return;
+            const [kind, ...rest] = String(key).split(':');
+            const value = rest.join(':');
+            if (kind === 'PRODUCT') {
+              navigate(`/products/${encodeURIComponent(value)}`);
+            } else {
+              const words = text.split(/\s+/);
+              words[words.length - 1] = value;
+              setText(words.join(' '));
+            }
+          }}
+        >
+          <Label className="sr-only">Search data products</Label>
+          <div className="combo-field">
+            <Input
+              className="input search-input"
+              placeholder="Search products, fields, tags, owners… (typos are fine)"
+              data-testid="search-input"
+            />
+            <Button className="btn" type="submit" aria-label="Show suggestions">
+              ▾
+            </Button>
+          </div>
+          <Popover className="popover" placement="bottom start">
+            <ListBox className="listbox">
+              {(s: { id: string; kind: string; text: string; displayName?: string | null; productCount?: number | null }) => (
+                <ListBoxItem id={s.id} textValue={s.text} className="listbox-item">
+                  <span className={`sugg-kind sugg-${s.kind.toLowerCase()}`}>{s.kind === 'PRODUCT' ? 'Product' : 'Field'}</span>{' '}
+                  <span>{s.text}</span>
+                  {s.kind === 'PRODUCT' && s.displayName && <span className="muted"> — {s.displayName}</span>}
+                  {s.kind === 'FIELD' && s.productCount != null && (
+                    <span className="muted">
+                      {' '}
+                      in {s.productCount} product{s.productCount === 1 ? '' : 's'}
+                    </span>
+                  )}
+                </ListBoxItem>
+              )}
+            </ListBox>
+          </Popover>
+        </ComboBox>
+        <button type="submit" className="btn btn-primary">
+          Search
+        </button>
+      </form>
+
+      {activeFilters.length > 0 && (
+        <div className="active-filters" aria-label="Active filters">
+          {activeFilters.map((f) => (
+            <button key={f.param + f.value} type="button" className="chip" onClick={() => toggle(f.param, f.value)}>
+              {f.label}: {f.value} <span aria-hidden="true">×</span>
+              <span className="sr-only"> (remove filter)</span>
+            </button>
+          ))}
+          <button type="button" className="linkish" onClick={clearFilters}>
+            Clear filters
+          </button>
+        </div>
+      )}
+
+      <div className="search-layout">
+        <aside className="facets" aria-label="Filters">
+          {search &&
+            FACETS.map((f) => {
+              const counts = search.facets[f.key as FacetKey];
+              const selected = params.getAll(f.param);
+              const values = [...counts];
+              for (const s of selected) if (!values.some((v) => v.value === s)) values.push({ value: s, count: 0 });
+              return (
+                <fieldset key={f.key} className="facet" data-testid={`facet-${f.param}`}>
+                  <legend>{f.label}</legend>
+                  {values.length === 0 && <p className="muted small">none</p>}
+                  <ul>
+                    {values.slice(0, 12).map((v) => (
+                      <li key={v.value}>
+                        <label>
+                          <input type="checkbox" checked={selected.includes(v.value)} onChange={() => toggle(f.param, v.value)} />{' '}
+                          <span className="facet-value">{v.value}</span> <span className="count">{v.count}</span>
+                        </label>
+                      </li>
+                    ))}
+                  </ul>
+                </fieldset>
+              );
+            })}
+        </aside>
+        <div className="results" aria-live="polite" aria-busy={fetching}>
+          <ErrorView error={error} />
+          {!search && fetching && <Loading label="Searching…" />}
+          {search && (
+            <>
+              <p className="result-count" data-testid="result-count">
+                {search.totalCount} product{search.totalCount === 1 ? '' : 's'}
+                {urlQ && (
+                  <>
+                    {' '}
+                    for <strong>“{urlQ}”</strong>
+                  </>
+                )}
+                {pageNo > 1 && <> · page {pageNo}</>}
+                {fetching && <span className="muted"> · updating…</span>}
+              </p>
+              {search.edges.length === 0 && (
+                <Empty>
+                  No product matches. Try fewer words or <button type="button" className="linkish" onClick={clearFilters}>clear the filters</button>.
+                </Empty>
+              )}
+              <ol className="hits" data-testid="hits">
+                {search.edges.map(({ node, cursor }) => {
+                  const p = node.product;
+                  if (!p) return null;
+                  return (
+                    <li key={cursor} className="hit card">
+                      <div className="hit-head">
+                        <Link href={`/products/${encodeURIComponent(p.qualifiedName)}`} className="hit-title">
+                          {p.displayName || p.qualifiedName}
+                        </Link>
+                        <code className="qn">{p.qualifiedName}</code>
+                      </div>
+                      <div className="hit-meta">
+                        <StatusBadge status={p.status} /> <QualityClassBadge value={p.qualityClass} /> <TierBadge tier={p.sla?.tier} />
+                        {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
+                        <span className="muted">
+                          {p.domain.name} · owned by {p.ownerTeam.name}
+                          {p.schema && <> · {p.schema.format === 'AVRO' ? 'Avro' : 'JSON Schema'}</>}
+                          {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {p.subscriberCount} subscriber
+                          {p.subscriberCount === 1 ? '' : 's'}
+                        </span>
+                      </div>
+                      {node.matchedFields.length > 0 && (
+                        <p className="matched small">
+                          Matched in: {node.matchedFields.map((f) => <span key={f} className="matched-field">{f}</span>)}
+                        </p>
+                      )}
+                      {node.highlights.length > 0 ? (
+                        <ul className="highlights">
+                          {node.highlights.slice(0, 3).map((h, i) => (
+                            <li key={i}>
+                              <span className="hl-field">{h.field}</span> <Marked fragment={h.fragment} ranges={h.ranges} />
+                            </li>
+                          ))}
+                        </ul>
+                      ) : (
+                        <p className="desc">{p.description.slice(0, 200)}</p>
+                      )}
+                      <Tags tags={p.tags} />
+                    </li>
+                  );
+                })}
+              </ol>
+              <nav className="pager" aria-label="Pages">
+                <button
+                  type="button"
+                  className="btn"
+                  disabled={pages.length === 0}
+                  onClick={() =>
+                    setParams((p) => {
+                      const n = new URLSearchParams(p);
+                      const pg = n.getAll('pg');
+                      n.delete('pg');
+                      pg.slice(0, -1).forEach((c) => n.append('pg', c));
+                      return n;
+                    })
+                  }
+                >
+                  Previous page
+                </button>
+                <span>Page {pageNo}</span>
+                <button
+                  type="button"
+                  className="btn"
+                  disabled={!search.pageInfo.hasNextPage}
+                  onClick={() =>
+                    setParams((p) => {
+                      const n = new URLSearchParams(p);
+                      if (search.pageInfo.endCursor) n.append('pg', search.pageInfo.endCursor);
+                      return n;
+                    })
+                  }
+                >
+                  Next page
+                </button>
+              </nav>
+            </>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
