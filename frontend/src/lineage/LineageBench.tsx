@@ -8,36 +8,47 @@ export default function LineageBench() {
   const n = Number(params.get('nodes') ?? 1000);
   const m = Number(params.get('edges') ?? 2000);
   const [info, setInfo] = useState<string>('');
-  const { nodes, edges } = useMemo(() => generate(n, m), [n, m]);
+  const { nodes, edges } = useMemo(() => {
+    const g = generate(n, m);
+    performance.mark('lineage-data-ready');
+    return g;
+  }, [n, m]);
   return (
     <section className="page">
       <h1>Lineage benchmark graph</h1>
       <p data-testid="bench-info">
         {n} nodes, {m} edges {info}
       </p>
-      <LineageGraph nodes={nodes} edges={edges} height={700} onLaidOut={(i) => setInfo(`· layout ${Math.round(i.ms)} ms in the worker`)} />
+      <LineageGraph nodes={nodes} edges={edges} height={700} onLaidOut={(i) => {
+          performance.mark('lineage-laid-out');
+          setInfo(`· layout ${Math.round(i.ms)} ms in the worker`);
+        }} />
     </section>
   );
 }
 
 function generate(n: number, m: number): { nodes: GNode[]; edges: GEdge[] } {
+  // A layered DAG like a real mesh's lineage: 25 levels, most edges to the next level, some skipping one.
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const layers = 25;
+  const per = Math.ceil(n / layers);
   const nodes: GNode[] = Array.from({ length: n }, (_, i) => ({
     id: `n${i}`,
     label: i % 5 === 4 ? `app-${i}` : `domain${i % 7}.product-${i}`,
     kind: i % 5 === 4 ? 'APPLICATION' : 'PRODUCT',
-    depth: 0,
+    depth: Math.floor(i / per),
     restricted: i % 50 === 49,
   }));
   const edges: GEdge[] = [];
   const seen = new Set<string>();
-  // A DAG: edges go from a lower index to a higher one, mostly nearby (layers).
   while (edges.length < m) {
-    const a = Math.floor(rnd() * (n - 1));
-    const b = Math.min(n - 1, a + 1 + Math.floor(rnd() * 40));
+    const a = Math.floor(rnd() * (n - per));
+    const la = Math.floor(a / per);
+    const lb = Math.min(layers - 1, la + (rnd() < 0.85 ? 1 : 2));
+    const b = Math.min(n - 1, lb * per + Math.floor(rnd() * per));
     const k = `${a}-${b}`;
-    if (seen.has(k)) continue;
+    if (a === b || seen.has(k)) continue;
     seen.add(k);
     edges.push({ id: `e${edges.length}`, source: `n${a}`, target: `n${b}`, kind: 'DERIVED_FROM' });
   }

@@ -113,6 +113,16 @@ export function LineageGraph({
     [edges],
   );
 
+  // Large graphs open zoomed on the root rather than fitted: only the visible part is rendered.
+  const big = nodes.length > 250;
+  const start = useMemo(() => {
+    if (!big || !positions) return undefined;
+    const root = nodes.find((n) => n.root) ?? nodes[0];
+    const p = positions[root.id] ?? { x: 0, y: 0 };
+    const zoom = 0.75;
+    return { x: -p.x * zoom + 40, y: -p.y * zoom + height / 2 - 20, zoom };
+  }, [big, positions, nodes, height]);
+
   if (layoutError) return <p className="error" role="alert">Layout failed: {layoutError}</p>;
   return (
     <div className="lineage-canvas" style={{ height }} data-testid="lineage-canvas" data-laid-out={positions ? 'yes' : 'no'}>
@@ -122,7 +132,8 @@ export function LineageGraph({
         <ReactFlow
           nodes={rfNodes}
           edges={rfEdges}
-          fitView
+          fitView={!big}
+          defaultViewport={start}
           minZoom={0.05}
           onlyRenderVisibleElements
           nodesDraggable={false}

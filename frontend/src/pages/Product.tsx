@@ -10,6 +10,7 @@ import { ProductQuery } from './productQueries';
 import { HealthPanel } from '../components/HealthPanel';
 import { RequestAccess } from '../components/RequestAccess';
 import { Modal } from '../components/Modal';
+import { QualityChart } from '../components/QualityChart';
 
 const SchemaTab = lazy(() => import('../components/SchemaTab'));
 const LineageTab = lazy(() => import('../lineage/LineageTab'));
@@ -209,6 +210,7 @@ function Overview({ p }: { p: Product }) {
             </table>
           </div>
         )}
+        <QualityChart checks={p.qualityChecks} />
       </section>
       <section className="card" aria-labelledby="topic">
         <h2 id="topic">Topic</h2>

@@ -131,7 +131,7 @@ export function SearchPage() {
   const pages = params.getAll('pg');
   const after = pages.length ? pages[pages.length - 1] : null;
 
-  const [{ data, fetching, error }] = useQuery({
+  const [{ data, fetching, error, operation }] = useQuery({
     query: SearchQuery,
     variables: {
       query: urlQ,
@@ -172,6 +172,8 @@ export function SearchPage() {
   const activeFilters = FACETS.flatMap((f) => params.getAll(f.param).map((v) => ({ ...f, value: v })));
 
   const search = data?.search;
+  // The text the shown results are for (the URL may already hold a newer one).
+  const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? urlQ;
   const pageNo = pages.length + 1;
 
   return (
@@ -295,10 +297,10 @@ export function SearchPage() {
             <>
               <p className="result-count" data-testid="result-count">
                 {search.totalCount} product{search.totalCount === 1 ? '' : 's'}
-                {urlQ && (
+                {shownQ && (
                   <>
                     {' '}
-                    for <strong>“{urlQ}”</strong>
+                    for <strong>“{shownQ}”</strong>
                   </>
                 )}
                 {pageNo > 1 && <> · page {pageNo}</>}

@@ -1,0 +1,322 @@
+// End-to-end tests of the portal: a real server with the demo data, Debian's Chromium.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Kafka, logLevel } from 'kafkajs';
+import { capture, gql, launch, newSession, startServer, demoToken } from './harness.mjs';
+
+let server;
+let browser;
+const T = { timeout: 20_000 };
+
+describe('portal', { timeout: 600_000 }, () => {
+  before(async () => {
+    server = await startServer();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('sign-in: pick a demo user, see who you are and your teams', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    await page.goto('/sign-in');
+    await page.getByTestId('demo-user-alice').waitFor(T);
+    await capture(page, 'sign-in');
+    await page.getByTestId('demo-user-alice').click();
+    await page.waitForURL((u) => u.pathname === '/', T);
+    await page.getByTestId('signin-link').getByText('alice').waitFor(T);
+    await page.goto('/sign-in');
+    const who = page.getByTestId('whoami');
+    await who.getByText('alice').waitFor(T);
+    await who.getByText(/orders-team/).waitFor(T);
+    await capture(page, 'signed-in');
+    // A refused token gives a clear message and a way back.
+    await page.evaluate(() => localStorage.setItem('mesh.portal.token', 'not-a-jwt'));
+    await page.goto('/');
+    await page.getByText(/token was refused|token has expired/).waitFor(T);
+    await page.getByRole('link', { name: 'Sign in again' }).waitFor(T);
+    s.problems.splice(0); // the refused token's 401 is logged by the browser itself
+    await s.context.close();
+  });
+
+  test('discover: typo, typeahead, facet keeps the text, URL state, pagination', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    await page.goto('/');
+    const box = page.getByTestId('search-input');
+    await box.waitFor(T);
+    await box.fill('shipmnet');
+    await page.getByRole('link', { name: /Shipments/i }).first().waitFor(T);
+    await page.waitForURL((u) => u.searchParams.get('q') === 'shipmnet', T);
+    // highlights and matched field
+    await page.locator('.hit mark').first().waitFor(T);
+    await page.locator('.matched-field').first().waitFor(T);
+    // facet narrows and keeps the text
+    const before = await page.getByTestId('result-count').innerText();
+    await page.getByTestId('facet-domain').getByLabel(/logistics/).check();
+    await page.waitForURL((u) => u.searchParams.get('domain') === 'logistics' && u.searchParams.get('q') === 'shipmnet', T);
+    await page.getByRole('button', { name: /Domain: logistics/ }).waitFor(T);
+    await page.waitForFunction((b) => document.querySelector('[data-testid=result-count]')?.textContent !== b || true, before);
+    const domains = await page.locator('.hit .hit-meta .muted').allInnerTexts();
+    assert.ok(domains.length > 0 && domains.every((d) => d.startsWith('logistics')), `every hit in logistics: ${domains}`);
+    assert.equal(await box.inputValue(), 'shipmnet');
+    // the URL reproduces the search
+    const url = page.url();
+    await page.goto(url);
+    await page.getByRole('button', { name: /Domain: logistics/ }).waitFor(T);
+    assert.equal(await page.getByTestId('search-input').inputValue(), 'shipmnet');
+    await capture(page, 'search');
+    // typeahead
+    await page.goto('/');
+    await page.getByTestId('search-input').fill('recomm');
+    await page.getByRole('option', { name: /marketing\.recommendations/ }).waitFor(T);
+    await page.getByRole('option', { name: /marketing\.recommendations/ }).click();
+    await page.waitForURL(/\/products\/marketing\.recommendations/, T);
+    // pagination over everything
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.waitForURL((u) => u.searchParams.has('pg'), T);
+    await page.getByText('Page 2', { exact: true }).waitFor(T);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('domains browse', async () => {
+    const s = await newSession(browser, server);
+    await s.page.goto('/domains');
+    await s.page.getByRole('heading', { name: 'orders' }).waitFor(T);
+    await capture(s.page, 'domains');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('product page: open from the results, SLA vs live health, deprecation banner', async () => {
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/?q=order%20events');
+    await page.getByRole('link', { name: 'Order Events', exact: true }).first().click();
+    await page.waitForURL(/\/products\/orders\.order-events$/, T);
+    await page.getByRole('heading', { name: 'Order Events', level: 1 }).waitFor(T);
+    await page.getByTestId('live-health').waitFor(T);
+    await page.getByRole('heading', { name: /Quality checks/ }).waitFor(T);
+    await page.getByTestId('topic-status').getByText(/exists/).waitFor(T);
+    await page.locator('.chart canvas').first().waitFor(T);
+    await capture(page, 'product');
+    await page.getByRole('tab', { name: /Consumers/ }).click();
+    await page.getByRole('heading', { name: 'Consumers' }).waitFor(T);
+    await capture(page, 'product-consumers');
+    await page.goto('/products/orders.order-events-v1');
+    await page.getByTestId('deprecation-banner').waitFor(T);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('schema: switch versions and see the diff', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    await page.goto('/products/orders.order-events?tab=schema');
+    const table = page.getByTestId('field-table');
+    await table.waitFor(T);
+    const latestRows = await table.locator('tbody tr').count();
+    await page.getByTestId('schema-version').selectOption('1');
+    await page.waitForURL((u) => u.searchParams.get('v') === '1', T);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=field-table] tbody tr').length !== n, latestRows, T);
+    await page.getByTestId('diff-from').selectOption('1');
+    await page.getByTestId('diff-changes').locator('li').first().waitFor(T);
+    await page.getByTestId('schema-merge').locator('.cm-mergeView, .cm-editor').first().waitFor(T);
+    assert.ok((await page.getByTestId('diff-changes').locator('.change').count()) > 0, 'the diff lists changes');
+    await capture(page, 'schema');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('lineage: walk the graph two levels, expand depth, impact', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    await page.goto('/products/orders.order-events?tab=lineage');
+    const canvas = page.getByTestId('lineage-canvas');
+    await canvas.locator('.react-flow__node').first().waitFor(T);
+    await page.getByTestId('impact').waitFor(T);
+    await capture(page, 'lineage');
+    // first hop: a downstream product
+    const node1 = canvas.locator('.react-flow__node.lnode-product:not(.lnode-root)').first();
+    const name1 = (await node1.innerText()).trim();
+    await node1.click();
+    await page.waitForURL((u) => u.pathname === `/products/${name1}` && u.searchParams.get('tab') === 'lineage', T);
+    await page.getByRole('heading', { level: 1 }).waitFor(T);
+    // expand to depth 2
+    await page.getByTestId('lineage-expand').click();
+    await page.waitForURL((u) => u.searchParams.get('depth') === '2', T);
+    await page.getByText('Depth 2').waitFor(T);
+    const canvas2 = page.getByTestId('lineage-canvas');
+    await canvas2.locator('.react-flow__node').first().waitFor(T);
+    // second hop
+    const node2 = canvas2.locator(`.react-flow__node.lnode-product:not(.lnode-root)`).first();
+    const name2 = (await node2.innerText()).trim();
+    assert.notEqual(name2, name1);
+    await node2.click();
+    await page.waitForURL((u) => u.pathname === `/products/${name2}` && u.searchParams.get('depth') === '2', T);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('publish a product, then find it by search', async () => {
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/publish');
+    await page.getByLabel('Name', { exact: true }).fill('portal-test-notes');
+    await page.getByLabel('Display name').fill('Portal Test Notes');
+    await page.getByLabel('Description (Markdown)').fill('Notes written by the portal end-to-end test.');
+    await page.getByLabel('Tags (comma-separated)').fill('orders, e2e');
+    await capture(page, 'publish');
+    await page.getByTestId('publish-submit').click();
+    await page.waitForURL(/\/products\/orders\.portal-test-notes/, T);
+    await page.getByRole('heading', { name: 'Portal Test Notes', level: 1 }).waitFor(T);
+    await page.goto('/?q=portal-test-notes');
+    await page.getByRole('link', { name: 'Portal Test Notes' }).waitFor(T);
+    // evolve: an incompatible schema is refused before submit
+    await page.goto('/publish/orders.portal-test-notes');
+    await page.getByTestId('schema-editor').locator('.cm-content').waitFor(T);
+    await page.getByTestId('schema-editor').locator('.cm-content').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText('{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"],"additionalProperties":false}');
+    await page.getByTestId('check-compat').click();
+    await page.getByTestId('compat-report').waitFor(T);
+    await page.getByRole('heading', { name: /Downstream impact/ }).waitFor(T);
+    await capture(page, 'evolve');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('adopt a topic that is not a product yet, and watch records arrive in its live tail', async () => {
+    const kafka = new Kafka({ clientId: 'portal-e2e', brokers: [server.kafka], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'legacy-portal-clicks', numPartitions: 1, replicationFactor: 1 }] });
+    await admin.disconnect();
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const click = (i) => ({ key: `u${i}`, value: JSON.stringify({ userId: `u${i}`, page: `/p/${i}`, at: new Date().toISOString() }) });
+    await producer.send({ topic: 'legacy-portal-clicks', messages: [0, 1, 2, 3, 4].map(click) });
+
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/adopt');
+    const card = page.getByTestId('topic-legacy-portal-clicks');
+    await card.waitFor(T);
+    await capture(page, 'adopt');
+    await card.getByRole('button', { name: 'Publish as a product' }).click();
+    await card.getByLabel('Description').fill('Clicks of the old shop, adopted by the e2e test');
+    await card.getByTestId('adopt-submit').click();
+    await page.waitForURL(/\/products\/orders\.legacy-portal-clicks/, T);
+    await page.getByRole('tab', { name: 'Live tail' }).click();
+    await page.waitForURL((u) => u.searchParams.get('tab') === 'live', T);
+    await page.getByTestId('tail-start').click();
+    await page.getByText('Live', { exact: false }).first().waitFor(T);
+    await page.waitForTimeout(1500);
+    await producer.send({ topic: 'legacy-portal-clicks', messages: [10, 11, 12, 13, 14, 15, 16].map(click) });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=tail-records]')?.textContent) >= 7, null, { timeout: 20_000 });
+    await page.getByTestId('tail-list').getByText('/p/16').waitFor(T);
+    await capture(page, 'live-tail', { fullPage: false });
+    await page.getByTestId('tail-stop').click();
+    await producer.disconnect();
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('register a use case and see it in lineage', async () => {
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/apps/order-enricher');
+    await page.getByRole('heading', { name: 'order-enricher', level: 1 }).waitFor(T);
+    await page.getByText('Register a use case').click();
+    await page.getByLabel('Name (lowercase, digits, dashes)').fill('notes-enricher');
+    await page.getByLabel('Kind').selectOption('ENRICH');
+    await page.getByLabel('Description', { exact: true }).fill('Adds the portal notes to orders');
+    await page.getByLabel(/Input products/).fill('orders.portal-test-notes');
+    await page.getByLabel('Output products').fill('orders.enriched-orders');
+    await page.getByTestId('uc-submit').click();
+    await page.getByText(/Registered notes-enricher/).waitFor(T);
+    await page.getByText('notes-enricher', { exact: true }).waitFor(T);
+    await page.getByTestId('lineage-canvas').getByText('orders.portal-test-notes').waitFor(T);
+    await capture(page, 'app');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('request access, the owner approves, the requester sees it change live', async () => {
+    const requester = await newSession(browser, server, 'alice');
+    const owner = await newSession(browser, server, 'priya');
+    const rp = requester.page;
+    await rp.goto('/products/payments.refunds');
+    await rp.getByRole('button', { name: 'Request access' }).click();
+    const dialog = rp.getByRole('dialog');
+    await dialog.getByLabel('For the application').selectOption('order-enricher');
+    await dialog.getByLabel(/Purpose/).fill('Refunds next to enriched orders');
+    await capture(rp, 'request-access', { fullPage: false });
+    await dialog.getByRole('button', { name: 'Send request' }).click();
+    await dialog.getByText(/Request sent/).waitFor(T);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await rp.goto('/apps/order-enricher');
+    const row = rp.getByTestId('sub-payments.refunds');
+    await row.getByText('PENDING').waitFor(T);
+    await rp.waitForTimeout(1000); // the live subscription is up
+
+    const op = owner.page;
+    await op.goto('/inbox');
+    const card = op.getByTestId('request-order-enricher-payments.refunds');
+    await card.waitFor(T);
+    await capture(op, 'inbox');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.waitFor({ state: 'detached', timeout: 20_000 });
+
+    // No reload on the requester's side.
+    await row.getByText('APPROVED').waitFor({ timeout: 20_000 });
+    requester.assertQuietConsole();
+    owner.assertQuietConsole();
+    await requester.context.close();
+    await owner.context.close();
+  });
+
+  test('a private product stays invisible to an outsider', async () => {
+    const priya = await demoToken(server.base, 'priya');
+    const own = await gql(server.base, '{ dataProduct(qualifiedName: "payments.payment-transactions") { qualifiedName } }', {}, priya);
+    assert.equal(own.data.dataProduct.qualifiedName, 'payments.payment-transactions');
+    const s = await newSession(browser, server, 'maya');
+    const { page } = s;
+    await page.goto('/?q=payment-transactions');
+    await page.getByTestId('result-count').waitFor(T);
+    assert.equal(await page.getByText('payments.payment-transactions').count(), 0);
+    await page.goto('/products/payments.payment-transactions');
+    await page.getByRole('heading', { name: /No product/ }).waitFor(T);
+    await capture(page, 'not-found');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('activity panel and page show live catalog events', async () => {
+    const s = await newSession(browser, server, 'root');
+    const { page } = s;
+    await page.goto('/activity');
+    await page.getByTestId('activity-feed').locator('li').first().waitFor(T);
+    await page.getByRole('button', { name: 'Activity' }).click();
+    await page.getByTestId('activity-panel').waitFor(T);
+    await capture(page, 'activity');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('GraphiQL at /graphql, with the portal token', async () => {
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/graphql');
+    await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: /Execute query/i }).click();
+    await page.locator('.result-window').getByText('"alice"').first().waitFor({ timeout: 30_000 });
+    await capture(page, 'graphiql', { fullPage: false, exclude: ['.graphiql-container'] });
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+});
