@@ -135,13 +135,13 @@ describe('portal', { timeout: 600_000 }, () => {
   test('lineage: walk the graph two levels, expand depth, impact', async () => {
     const s = await newSession(browser, server);
     const { page } = s;
-    await page.goto('/products/orders.order-events?tab=lineage');
+    await page.goto('/products/orders.enriched-orders?tab=lineage');
     const canvas = page.getByTestId('lineage-canvas');
     await canvas.locator('.react-flow__node').first().waitFor(T);
     await page.getByTestId('impact').waitFor(T);
     await capture(page, 'lineage');
     // first hop: a downstream product
-    const node1 = canvas.locator('.react-flow__node.lnode-product:not(.lnode-root)').first();
+    const node1 = canvas.locator('.react-flow__node.lnode-product.lnode-depth-1').first();
     const name1 = (await node1.innerText()).trim();
     await node1.click();
     await page.waitForURL((u) => u.pathname === `/products/${name1}` && u.searchParams.get('tab') === 'lineage', T);
@@ -153,7 +153,7 @@ describe('portal', { timeout: 600_000 }, () => {
     const canvas2 = page.getByTestId('lineage-canvas');
     await canvas2.locator('.react-flow__node').first().waitFor(T);
     // second hop
-    const node2 = canvas2.locator(`.react-flow__node.lnode-product:not(.lnode-root)`).first();
+    const node2 = canvas2.locator('.react-flow__node.lnode-product.lnode-depth-2').first();
     const name2 = (await node2.innerText()).trim();
     assert.notEqual(name2, name1);
     await node2.click();

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { Client, Provider, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, useQuery } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { graphql } from './graphql';
@@ -116,7 +116,12 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
   }, []);
 
   const clients = useMemo(() => makeClients(token, onUnauthenticated), [token, onUnauthenticated]);
-  useEffect(() => () => void clients.ws.dispose(), [clients]);
+  // Close the previous socket once a new token has replaced it (not on StrictMode's effect replays).
+  const previous = useRef<WsClient | null>(null);
+  useEffect(() => {
+    if (previous.current && previous.current !== clients.ws) void previous.current.dispose();
+    previous.current = clients.ws;
+  }, [clients]);
 
   const expiresAt = useMemo(() => (token ? tokenExpiry(token) : null), [token]);
   useEffect(() => {

@@ -89,7 +89,7 @@ export function LineageGraph({
             id: n.id,
             position: positions[n.id] ?? { x: 0, y: 0 },
             data: { label: n.restricted ? '🔒 restricted' : n.label },
-            className: `lnode lnode-${n.kind.toLowerCase()}${n.restricted ? ' lnode-restricted' : ''}${n.root ? ' lnode-root' : ''}`,
+            className: `lnode lnode-${n.kind.toLowerCase()} lnode-depth-${Math.abs(n.depth)}${n.restricted ? ' lnode-restricted' : ''}${n.root ? ' lnode-root' : ''}`,
             connectable: false,
             draggable: false,
             ariaLabel: `${n.kind === 'PRODUCT' ? 'Product' : 'Application'} ${n.restricted ? 'restricted' : n.label}, depth ${n.depth}`,

@@ -223,7 +223,7 @@ export function SearchPage() {
               placeholder="Search products, fields, tags, owners… (typos are fine)"
               data-testid="search-input"
             />
-            <Button className="btn" type="submit" aria-label="Show suggestions">
+            <Button className="btn" aria-label="Show suggestions">
               ▾
             </Button>
           </div>
