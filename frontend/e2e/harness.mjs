@@ -118,6 +118,7 @@ export async function newSession(browser, server, subject = null) {
   if (subject) {
     const token = await demoToken(server.base, subject);
     await context.addInitScript(([k, t]) => {
+      if (!location.protocol.startsWith('http')) return;
       if (!sessionStorage.getItem('e2e-signed-in')) {
         localStorage.setItem(k, t);
         sessionStorage.setItem('e2e-signed-in', '1');

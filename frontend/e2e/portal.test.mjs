@@ -35,7 +35,7 @@ describe('portal', { timeout: 600_000 }, () => {
     // A refused token gives a clear message and a way back.
     await page.evaluate(() => localStorage.setItem('mesh.portal.token', 'not-a-jwt'));
     await page.goto('/');
-    await page.getByText(/token was refused|token has expired/).waitFor(T);
+    await page.locator('.banner').getByText(/token was refused|token has expired/).waitFor(T);
     await page.getByRole('link', { name: 'Sign in again' }).waitFor(T);
     s.problems.splice(0); // the refused token's 401 is logged by the browser itself
     await s.context.close();
@@ -70,7 +70,7 @@ describe('portal', { timeout: 600_000 }, () => {
     await capture(page, 'search');
     // typeahead
     await page.goto('/');
-    await page.getByTestId('search-input').fill('recomm');
+    await page.getByTestId('search-input').pressSequentially('recomm', { delay: 40 });
     await page.getByRole('option', { name: /marketing\.recommendations/ }).waitFor(T);
     await page.getByRole('option', { name: /marketing\.recommendations/ }).click();
     await page.waitForURL(/\/products\/marketing\.recommendations/, T);
@@ -149,7 +149,7 @@ describe('portal', { timeout: 600_000 }, () => {
     // expand to depth 2
     await page.getByTestId('lineage-expand').click();
     await page.waitForURL((u) => u.searchParams.get('depth') === '2', T);
-    await page.getByText('Depth 2').waitFor(T);
+    await page.getByText('Depth 2', { exact: true }).waitFor(T);
     const canvas2 = page.getByTestId('lineage-canvas');
     await canvas2.locator('.react-flow__node').first().waitFor(T);
     // second hop
@@ -314,7 +314,7 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.goto('/graphql');
     await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: /Execute query/i }).click();
-    await page.locator('.result-window').getByText('"alice"').first().waitFor({ timeout: 30_000 });
+    await page.locator('.graphiql-response').getByText('"alice"').first().waitFor({ timeout: 30_000 });
     await capture(page, 'graphiql', { fullPage: false, exclude: ['.graphiql-container'] });
     s.assertQuietConsole();
     await s.context.close();

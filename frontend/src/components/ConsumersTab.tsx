@@ -45,7 +45,7 @@ export default function ConsumersTab({ qn, useCases }: { qn: string; useCases: r
         {fetching && !data && <Loading />}
         {data && subs.length === 0 && <Empty>No application subscribes to it (that you can see).</Empty>}
         {subs.length > 0 && (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table>
               <thead>
                 <tr><th scope="col">Application</th><th scope="col">Team</th><th scope="col">Status</th><th scope="col">PII</th><th scope="col">Purpose</th><th scope="col">Requested</th><th scope="col">Decided</th></tr>

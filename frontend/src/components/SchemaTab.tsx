@@ -52,15 +52,19 @@ export function pretty(def: string): string {
   }
 }
 
-const readOnly = [json(), EditorView.lineWrapping, EditorState.readOnly.of(true), EditorView.editable.of(false)];
+// Read-only but focusable (keyboard users can scroll and select), with a label.
+const readOnlyBase = [json(), EditorView.lineWrapping, EditorState.readOnly.of(true)];
+const readOnly = (label: string) => [...readOnlyBase, EditorView.contentAttributes.of({ 'aria-label': label, tabindex: '0' })];
+
+const definitionExtensions = readOnly('Schema definition');
 
 function Diff({ a, b, labelA, labelB }: { a: string; b: string; labelA: string; labelB: string }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!el.current) return;
     const view = new MergeView({
-      a: { doc: a, extensions: [...readOnly, EditorView.contentAttributes.of({ 'aria-label': labelA })] },
-      b: { doc: b, extensions: [...readOnly, EditorView.contentAttributes.of({ 'aria-label': labelB })] },
+      a: { doc: a, extensions: readOnly(labelA) },
+      b: { doc: b, extensions: readOnly(labelB) },
       parent: el.current,
       collapseUnchanged: { margin: 3, minSize: 6 },
     });
@@ -111,7 +115,7 @@ export default function SchemaTab({ qn, versions }: { qn: string; versions: numb
             <p className="muted small">
               {sv.format === 'AVRO' ? 'Avro' : 'JSON Schema'} · schema id {sv.schemaId ?? '—'} · registered by {sv.createdBy}, {fmtTime(sv.createdAt)}
             </p>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
               <table data-testid="field-table">
                 <thead>
                   <tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Doc</th><th scope="col">Tags</th></tr>
@@ -131,7 +135,7 @@ export default function SchemaTab({ qn, versions }: { qn: string; versions: numb
             </div>
             <details>
               <summary>Raw definition</summary>
-              <CodeMirror value={pretty(sv.definition)} extensions={readOnly} basicSetup={{ lineNumbers: true, foldGutter: true }} aria-label="Schema definition" />
+              <CodeMirror value={pretty(sv.definition)} extensions={definitionExtensions} basicSetup={{ lineNumbers: true, foldGutter: true }} />
             </details>
           </>
         )}

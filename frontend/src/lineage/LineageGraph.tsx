@@ -59,7 +59,9 @@ export function LineageGraph({
   onLaidOut?: (info: { ms: number; nodes: number }) => void;
   height?: number;
 }) {
-  const [positions, setPositions] = useState<Record<string, { x: number; y: number }> | null>(null);
+  const [laid, setLaid] = useState<{ positions: Record<string, { x: number; y: number }>; n: number; of: GNode[] } | null>(null);
+  // Positions belong to one node set: a new set waits for its own layout.
+  const positions = laid && laid.of === nodes ? laid.positions : null;
   const [layoutError, setLayoutError] = useState<string | null>(null);
   const cb = useRef(onLaidOut);
   useEffect(() => {
@@ -72,7 +74,7 @@ export function LineageGraph({
       if (!live) return;
       if (r.error || !r.positions) setLayoutError(r.error ?? 'layout failed');
       else {
-        setPositions(r.positions);
+        setLaid((prev) => ({ positions: r.positions!, n: (prev?.n ?? 0) + 1, of: nodes }));
         cb.current?.({ ms: r.ms, nodes: nodes.length });
       }
     });
@@ -130,6 +132,7 @@ export function LineageGraph({
         <Loading label={`Laying out ${nodes.length} nodes…`} />
       ) : (
         <ReactFlow
+          key={laid?.n}
           nodes={rfNodes}
           edges={rfEdges}
           fitView={!big}

@@ -75,13 +75,13 @@ export default function AdoptPage() {
             </p>
             <details>
               <summary>Sample of the newest records ({t.sample.length})</summary>
-              <pre className="code">{t.sample.map((r) => `p${r.partition}@${r.offset} ${r.key ?? '∅'} ${r.json != null ? JSON.stringify(r.json) : `(not JSON) ${r.rawBase64 ?? ''}`}`).join('\n')}</pre>
+              <pre className="code" tabIndex={0}>{t.sample.map((r) => `p${r.partition}@${r.offset} ${r.key ?? '∅'} ${r.json != null ? JSON.stringify(r.json) : `(not JSON) ${r.rawBase64 ?? ''}`}`).join('\n')}</pre>
             </details>
             <details>
               <summary>
                 Inferred schema {t.inferredSchema ? `(from ${t.inferredSchema.records} records, ${t.inferredSchema.skipped} skipped)` : '(none: no JSON record)'}
               </summary>
-              {t.inferredSchema && <pre className="code">{t.inferredSchema.definition}</pre>}
+              {t.inferredSchema && <pre className="code" tabIndex={0}>{t.inferredSchema.definition}</pre>}
             </details>
             {open === t.name ? (
               <AdoptForm topic={t.name} domains={data.domains} onCancel={() => setOpen(null)} />

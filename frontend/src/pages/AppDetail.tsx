@@ -100,7 +100,7 @@ export default function AppPage({ name }: { name: string }) {
             No access requested yet. Find a product in <Link href="/">Explore</Link> and press “Request access”.
           </Empty>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table data-testid="app-subscriptions">
               <thead>
                 <tr><th scope="col">Product</th><th scope="col">Status</th><th scope="col">PII</th><th scope="col">Purpose</th><th scope="col">Requested</th><th scope="col">Decision</th></tr>
@@ -131,7 +131,7 @@ export default function AppPage({ name }: { name: string }) {
               <div className="small">
                 {u.inputs.map((i) => <ProductLink key={i.qualifiedName} qn={i.qualifiedName} />)} → {u.outputs.map((i) => <ProductLink key={i.qualifiedName} qn={i.qualifiedName} />)}
               </div>
-              {u.transformation && <pre className="code">{u.transformation}</pre>}
+              {u.transformation && <pre className="code" tabIndex={0}>{u.transformation}</pre>}
               {owner && (
                 <button type="button" className="btn btn-small" onClick={async () => { await remove({ id: u.id }); refresh(); }}>
                   Remove use case {u.name}
@@ -172,7 +172,7 @@ function UseCaseForm({ app, onDone }: { app: string; onDone: () => void }) {
         }}
       >
         <label htmlFor="uc-name">Name (lowercase, digits, dashes)</label>
-        <input id="uc-name" className="input" required pattern="[a-z0-9-]+" value={name} onChange={(e) => setName(e.target.value)} />
+        <input id="uc-name" className="input" required pattern="[a-z0-9\-]+" value={name} onChange={(e) => setName(e.target.value)} />
         <label htmlFor="uc-kind">Kind</label>
         <select id="uc-kind" className="input" value={kind} onChange={(e) => setKind(e.target.value as 'ENRICH')}>
           {['ENRICH', 'FILTER', 'AGGREGATE', 'JOIN', 'CUSTOM'].map((k) => <option key={k}>{k}</option>)}

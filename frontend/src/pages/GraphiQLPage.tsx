@@ -8,10 +8,7 @@ import { useAuth, wsUrl } from '../auth';
 const DEFAULT_QUERY = `# Mesh Catalog GraphQL API. The portal's token is sent for you.
 {
   viewer { subject teams roles }
-  search(query: "order", first: 5) {
-    totalCount
-    edges { node { matchedFields product { qualifiedName status } } }
-  }
+  search(query: "order") { totalCount }
 }
 `;
 

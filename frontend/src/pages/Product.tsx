@@ -190,7 +190,7 @@ function Overview({ p }: { p: Product }) {
         {p.qualityChecks.length === 0 ? (
           <Empty>No quality check declared.</Empty>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table>
               <thead>
                 <tr><th scope="col">Check</th><th scope="col">Kind</th><th scope="col">Threshold</th><th scope="col">Latest</th><th scope="col">Observed</th><th scope="col">When</th></tr>

@@ -3,6 +3,7 @@ import { useClient, useMutation, useQuery } from 'urql';
 import { Link, useLocation } from 'wouter';
 import CodeMirror from '@uiw/react-codemirror';
 import { json } from '@codemirror/lang-json';
+import { EditorView } from '@codemirror/view';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty, errorsOf, type PortalError } from '../errors';
 import { useAuth, useIsMember } from '../auth';
@@ -52,6 +53,8 @@ const PublishMutation = graphql(`
     publishDataProduct(input: $input) { id qualifiedName status version schema { version } }
   }
 `);
+
+const editorExtensions = [json(), EditorView.contentAttributes.of({ 'aria-labelledby': 'f-def-label', tabindex: '0' })];
 
 const NEW_SCHEMA = `{
   "type": "object",
@@ -312,7 +315,7 @@ function PublishForm({
           </select>
           <span className="label" id="f-def-label">Definition</span>
           <div className="editor" data-testid="schema-editor">
-            <CodeMirror value={form.definition} height="300px" extensions={[json()]} onChange={(v) => up('definition')(v)} aria-labelledby="f-def-label" />
+            <CodeMirror value={form.definition} height="300px" extensions={editorExtensions} onChange={(v) => up('definition')(v)} />
           </div>
           {existing && (
             <div className="compat">

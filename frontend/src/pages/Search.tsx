@@ -200,7 +200,7 @@ export function SearchPage() {
           inputValue={text}
           onInputChange={setText}
           allowsCustomValue
-          allowsEmptyCollection={false}
+          allowsEmptyCollection
           menuTrigger="input"
           items={suggestions.map((s) => ({ id: `${s.kind}:${s.text}`, ...s }))}
           onSelectionChange={(key) => {
@@ -228,7 +228,10 @@ export function SearchPage() {
             </Button>
           </div>
           <Popover className="popover" placement="bottom start">
-            <ListBox className="listbox">
+            <ListBox
+              className="listbox"
+              renderEmptyState={() => <p className="muted small pad">{prefix.length < 2 ? 'Type two letters for suggestions' : 'No suggestion'}</p>}
+            >
               {(s: { id: string; kind: string; text: string; displayName?: string | null; productCount?: number | null }) => (
                 <ListBoxItem id={s.id} textValue={s.text} className="listbox-item">
                   <span className={`sugg-kind sugg-${s.kind.toLowerCase()}`}>{s.kind === 'PRODUCT' ? 'Product' : 'Field'}</span>{' '}
