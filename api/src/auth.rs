@@ -61,6 +61,9 @@ pub enum AuthError {
     Keys(String),
     #[error("minting tokens needs an HS256 secret (MESH_JWT_SECRET)")]
     NoSecret,
+    /// A token the server would refuse (empty subject, no lifetime).
+    #[error("cannot mint this token: {0}")]
+    Mint(&'static str),
 }
 
 /// When a bearer header's token expires (its `exp`), read without checking
@@ -183,6 +186,12 @@ impl TokenService {
     /// token`), with roles and teams under the configured claim names.
     pub fn mint(&self, identity: &Identity, ttl: Duration) -> Result<String, AuthError> {
         let (key, _) = self.secret.as_ref().ok_or(AuthError::NoSecret)?;
+        if identity.subject.trim().is_empty() {
+            return Err(AuthError::Mint("the subject (--sub) must not be empty"));
+        }
+        if ttl < Duration::from_secs(1) {
+            return Err(AuthError::Mint("the lifetime (--ttl) must be at least 1s"));
+        }
         let now = jsonwebtoken::get_current_timestamp();
         let mut claims = json!({ "sub": identity.subject, "iat": now, "exp": now + ttl.as_secs() });
         if let Some(iss) = &self.issuer {

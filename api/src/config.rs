@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::catalog::ReservedTopics;
 use clap::{Args, Parser, Subcommand};
 
 /// The signing secret used by `--demo` and by `mesh-catalog token` when no
@@ -160,6 +161,10 @@ pub struct ServeArgs {
     /// Maximum complexity (roughly, fields resolved) of a GraphQL query.
     #[arg(long, env = "MESH_GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
     pub max_complexity: usize,
+    /// The built portal (`frontend/dist` from `npm run build` in
+    /// `frontend/`), served at `/`.
+    #[arg(long, env = "MESH_PORTAL_DIR", default_value = "frontend/dist")]
+    pub portal_dir: PathBuf,
     #[command(flatten)]
     pub kafka: KafkaArgs,
 }
@@ -178,6 +183,11 @@ pub struct KafkaArgs {
     /// Port of the embedded broker on 127.0.0.1 (0 picks a free port).
     #[arg(long, env = "MESH_EMBEDDED_KAFKA_PORT", default_value_t = 9092)]
     pub embedded_kafka_port: u16,
+    /// Topics no data product may be bound to, adopt or stream, besides
+    /// Kafka's internal `_…` topics and `mesh.catalog.events`: exact names,
+    /// or prefixes ending with `*` (comma-separated, or the flag repeated).
+    #[arg(long = "reserved-topic", env = "MESH_RESERVED_TOPICS", value_delimiter = ',')]
+    pub reserved_topics: Vec<String>,
     /// Capacity of each subscriber's queue of live records; a subscriber
     /// further behind gets a `lagged` notice and skips to the newest.
     #[arg(long, env = "MESH_LIVE_QUEUE", default_value_t = 1024)]
@@ -207,6 +217,8 @@ pub struct KafkaConfig {
     pub live_queue: usize,
     /// How often the freshness monitor checks the topics.
     pub freshness_interval: Duration,
+    /// Topics never bound to a product, adopted or streamed.
+    pub reserved_topics: ReservedTopics,
 }
 
 impl KafkaConfig {
@@ -217,6 +229,7 @@ impl KafkaConfig {
             properties: Vec::new(),
             live_queue: 1024,
             freshness_interval: Duration::from_secs(10),
+            reserved_topics: ReservedTopics::default(),
         }
     }
 
@@ -227,6 +240,7 @@ impl KafkaConfig {
             properties: Vec::new(),
             live_queue: 1024,
             freshness_interval: Duration::from_secs(10),
+            reserved_topics: ReservedTopics::default(),
         }
     }
 }
@@ -267,6 +281,7 @@ impl KafkaArgs {
             properties,
             live_queue: self.live_queue,
             freshness_interval: self.freshness_check,
+            reserved_topics: ReservedTopics::new(self.reserved_topics.iter().map(|t| t.trim().to_owned())),
         })
     }
 }
@@ -472,6 +487,8 @@ pub struct Config {
     pub security: SecurityConfig,
     pub limits: GraphqlLimits,
     pub kafka: KafkaConfig,
+    /// The built portal's directory.
+    pub portal_dir: PathBuf,
 }
 
 impl Config {
@@ -492,6 +509,7 @@ impl Config {
                 introspection: args.security.introspection,
             },
             kafka: args.kafka.resolve()?,
+            portal_dir: args.portal_dir.clone(),
         })
     }
 }
@@ -530,12 +548,14 @@ mod tests {
             kafka_bootstrap_servers: Some("k1:9092".into()),
             kafka_properties: vec!["security.protocol=SASL_SSL".into(), "sasl.mechanism = PLAIN".into()],
             embedded_kafka_port: 9092,
+            reserved_topics: vec!["audit-*".into()],
             live_queue: 16,
             freshness_check: Duration::from_secs(10),
         };
         let config = args.resolve().unwrap();
         assert_eq!(config.brokers, KafkaBrokers::External("k1:9092".into()));
         assert_eq!(config.properties[1], ("sasl.mechanism".into(), "PLAIN".into()));
+        assert!(config.reserved_topics.contains("audit-log"));
         let bad = KafkaArgs {
             kafka_properties: vec!["nonsense".into()],
             ..args

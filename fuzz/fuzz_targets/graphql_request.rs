@@ -51,7 +51,10 @@ fn world() -> &'static World {
             let catalog = Catalog::new(store)
                 .with_hook(std::sync::Arc::new(indexer.clone()))
                 .with_hook(live.hook())
-                .with_settings(Settings { anonymous_read: true });
+                .with_settings(Settings {
+                    anonymous_read: true,
+                    ..Settings::default()
+                });
             mesh_catalog::demo::seed(&catalog).await.expect("demo seed");
             indexer.flush().await.expect("index flush");
             let admin = Caller::User(Identity {

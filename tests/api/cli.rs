@@ -53,6 +53,17 @@ async fn token_command_mints_a_verifiable_token() {
     assert_eq!(identity.roles, ["admin"]);
 }
 
+#[test]
+fn token_command_refuses_tokens_the_server_would_reject() {
+    fails_with(&["token", "--sub", ""], &[], "the subject (--sub) must not be empty");
+    fails_with(&["token", "--sub", "  "], &[], "the subject (--sub) must not be empty");
+    fails_with(
+        &["token", "--sub", "alice", "--ttl", "0"],
+        &[],
+        "the lifetime (--ttl) must be at least 1s",
+    );
+}
+
 fn fails_with(args: &[&str], envs: &[(&str, &str)], message: &str) {
     let out = run(args, envs);
     assert!(!out.status.success(), "{args:?} should fail");
@@ -137,4 +148,97 @@ fn serve_answers_and_stops_on_sigterm() {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit, got {status}");
+}
+
+/// The demo at the default log level: the server's own INFO lines, nothing
+/// from the embedded broker or librdkafka (which logged every request, and
+/// ERRORs when the broker stopped before the Kafka clients); SIGTERM stops
+/// it in order and cleanly.
+#[test]
+fn demo_logs_stay_readable_and_shutdown_is_orderly() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = crate::helpers::temp_dir();
+    let log = dir.join("stderr.log");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--embedded-kafka-port",
+            "0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("MESH_JWT_SECRET")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(120), "the demo did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Demo traffic runs (about 25 records/s through the broker).
+    let served = Instant::now();
+    std::thread::sleep(Duration::from_secs(8));
+    let during = std::fs::read_to_string(&log).unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+    let all = std::fs::read_to_string(&log).unwrap();
+    let per_second = during.len() as f64 / served.elapsed().as_secs_f64();
+    assert!(
+        all.len() < 64 * 1024,
+        "{} bytes of log ({per_second:.0} B/s while serving):\n{}",
+        all.len(),
+        &all[..all.len().min(4000)]
+    );
+    for line in all.lines() {
+        // `<time> <LEVEL> <target>: <message>`
+        let target = line.split_whitespace().nth(2).unwrap_or_default();
+        assert!(
+            target.starts_with("mesh_catalog"),
+            "a line from a dependency at the default level: {line}"
+        );
+        assert!(!line.contains("ERROR"), "an error line: {line}");
+    }
+    assert!(all.contains("stopped"), "the last line says it stopped:\n{all}");
+}
+
+/// Every flag and environment variable of `serve` is in the README's
+/// settings table, so the table cannot drift from the CLI definition.
+#[test]
+fn every_serve_setting_is_in_the_readme_table() {
+    use clap::CommandFactory;
+    let readme = include_str!("../../README.md");
+    let table: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `--")).collect();
+    let cli = mesh_catalog::config::Cli::command();
+    let serve = cli.find_subcommand("serve").expect("a serve command");
+    let mut missing = Vec::new();
+    for arg in serve.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if long == "help" {
+            continue;
+        }
+        let flag = format!("`--{long}");
+        let row = table.iter().find(|row| row.contains(&flag));
+        match (row, arg.get_env()) {
+            (None, _) => missing.push(format!("--{long}")),
+            (Some(row), Some(env)) if !row.contains(env.to_str().unwrap()) => {
+                missing.push(format!("{} (in the row of --{long})", env.to_str().unwrap()))
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing from the README's settings table: {missing:?}"
+    );
 }

@@ -103,6 +103,7 @@ pub fn test_config(data_dir: PathBuf, database_url: String, demo: bool) -> Confi
         },
         limits: GraphqlLimits::default(),
         kafka: KafkaConfig::embedded(),
+        portal_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/dist").into(),
     }
 }
 

@@ -14,18 +14,58 @@ async fn probes_answer(app: TestApp) {
     assert_eq!(ready.status(), 200);
 }
 
+/// The portal: files by path, `index.html` for deep links and for a
+/// browser opening `/graphql` (the portal's GraphiQL), a 404 for a missing
+/// hashed asset, and a clear page when there is no build.
 #[tokio::test]
-async fn graphiql_and_graphql_over_http() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let page = app
+async fn the_portal_is_served() {
+    let portal = crate::helpers::temp_dir();
+    std::fs::create_dir_all(portal.join("assets")).unwrap();
+    std::fs::write(portal.join("index.html"), "<!doctype html><title>portal-index</title>").unwrap();
+    std::fs::write(portal.join("assets/app-1234.js"), "console.log('portal')".repeat(200)).unwrap();
+    let dir = portal.clone();
+    let app = spawn_configured(Backend::Sqlite, move |c| c.portal_dir = dir).await;
+    let get = |path: &str, accept: &str| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("accept", accept)
+            .send()
+    };
+    for path in ["/", "/products/orders.order-events", "/search?q=orders", "/graphql"] {
+        let page = get(path, "text/html").await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert_eq!(page.headers()["cache-control"], "no-cache", "{path}");
+        assert!(page.text().await.unwrap().contains("portal-index"), "{path}");
+    }
+    let asset = app
         .client
-        .get(format!("{}/graphql", app.address))
-        .header("accept", "text/html")
+        .get(format!("{}/assets/app-1234.js", app.address))
+        .header("accept-encoding", "gzip")
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+    assert_eq!(asset.status(), 200);
+    assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert_eq!(
+        asset.headers()["content-encoding"],
+        "gzip",
+        "compressed for the browser"
+    );
+    assert_eq!(get("/assets/missing-5678.js", "*/*").await.unwrap().status(), 404);
+
+    std::fs::remove_file(portal.join("index.html")).unwrap();
+    let missing = get("/", "text/html").await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let text = missing.text().await.unwrap();
+    assert!(
+        text.contains("portal is not built") && text.contains("npm --prefix frontend"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn graphql_over_http() {
+    let app = spawn_app(Backend::Sqlite).await;
 
     // GET with a query executes it.
     let got: Value = app
@@ -159,4 +199,36 @@ async fn bad_tokens_and_limits_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413);
+}
+
+/// The reference GraphQL-over-HTTP audit (graphql-http's `serverAudits`,
+/// run by Node from tests/http-audit, installed by scripts/test): no MUST
+/// fails, and no SHOULD but the documented departures.
+#[tokio::test]
+async fn graphql_over_http_audit() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/http-audit");
+    assert!(
+        dir.join("node_modules/graphql-http").is_dir(),
+        "run `npm ci --prefix tests/http-audit` (scripts/test does) before this test"
+    );
+    let app = spawn_app(Backend::Sqlite).await;
+    let url = format!("{}/graphql", app.address);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("audit.mjs")
+            .arg(url)
+            .current_dir(&dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}");
+    assert!(
+        output.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("MUST "), "{report}");
 }

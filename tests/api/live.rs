@@ -664,6 +664,52 @@ async fn freshness_flags_on_tansu() {
     freshness_flags(Broker::Tansu).await;
 }
 
+/// The first answer of a product's live figures, from a feed that has just
+/// started, already knows the newest record and the recent rate: no STALE,
+/// 0 events/s and no last event time for a topic that is being produced.
+async fn first_figures_are_right(broker: Broker) {
+    let app = spawn_live(Backend::Sqlite, broker.config()).await;
+    app.orders_domain().await;
+    let topic = json_product_fresh_within(&app, "warm", 60).await;
+    let producer = producer(&app.bootstrap);
+    for id in 0..20 {
+        produce(&producer, &topic, "k", format!("{{\"id\": {id}}}").as_bytes()).await;
+    }
+    let query = "{ dataProduct(qualifiedName: \"orders.warm\") { live { freshness lastEventTime eventsPerSecond recentRecords } } }";
+    let live = app.ok("alice", query, json!({})).await["dataProduct"]["live"].clone();
+    assert_eq!(live["freshness"], "OK", "{live:#}");
+    assert!(live["lastEventTime"].is_string(), "{live:#}");
+    assert!(live["eventsPerSecond"].as_f64().unwrap() > 0.0, "{live:#}");
+
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    let other = json_product_fresh_within(&app, "warm2", 60).await;
+    for id in 0..5 {
+        produce(&producer, &other, "k", format!("{{\"id\": {id}}}").as_bytes()).await;
+    }
+    client
+        .subscribe(
+            "h",
+            "subscription { productHealth(product: \"orders.warm2\", intervalSeconds: 1) { freshness lastEventTime } }",
+            json!({}),
+        )
+        .await;
+    let first = client.data(WAIT).await["productHealth"].clone();
+    assert_eq!(first["freshness"], "OK", "{first:#}");
+    assert!(first["lastEventTime"].is_string(), "{first:#}");
+}
+
+#[tokio::test]
+async fn first_figures_are_right_on_apache_kafka() {
+    first_figures_are_right(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn first_figures_are_right_on_tansu() {
+    first_figures_are_right(Broker::Tansu).await;
+}
+
 /// PII fields are masked for an application approved without PII access
 /// (and shown to the owner team and to one approved with it); revoking the
 /// access ends the application's stream with FORBIDDEN.
@@ -720,6 +766,39 @@ async fn pii_and_revocation(broker: Broker) {
     let clear = alice.data(WAIT).await["productEvents"].clone();
     assert_eq!(clear["masked"], false);
     assert_eq!(clear["value"]["email"], "ada@example.com");
+
+    // A filter sees what its subscriber sees: bob cannot test guesses of a
+    // masked field (the right guess matches nothing, the mask matches).
+    let filtered = "subscription($v: JSON!) { productEvents(product: \"orders.people\", \
+        filter: {fieldEquals: [{path: \"email\", value: $v}]}) { ... on KafkaRecord { value } } }";
+    bob.subscribe("guess", filtered, json!({ "v": "ada@example.com" }))
+        .await;
+    bob.subscribe("mask", filtered, json!({ "v": "***" })).await;
+    alice
+        .subscribe("owner", filtered, json!({ "v": "ada@example.com" }))
+        .await;
+    wait_subscribers(&app, &topic, 5).await;
+    produce(&producer(&app.bootstrap), &topic, "k", record).await;
+    assert_eq!(
+        alice.data(WAIT).await["productEvents"]["value"]["email"],
+        "ada@example.com"
+    );
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(3);
+    while let Ok(Some(message)) = tokio::time::timeout(until - Instant::now(), bob.raw()).await {
+        seen.push(message["id"].as_str().unwrap_or_default().to_owned());
+        if Instant::now() >= until {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["b", "mask"], "which of bob's subscriptions got the record");
+    bob.stop("guess").await;
+    bob.stop("mask").await;
+    alice.stop("owner").await;
+    for client in [&mut bob, &mut alice] {
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), client.raw()).await {}
+    }
 
     let revoke = "mutation($s: ID!) { revokeAccess(subscription: $s, reason: \"done\") { status } }";
     app.ok("alice", revoke, json!({ "s": subscription })).await;
@@ -874,4 +953,84 @@ async fn websocket_protocol_edges() {
     let refused = legacy.raw().await.unwrap();
     assert_eq!(refused["type"], "connection_error", "{refused}");
     assert!(refused["payload"]["message"].is_string(), "{refused}");
+}
+
+/// Debian's stock kcat (librdkafka 2.0.2) talks to the embedded broker
+/// (patched: patches/tansu-service): records it produces arrive through
+/// `productEvents`, and it reads them back.
+#[tokio::test]
+async fn kcat_produces_to_the_embedded_broker() {
+    use std::io::Write;
+    let app = spawn_live(Backend::Sqlite, Broker::Tansu.config()).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "kcat").await;
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    client
+        .subscribe(
+            "k",
+            "subscription { productEvents(product: \"orders.kcat\") { ... on KafkaRecord { key value } } }",
+            json!({}),
+        )
+        .await;
+    wait_subscribers(&app, &topic, 1).await;
+    let bootstrap = app.bootstrap.clone();
+    let produce_topic = topic.clone();
+    let produced = tokio::task::spawn_blocking(move || {
+        let mut kcat = std::process::Command::new("kcat")
+            .args(["-P", "-b", &bootstrap, "-t", &produce_topic, "-k", "from-kcat"])
+            .args(["-X", "message.timeout.ms=10000"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kcat is installed (scripts/packages.sh)");
+        kcat.stdin
+            .take()
+            .unwrap()
+            .write_all(b"{\"id\": 7, \"country\": \"FR\"}\n")
+            .unwrap();
+        kcat.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        produced.status.success(),
+        "kcat -P: {}",
+        String::from_utf8_lossy(&produced.stderr)
+    );
+    let record = client.data(WAIT).await["productEvents"].clone();
+    assert_eq!(
+        record,
+        json!({ "key": "from-kcat", "value": { "id": 7, "country": "FR" } })
+    );
+
+    let bootstrap = app.bootstrap.clone();
+    let consumed = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kcat")
+            .args([
+                "-C",
+                "-b",
+                &bootstrap,
+                "-t",
+                &topic,
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%k %s\\n",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&consumed.stdout);
+    assert!(
+        consumed.status.success(),
+        "kcat -C: {}",
+        String::from_utf8_lossy(&consumed.stderr)
+    );
+    assert!(out.contains("from-kcat {\"id\": 7, \"country\": \"FR\"}"), "{out}");
 }

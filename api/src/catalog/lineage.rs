@@ -418,10 +418,11 @@ impl Catalog {
     /// Walks the whole graph from `of` up to `depth` hops in `direction`
     /// (unfiltered: callers mask what the caller may not see).
     async fn walk(&self, of: &NodeRef, direction: Direction, depth: i32) -> Result<LineageGraph> {
-        if depth < 1 {
-            return Err(CatalogError::Validation("depth must be at least 1".into()));
+        if !(1..=MAX_DEPTH).contains(&depth) {
+            return Err(CatalogError::Validation(format!(
+                "depth must be between 1 and {MAX_DEPTH}, got {depth}"
+            )));
         }
-        let depth = depth.min(MAX_DEPTH);
         let (root, root_name) = resolve(self.db(), of).await?;
         let mut reached: HashMap<String, (NodeKind, i32)> = HashMap::new();
         let mut edges: HashMap<String, lineage_edge::Model> = HashMap::new();

@@ -21,6 +21,7 @@ mod quality;
 pub mod schema;
 mod schemas;
 mod teams;
+mod topic_rules;
 mod types;
 mod use_cases;
 
@@ -44,6 +45,7 @@ pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, Qualit
 pub use quality::{quality_score, RecordQualityResult};
 pub use schemas::{decode_format, decode_mode, format_str, mode_str, stored_fields, SchemaDiff, SchemaInput};
 pub use teams::{NewDomain, NewTeam};
+pub use topic_rules::ReservedTopics;
 pub use types::*;
 pub use use_cases::{NewUseCase, UseCaseRegistration, UseCaseRole};
 
@@ -116,7 +118,12 @@ impl Catalog {
     /// The caller with its memberships resolved, for the reads of one
     /// request.
     pub async fn principal(&self, caller: &Caller) -> Result<policy::Principal> {
-        policy::Principal::resolve(self.db(), caller, self.settings).await
+        policy::Principal::resolve(self.db(), caller, &self.settings).await
+    }
+
+    /// Topics no product may be bound to or stream.
+    pub fn reserved_topics(&self) -> &ReservedTopics {
+        &self.settings.reserved_topics
     }
 
     /// Adds a hook; call before the catalog is shared.
@@ -145,7 +152,7 @@ impl Catalog {
             return Err(refusal);
         };
         let tx = self.store.begin_write().await?;
-        let principal = policy::Principal::resolve(&tx.tx, caller, self.settings).await?;
+        let principal = policy::Principal::resolve(&tx.tx, caller, &self.settings).await?;
         Ok(Unit {
             tx,
             actor: identity.subject.clone(),
@@ -178,6 +185,12 @@ impl Catalog {
         let principal = self.principal(caller).await?;
         let product = products::find_product(self.db(), key).await?;
         let access = policy::record_access(self.db(), &principal, &product, key).await?;
+        if self.settings.reserved_topics.contains(&product.topic_name) {
+            return Err(CatalogError::Forbidden(format!(
+                "the records of {} are not available: its topic `{}` is reserved for the platform",
+                product.qualified_name, product.topic_name
+            )));
+        }
         Ok((product, access))
     }
 

@@ -51,16 +51,19 @@ use crate::auth::Caller;
 use crate::search::{team_reader, Audience, PUBLIC_READER};
 use crate::store::entities::{access_subscription, application, data_product, domain, team, team_member};
 
+use super::topic_rules::ReservedTopics;
 use super::{CatalogError, Result, SubscriptionStatus, Visibility};
 
 /// The role of platform admins.
 pub const ADMIN_ROLE: &str = "admin";
 
 /// Deployment-wide policy switches.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Callers without a token may read PUBLIC products.
     pub anonymous_read: bool,
+    /// Topics no product may be bound to or stream (see `topic_rules`).
+    pub reserved_topics: ReservedTopics,
 }
 
 /// A caller with its memberships resolved from the catalog: what every
@@ -83,7 +86,7 @@ pub struct Principal {
 impl Principal {
     /// Resolves the caller's teams, their domains and approved
     /// subscriptions (three small queries; none for anonymous callers).
-    pub async fn resolve(db: &impl ConnectionTrait, caller: &Caller, settings: Settings) -> Result<Self> {
+    pub async fn resolve(db: &impl ConnectionTrait, caller: &Caller, settings: &Settings) -> Result<Self> {
         let mut principal = Principal {
             caller: caller.clone(),
             anonymous_read: settings.anonymous_read,
@@ -274,6 +277,12 @@ pub enum Action<'a> {
     ChangeLineage {
         owners: &'a [&'a str],
     },
+    /// Bind a topic in this domain's namespace (`<domain>.…`) to a product
+    /// of another domain (see `topic_rules`).
+    BindTopic {
+        topic: &'a str,
+        namespace: &'a domain::Model,
+    },
 }
 
 /// Decides whether the caller may perform `action`. Callers check product
@@ -341,6 +350,14 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<()> {
         Action::ChangeLineage { owners } => (
             owners.iter().any(|t| member(t)),
             "only members of a team owning one of its endpoints change a lineage edge".to_owned(),
+        ),
+        Action::BindTopic { topic, namespace } => (
+            member(&namespace.owner_team_id),
+            format!(
+                "topic `{topic}` is in the namespace of domain `{}`: only its owner team (or admins) bind it to a \
+                 product of another domain",
+                namespace.name
+            ),
         ),
     };
     if allowed {

@@ -8,12 +8,13 @@ use sea_orm::{
 };
 
 use crate::auth::Caller;
-use crate::store::entities::{access_subscription, data_product, product_tag, quality_check};
+use crate::store::entities::{access_subscription, data_product, domain, product_tag, quality_check};
 
 use super::policy::{self, Action, Principal};
 use super::schema::CompatibilityMode;
 use super::schemas::{self, SchemaInput};
 use super::teams::{find_domain, find_team};
+use super::topic_rules;
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind,
     Event, Name, Op, ProductStatus, QualifiedName, QualityClass, Result, SlaTier, SubscriptionStatus, Unit, Visibility,
@@ -253,6 +254,38 @@ fn validate_topic(topic: &TopicInput, adopted: bool) -> Result<()> {
 }
 
 impl Catalog {
+    /// Refuses to bind `topic` to a product of `domain` when it is reserved,
+    /// or in another domain's namespace and the caller may not
+    /// (`Action::BindTopic`, audited like every refusal).
+    async fn check_topic_binding(&self, unit: Unit, domain: &domain::Model, topic: &str) -> Result<Unit> {
+        if self.reserved_topics().contains(topic) {
+            return Err(CatalogError::Validation(format!(
+                "topic `{topic}` is reserved for the platform (Kafka's internal `_…` topics, the catalog's own \
+                 `mesh.catalog.events` and MESH_RESERVED_TOPICS) and cannot be a data product's topic"
+            )));
+        }
+        let Some(namespace) = topic_rules::namespace(topic).filter(|d| *d != domain.name) else {
+            return Ok(unit);
+        };
+        let namespace = domain::Entity::find()
+            .filter(domain::Column::Name.eq(namespace))
+            .one(unit.conn())
+            .await?;
+        match namespace {
+            Some(namespace) => {
+                let decision = policy::authorize(
+                    &unit.principal,
+                    Action::BindTopic {
+                        topic,
+                        namespace: &namespace,
+                    },
+                );
+                self.allow(decision, unit).await
+            }
+            None => Ok(unit),
+        }
+    }
+
     /// Creates or updates a product, registering its schema when given.
     pub async fn publish_product(&self, caller: &Caller, input: PublishProduct) -> Result<data_product::Model> {
         let qualified = QualifiedName::new(
@@ -310,6 +343,15 @@ impl Catalog {
             .one(unit.conn())
             .await?;
         let now = Utc::now();
+        let bound_topic = existing.as_ref().map(|p| p.topic_name.as_str());
+        let topic = input
+            .topic
+            .as_ref()
+            .and_then(|t| t.name.clone())
+            .unwrap_or_else(|| bound_topic.map_or_else(|| qname.clone(), str::to_owned));
+        if bound_topic != Some(topic.as_str()) {
+            unit = self.check_topic_binding(unit, &domain, &topic).await?;
+        }
         let (mut model, created) = match existing {
             None => {
                 if input.expected_version.is_some_and(|v| v != 0) {
@@ -426,17 +468,25 @@ impl Catalog {
                 (active.update(unit.conn()).await?, false)
             }
         };
-        // The topic must not be claimed by another product.
+        // The topic must not be claimed by another product; name it only to
+        // a caller who may see it.
         let clash = data_product::Entity::find()
             .filter(data_product::Column::TopicName.eq(&model.topic_name))
             .filter(data_product::Column::Id.ne(&model.id))
             .one(unit.conn())
             .await?;
         if let Some(other) = clash {
-            return Err(CatalogError::Conflict(format!(
-                "topic `{}` already belongs to data product `{}`",
-                model.topic_name, other.qualified_name
-            )));
+            return Err(CatalogError::Conflict(if policy::can_see(&unit.principal, &other) {
+                format!(
+                    "topic `{}` already belongs to data product `{}`",
+                    model.topic_name, other.qualified_name
+                )
+            } else {
+                format!(
+                    "topic `{}` is not available: choose another topic name",
+                    model.topic_name
+                )
+            }));
         }
         if let Some(sla) = &input.sla {
             let mut active: data_product::ActiveModel = model.into();

@@ -145,6 +145,41 @@ pub fn quiet_products() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A user of the demo mesh, offered by the portal's sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DemoUser {
+    pub subject: String,
+    pub admin: bool,
+    /// The demo teams it is a member of, by name.
+    pub teams: Vec<String>,
+}
+
+/// The demo's users: `root` (a platform admin), then every member of the
+/// demo's teams, by name.
+pub fn users() -> Vec<DemoUser> {
+    let Ok(demo) = serde_json::from_str::<Demo>(DEMO) else {
+        return Vec::new();
+    };
+    let mut members: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for team in demo.teams {
+        for member in team.members {
+            members.entry(member).or_default().push(team.name.clone());
+        }
+    }
+    let root = DemoUser {
+        subject: "root".into(),
+        admin: true,
+        teams: Vec::new(),
+    };
+    std::iter::once(root)
+        .chain(members.into_iter().map(|(subject, teams)| DemoUser {
+            subject,
+            admin: false,
+            teams,
+        }))
+        .collect()
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DemoApplication {

@@ -1,31 +1,54 @@
-//! HTTP endpoints: GraphiQL, GraphQL over HTTP and over WebSocket (see
-//! `ws`) at `/graphql`, and the health probes.
+//! HTTP endpoints: GraphQL over HTTP and over WebSocket (see `ws`) at
+//! `/graphql`, the health probes, the demo sign-in and the portal.
 //!
-//! A GraphQL request is authenticated (a bad token is a 401), rate limited
-//! per caller (429 with `Retry-After`), its caller resolved into a
-//! `Principal` once, then executed.
+//! GraphQL over HTTP follows the GraphQL-over-HTTP specification:
+//! - POST takes `application/json` (a missing or other content type is 415:
+//!   a `text/plain` body would let any web page post cross-site without a
+//!   CORS preflight); GET runs queries only (a mutation or subscription is
+//!   405 with `Allow: POST`); a body is at most [`MAX_BODY_BYTES`].
+//! - The response is `application/graphql-response+json` when the client
+//!   prefers it (`Accept`), `application/json` for `application/json`,
+//!   `*/*` or no `Accept`, and 406 otherwise. A request that fails before
+//!   execution (syntax, validation, variable coercion) is 400 without
+//!   `data` in the first, 200 in the second (the spec's legacy rule).
+//! - Every error, transport-level ones included, is a GraphQL error
+//!   response with an `extensions.code`.
+//!
+//! A request is authenticated (a bad token is a 401), rate limited per
+//! caller (429 with `Retry-After`), its caller resolved into a `Principal`
+//! once, then executed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use async_graphql::parser::types::OperationType;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::auth::{Caller, TokenService};
+use crate::auth::{Caller, Identity, TokenService};
 use crate::catalog::{Catalog, CatalogError};
+use crate::demo::DemoUser;
 
 use super::error::ensure_codes;
+use super::portal::Portal;
 use super::ratelimit::RateLimiter;
 use super::shared::SharedEvents;
 use super::{request_loader, ws, AppSchema, RequestContext};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Longest a GraphQL request over HTTP may run.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Lifetime of a demo sign-in token.
+const DEMO_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -40,21 +63,46 @@ pub struct AppState {
     pub shared: SharedEvents,
     /// Limits concurrent WebSocket set-ups (see `ws::setup_limit`).
     pub ws_setups: Arc<Semaphore>,
+    /// The demo's users (`serve --demo` only): the portal's sign-in.
+    pub demo_users: Option<Arc<[DemoUser]>>,
+    /// The built portal.
+    pub portal: Portal,
 }
 
 /// The routes of the server.
 pub fn router(state: AppState) -> Router {
+    let portal = state.portal.service();
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .fallback(|| async { method_not_allowed("/graphql takes GET and POST") }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/auth/demo-users", get(demo_users))
+        .route("/auth/demo-token", post(demo_token))
+        .fallback_service(portal)
         .with_state(state)
 }
 
 /// A request-level error in the GraphQL response shape.
-fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(super) fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
+}
+
+fn bad_request(status: StatusCode, message: &str) -> Response {
+    request_error(status, "BAD_REQUEST", message)
+}
+
+fn method_not_allowed(message: &str) -> Response {
+    let mut response = bad_request(StatusCode::METHOD_NOT_ALLOWED, message);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
 }
 
 pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
@@ -89,8 +137,157 @@ fn rate_limited(state: &AppState, key: &str) -> Option<Response> {
     })
 }
 
-async fn execute(state: AppState, client: SocketAddr, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let caller = authenticate(&state, &headers).await;
+/// The media type of a GraphQL response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    /// `application/graphql-response+json`: request errors are 4xx.
+    GraphqlResponse,
+    /// `application/json`: every well-formed GraphQL response is 200.
+    Json,
+}
+
+impl MediaType {
+    const GRAPHQL_RESPONSE: &'static str = "application/graphql-response+json";
+
+    /// From the `Accept` header: the acceptable type of highest quality
+    /// (the first on a tie); `None` when neither is acceptable.
+    fn negotiate(headers: &HeaderMap) -> Option<Self> {
+        let Some(accept) = headers.get(header::ACCEPT) else {
+            return Some(MediaType::Json);
+        };
+        let accept = accept.to_str().ok()?;
+        if accept.trim().is_empty() {
+            return Some(MediaType::Json);
+        }
+        let mut best: Option<(f32, MediaType)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let media = match essence.as_str() {
+                Self::GRAPHQL_RESPONSE => MediaType::GraphqlResponse,
+                "application/json" | "application/*" | "*/*" => MediaType::Json,
+                _ => continue,
+            };
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, media));
+            }
+        }
+        best.map(|(_, media)| media)
+    }
+
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            MediaType::GraphqlResponse => Self::GRAPHQL_RESPONSE,
+            MediaType::Json => "application/json",
+        })
+    }
+}
+
+/// The parameters of a GraphQL request (POST body).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    /// Accepted and ignored (no extension reads it).
+    #[allow(dead_code)]
+    extensions: Option<Map<String, Value>>,
+}
+
+impl Params {
+    /// Parses a POST body; a JSON array is a batch, which is not supported.
+    fn from_body(body: &[u8]) -> Result<Self, Response> {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| bad_request(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}")))?;
+        if value.is_array() {
+            return Err(bad_request(
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported",
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            bad_request(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid GraphQL request parameters: {e} (expected a string `query`, optional string `operationName` and objects `variables` and `extensions`)"),
+            )
+        })
+    }
+
+    /// Parses the URL parameters of a GET (`variables` and `extensions` as
+    /// JSON text).
+    fn from_query(query: &GetParams) -> Result<Self, Response> {
+        let object = |name: &str, text: &Option<String>| match text.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(map)) => Ok(Some(map)),
+                Ok(Value::Null) => Ok(None),
+                _ => Err(bad_request(
+                    StatusCode::BAD_REQUEST,
+                    &format!("the `{name}` parameter must be a JSON object"),
+                )),
+            },
+        };
+        let Some(text) = query.query.clone() else {
+            return Err(bad_request(StatusCode::BAD_REQUEST, "missing the `query` parameter"));
+        };
+        Ok(Params {
+            query: text,
+            operation_name: query.operation_name.clone().filter(|n| !n.is_empty()),
+            variables: object("variables", &query.variables)?,
+            extensions: object("extensions", &query.extensions)?,
+        })
+    }
+
+    /// The type of the operation this request would run; `None` when the
+    /// document does not parse or names no operation it holds (execution
+    /// reports that).
+    fn operation_type(&self) -> Option<OperationType> {
+        let document = async_graphql::parser::parse_query(&self.query).ok()?;
+        let operation = match &self.operation_name {
+            Some(name) => document
+                .operations
+                .iter()
+                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
+            None => document.operations.iter().next()?,
+        };
+        Some(operation.1.node.ty)
+    }
+
+    fn into_request(self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = self.variables {
+            request = request.variables(async_graphql::Variables::from_json(Value::Object(variables)));
+        }
+        request
+    }
+}
+
+/// The URL parameters of a GraphQL GET.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+async fn execute(
+    state: AppState,
+    client: SocketAddr,
+    headers: &HeaderMap,
+    media: MediaType,
+    params: Params,
+) -> Response {
+    let caller = authenticate(&state, headers).await;
     let key = match &caller {
         Ok(Caller::User(identity)) => format!("user:{}", identity.subject),
         _ => format!("ip:{}", client.ip()),
@@ -112,27 +309,100 @@ async fn execute(state: AppState, client: SocketAddr, headers: HeaderMap, reques
             return request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
         }
     };
-    let request = request
-        .into_inner()
+    let request = params
+        .into_request()
         .data(RequestContext { principal })
         .data(request_loader(&state.catalog));
-    let mut response = state.schema.execute(request).await;
+    let Ok(mut response) = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await else {
+        return request_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "TIMEOUT",
+            &format!("the request ran longer than {} s", REQUEST_TIMEOUT.as_secs()),
+        );
+    };
     ensure_codes(&mut response);
-    GraphQLResponse::from(response).into_response()
+    graphql_response(media, response)
+}
+
+/// Serialises a response in the negotiated media type. A request error
+/// (no data, and errors without a path: syntax, validation, variables) is
+/// 400 without `data` in `application/graphql-response+json`.
+fn graphql_response(media: MediaType, response: async_graphql::Response) -> Response {
+    let failed_before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a response");
+            return request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
+        }
+    };
+    let status = if media == MediaType::GraphqlResponse && failed_before_execution {
+        if let Some(body) = body.as_object_mut() {
+            body.remove("data");
+        }
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn not_acceptable() -> Response {
+    bad_request(
+        StatusCode::NOT_ACCEPTABLE,
+        "the response is application/graphql-response+json or application/json: accept one of them",
+    )
+}
+
+/// Whether the request's content type is JSON (`application/json`, with
+/// any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Request,
 ) -> Response {
-    execute(state, client, headers, request).await
+    let (parts, body) = request.into_parts();
+    if !is_json(&parts.headers) {
+        return bad_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a GraphQL POST needs `Content-Type: application/json`",
+        );
+    }
+    let Some(media) = MediaType::negotiate(&parts.headers) else {
+        return not_acceptable();
+    };
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return bad_request(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body exceeds {} bytes", MAX_BODY_BYTES),
+            )
+        }
+    };
+    match Params::from_body(&body) {
+        Ok(params) => execute(state, client, &parts.headers, media, params).await,
+        Err(response) => response,
+    }
 }
 
-/// WebSocket upgrade for subscriptions; GraphiQL for browsers; a query in
-/// the URL is executed (GraphQL over HTTP GET), except mutations, which
-/// async-graphql refuses on GET.
+/// WebSocket upgrade for subscriptions; the portal's GraphiQL for
+/// browsers; a query in the URL is executed (queries only: a state change
+/// over GET would be a cross-site request risk).
 async fn graphql_get(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -145,20 +415,47 @@ async fn graphql_get(
     {
         return ws::upgrade(state, client, request).await;
     }
-    if !request.uri().query().is_some_and(|q| q.contains("query=")) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Mesh Catalog")
-                .finish(),
-        )
-        .into_response();
+    let query = match Query::<GetParams>::try_from_uri(request.uri()) {
+        Ok(Query(query)) => query,
+        Err(e) => return bad_request(StatusCode::BAD_REQUEST, &format!("invalid URL parameters: {e}")),
+    };
+    if query.query.is_none() && wants_html(request.headers()) {
+        return state.portal.index().await;
     }
-    let headers = request.headers().clone();
-    match GraphQLRequest::<GraphQLRejection>::from_request(request, &()).await {
-        Ok(request) => execute(state, client, headers, request).await,
-        Err(rejection) => rejection.into_response(),
+    let Some(media) = MediaType::negotiate(request.headers()) else {
+        return not_acceptable();
+    };
+    let params = match Params::from_query(&query) {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
+    match params.operation_type() {
+        Some(OperationType::Mutation) => {
+            return only_post("mutations run over POST only (GraphQL over HTTP: GET is for queries)")
+        }
+        Some(OperationType::Subscription) => {
+            return only_post("subscriptions run over the WebSocket at /graphql (graphql-transport-ws)")
+        }
+        _ => {}
     }
+    execute(state, client, request.headers(), media, params).await
+}
+
+/// 405 with `Allow: POST`.
+fn only_post(message: &str) -> Response {
+    let mut response = bad_request(StatusCode::METHOD_NOT_ALLOWED, message);
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// A browser navigating (it prefers HTML).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
@@ -168,5 +465,118 @@ async fn ready(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
+    }
+}
+
+/// The demo's users, for the portal's sign-in (`serve --demo` only).
+async fn demo_users(State(state): State<AppState>) -> Response {
+    match &state.demo_users {
+        Some(users) => Json(json!({ "users": users.as_ref() })).into_response(),
+        None => request_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "demo sign-in is only offered by `serve --demo`",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct DemoTokenRequest {
+    subject: String,
+}
+
+/// A token for one of the demo's users (`serve --demo` only: the demo's
+/// signing secret is public anyway).
+async fn demo_token(State(state): State<AppState>, body: Body) -> Response {
+    let Some(users) = &state.demo_users else {
+        return request_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "demo sign-in is only offered by `serve --demo`",
+        );
+    };
+    let Ok(body) = axum::body::to_bytes(body, 4096).await else {
+        return bad_request(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large");
+    };
+    let Ok(DemoTokenRequest { subject }) = serde_json::from_slice(&body) else {
+        return bad_request(StatusCode::BAD_REQUEST, "expected {\"subject\": \"<demo user>\"}");
+    };
+    let Some(user) = users.iter().find(|u| u.subject == subject) else {
+        return request_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("`{subject}` is not a demo user"),
+        );
+    };
+    let identity = Identity {
+        subject: user.subject.clone(),
+        teams: Vec::new(),
+        roles: if user.admin {
+            vec!["admin".to_owned()]
+        } else {
+            Vec::new()
+        },
+    };
+    match state.tokens.mint(&identity, DEMO_TOKEN_TTL) {
+        Ok(token) => {
+            let expires = chrono::Utc::now() + DEMO_TOKEN_TTL;
+            Json(json!({ "token": token, "expiresAt": expires.to_rfc3339() })).into_response()
+        }
+        Err(e) => request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn media_types_are_negotiated() {
+        use MediaType::*;
+        assert_eq!(MediaType::negotiate(&HeaderMap::new()), Some(Json));
+        assert_eq!(MediaType::negotiate(&accept("*/*")), Some(Json));
+        assert_eq!(MediaType::negotiate(&accept("application/json")), Some(Json));
+        assert_eq!(
+            MediaType::negotiate(&accept("application/graphql-response+json")),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            MediaType::negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            MediaType::negotiate(&accept("application/json;q=1, application/graphql-response+json;q=0.5")),
+            Some(Json)
+        );
+        assert_eq!(MediaType::negotiate(&accept("text/html")), None);
+        assert_eq!(MediaType::negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn operation_types_are_read_from_the_document() {
+        let params = |query: &str, name: Option<&str>| Params {
+            query: query.into(),
+            operation_name: name.map(Into::into),
+            variables: None,
+            extensions: None,
+        };
+        assert_eq!(
+            params("mutation { createTeam }", None).operation_type(),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            params("{ teams { name } }", None).operation_type(),
+            Some(OperationType::Query)
+        );
+        let both = "query A { teams { name } } mutation B { x }";
+        assert_eq!(params(both, Some("B")).operation_type(), Some(OperationType::Mutation));
+        assert_eq!(params(both, Some("A")).operation_type(), Some(OperationType::Query));
+        assert_eq!(params("{", None).operation_type(), None);
     }
 }

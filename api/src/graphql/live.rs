@@ -210,7 +210,10 @@ impl ProductEventsFilter {
         Ok(())
     }
 
-    pub fn accepts(&self, delivery: &Delivery) -> bool {
+    /// Whether the filter lets `delivery` through. Field conditions see
+    /// the value as the caller does: masked unless `pii`, so a filter can
+    /// never test guesses of a masked field's value.
+    pub fn accepts(&self, delivery: &Delivery, pii: bool) -> bool {
         let Delivery::Record(record) = delivery else {
             return true;
         };
@@ -222,7 +225,11 @@ impl ProductEventsFilter {
         }
         match (&self.field_equals, &record.value) {
             (Some(fields), Ok(decoded)) => fields.iter().all(|f| {
-                let mut at = Some(&decoded.value);
+                let seen = match (&decoded.masked, pii) {
+                    (Some(masked), false) => masked,
+                    _ => &decoded.value,
+                };
+                let mut at = Some(seen);
                 for part in f.path.split('.') {
                     at = at.and_then(|v| v.get(part));
                 }
@@ -306,7 +313,8 @@ pub enum FreshnessStatus {
     Ok,
     /// Older than allowed, or no record seen.
     Stale,
-    /// The product has no freshness SLA.
+    /// The product has no freshness SLA, or its live figures are warming
+    /// up (a consumer just started and has not read the newest record yet).
     Unknown,
 }
 
@@ -316,7 +324,8 @@ pub struct ProductHealth {
     pub product: String,
     pub at: DateTime<Utc>,
     pub last_event_time: Option<DateTime<Utc>>,
-    /// Over the last minute (or since the consumer started, if later).
+    /// Over the last minute; the part before the consumer started is
+    /// counted at the rate the broker's offsets show.
     pub events_per_second: f64,
     pub recent_records: i64,
     pub freshness: FreshnessStatus,
@@ -333,6 +342,7 @@ impl ProductHealth {
         let now = Utc::now();
         let freshness = match (product.sla_max_freshness_seconds, figures.last_event_at) {
             (None, _) => FreshnessStatus::Unknown,
+            (Some(_), None) if figures.warming_up => FreshnessStatus::Unknown,
             (Some(max), Some(last)) if (now - last).num_seconds() <= max => FreshnessStatus::Ok,
             (Some(_), _) => FreshnessStatus::Stale,
         };
@@ -409,6 +419,10 @@ pub async fn topic_status(live: &Live, product: &data_product::Model) -> async_g
         .map_err(kafka_unavailable)
 }
 
+/// How long a first answer waits for a fresh feed to read its topic's
+/// newest record (else it says UNKNOWN: warming up).
+pub(crate) const WARM_UP: Duration = Duration::from_secs(3);
+
 /// `DataProduct.live`: figures of the shared consumer, started on demand and
 /// kept for a while so the next query sees a longer window.
 pub async fn live_figures(live: &Live, product: &data_product::Model) -> async_graphql::Result<ProductHealth> {
@@ -417,7 +431,7 @@ pub async fn live_figures(live: &Live, product: &data_product::Model) -> async_g
         .feed(&product.topic_name, Some(&product.id))
         .await
         .map_err(kafka_unavailable)?;
-    let figures = feed.health();
+    let figures = feed.warm_health(WARM_UP).await;
     tokio::spawn(async move {
         tokio::time::sleep(LIVE_FIELD_LINGER).await;
         drop(feed);

@@ -9,6 +9,7 @@ pub mod live;
 mod loaders;
 mod mutation;
 mod objects;
+pub mod portal;
 mod query;
 pub mod quota;
 pub mod ratelimit;

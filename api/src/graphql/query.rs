@@ -46,12 +46,33 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     /// The authenticated caller, or null when anonymous.
-    async fn viewer(&self, ctx: &Context<'_>) -> Option<Viewer> {
-        caller(ctx).identity().map(|i| Viewer {
-            subject: i.subject.clone(),
-            teams: i.teams.clone(),
-            roles: i.roles.clone(),
-        })
+    /// Its teams: those its token claims (by name; a claimed id is shown
+    /// as its team's name), then the catalog's teams it is a member of.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
+        let Some(identity) = caller(ctx).identity() else {
+            return Ok(None);
+        };
+        let catalog_teams = catalog(ctx).teams(principal(ctx)).await.gql()?;
+        let mut teams: Vec<String> = identity
+            .teams
+            .iter()
+            .map(|claimed| {
+                catalog_teams
+                    .iter()
+                    .find(|t| &t.id == claimed)
+                    .map_or_else(|| claimed.clone(), |t| t.name.clone())
+            })
+            .collect();
+        for team in catalog_teams {
+            if principal(ctx).is_member(&team.id) && !teams.contains(&team.name) {
+                teams.push(team.name);
+            }
+        }
+        Ok(Some(Viewer {
+            subject: identity.subject.clone(),
+            teams,
+            roles: identity.roles.clone(),
+        }))
     }
 
     async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {

@@ -315,7 +315,7 @@ impl SearchQuery {
     }
 
     /// Typeahead: products whose name words start with `prefix`, then
-    /// schema field names starting with it.
+    /// schema field names starting with it; at most `limit` (1–50) in all.
     async fn suggest(
         &self,
         ctx: &Context<'_>,

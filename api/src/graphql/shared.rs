@@ -282,7 +282,7 @@ impl SharedEvents {
             _stop: stop,
         });
         renditions.insert(group, Arc::downgrade(&rendition));
-        let mut records = Box::pin(feed.tap().filter(move |d| std::future::ready(filter.accepts(d))));
+        let mut records = Box::pin(feed.tap().filter(move |d| std::future::ready(filter.accepts(d, pii))));
         tokio::spawn(async move {
             loop {
                 tokio::select! {

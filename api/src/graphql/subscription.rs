@@ -110,7 +110,7 @@ impl SubscriptionRoot {
                 .boxed()
         };
         let records = records
-            .filter(move |d| std::future::ready(filter.accepts(d)))
+            .filter(move |d| std::future::ready(filter.accepts(d, access.pii)))
             .map(move |d| Ok(ProductEvent::of(d, access.pii)));
         let lost = Box::pin(access_lost(catalog(ctx), caller(ctx), live(ctx), product.id.clone()))
             .await?
@@ -155,7 +155,8 @@ impl SubscriptionRoot {
             (feed, interval, product, permit),
             |(feed, mut interval, product, permit)| async move {
                 interval.tick().await;
-                let health = ProductHealth::of(&product, &feed.health());
+                // The first tick waits for a fresh feed's figures.
+                let health = ProductHealth::of(&product, &feed.warm_health(super::live::WARM_UP).await);
                 Some((health, (feed, interval, product, permit)))
             },
         ))

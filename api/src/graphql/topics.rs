@@ -225,7 +225,11 @@ impl TopicsQuery {
             .await
             .gql()?
             .into_iter()
-            .filter(|t| !claimed.contains(&t.name) && t.name.to_lowercase().contains(&needle))
+            .filter(|t| {
+                !claimed.contains(&t.name)
+                    && !catalog(ctx).reserved_topics().contains(&t.name)
+                    && t.name.to_lowercase().contains(&needle)
+            })
             .collect();
         let total_count = matching.len() as u64;
         let mut page: Vec<_> = matching

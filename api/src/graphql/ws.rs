@@ -230,7 +230,7 @@ impl Connection {
             Close::Gone => return,
             Close::Code(code, reason) => Message::Close(Some(CloseFrame {
                 code,
-                reason: reason.into(),
+                reason: close_reason(reason).into(),
             })),
             Close::ConnectionError(message) => {
                 let error = json!({ "type": "connection_error", "payload": { "message": message } });
@@ -297,7 +297,9 @@ impl Connection {
     /// Authenticates the connection from its `connection_init` payload.
     async fn init(&self, payload: serde_json::Value) -> async_graphql::Result<Session> {
         let _turn = self.state.ws_setups.acquire().await;
-        let token = token_of(&payload).or_else(|| self.header_token.clone());
+        let token = token_of(&payload)
+            .map_err(async_graphql::Error::new)?
+            .or_else(|| self.header_token.clone());
         let caller = match &token {
             Some(token) => self
                 .state
@@ -384,23 +386,75 @@ fn complete_message(id: &str) -> String {
     json!({ "type": "complete", "id": id }).to_string()
 }
 
-/// The bearer header value from a `connection_init` payload.
-fn token_of(payload: &serde_json::Value) -> Option<String> {
-    let field = |name: &str| {
-        payload
-            .as_object()?
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.as_str())
+/// The bearer header value from a `connection_init` payload (`None`: no
+/// token); a payload that is not an object, or a token that is not a
+/// string, is refused like a bad token.
+fn token_of(payload: &serde_json::Value) -> Result<Option<String>, String> {
+    let object = match payload {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Object(object) => object,
+        _ => return Err("the connection_init payload must be an object".into()),
     };
-    if let Some(header) = field("authorization") {
-        return Some(header.to_owned());
+    let field = |name: &str| match object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        None | Some((_, serde_json::Value::Null)) => Ok(None),
+        Some((_, serde_json::Value::String(value))) => Ok(Some(value.as_str())),
+        Some((key, _)) => Err(format!("the connection_init `{key}` must be a string")),
+    };
+    if let Some(header) = field("authorization")? {
+        return Ok(Some(header.to_owned()));
     }
-    field("token").map(|t| {
+    Ok(field("token")?.map(|t| {
         if t.starts_with("Bearer ") {
             t.to_owned()
         } else {
             format!("Bearer {t}")
         }
-    })
+    }))
+}
+
+/// A close frame's reason must fit in 123 bytes (RFC 6455 §5.5: control
+/// frames carry at most 125, two of them the code); longer reasons are cut
+/// at a character boundary.
+fn close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut end = MAX - '…'.len_utf8();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn tokens_of_connection_init() {
+        assert_eq!(token_of(&json!(null)), Ok(None));
+        assert_eq!(token_of(&json!({})), Ok(None));
+        assert_eq!(token_of(&json!({ "token": null })), Ok(None));
+        assert_eq!(token_of(&json!({ "token": "abc" })), Ok(Some("Bearer abc".into())));
+        assert_eq!(
+            token_of(&json!({ "Authorization": "Bearer x" })),
+            Ok(Some("Bearer x".into()))
+        );
+        assert!(token_of(&json!({ "token": 12345 })).is_err());
+        assert!(token_of(&json!({ "authorization": ["Bearer x"] })).is_err());
+        assert!(token_of(&json!("Bearer x")).is_err());
+    }
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let long = "é".repeat(200);
+        let cut = close_reason(long);
+        assert!(cut.len() <= 123, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert_eq!(close_reason("short".into()), "short");
+    }
 }

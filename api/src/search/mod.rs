@@ -432,8 +432,9 @@ impl SearchIndex {
     }
 
     /// Typeahead: products whose name words start with the prefix's words,
-    /// and schema field names starting with it, both among the products
-    /// the audience may see. Retired products excluded.
+    /// then schema field names starting with it, both among the products
+    /// the audience may see, at most `limit` in all. Retired products
+    /// excluded.
     pub fn suggest(&self, prefix: &str, audience: &Audience, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
         let limit = limit.clamp(1, 50);
         let f = &self.inner.fields;
@@ -510,10 +511,11 @@ impl SearchIndex {
             }
             let mut fields: Vec<(String, u64)> = fields.into_iter().collect();
             fields.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let room = limit.saturating_sub(out.len());
             out.extend(
                 fields
                     .into_iter()
-                    .take(limit)
+                    .take(room)
                     .map(|(name, products)| Suggestion::Field { name, products }),
             );
         }

@@ -8,7 +8,7 @@ use crate::catalog::schema::{infer_json_schema, SchemaFormat};
 use crate::catalog::{Catalog, CatalogError, PublishProduct, SchemaInput, TopicInput};
 use crate::store::entities::data_product;
 
-use super::topics::{is_internal, SampledRecord, Topics};
+use super::topics::{SampledRecord, Topics};
 use super::StreamError;
 
 /// Records sampled to infer a schema when the caller gives none.
@@ -26,11 +26,12 @@ pub struct InferredSchema {
     pub skipped: usize,
 }
 
-/// Refuses internal topics (never offered, never adoptable).
-pub fn ensure_adoptable(topic: &str) -> Result<(), CatalogError> {
-    if is_internal(topic) {
+/// Refuses reserved topics (never offered, never adoptable; see the
+/// catalog's `topic_rules`).
+pub fn ensure_adoptable(catalog: &Catalog, topic: &str) -> Result<(), CatalogError> {
+    if catalog.reserved_topics().contains(topic) {
         return Err(CatalogError::Validation(format!(
-            "`{topic}` is an internal topic and cannot be adopted"
+            "`{topic}` is reserved for the platform and cannot be adopted"
         )));
     }
     Ok(())
@@ -71,7 +72,7 @@ pub async fn adopt_topic(
     sample: usize,
 ) -> Result<data_product::Model, StreamError> {
     catalog.inspect_cluster(caller, "adoptTopic", topic).await?;
-    ensure_adoptable(topic)?;
+    ensure_adoptable(catalog, topic)?;
     let details = topics
         .details(topic)
         .await?

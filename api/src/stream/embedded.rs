@@ -13,20 +13,32 @@ use std::time::{Duration, Instant};
 use tansu_broker::broker::Broker;
 use tansu_broker::coordinator::group::administrator::Controller;
 use tansu_storage::StorageContainer;
-use tokio::task::JoinHandle;
 use url::Url;
 
 use super::StreamError;
 
-/// A running embedded broker; dropping it stops its listener.
+/// How long the broker outlives its handle: the Kafka clients dropped with
+/// the server (in any order, as its runtime winds down) close their
+/// connections to a broker that is still there, instead of logging a burst
+/// of connection errors; a process that exits meanwhile simply ends.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A running embedded broker, on a thread and runtime of its own (so the
+/// server's runtime winding down does not take it first); dropping the
+/// handle stops it after [`STOP_GRACE`].
 pub struct EmbeddedBroker {
     pub bootstrap: String,
-    task: JoinHandle<()>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Drop for EmbeddedBroker {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = std::thread::Builder::new().name("broker-stop".into()).spawn(move || {
+                std::thread::sleep(STOP_GRACE);
+                let _ = stop.send(());
+            });
+        }
     }
 }
 
@@ -44,27 +56,64 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     };
     let address = format!("tcp://127.0.0.1:{port}");
     let url = |s: &str| Url::parse(s).map_err(|e| fail("bad URL", &e));
-    let mut broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
-        .node_id(111)
-        .cluster_id("mesh-catalog-embedded")
-        .incarnation_id(uuid::Uuid::now_v7())
-        .advertised_listener(url(&address)?)
-        .storage(url("memory://tansu/")?)
-        .listener(url(&address)?)
-        .silent(true)
-        .build()
-        .await
-        .map_err(|e| fail("cannot build", &e))?;
-    let task = tokio::spawn(async move {
-        if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
-            tracing::error!(error = %e, "embedded Kafka broker stopped");
-        }
-    });
+    let (advertised, storage) = (url(&address)?, url("memory://tansu/")?);
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (built, ready) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    let thread = std::thread::Builder::new()
+        .name("embedded-broker".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("embedded-broker-worker")
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = built.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let broker = Broker::<Controller<StorageContainer>, StorageContainer>::builder()
+                    .node_id(111)
+                    .cluster_id("mesh-catalog-embedded")
+                    .incarnation_id(uuid::Uuid::now_v7())
+                    .advertised_listener(advertised.clone())
+                    .storage(storage)
+                    .listener(advertised)
+                    .silent(true)
+                    .build()
+                    .await;
+                let mut broker = match broker {
+                    Ok(broker) => broker,
+                    Err(e) => {
+                        let _ = built.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = built.send(Ok(()));
+                let serving = tokio::spawn(async move {
+                    if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
+                        tracing::error!(error = %e, "embedded Kafka broker stopped");
+                    }
+                });
+                // Until the handle is dropped (and its grace is over).
+                let _ = tokio::task::spawn_blocking(move || stopped.recv()).await;
+                serving.abort();
+            });
+        })
+        .map_err(|e| fail("cannot start its thread", &e))?;
+    match ready.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(fail("cannot build", &e)),
+        Err(_) => return Err(fail("cannot build", &"its thread ended")),
+    }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
-        if task.is_finished() || Instant::now() > deadline {
-            task.abort();
+        if thread.is_finished() || Instant::now() > deadline {
+            let _ = stop.send(());
             return Err(StreamError::Broker(format!(
                 "embedded broker did not listen on {addr} (port in use?)"
             )));
@@ -74,6 +123,6 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     tracing::info!(%addr, "embedded Kafka-compatible broker (tansu, in memory) started");
     Ok(EmbeddedBroker {
         bootstrap: format!("127.0.0.1:{port}"),
-        task,
+        stop: Some(stop),
     })
 }

@@ -86,6 +86,9 @@ pub struct ProductHealth {
     pub conformance: Option<f64>,
     /// Since when the consumer has been watching.
     pub watching_since: DateTime<Utc>,
+    /// The topic holds records but the newest has not been read yet: the
+    /// last event time is not known (a fresh feed, for a moment).
+    pub warming_up: bool,
 }
 
 #[derive(Debug)]
@@ -94,15 +97,24 @@ struct Stats {
     watching_since: DateTime<Utc>,
     last_event_at: Option<DateTime<Utc>>,
     recent: VecDeque<(Instant, bool)>,
+    /// Records per second appended in the [`WINDOW`] before the feed
+    /// started (from the broker's offsets by time): the rate until the feed
+    /// has watched a whole window itself.
+    before: f64,
+    /// Set once the newest record at start has been read (at once for an
+    /// empty topic).
+    primed: tokio::sync::watch::Sender<bool>,
 }
 
 impl Stats {
-    fn new() -> Self {
+    fn new(before: f64, primed: bool) -> Self {
         Self {
             started: Instant::now(),
             watching_since: Utc::now(),
             last_event_at: None,
             recent: VecDeque::new(),
+            before,
+            primed: tokio::sync::watch::Sender::new(primed),
         }
     }
 
@@ -121,14 +133,18 @@ impl Stats {
         let now = Instant::now();
         self.prune(now);
         let n = self.recent.len();
-        let span = now.duration_since(self.started).min(WINDOW).as_secs_f64().max(1.0);
+        let watched = now.duration_since(self.started).min(WINDOW).as_secs_f64();
+        // Until a whole window is watched, the part before the feed started
+        // is counted at the broker's measured rate.
+        let events_per_second = (self.before * (WINDOW.as_secs_f64() - watched) + n as f64) / WINDOW.as_secs_f64();
         let conforming = self.recent.iter().filter(|(_, ok)| *ok).count();
         ProductHealth {
             last_event_at: self.last_event_at,
-            events_per_second: n as f64 / span,
+            events_per_second,
             recent_records: n as u64,
             conformance: (n > 0).then(|| conforming as f64 / n as f64),
             watching_since: self.watching_since,
+            warming_up: !*self.primed.borrow(),
         }
     }
 }
@@ -182,6 +198,15 @@ impl Feed {
 
     pub fn health(&self) -> ProductHealth {
         self.stats.lock().unwrap_or_else(|e| e.into_inner()).health()
+    }
+
+    /// The figures once the feed has read the newest record it started
+    /// from (so the last event time is known), or after `at_most`
+    /// (`warming_up` then says so).
+    pub async fn warm_health(&self, at_most: Duration) -> ProductHealth {
+        let mut primed = self.stats.lock().unwrap_or_else(|e| e.into_inner()).primed.subscribe();
+        let _ = tokio::time::timeout(at_most, primed.wait_for(|primed| *primed)).await;
+        self.health()
     }
 
     /// Counts one subscriber until the returned guard is dropped.
@@ -345,6 +370,39 @@ impl Hub {
         .map_err(|e| StreamError::Broker(format!("metadata task failed: {e}")))?
     }
 
+    /// Records per second appended to `topic` in the [`WINDOW`] before now,
+    /// from the offsets by time; 0 when the broker cannot tell.
+    async fn rate_before(&self, consumer: Arc<StreamConsumer>, topic: &str, marks: &[(i32, i64, i64)]) -> f64 {
+        let topic = topic.to_owned();
+        let marks = marks.to_vec();
+        let since = (Utc::now() - chrono::Duration::from_std(WINDOW).unwrap_or_default()).timestamp_millis();
+        let counted = tokio::task::spawn_blocking(move || {
+            let mut query = TopicPartitionList::new();
+            for (partition, _, _) in &marks {
+                query.add_partition_offset(&topic, *partition, Offset::Offset(since))?;
+            }
+            let found = consumer.offsets_for_times(query, Duration::from_secs(5))?;
+            let mut records = 0;
+            for (partition, low, high) in &marks {
+                let from = match found.find_partition(&topic, *partition).map(|p| p.offset()) {
+                    Some(Offset::Offset(o)) => o.max(*low),
+                    _ => *high,
+                };
+                records += (high - from).max(0);
+            }
+            Ok::<i64, StreamError>(records)
+        })
+        .await;
+        match counted {
+            Ok(Ok(records)) => records as f64 / WINDOW.as_secs_f64(),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "no offsets by time; the rate starts from zero");
+                0.0
+            }
+            Err(_) => 0.0,
+        }
+    }
+
     /// Partitions of `topic` with their (low, high) watermarks, once.
     fn read_watermarks(
         consumer: &StreamConsumer,
@@ -376,6 +434,7 @@ impl Hub {
     async fn start_feed(&self, topic: &str, product_id: Option<&str>, decoder: Decoder) -> Result<Feed, StreamError> {
         let consumer = Arc::new(self.consumer()?);
         let marks = self.watermarks(consumer.clone(), topic).await?;
+        let before = self.rate_before(consumer.clone(), topic, &marks).await;
         // Start one record before the end of each partition: that record only
         // sets "last event time", it is not delivered as live.
         let mut assignment = TopicPartitionList::new();
@@ -388,7 +447,8 @@ impl Hub {
         consumer.assign(&assignment)?;
         let (tx, _) = broadcast::channel(self.inner.queue);
         let (stop, mut stopped) = oneshot::channel();
-        let stats = Arc::new(Mutex::new(Stats::new()));
+        let holds_records = marks.iter().any(|(_, low, high)| high > low);
+        let stats = Arc::new(Mutex::new(Stats::new(before, !holds_records)));
         let decoder = Arc::new(RwLock::new(Arc::new(decoder)));
         let feed = Feed {
             topic: topic.to_owned(),
@@ -413,6 +473,7 @@ impl Hub {
                             {
                                 let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
                                 stats.last_event_at = stats.last_event_at.max(record.timestamp);
+                                stats.primed.send_if_modified(|primed| !std::mem::replace(primed, true));
                                 if live {
                                     let now = Instant::now();
                                     stats.recent.push_back((now, record.value.as_ref().is_ok_and(|d| d.conforms)));

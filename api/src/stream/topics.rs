@@ -2,7 +2,7 @@
 //! domain team can publish one as a product: names and partitions from the
 //! cluster metadata, retention and cleanup policy from the topic configs,
 //! size and rate from the partitions' offsets, and a sample of recent
-//! records. Internal topics (`_…`, and `mesh.catalog.events`) are never
+//! records. Reserved topics (the catalog's `topic_rules`) are never
 //! offered.
 
 use std::sync::Arc;
@@ -15,18 +15,13 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use crate::catalog::CleanupPolicy;
 
 use super::admin::Admin;
-use super::{Kafka, StreamError, CATALOG_EVENTS_TOPIC};
+use super::{Kafka, StreamError};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a sample waits for the records it expects.
 const SAMPLE_WAIT: Duration = Duration::from_secs(5);
 /// The window of the measured message rate.
 const RATE_WINDOW_SECONDS: i64 = 60;
-
-/// Whether a topic is the broker's or the catalog's own: never adoptable.
-pub fn is_internal(topic: &str) -> bool {
-    topic.starts_with('_') || topic == CATALOG_EVENTS_TOPIC
-}
 
 /// A topic as the cluster metadata lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +129,8 @@ impl Topics {
         })
     }
 
-    /// Every topic of the cluster but the internal ones, by name.
+    /// Every topic of the cluster, by name (the caller leaves out reserved
+    /// ones: `Catalog::reserved_topics`).
     pub async fn list(&self) -> Result<Vec<TopicOverview>, StreamError> {
         let consumer = self.consumer.clone();
         let mut topics = blocking(move || {
@@ -142,7 +138,7 @@ impl Topics {
             Ok(metadata
                 .topics()
                 .iter()
-                .filter(|t| t.error().is_none() && !is_internal(t.name()))
+                .filter(|t| t.error().is_none())
                 .map(|t| TopicOverview {
                     name: t.name().to_owned(),
                     partitions: t.partitions().len() as i32,
@@ -270,21 +266,6 @@ impl Topics {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn internal_topics_are_recognised() {
-        for internal in [
-            "__consumer_offsets",
-            "_schemas",
-            "__transaction_state",
-            CATALOG_EVENTS_TOPIC,
-        ] {
-            assert!(is_internal(internal), "{internal}");
-        }
-        for user in ["orders", "mesh.catalog.events-copy", "web_page-views"] {
-            assert!(!is_internal(user), "{user}");
-        }
-    }
 
     #[test]
     fn cleanup_policies_map_to_the_catalog() {
