@@ -48,7 +48,7 @@ describe('portal', { timeout: 600_000 }, () => {
     const box = page.getByTestId('search-input');
     await box.waitFor(T);
     await box.fill('shipmnet');
-    await page.getByRole('link', { name: /Shipments/i }).first().waitFor(T);
+    await page.locator('.hit-title', { hasText: /Shipments/i }).first().waitFor(T);
     await page.waitForURL((u) => u.searchParams.get('q') === 'shipmnet', T);
     // highlights and matched field
     await page.locator('.hit mark').first().waitFor(T);
@@ -313,8 +313,9 @@ describe('portal', { timeout: 600_000 }, () => {
     const { page } = s;
     await page.goto('/graphql');
     await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
+    await page.locator('.graphiql-query-editor').getByText('viewer').first().waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: /Execute query/i }).click();
-    await page.locator('.graphiql-response').getByText('"alice"').first().waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => /"subject":\s*"alice"/.test(document.querySelector('.graphiql-response')?.textContent ?? ''), null, { timeout: 30_000 });
     await capture(page, 'graphiql', { fullPage: false, exclude: ['.graphiql-container'] });
     s.assertQuietConsole();
     await s.context.close();
