@@ -22,7 +22,10 @@ export default function Chart({ title, x, series, height = 160, yLabel }: { titl
       width,
       height,
       legend: { show: true },
-      scales: { x: { time: true } },
+      scales: {
+        // A few samples still show a readable window of the last minutes.
+        x: { time: true, range: (_u, min, max) => (max - min < 120 ? [max - 300, max + 5] : [min, max]) },
+      },
       axes: [{ stroke: '#555' }, { stroke: '#555', label: yLabel, size: 50 }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: true, size: 4 } }))],
     };

@@ -5,7 +5,7 @@ import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
-import { fmtMs, fmtTime, ProductLink, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { fmtMs, fmtTime, ProductLink, RichText, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { ProductQuery } from './productQueries';
 import { HealthPanel } from '../components/HealthPanel';
 import { RequestAccess } from '../components/RequestAccess';
@@ -156,7 +156,7 @@ function Overview({ p }: { p: Product }) {
     <div className="overview">
       <section className="card" aria-labelledby="about">
         <h2 id="about">About</h2>
-        <p className="prewrap">{p.description || <span className="muted">No description.</span>}</p>
+        {p.description ? <RichText text={p.description} /> : <p className="muted">No description.</p>}
         <dl className="kv">
           <dt>Owner team</dt>
           <dd>{p.ownerTeam.name} {p.ownerTeam.members.length > 0 && <span className="muted">({p.ownerTeam.members.join(', ')})</span>}</dd>

@@ -8,7 +8,13 @@ import { ErrorView, Loading, Empty } from '../errors';
 import { Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 
 const SearchQuery = graphql(`
-  query Search($query: String!, $filters: SearchFiltersInput, $first: Int!, $after: String) {
+  query Search($query: String!, $filters: SearchFiltersInput, $first: Int!, $after: String, $prefix: String!, $withSuggest: Boolean!) {
+    suggest(prefix: $prefix, limit: 8) @include(if: $withSuggest) {
+      kind
+      text
+      displayName
+      productCount
+    }
     search(query: $query, filters: $filters, first: $first, after: $after) {
       totalCount
       pageInfo {
@@ -56,16 +62,7 @@ const SearchQuery = graphql(`
   }
 `);
 
-const SuggestQuery = graphql(`
-  query Suggest($prefix: String!) {
-    suggest(prefix: $prefix, limit: 8) {
-      kind
-      text
-      displayName
-      productCount
-    }
-  }
-`);
+
 
 export const FACETS = [
   { param: 'domain', key: 'domains', label: 'Domain' },
@@ -124,7 +121,7 @@ export function SearchPage() {
       setText(urlQ);
     }
   }, [urlQ]);
-  const debounced = useDebounced(text, 80);
+  const debounced = useDebounced(text, 50);
   useEffect(() => {
     if (debounced === lastPushed.current) return;
     lastPushed.current = debounced;
@@ -148,6 +145,9 @@ export function SearchPage() {
   const pages = params.getAll('pg');
   const after = pages.length ? pages[pages.length - 1] : null;
 
+  // One request per (debounced) edit: the results and the typeahead's suggestions for the last word.
+  const prefix = lastWord(text);
+  const urlPrefix = lastWord(urlQ);
   const [{ data, fetching, error, operation }] = useQuery({
     query: SearchQuery,
     variables: {
@@ -155,18 +155,12 @@ export function SearchPage() {
       filters: filters as never,
       first: PAGE_SIZE,
       after,
+      prefix: urlPrefix,
+      withSuggest: urlPrefix.length >= 2,
     },
     requestPolicy: 'cache-and-network',
   });
-
-  const prefix = lastWord(text);
-  const debouncedPrefix = useDebounced(prefix, 60);
-  const [{ data: sugg }] = useQuery({
-    query: SuggestQuery,
-    variables: { prefix: debouncedPrefix },
-    pause: debouncedPrefix.length < 2,
-  });
-  const suggestions = debouncedPrefix.length >= 2 ? (sugg?.suggest ?? []) : [];
+  const suggestions = prefix.length >= 2 && prefix === urlPrefix ? (data?.suggest ?? []) : [];
 
   const toggle = (param: string, value: string) => {
     setParams((p) => {
@@ -189,6 +183,7 @@ export function SearchPage() {
   const activeFilters = FACETS.flatMap((f) => params.getAll(f.param).map((v) => ({ ...f, value: v })));
 
   const search = data?.search;
+  const [wide, setWide] = useState(() => window.matchMedia('(min-width: 901px)').matches);
   // The text the shown results are for (the URL may already hold a newer one).
   const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? urlQ;
   const pageNo = pages.length + 1;
@@ -285,7 +280,11 @@ export function SearchPage() {
       )}
 
       <div className="search-layout">
-        <aside className="facets" aria-label="Filters">
+        <details className="facets-box" open={wide} onToggle={(e) => setWide((e.target as HTMLDetailsElement).open)}>
+          <summary>
+            Filters{activeFilters.length > 0 && ` (${activeFilters.length} active)`}
+          </summary>
+          <div className="facets" role="group" aria-label="Filters">
           {search &&
             FACETS.map((f) => {
               const counts = search.facets[f.key as FacetKey];
@@ -309,7 +308,8 @@ export function SearchPage() {
                 </fieldset>
               );
             })}
-        </aside>
+          </div>
+        </details>
         <div className="results" aria-live="polite" aria-busy={fetching}>
           <ErrorView error={error} />
           {!search && fetching && <Loading label="Searching…" />}
