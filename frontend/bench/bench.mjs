@@ -5,6 +5,9 @@ import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { demoToken, gql, launch, startServer } from '../e2e/harness.mjs';
 
 const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? onlyArg.slice(7).split(',') : null;
+const want = (name) => !only || only.includes(name);
 const TAIL_SECONDS = quick ? 15 : 60;
 const TAIL_RATE = 200;
 const rows = [];
@@ -18,7 +21,7 @@ const server = await startServer();
 const browser = await launch();
 try {
   // 1. First load of the search page.
-  {
+  if (want('search')) {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
     const cdp = await ctx.newCDPSession(page);
@@ -58,7 +61,7 @@ try {
   }
 
   // 2. Typing a query: last keystroke → updated results.
-  {
+  if (want('typing')) {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
     await page.goto(`${server.base}/`);
@@ -100,7 +103,7 @@ try {
   }
 
   // 3. Lineage: 1,000 nodes and 2,000 edges.
-  {
+  if (want('lineage')) {
     const results = [];
     for (let i = 0; i < 3; i++) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -138,7 +141,7 @@ try {
   }
 
   // 4. Live tail: 200 records/s for 60 s.
-  {
+  if (want('tail')) {
     const alice = await demoToken(server.base, 'alice');
     const pub = await gql(
       server.base,

@@ -19,6 +19,7 @@ export interface GEdge {
   kind: string;
 }
 
+const NO_EDGES: Edge[] = [];
 let worker: Worker | null = null;
 let seq = 0;
 const pending = new Map<number, (r: LayoutResponse) => void>();
@@ -32,6 +33,9 @@ function layoutWorker(): Worker {
   }
   return worker;
 }
+// Boot the worker (and ELK's warm-up) as soon as the lineage code loads, while the data is fetched.
+if (typeof window !== 'undefined') layoutWorker();
+
 export function layout(nodes: GNode[], edges: GEdge[]): Promise<LayoutResponse> {
   const id = ++seq;
   const req: LayoutRequest = {
@@ -117,6 +121,15 @@ export function LineageGraph({
 
   // Large graphs open zoomed on the root rather than fitted: only the visible part is rendered.
   const big = nodes.length > 250;
+  // Large graphs: nodes first, edges in the next frame, so no single main-thread task does both.
+  const [edgesFor, setEdgesFor] = useState<number | undefined>(undefined);
+  useEffect(() => {
+    if (!laid) return;
+    if (!big) return;
+    const frame = requestAnimationFrame(() => setEdgesFor(laid.n));
+    return () => cancelAnimationFrame(frame);
+  }, [laid, big]);
+  const shownEdges = !big || edgesFor === laid?.n ? rfEdges : NO_EDGES;
   const start = useMemo(() => {
     if (!big || !positions) return undefined;
     const root = nodes.find((n) => n.root) ?? nodes[0];
@@ -134,7 +147,7 @@ export function LineageGraph({
         <ReactFlow
           key={laid?.n}
           nodes={rfNodes}
-          edges={rfEdges}
+          edges={shownEdges}
           fitView={!big}
           defaultViewport={start}
           minZoom={0.05}

@@ -22,8 +22,8 @@ export interface LayoutResponse {
 void elk.layout({
   id: 'warm',
   layoutOptions: { 'elk.algorithm': 'layered' },
-  children: Array.from({ length: 30 }, (_, i) => ({ id: `w${i}`, width: 100, height: 40 })),
-  edges: Array.from({ length: 40 }, (_, i) => ({ id: `we${i}`, sources: [`w${i % 29}`], targets: [`w${(i % 29) + 1}`] })),
+  children: Array.from({ length: 100 }, (_, i) => ({ id: `w${i}`, width: 100, height: 40 })),
+  edges: Array.from({ length: 150 }, (_, i) => ({ id: `we${i}`, sources: [`w${i % 90}`], targets: [`w${(i % 90) + 1 + (i % 9)}`] })),
 });
 
 // elk.bundled installs its own message handler when loaded in a worker: replace it.
@@ -31,7 +31,8 @@ self.onmessage = async (e: MessageEvent<LayoutRequest>) => {
   const t0 = performance.now();
   const { id, nodes, edges, direction } = e.data;
   if (id === 0) return; // warm-up message: nothing to answer
-  const big = nodes.length > 300;
+  const big = nodes.length > 250;
+  const huge = nodes.length > 600;
   const graph: ElkNode = {
     id: 'root',
     layoutOptions: {
@@ -47,6 +48,9 @@ self.onmessage = async (e: MessageEvent<LayoutRequest>) => {
             'elk.edgeRouting': 'POLYLINE',
             'elk.layered.layering.strategy': 'LONGEST_PATH',
             'elk.layered.cycleBreaking.strategy': 'GREEDY',
+            // Past a few hundred nodes, keep the model order in each layer rather than minimise crossings:
+            // 3× faster, and a graph that size is read by zooming in anyway.
+            ...(huge ? { 'elk.layered.crossingMinimization.strategy': 'NONE', 'elk.nodeSize.constraints': '' } : {}),
           }
         : { 'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF', 'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES' }),
     },
