@@ -186,6 +186,23 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByTestId('compat-report').waitFor(T);
     await page.getByRole('heading', { name: /Downstream impact/ }).waitFor(T);
     await capture(page, 'evolve');
+    // deprecate with a reason and a sunset date: the banner says so
+    const alice = await demoToken(server.base, 'alice');
+    const made = await gql(
+      server.base,
+      'mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { qualifiedName } }',
+      { i: { domain: 'orders', name: 'portal-old-notes', description: 'Old notes', schema: { format: 'JSON_SCHEMA', definition: '{"type":"object","properties":{"id":{"type":"string"}}}' } } },
+      alice,
+    );
+    assert.ok(!made.errors, JSON.stringify(made.errors));
+    await page.goto('/products/orders.portal-old-notes');
+    await page.getByRole('button', { name: 'Deprecate' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason (shown to consumers)').fill('Replaced by order comments');
+    await dialog.getByLabel('Sunset date').fill('2027-06-30');
+    await dialog.getByRole('button', { name: 'Deprecate' }).click();
+    await page.getByTestId('deprecation-banner').getByText('2027-06-30').waitFor(T);
+    await page.getByRole('button', { name: 'Retire' }).waitFor(T);
     s.assertQuietConsole();
     await s.context.close();
   });
@@ -226,12 +243,19 @@ describe('portal', { timeout: 600_000 }, () => {
     await s.context.close();
   });
 
-  test('register a use case and see it in lineage', async () => {
+  test('create an application, register a use case and see it in lineage', async () => {
     const s = await newSession(browser, server, 'alice');
     const { page } = s;
-    await page.goto('/apps/order-enricher');
-    await page.getByRole('heading', { name: 'order-enricher', level: 1 }).waitFor(T);
-    await page.getByText('Register a use case').click();
+    await page.goto('/apps');
+    await page.getByText('Create an application').click();
+    await page.getByLabel('Name', { exact: true }).fill('notes-app');
+    await page.getByLabel('Description').fill('Reads the portal notes');
+    await page.getByLabel('Owner team').selectOption('orders-team');
+    await capture(page, 'apps');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.waitForURL(/\/apps\/notes-app$/, T);
+    await page.getByRole('heading', { name: 'notes-app', level: 1 }).waitFor(T);
+    await page.getByText('Register a use case', { exact: true }).click();
     await page.getByLabel('Name (lowercase, digits, dashes)').fill('notes-enricher');
     await page.getByLabel('Kind').selectOption('ENRICH');
     await page.getByLabel('Description', { exact: true }).fill('Adds the portal notes to orders');
@@ -239,6 +263,8 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByLabel('Output products').fill('orders.enriched-orders');
     await page.getByTestId('uc-submit').click();
     await page.getByText(/Registered notes-enricher/).waitFor(T);
+    // the input it did not hold yet was requested for it
+    await page.getByTestId('sub-orders.portal-test-notes').getByText('PENDING').waitFor(T);
     await page.getByText('notes-enricher', { exact: true }).waitFor(T);
     await page.getByTestId('lineage-canvas').getByText('orders.portal-test-notes').waitFor(T);
     await capture(page, 'app');

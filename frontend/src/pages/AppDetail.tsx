@@ -145,7 +145,7 @@ export default function AppPage({ name }: { name: string }) {
       <section className="card" aria-labelledby="al-h">
         <h2 id="al-h">Lineage</h2>
         <Suspense fallback={<Loading />}>
-          <AppLineage name={app.name} />
+          <AppLineage key={app.useCases.map((u) => u.id).join()} name={app.name} />
         </Suspense>
       </section>
     </section>
