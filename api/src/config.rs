@@ -141,6 +141,14 @@ pub struct SecurityArgs {
     pub max_subscriptions: usize,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
@@ -161,6 +169,10 @@ pub struct ServeArgs {
     /// Maximum complexity (roughly, fields resolved) of a GraphQL query.
     #[arg(long, env = "MESH_GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
     pub max_complexity: usize,
+    /// Log lines as human-readable `text` or as `json` (one object per
+    /// line, with the request's span: id, method, path).
+    #[arg(long, env = "MESH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// The built portal (`frontend/dist` from `npm run build` in
     /// `frontend/`), served at `/`.
     #[arg(long, env = "MESH_PORTAL_DIR", default_value = "frontend/dist")]

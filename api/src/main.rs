@@ -14,7 +14,10 @@ use mesh_catalog::{graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => Default::default(),
+    });
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

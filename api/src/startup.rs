@@ -13,6 +13,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -116,6 +117,7 @@ impl Application {
             })?;
         let services = Services::new(catalog.clone(), search, live.clone(), &config.limits);
         let shared = services.shared.clone();
+        let metrics = services.metrics.clone();
         let state = AppState {
             schema: build_schema(Some(services), &config.limits),
             shared,
@@ -125,6 +127,8 @@ impl Application {
             limiter: RateLimiter::new(config.security.rate_limit).map(Arc::new),
             demo_users: config.demo.then(|| demo::users().into()),
             portal: Portal::new(config.portal_dir.clone()),
+            metrics,
+            live: live.clone(),
         };
         let router = catch_panics(security_headers(router(state)))
             .layer(TimeoutLayer::with_status_code(
@@ -132,7 +136,16 @@ impl Application {
                 REQUEST_TIMEOUT,
             ))
             .layer(cors(config.security.cors_origins.as_deref())?)
-            .layer(TraceLayer::new_for_http());
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_request(())
+                    .on_response(|response: &axum::http::Response<_>, took: Duration, _: &tracing::Span| {
+                        tracing::debug!(target: "mesh_catalog::http", status = response.status().as_u16(), ?took, "answered");
+                    }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
         Ok(Self {
             listener,
             router,
@@ -172,6 +185,24 @@ impl Application {
         self.live.shutdown();
         served
     }
+}
+
+/// The span of one HTTP request: every log line written while serving it
+/// carries its id (`x-request-id`: the client's, or a new UUID, returned
+/// in the response).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        target: "mesh_catalog::http",
+        "request",
+        id,
+        method = %request.method(),
+        path = request.uri().path()
+    )
 }
 
 /// A panic while serving a request (a bug) answers 500 with a GraphQL

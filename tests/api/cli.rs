@@ -242,3 +242,65 @@ fn every_serve_setting_is_in_the_readme_table() {
         "missing from the README's settings table: {missing:?}"
     );
 }
+
+/// `--log-format json`: one JSON object per line; a request's lines carry
+/// its id (the client's `x-request-id`).
+#[test]
+fn json_logs_carry_the_request_id() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = crate::helpers::temp_dir();
+    let log = dir.join("stderr.log");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--embedded-kafka-port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .env("MESH_JWT_SECRET", "a-long-enough-test-secret")
+        .env("RUST_LOG", "warn,mesh_catalog=debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            write!(
+                stream,
+                "GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: trace-json-7\r\nconnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            assert!(answer.contains("x-request-id: trace-json-7"), "{answer}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["fields"].is_object()));
+    let answered = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "answered")
+        .unwrap_or_else(|| panic!("no line for the request:\n{text}"));
+    assert_eq!(answered["span"]["id"], "trace-json-7", "{answered}");
+    assert_eq!(answered["span"]["path"], "/healthz", "{answered}");
+}

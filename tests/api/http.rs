@@ -232,3 +232,66 @@ async fn graphql_over_http_audit() {
     );
     assert!(report.contains("MUST "), "{report}");
 }
+
+/// `/metrics`: requests by operation, errors by code, rate-limit refusals,
+/// search latency, WebSocket connections and the outbox, in the Prometheus
+/// text format; every response carries a request id.
+#[tokio::test]
+async fn metrics_and_request_ids() {
+    let app = spawn_configured(Backend::Sqlite, |c| {
+        c.security.rate_limit = mesh_catalog::config::RateLimit {
+            per_minute: 60,
+            burst: 8,
+        }
+    })
+    .await;
+    let post = |body: Value| app.client.post(format!("{}/graphql", app.address)).json(&body).send();
+    post(json!({ "query": "query Probe { domains { name } }", "operationName": "Probe" }))
+        .await
+        .unwrap();
+    post(json!({ "query": "query Finder { search(query: \"x\") { totalCount } }" }))
+        .await
+        .unwrap();
+    post(json!({ "query": "{ nope }" })).await.unwrap();
+    let ws = crate::ws::WsClient::connect(&app.address, crate::ws::Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    // Over the burst: refused.
+    let mut refused = 0;
+    for _ in 0..10 {
+        if post(json!({ "query": "{ __typename }" })).await.unwrap().status() == 429 {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0);
+
+    let response = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let text = response.text().await.unwrap();
+    for expected in [
+        "mesh_graphql_request_seconds_count{kind=\"query\",operation=\"Probe\"} 1",
+        "mesh_graphql_request_seconds_count{kind=\"query\",operation=\"anonymous\"}",
+        "mesh_graphql_request_seconds_count{kind=\"query\",operation=\"Finder\"} 1",
+        "mesh_graphql_errors_total{code=\"VALIDATION\"} 1",
+        &format!("mesh_graphql_errors_total{{code=\"RATE_LIMITED\"}} {refused}"),
+        &format!("mesh_rate_limited_total {refused}"),
+        "mesh_search_seconds_count 1",
+        "mesh_websocket_connections 1",
+        "mesh_outbox_depth",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+    ws.close().await;
+
+    // A client's own request id is kept and returned.
+    let traced = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "trace-me-42");
+}

@@ -206,6 +206,13 @@ impl Catalog {
         decision
     }
 
+    /// Committed changes not yet published by the relay (the outbox's
+    /// rows).
+    pub async fn outbox_depth(&self) -> Result<u64> {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        Ok(crate::store::entities::outbox::Entity::find().count(self.db()).await?)
+    }
+
     /// Names of the topics that belong to a data product (in any status).
     pub async fn claimed_topics(&self) -> Result<std::collections::HashSet<String>> {
         use sea_orm::{EntityTrait, QuerySelect};

@@ -36,8 +36,10 @@ use tokio::sync::Semaphore;
 use crate::auth::{Caller, Identity, TokenService};
 use crate::catalog::{Catalog, CatalogError};
 use crate::demo::DemoUser;
+use crate::stream::Live;
 
 use super::error::ensure_codes;
+use super::metrics::Metrics;
 use super::portal::Portal;
 use super::ratelimit::RateLimiter;
 use super::shared::SharedEvents;
@@ -67,6 +69,9 @@ pub struct AppState {
     pub demo_users: Option<Arc<[DemoUser]>>,
     /// The built portal.
     pub portal: Portal,
+    pub metrics: Metrics,
+    /// The live side (read by `/metrics`).
+    pub live: Live,
 }
 
 /// The routes of the server.
@@ -81,16 +86,63 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route("/auth/demo-users", get(demo_users))
         .route("/auth/demo-token", post(demo_token))
         .fallback_service(portal)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            count_errors,
+        ))
         .with_state(state)
+}
+
+/// The codes of the GraphQL errors a response carries (set by the
+/// handlers, counted by [`count_errors`]).
+#[derive(Clone, Debug, Default)]
+struct ErrorCodes(Vec<String>);
+
+/// Counts every error answered, by code: one place for transport errors
+/// and GraphQL responses alike.
+async fn count_errors(State(metrics): State<Metrics>, request: Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    if let Some(ErrorCodes(codes)) = response.extensions().get::<ErrorCodes>() {
+        for code in codes {
+            metrics.error(code);
+        }
+    }
+    response
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let live = state.live.hub().active().await;
+    let mut renditions: Vec<(String, usize)> = state.shared.per_topic().into_iter().collect();
+    renditions.sort();
+    let outbox = match state.catalog.outbox_depth().await {
+        Ok(depth) => Some(depth),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the outbox depth");
+            None
+        }
+    };
+    let text = state.metrics.render(&live, &renditions, outbox);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// A request-level error in the GraphQL response shape.
 pub(super) fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
+    let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(ErrorCodes(vec![code.to_owned()]));
+    response
 }
 
 fn bad_request(status: StatusCode, message: &str) -> Response {
@@ -124,6 +176,7 @@ pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Resul
 fn rate_limited(state: &AppState, key: &str) -> Option<Response> {
     let limiter = state.limiter.as_ref()?;
     limiter.check(key).err().map(|wait| {
+        state.metrics.rate_limited();
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut response = request_error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -243,19 +296,24 @@ impl Params {
         })
     }
 
-    /// The type of the operation this request would run; `None` when the
-    /// document does not parse or names no operation it holds (execution
-    /// reports that).
-    fn operation_type(&self) -> Option<OperationType> {
+    /// The type and name of the operation this request would run; `None`
+    /// when the document does not parse or holds no such operation
+    /// (execution reports that).
+    fn operation(&self) -> Option<(OperationType, Option<String>)> {
         let document = async_graphql::parser::parse_query(&self.query).ok()?;
-        let operation = match &self.operation_name {
+        let (name, operation) = match &self.operation_name {
             Some(name) => document
                 .operations
                 .iter()
                 .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
             None => document.operations.iter().next()?,
         };
-        Some(operation.1.node.ty)
+        Some((operation.node.ty, name.map(|n| n.to_string())))
+    }
+
+    #[cfg(test)]
+    fn operation_type(&self) -> Option<OperationType> {
+        self.operation().map(|(ty, _)| ty)
     }
 
     fn into_request(self) -> async_graphql::Request {
@@ -309,11 +367,20 @@ async fn execute(
             return request_error(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error");
         }
     };
+    let started = std::time::Instant::now();
+    let (kind, operation) = match params.operation() {
+        Some((OperationType::Query, name)) => ("query", name),
+        Some((OperationType::Mutation, name)) => ("mutation", name),
+        Some((OperationType::Subscription, name)) => ("subscription", name),
+        None => ("invalid", None),
+    };
     let request = params
         .into_request()
         .data(RequestContext { principal })
         .data(request_loader(&state.catalog));
-    let Ok(mut response) = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await else {
+    let executed = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await;
+    state.metrics.request(kind, operation.as_deref(), started.elapsed());
+    let Ok(mut response) = executed else {
         return request_error(
             StatusCode::REQUEST_TIMEOUT,
             "TIMEOUT",
@@ -346,10 +413,19 @@ fn graphql_response(media: MediaType, response: async_graphql::Response) -> Resp
     } else {
         StatusCode::OK
     };
+    let codes = response
+        .errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+            Some(async_graphql::Value::String(code)) => Some(code.clone()),
+            _ => None,
+        })
+        .collect();
     let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
+    response.extensions_mut().insert(ErrorCodes(codes));
     response
 }
 
@@ -429,7 +505,7 @@ async fn graphql_get(
         Ok(params) => params,
         Err(response) => return response,
     };
-    match params.operation_type() {
+    match params.operation().map(|(ty, _)| ty) {
         Some(OperationType::Mutation) => {
             return only_post("mutations run over POST only (GraphQL over HTTP: GET is for queries)")
         }

@@ -7,6 +7,7 @@ mod inputs;
 mod limits;
 pub mod live;
 mod loaders;
+pub mod metrics;
 mod mutation;
 mod objects;
 pub mod portal;
@@ -52,6 +53,7 @@ pub struct Services {
     /// The per-caller cap on live subscriptions.
     pub quota: quota::SubscriptionQuota,
     pub shared: shared::SharedEvents,
+    pub metrics: metrics::Metrics,
 }
 
 impl Services {
@@ -66,6 +68,7 @@ impl Services {
             live,
             quota,
             shared,
+            metrics: metrics::Metrics::new(),
         }
     }
 }
@@ -92,7 +95,8 @@ pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSc
             .data(services.search)
             .data(services.live)
             .data(services.quota)
-            .data(services.shared);
+            .data(services.shared)
+            .data(services.metrics);
     }
     builder.finish()
 }

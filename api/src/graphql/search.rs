@@ -294,10 +294,14 @@ impl SearchQuery {
         let index = index(ctx).clone();
         let has_previous = after.is_some();
         let extras = selected_extras(ctx);
+        let started = std::time::Instant::now();
         let page = index
             .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref(), extras))
             .await
             .map_err(internal)?;
+        if let Ok(metrics) = ctx.data::<super::metrics::Metrics>() {
+            metrics.search(started.elapsed());
+        }
         let mut connection = Connection::with_additional_fields(
             has_previous,
             page.has_next_page,

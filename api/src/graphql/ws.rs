@@ -175,6 +175,7 @@ enum Close {
 
 impl Connection {
     async fn serve(self, mut socket: WebSocket) {
+        let _open = self.state.metrics.websocket();
         let mut session: Option<Session> = None;
         // Each operation's stream, ending with `None` (then `complete`).
         let mut operations: StreamMap<String, BoxStream<'static, Option<Payload>>> = StreamMap::new();
