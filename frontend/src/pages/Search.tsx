@@ -121,7 +121,7 @@ export function SearchPage() {
       setText(urlQ);
     }
   }, [urlQ]);
-  const debounced = useDebounced(text, 50);
+  const debounced = useDebounced(text, 40);
   useEffect(() => {
     if (debounced === lastPushed.current) return;
     lastPushed.current = debounced;
@@ -147,11 +147,13 @@ export function SearchPage() {
 
   // One request per (debounced) edit: the results and the typeahead's suggestions for the last word.
   const prefix = lastWord(text);
-  const urlPrefix = lastWord(urlQ);
+  // The debounced text is searched at once; the URL follows it (replace) for sharing and back/forward.
+  const q = debounced;
+  const urlPrefix = lastWord(q);
   const [{ data, fetching, error, operation }] = useQuery({
     query: SearchQuery,
     variables: {
-      query: urlQ,
+      query: q,
       filters: filters as never,
       first: PAGE_SIZE,
       after,
@@ -185,7 +187,7 @@ export function SearchPage() {
   const search = data?.search;
   const [wide, setWide] = useState(() => window.matchMedia('(min-width: 901px)').matches);
   // The text the shown results are for (the URL may already hold a newer one).
-  const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? urlQ;
+  const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? q;
   const pageNo = pages.length + 1;
 
   return (
