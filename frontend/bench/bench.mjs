@@ -1,6 +1,7 @@
 // The portal's benchmark (issue 21, "Measured"), in Debian's headless Chromium against the demo.
 // Usage: npm run bench [-- --quick] ; prints a Markdown table.
 import { gzipSync } from 'node:zlib';
+import { loadavg, cpus } from 'node:os';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import { demoToken, gql, launch, startServer } from '../e2e/harness.mjs';
 
@@ -17,6 +18,7 @@ const pct = (arr, p) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
+const loadStart = loadavg()[0];
 const server = await startServer();
 const browser = await launch();
 try {
@@ -229,7 +231,7 @@ console.log(`\nPortal benchmark (${quick ? 'quick' : 'full'}), ${new Date().toIS
   } catch {
     return '?';
   }
-})()}\n`);
+})()}, ${cpus().length} cores, load average ${loadStart.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end\n`);
 console.log('| Measure | Target | Measured | Met |');
 console.log('|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.what} | ${r.target} | ${r.measured} | ${r.ok ? 'yes' : '**no**'} |`);
