@@ -167,6 +167,7 @@ export async function capture(page, name, opts = {}) {
   const original = page.viewportSize();
   for (const width of [1280, 390]) {
     await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(250);
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: opts.fullPage ?? true });
     await checkA11y(page, `${name} @${width}px`, opts);
