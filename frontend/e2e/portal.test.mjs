@@ -236,6 +236,10 @@ describe('portal', { timeout: 600_000 }, () => {
     await producer.send({ topic: 'legacy-portal-clicks', messages: [10, 11, 12, 13, 14, 15, 16].map(click) });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=tail-records]')?.textContent) >= 7, null, { timeout: 20_000 });
     await page.getByTestId('tail-list').getByText('/p/16').waitFor(T);
+    // a record that is not JSON arrives as a decode error, shown as such
+    await producer.send({ topic: 'legacy-portal-clicks', messages: [{ key: 'bad', value: 'not json at all' }] });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=tail-decode-errors]')?.textContent) >= 1, null, { timeout: 20_000 });
+    await page.getByTestId('tail-list').getByText('decode error').first().waitFor(T);
     await capture(page, 'live-tail', { fullPage: false });
     await page.getByTestId('tail-stop').click();
     await producer.disconnect();
@@ -300,6 +304,11 @@ describe('portal', { timeout: 600_000 }, () => {
 
     // No reload on the requester's side.
     await row.getByText('APPROVED').waitFor({ timeout: 20_000 });
+    // The owner revokes it; the requester sees that too.
+    await op.reload();
+    const approved = op.locator('li.card', { hasText: 'order-enricher reads' }).filter({ hasText: 'payments.refunds' });
+    await approved.getByRole('button', { name: 'Revoke' }).click();
+    await row.getByText('REVOKED').waitFor({ timeout: 20_000 });
     requester.assertQuietConsole();
     owner.assertQuietConsole();
     await requester.context.close();
