@@ -48,6 +48,7 @@ self.onmessage = async (e: MessageEvent<LayoutRequest>) => {
             'elk.edgeRouting': 'POLYLINE',
             'elk.layered.layering.strategy': 'LONGEST_PATH',
             'elk.layered.cycleBreaking.strategy': 'GREEDY',
+            'elk.separateConnectedComponents': 'false',
             // Past a few hundred nodes, keep the model order in each layer rather than minimise crossings:
             // 3× faster, and a graph that size is read by zooming in anyway.
             ...(huge ? { 'elk.layered.crossingMinimization.strategy': 'NONE', 'elk.nodeSize.constraints': '' } : {}),
