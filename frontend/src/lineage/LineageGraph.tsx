@@ -140,7 +140,19 @@ export function LineageGraph({
 
   if (layoutError) return <p className="error" role="alert">Layout failed: {layoutError}</p>;
   return (
-    <div className="lineage-canvas" style={{ height }} data-testid="lineage-canvas" data-laid-out={positions ? 'yes' : 'no'}>
+    <div
+      className="lineage-canvas"
+      style={{ height }}
+      data-testid="lineage-canvas"
+      data-laid-out={positions ? 'yes' : 'no'}
+      onKeyDown={(e) => {
+        // Nodes take focus with Tab; Enter opens the focused one, as a click does.
+        if (e.key !== 'Enter' || !onOpen) return;
+        const id = (e.target as HTMLElement).closest('.react-flow__node')?.getAttribute('data-id');
+        const g = id ? byId.get(id) : undefined;
+        if (g && !g.restricted) onOpen(g);
+      }}
+    >
       {!positions ? (
         <Loading label={`Laying out ${nodes.length} nodes…`} />
       ) : (
