@@ -67,6 +67,8 @@ pub struct Application {
     catalog: Catalog,
     indexer: Indexer,
     live: Live,
+    /// Tells the handlers the server is shutting down.
+    drain: tokio::sync::watch::Sender<bool>,
 }
 
 /// Chooses the process-wide TLS provider. Several are linked in (through
@@ -118,6 +120,7 @@ impl Application {
         let services = Services::new(catalog.clone(), search, live.clone(), &config.limits);
         let shared = services.shared.clone();
         let metrics = services.metrics.clone();
+        let (drain, draining) = tokio::sync::watch::channel(false);
         let state = AppState {
             schema: build_schema(Some(services), &config.limits),
             shared,
@@ -129,6 +132,7 @@ impl Application {
             portal: Portal::new(config.portal_dir.clone()),
             metrics,
             live: live.clone(),
+            draining,
         };
         let router = catch_panics(security_headers(router(state)))
             .layer(TimeoutLayer::with_status_code(
@@ -152,6 +156,7 @@ impl Application {
             catalog,
             indexer,
             live,
+            drain,
         })
     }
 
@@ -174,14 +179,25 @@ impl Application {
         &self.live
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains: `/readyz` answers
+    /// 503, WebSockets close with 1001, no new connection is accepted,
+    /// requests in flight finish (each within its timeout), the search
+    /// index commits what is queued and the background tasks stop.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let drain = self.drain;
         let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining connections");
+            drain.send_replace(true);
+        })
         .await;
+        if let Err(e) = self.indexer.flush().await {
+            tracing::warn!(error = %e, "cannot flush the search index at shutdown");
+        }
         self.live.shutdown();
         served
     }

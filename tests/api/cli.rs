@@ -150,50 +150,66 @@ fn serve_answers_and_stops_on_sigterm() {
     assert!(status.success(), "graceful exit, got {status}");
 }
 
+/// A `serve` process on a free port and a fresh data directory, its
+/// stderr in `<dir>/stderr.log`, started (its port answers).
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Served {
+    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = crate::helpers::temp_dir();
+        let log = dir.join("stderr.log");
+        let listen = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", &listen, "--embedded-kafka-port", "0"])
+            .args(["--data-dir", dir.to_str().unwrap()])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("MESH_JWT_SECRET")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(120), "the server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { child, port, log }
+    }
+
+    /// SIGTERM, a clean exit, and the whole log.
+    fn stop(mut self) -> String {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "graceful exit, got {status}");
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
 /// The demo at the default log level: the server's own INFO lines, nothing
 /// from the embedded broker or librdkafka (which logged every request, and
 /// ERRORs when the broker stopped before the Kafka clients); SIGTERM stops
 /// it in order and cleanly.
 #[test]
 fn demo_logs_stay_readable_and_shutdown_is_orderly() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = crate::helpers::temp_dir();
-    let log = dir.join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--embedded-kafka-port",
-            "0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .env_remove("RUST_LOG")
-        .env_remove("MESH_JWT_SECRET")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(120), "the demo did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let served = Served::start(&["--demo"], &[]);
     // Demo traffic runs (about 25 records/s through the broker).
-    let served = Instant::now();
+    let since = Instant::now();
     std::thread::sleep(Duration::from_secs(8));
-    let during = std::fs::read_to_string(&log).unwrap();
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful exit, got {status}");
-    let all = std::fs::read_to_string(&log).unwrap();
-    let per_second = during.len() as f64 / served.elapsed().as_secs_f64();
+    let during = std::fs::read_to_string(&served.log).unwrap();
+    let all = served.stop();
+    let per_second = during.len() as f64 / since.elapsed().as_secs_f64();
     assert!(
         all.len() < 64 * 1024,
         "{} bytes of log ({per_second:.0} B/s while serving):\n{}",
@@ -247,51 +263,27 @@ fn every_serve_setting_is_in_the_readme_table() {
 /// its id (the client's `x-request-id`).
 #[test]
 fn json_logs_carry_the_request_id() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = crate::helpers::temp_dir();
-    let log = dir.join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--embedded-kafka-port",
-            "0",
-            "--log-format",
-            "json",
-        ])
-        .env("MESH_JWT_SECRET", "a-long-enough-test-secret")
-        .env("RUST_LOG", "warn,mesh_catalog=debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
+    let served = Served::start(
+        &["--log-format", "json"],
+        &[
+            ("MESH_JWT_SECRET", "a-long-enough-test-secret"),
+            ("RUST_LOG", "warn,mesh_catalog=debug"),
+        ],
+    );
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+        write!(
+            stream,
+            "GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: trace-json-7\r\nconnection: close\r\n\r\n"
+        )
         .unwrap();
-    let start = Instant::now();
-    loop {
-        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            write!(
-                stream,
-                "GET /healthz HTTP/1.1\r\nhost: x\r\nx-request-id: trace-json-7\r\nconnection: close\r\n\r\n"
-            )
-            .unwrap();
-            let mut answer = String::new();
-            stream.read_to_string(&mut answer).unwrap();
-            assert!(answer.contains("x-request-id: trace-json-7"), "{answer}");
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "the server did not start");
-        std::thread::sleep(Duration::from_millis(100));
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.contains("x-request-id: trace-json-7"), "{answer}");
     }
     std::thread::sleep(Duration::from_millis(300));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = served.stop();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

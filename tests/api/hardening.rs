@@ -478,3 +478,23 @@ async fn small_contracts_hold() {
         assert_eq!(response.status(), 404, "{path}");
     }
 }
+
+/// Shutting down closes WebSockets with 1001 ("going away"), so clients
+/// reconnect elsewhere instead of seeing an abnormal 1006.
+#[tokio::test]
+async fn shutdown_closes_websockets_with_going_away() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let address = app.address.clone();
+    let mut client = WsClient::connect(&address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    client
+        .subscribe(
+            "e",
+            "subscription { catalogEvents { ... on CatalogEvent { type } } }",
+            json!({}),
+        )
+        .await;
+    drop(app);
+    assert_eq!(client.closed_with(Duration::from_secs(15)).await, Some(1001));
+}

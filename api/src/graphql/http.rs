@@ -72,6 +72,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The live side (read by `/metrics`).
     pub live: Live,
+    /// Set when the server starts shutting down: `/readyz` answers 503 and
+    /// WebSockets close with 1001.
+    pub draining: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The routes of the server.
@@ -254,39 +257,33 @@ struct Params {
 
 impl Params {
     /// Parses a POST body; a JSON array is a batch, which is not supported.
-    fn from_body(body: &[u8]) -> Result<Self, Response> {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| bad_request(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}")))?;
+    fn from_body(body: &[u8]) -> Result<Self, BadRequest> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| BadRequest(format!("the body is not JSON: {e}")))?;
         if value.is_array() {
-            return Err(bad_request(
-                StatusCode::BAD_REQUEST,
-                "batched requests are not supported",
-            ));
+            return Err(BadRequest("batched requests are not supported".into()));
         }
         serde_json::from_value(value).map_err(|e| {
-            bad_request(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid GraphQL request parameters: {e} (expected a string `query`, optional string `operationName` and objects `variables` and `extensions`)"),
-            )
+            BadRequest(format!(
+                "invalid GraphQL request parameters: {e} (expected a string `query`, optional string \
+                 `operationName` and objects `variables` and `extensions`)"
+            ))
         })
     }
 
     /// Parses the URL parameters of a GET (`variables` and `extensions` as
     /// JSON text).
-    fn from_query(query: &GetParams) -> Result<Self, Response> {
+    fn from_query(query: &GetParams) -> Result<Self, BadRequest> {
         let object = |name: &str, text: &Option<String>| match text.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
             Some(text) => match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(map)) => Ok(Some(map)),
                 Ok(Value::Null) => Ok(None),
-                _ => Err(bad_request(
-                    StatusCode::BAD_REQUEST,
-                    &format!("the `{name}` parameter must be a JSON object"),
-                )),
+                _ => Err(BadRequest(format!("the `{name}` parameter must be a JSON object"))),
             },
         };
         let Some(text) = query.query.clone() else {
-            return Err(bad_request(StatusCode::BAD_REQUEST, "missing the `query` parameter"));
+            return Err(BadRequest("missing the `query` parameter".into()));
         };
         Ok(Params {
             query: text,
@@ -325,6 +322,15 @@ impl Params {
             request = request.variables(async_graphql::Variables::from_json(Value::Object(variables)));
         }
         request
+    }
+}
+
+/// Request parameters that are not GraphQL over HTTP: 400 `BAD_REQUEST`.
+struct BadRequest(String);
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        bad_request(StatusCode::BAD_REQUEST, &self.0)
     }
 }
 
@@ -472,7 +478,7 @@ async fn graphql_post(
     };
     match Params::from_body(&body) {
         Ok(params) => execute(state, client, &parts.headers, media, params).await,
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -503,7 +509,7 @@ async fn graphql_get(
     };
     let params = match Params::from_query(&query) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     match params.operation().map(|(ty, _)| ty) {
         Some(OperationType::Mutation) => {
@@ -535,6 +541,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
+    if *state.draining.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     match state.catalog.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

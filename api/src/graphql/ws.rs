@@ -46,6 +46,8 @@ use super::{request_loader, RequestContext};
 /// Close code when the token expires, or an operation starts before
 /// `connection_init` (graphql-transport-ws's "unauthorized").
 const UNAUTHORIZED: u16 = 4401;
+/// Close code when the server shuts down (RFC 6455 "going away").
+const GOING_AWAY: u16 = 1001;
 /// Close code for a refused `connection_init`.
 const FORBIDDEN: u16 = 4403;
 /// Close code for a message that is not a protocol message.
@@ -183,6 +185,7 @@ impl Connection {
         let expiry = tokio::time::sleep(Duration::MAX);
         tokio::pin!(expiry);
         let mut expires = false;
+        let mut draining = self.state.draining.clone();
         let close = loop {
             // The socket is borrowed by one branch at a time, and free again
             // for the reply once an event is picked.
@@ -190,6 +193,7 @@ impl Connection {
                 message = socket.recv() => Event::Incoming(message),
                 Some((id, payload)) = operations.next(), if !operations.is_empty() => Event::Outgoing(id, payload),
                 () = &mut expiry, if expires => break Close::Code(UNAUTHORIZED, "token expired".into()),
+                _ = draining.wait_for(|draining| *draining) => break Close::Code(GOING_AWAY, "server shutting down".into()),
             };
             let text = match event {
                 Event::Incoming(message) => {
