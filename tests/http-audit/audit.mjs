@@ -1,7 +1,7 @@
 // The GraphQL-over-HTTP audit (graphql-http's serverAudits) against a
 // running server: `node audit.mjs http://127.0.0.1:8080/graphql`.
-// Prints every audit; exits 1 when a MUST fails, or a SHOULD fails that is
-// not listed below with the reason we depart from it.
+// Prints every audit; exits 1 when a MUST or a SHOULD fails (unless the
+// SHOULD is listed in `departures` with the reason we depart from it).
 import { serverAudits } from 'graphql-http';
 
 const url = process.argv[2];
@@ -10,14 +10,8 @@ if (!url) {
   process.exit(2);
 }
 
-// SHOULDs we do not follow, on purpose.
-const departures = {
-  // Its title says "SHOULD respond with 4xx if content-type is not
-  // supplied", as the spec does, but the check expects 200: fetch sends a
-  // string body as text/plain, and accepting text/plain would let any page
-  // post GraphQL cross-site without a CORS preflight. We answer 415.
-  '9ABE': 'a POST without application/json is refused with 415 (the spec says 4xx; the audit checks 200)',
-};
+// SHOULDs we do not follow, on purpose, with the reason (none today).
+const departures = {};
 
 const results = [];
 for (const audit of serverAudits({ url })) {
