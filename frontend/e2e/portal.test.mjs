@@ -355,4 +355,62 @@ describe('portal', { timeout: 600_000 }, () => {
     s.assertQuietConsole();
     await s.context.close();
   });
+
+  test('GraphiQL runs a subscription over the WebSocket, loading nothing from outside the server', async () => {
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    // Offline: every request the page makes goes to the server itself.
+    const foreign = [];
+    const sockets = [];
+    let seen = 0;
+    page.on('request', (r) => {
+      const url = r.url();
+      if (url.startsWith('data:') || url.startsWith('blob:')) return;
+      seen += 1;
+      if (!url.startsWith(`${server.base}/`) && url !== server.base) foreign.push(url);
+    });
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    await page.goto('/graphql');
+    await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
+    const editor = page.locator('.graphiql-query-editor');
+    await editor.getByText('viewer').first().waitFor({ timeout: 30_000 });
+    await editor.locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.insertText(
+      'subscription { productHealth(product: "orders.order-events", intervalSeconds: 1) { product at freshness eventsPerSecond } }',
+    );
+    await editor.getByText('productHealth').first().waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: /Execute query/i }).click();
+    const response = () => document.querySelector('.graphiql-response')?.textContent ?? '';
+    await page.waitForFunction(() => /"product":\s*"orders\.order-events"/.test(document.querySelector('.graphiql-response')?.textContent ?? ''), null, {
+      timeout: 45_000,
+    });
+    const at = (text) => /"at":\s*"([^"]+)"/.exec(text)?.[1];
+    const first = at(await page.evaluate(response));
+    assert.ok(first, 'the first tick carries its time');
+    // It streams: with a 1 s interval the next tick replaces the figures.
+    await page.waitForFunction(
+      (prev) => {
+        const m = /"at":\s*"([^"]+)"/.exec(document.querySelector('.graphiql-response')?.textContent ?? '');
+        return m && m[1] !== prev;
+      },
+      first,
+      { timeout: 30_000 },
+    );
+    const text = await page.evaluate(response);
+    assert.match(text, /"product":\s*"orders\.order-events"/);
+    assert.match(text, /"freshness":\s*"[A-Z_]+"/);
+    assert.match(text, /"eventsPerSecond":\s*[0-9.e+-]+/);
+    assert.doesNotMatch(text, /"errors"/);
+    assert.ok(sockets.some((u) => u === `${server.base.replace(/^http/, 'ws')}/graphql`), `a WebSocket to /graphql: ${sockets}`);
+    // Stop the subscription.
+    await page.getByRole('button', { name: /Stop query/i }).click();
+    await page.getByRole('button', { name: /Execute query/i }).waitFor({ timeout: 30_000 });
+    await capture(page, 'graphiql-subscription', { fullPage: false, exclude: ['.graphiql-container'] });
+    assert.ok(seen > 5, `the request listener saw the page load (${seen} requests)`);
+    assert.deepEqual(foreign, [], `requests outside ${server.base}`);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
 });
