@@ -35,7 +35,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // gracefully, not kill it.
             let shutdown = shutdown_signal()?;
             let app = Application::build(config).await?;
-            tracing::info!("GraphQL API and GraphiQL on http://{}/graphql", app.local_addr());
+            let addr = app.local_addr();
+            tracing::info!("portal on http://{addr}/, GraphQL API and GraphiQL on http://{addr}/graphql");
             app.run_until(shutdown).await?;
             tracing::info!("stopped");
         }
