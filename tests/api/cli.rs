@@ -217,13 +217,15 @@ fn demo_logs_stay_readable_and_shutdown_is_orderly() {
         &all[..all.len().min(4000)]
     );
     for line in all.lines() {
-        // `<time> <LEVEL> <target>: <message>`
-        let target = line.split_whitespace().nth(2).unwrap_or_default();
+        // `<time> <LEVEL> <target>: <message>`: dependencies only from WARN
+        // (e.g. tantivy's), nothing at ERROR.
+        let mut words = line.split_whitespace().skip(1);
+        let (level, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
         assert!(
-            target.starts_with("mesh_catalog"),
-            "a line from a dependency at the default level: {line}"
+            target.starts_with("mesh_catalog") || level == "WARN",
+            "a dependency's line below WARN at the default level: {line}"
         );
-        assert!(!line.contains("ERROR"), "an error line: {line}");
+        assert_ne!(level, "ERROR", "an error line: {line}");
     }
     assert!(all.contains("stopped"), "the last line says it stopped:\n{all}");
 }
