@@ -343,14 +343,16 @@ impl Catalog {
             .one(unit.conn())
             .await?;
         let now = Utc::now();
+        // The topic the product will be bound to: the one given, else the
+        // current one, else its qualified name.
         let bound_topic = existing.as_ref().map(|p| p.topic_name.as_str());
-        let topic = input
+        let topic_name = input
             .topic
             .as_ref()
             .and_then(|t| t.name.clone())
             .unwrap_or_else(|| bound_topic.map_or_else(|| qname.clone(), str::to_owned));
-        if bound_topic != Some(topic.as_str()) {
-            unit = self.check_topic_binding(unit, &domain, &topic).await?;
+        if bound_topic != Some(topic_name.as_str()) {
+            unit = self.check_topic_binding(unit, &domain, &topic_name).await?;
         }
         let (mut model, created) = match existing {
             None => {
@@ -380,7 +382,7 @@ impl Catalog {
                     visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
                     quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
                     compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
-                    topic_name: Set(topic.name.clone().unwrap_or_else(|| qname.clone())),
+                    topic_name: Set(topic_name.clone()),
                     topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
                     topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
                     topic_cleanup_policy: Set(topic
@@ -446,9 +448,7 @@ impl Catalog {
                     active.compatibility = Set(schemas::mode_str(m).to_owned());
                 }
                 if let Some(topic) = &input.topic {
-                    if let Some(n) = &topic.name {
-                        active.topic_name = Set(n.clone());
-                    }
+                    active.topic_name = Set(topic_name.clone());
                     if let Some(p) = topic.partitions {
                         if p < current.topic_partitions {
                             return Err(CatalogError::Validation(format!(

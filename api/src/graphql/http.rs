@@ -85,7 +85,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql_get)
                 .post(graphql_post)
-                .fallback(|| async { method_not_allowed("/graphql takes GET and POST") }),
+                .fallback(|| async { method_not_allowed("GET, POST", "/graphql takes GET and POST") }),
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -152,11 +152,12 @@ fn bad_request(status: StatusCode, message: &str) -> Response {
     request_error(status, "BAD_REQUEST", message)
 }
 
-fn method_not_allowed(message: &str) -> Response {
+/// 405 with the methods `allow`ed.
+fn method_not_allowed(allow: &'static str, message: &str) -> Response {
     let mut response = bad_request(StatusCode::METHOD_NOT_ALLOWED, message);
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 
@@ -293,26 +294,6 @@ impl Params {
         })
     }
 
-    /// The type and name of the operation this request would run; `None`
-    /// when the document does not parse or holds no such operation
-    /// (execution reports that).
-    fn operation(&self) -> Option<(OperationType, Option<String>)> {
-        let document = async_graphql::parser::parse_query(&self.query).ok()?;
-        let (name, operation) = match &self.operation_name {
-            Some(name) => document
-                .operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))?,
-            None => document.operations.iter().next()?,
-        };
-        Some((operation.node.ty, name.map(|n| n.to_string())))
-    }
-
-    #[cfg(test)]
-    fn operation_type(&self) -> Option<OperationType> {
-        self.operation().map(|(ty, _)| ty)
-    }
-
     fn into_request(self) -> async_graphql::Request {
         let mut request = async_graphql::Request::new(self.query);
         if let Some(name) = self.operation_name {
@@ -323,6 +304,23 @@ impl Params {
         }
         request
     }
+}
+
+/// The type and name of the operation `request` would run; `None` when
+/// its document does not parse or holds no such operation (execution
+/// reports that). The parse is kept in the request, and execution reuses
+/// it.
+fn operation(request: &mut async_graphql::Request) -> Option<(OperationType, Option<String>)> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let (name, operation) = match &wanted {
+        Some(wanted) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == wanted))?,
+        None => document.operations.iter().next()?,
+    };
+    Some((operation.node.ty, name.map(|n| n.to_string())))
 }
 
 /// Request parameters that are not GraphQL over HTTP: 400 `BAD_REQUEST`.
@@ -349,7 +347,7 @@ async fn execute(
     client: SocketAddr,
     headers: &HeaderMap,
     media: MediaType,
-    params: Params,
+    mut request: async_graphql::Request,
 ) -> Response {
     let caller = authenticate(&state, headers).await;
     let key = match &caller {
@@ -374,14 +372,13 @@ async fn execute(
         }
     };
     let started = std::time::Instant::now();
-    let (kind, operation) = match params.operation() {
+    let (kind, operation) = match operation(&mut request) {
         Some((OperationType::Query, name)) => ("query", name),
         Some((OperationType::Mutation, name)) => ("mutation", name),
         Some((OperationType::Subscription, name)) => ("subscription", name),
         None => ("invalid", None),
     };
-    let request = params
-        .into_request()
+    let request = request
         .data(RequestContext { principal })
         .data(request_loader(&state.catalog));
     let executed = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await;
@@ -477,7 +474,7 @@ async fn graphql_post(
         }
     };
     match Params::from_body(&body) {
-        Ok(params) => execute(state, client, &parts.headers, media, params).await,
+        Ok(params) => execute(state, client, &parts.headers, media, params.into_request()).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -507,29 +504,26 @@ async fn graphql_get(
     let Some(media) = MediaType::negotiate(request.headers()) else {
         return not_acceptable();
     };
-    let params = match Params::from_query(&query) {
-        Ok(params) => params,
+    let mut graphql = match Params::from_query(&query) {
+        Ok(params) => params.into_request(),
         Err(refusal) => return refusal.into_response(),
     };
-    match params.operation().map(|(ty, _)| ty) {
+    match operation(&mut graphql).map(|(ty, _)| ty) {
         Some(OperationType::Mutation) => {
-            return only_post("mutations run over POST only (GraphQL over HTTP: GET is for queries)")
+            return method_not_allowed(
+                "POST",
+                "mutations run over POST only (GraphQL over HTTP: GET is for queries)",
+            )
         }
         Some(OperationType::Subscription) => {
-            return only_post("subscriptions run over the WebSocket at /graphql (graphql-transport-ws)")
+            return method_not_allowed(
+                "POST",
+                "subscriptions run over the WebSocket at /graphql (graphql-transport-ws)",
+            )
         }
         _ => {}
     }
-    execute(state, client, request.headers(), media, params).await
-}
-
-/// 405 with `Allow: POST`.
-fn only_post(message: &str) -> Response {
-    let mut response = bad_request(StatusCode::METHOD_NOT_ALLOWED, message);
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    response
+    execute(state, client, request.headers(), media, graphql).await
 }
 
 /// A browser navigating (it prefers HTML).
@@ -553,15 +547,19 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+fn no_demo() -> Response {
+    request_error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "demo sign-in is only offered by `serve --demo`",
+    )
+}
+
 /// The demo's users, for the portal's sign-in (`serve --demo` only).
 async fn demo_users(State(state): State<AppState>) -> Response {
     match &state.demo_users {
         Some(users) => Json(json!({ "users": users.as_ref() })).into_response(),
-        None => request_error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "demo sign-in is only offered by `serve --demo`",
-        ),
+        None => no_demo(),
     }
 }
 
@@ -574,11 +572,7 @@ struct DemoTokenRequest {
 /// signing secret is public anyway).
 async fn demo_token(State(state): State<AppState>, body: Body) -> Response {
     let Some(users) = &state.demo_users else {
-        return request_error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "demo sign-in is only offered by `serve --demo`",
-        );
+        return no_demo();
     };
     let Ok(body) = axum::body::to_bytes(body, 4096).await else {
         return bad_request(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large");
@@ -643,13 +637,27 @@ mod tests {
         assert_eq!(MediaType::negotiate(&accept("application/json;q=0")), None);
     }
 
+    /// A request's operation type, as `execute` reads it.
+    struct Probe(async_graphql::Request);
+
+    impl Probe {
+        fn operation_type(mut self) -> Option<OperationType> {
+            operation(&mut self.0).map(|(ty, _)| ty)
+        }
+    }
+
     #[test]
     fn operation_types_are_read_from_the_document() {
-        let params = |query: &str, name: Option<&str>| Params {
-            query: query.into(),
-            operation_name: name.map(Into::into),
-            variables: None,
-            extensions: None,
+        let params = |query: &str, name: Option<&str>| {
+            Probe(
+                Params {
+                    query: query.into(),
+                    operation_name: name.map(Into::into),
+                    variables: None,
+                    extensions: None,
+                }
+                .into_request(),
+            )
         };
         assert_eq!(
             params("mutation { createTeam }", None).operation_type(),
