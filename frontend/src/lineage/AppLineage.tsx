@@ -3,7 +3,7 @@ import { useQuery } from 'urql';
 import { useLocation } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { LineageGraph, type GEdge, type GNode } from './LineageGraph';
+import { LineageGraph, lineageGraph } from './LineageGraph';
 
 const AppLineageQuery = graphql(`
   query AppLineage($name: String!) {
@@ -32,19 +32,7 @@ export default function AppLineage({ name }: { name: string }) {
   const graph = useMemo(() => {
     const l = data?.lineage;
     if (!l) return null;
-    const nodes: GNode[] = [
-      { id: l.root.id, label: name, kind: 'APPLICATION', depth: 0, restricted: false, root: true },
-      ...l.nodes.map((n) => ({
-        id: n.id,
-        label: n.entity?.__typename === 'DataProduct' ? n.entity.qualifiedName : n.entity?.__typename === 'Application' ? n.entity.name : n.name,
-        kind: n.kind,
-        depth: n.depth,
-        restricted: n.restricted,
-      })),
-    ];
-    const ids = new Set(nodes.map((n) => n.id));
-    const edges: GEdge[] = l.edges.filter((e) => ids.has(e.fromId) && ids.has(e.toId)).map((e) => ({ id: e.id, source: e.fromId, target: e.toId, kind: e.kind }));
-    return { nodes, edges };
+    return lineageGraph(l, { label: name, kind: 'APPLICATION' });
   }, [data, name]);
   if (error) return <ErrorView error={error} />;
   if (fetching && !data) return <Loading />;

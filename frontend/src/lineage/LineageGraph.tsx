@@ -19,6 +19,38 @@ export interface GEdge {
   kind: string;
 }
 
+/** A `lineage` query's answer, as far as the graph needs it. */
+export interface LineageAnswer {
+  root: { id: string };
+  nodes: readonly {
+    id: string;
+    name: string;
+    kind: GNode['kind'];
+    depth: number;
+    restricted: boolean;
+    entity?: { __typename?: string; qualifiedName?: string; name?: string } | null;
+  }[];
+  edges: readonly { id: string; fromId: string; toId: string; kind: string }[];
+}
+
+/** The graph of a `lineage` answer around its root (labelled `label`);
+ * edges whose ends are not both in the answer are left out. */
+export function lineageGraph(l: LineageAnswer, root: Pick<GNode, 'label' | 'kind'>): { nodes: GNode[]; edges: GEdge[] } {
+  const nodes: GNode[] = [
+    { id: l.root.id, ...root, depth: 0, restricted: false, root: true },
+    ...l.nodes.map((n) => ({
+      id: n.id,
+      label: (n.entity?.__typename === 'DataProduct' ? n.entity.qualifiedName : n.entity?.__typename === 'Application' ? n.entity.name : undefined) ?? n.name,
+      kind: n.kind,
+      depth: n.depth,
+      restricted: n.restricted,
+    })),
+  ];
+  const ids = new Set(nodes.map((n) => n.id));
+  const edges: GEdge[] = l.edges.filter((e) => ids.has(e.fromId) && ids.has(e.toId)).map((e) => ({ id: e.id, source: e.fromId, target: e.toId, kind: e.kind }));
+  return { nodes, edges };
+}
+
 const NO_EDGES: Edge[] = [];
 let worker: Worker | null = null;
 let seq = 0;

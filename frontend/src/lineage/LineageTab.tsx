@@ -3,7 +3,7 @@ import { useQuery } from 'urql';
 import { Link, useLocation, useSearchParams } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { LineageGraph, type GEdge, type GNode } from './LineageGraph';
+import { LineageGraph, lineageGraph, type GNode } from './LineageGraph';
 import { ProductLink } from '../components/bits';
 
 const LineageQuery = graphql(`
@@ -91,18 +91,7 @@ export default function LineageTab({ qn }: { qn: string }) {
   const graph = useMemo(() => {
     const l = data?.lineage;
     if (!l) return null;
-    const nodes: GNode[] = [
-      { id: l.root.id, label: qn, kind: l.root.kind, depth: 0, restricted: false, root: true },
-      ...l.nodes.map((n) => ({
-        id: n.id,
-        label: n.entity?.__typename === 'DataProduct' ? n.entity.qualifiedName : n.entity?.__typename === 'Application' ? n.entity.name : n.name,
-        kind: n.kind,
-        depth: n.depth,
-        restricted: n.restricted,
-      })),
-    ];
-    const ids = new Set(nodes.map((n) => n.id));
-    const edges: GEdge[] = l.edges.filter((e) => ids.has(e.fromId) && ids.has(e.toId)).map((e) => ({ id: e.id, source: e.fromId, target: e.toId, kind: e.kind }));
+    const { nodes, edges } = lineageGraph(l, { label: qn, kind: l.root.kind });
     const maxDepth = Math.max(0, ...l.nodes.map((n) => Math.abs(n.depth)));
     return { nodes, edges, maxDepth };
   }, [data, qn]);
