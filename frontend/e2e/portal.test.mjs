@@ -381,6 +381,10 @@ describe('portal', { timeout: 600_000 }, () => {
       'subscription { productHealth(product: "orders.order-events", intervalSeconds: 1) { product at freshness eventsPerSecond } }',
     );
     await editor.getByText('productHealth').first().waitFor({ timeout: 30_000 });
+    // GraphiQL parses the edit 100 ms after the last keystroke (and stores the query in
+    // the same step); only then does its fetcher know this is a subscription and use the
+    // WebSocket. Executing earlier would send the new text with the old parse over HTTP.
+    await page.waitForFunction(() => (localStorage.getItem('graphiql:query') ?? '').includes('productHealth'), null, { timeout: 30_000 });
     await page.getByRole('button', { name: /Execute query/i }).click();
     const response = () => document.querySelector('.graphiql-response')?.textContent ?? '';
     await page.waitForFunction(() => /"product":\s*"orders\.order-events"/.test(document.querySelector('.graphiql-response')?.textContent ?? ''), null, {
