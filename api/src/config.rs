@@ -37,6 +37,12 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Rebuild the search index from the database (stop the server first).
     Reindex(DatabaseArgs),
+    /// Write the whole catalog as one JSON document (a backup; safe while
+    /// the server runs).
+    Export(ExportArgs),
+    /// Load an export into an empty database, in one transaction (a
+    /// restore; start the server afterwards).
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -72,6 +78,24 @@ impl DatabaseArgs {
     pub fn index_dir(&self) -> PathBuf {
         self.index_dir.clone().unwrap_or_else(|| self.data_dir.join("index"))
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Write the document to this file (default: standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Read the document from this file (default: standard input).
+    #[arg(long, short)]
+    pub input: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

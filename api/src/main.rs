@@ -8,6 +8,7 @@ use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::config::{Cli, Command, Config};
 use mesh_catalog::search::{IndexLocation, Indexer, SearchIndex};
 use mesh_catalog::startup::Application;
+use mesh_catalog::store::transfer::{self, Export, TransferError};
 use mesh_catalog::store::Store;
 use mesh_catalog::{graphql, telemetry};
 
@@ -56,12 +57,42 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Reindex(args) => {
             let store = Store::open(&args.resolve()?).await?;
-            let (index, _) = SearchIndex::open(&IndexLocation::Disk(args.index_dir()))?;
-            let started = std::time::Instant::now();
-            Indexer::start(index, &store, true).await?;
-            eprintln!("search index rebuilt in {:.1?}", started.elapsed());
+            reindex(&store, &args.index_dir()).await?;
+        }
+        Command::Export(args) => {
+            let store = Store::open(&args.database.resolve()?)
+                .await
+                .map_err(TransferError::Open)?;
+            let export = transfer::export(&store).await?;
+            transfer::write_output(args.output.as_deref(), &export.to_json())?;
+            eprintln!("exported {} rows", export.rows());
+        }
+        Command::Import(args) => {
+            // The document is checked before the database is even opened.
+            let export = Export::from_json(&transfer::read_input(args.input.as_deref())?)?;
+            let store = Store::open(&args.database.resolve()?)
+                .await
+                .map_err(TransferError::Open)?;
+            let rows = transfer::import(&store, export).await?;
+            eprintln!("imported {rows} rows");
+            // An index left from another catalog could pass the server's
+            // start-up check (same product count): rebuild it. A missing
+            // one is built by the server.
+            let index_dir = args.database.index_dir();
+            if index_dir.exists() {
+                reindex(&store, &index_dir).await?;
+            }
         }
     }
+    Ok(())
+}
+
+/// Rebuilds the search index in `dir` from the database.
+async fn reindex(store: &Store, dir: &std::path::Path) -> anyhow::Result<()> {
+    let (index, _) = SearchIndex::open(&IndexLocation::Disk(dir.to_owned()))?;
+    let started = std::time::Instant::now();
+    Indexer::start(index, store, true).await?;
+    eprintln!("search index rebuilt in {:.1?}", started.elapsed());
     Ok(())
 }
 

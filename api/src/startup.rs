@@ -22,7 +22,7 @@ use crate::auth::{AuthError, TokenService};
 use crate::catalog::{policy, Catalog};
 use crate::config::{Config, ConfigError, JwksSource};
 use crate::demo;
-use crate::graphql::http::{router, AppState};
+use crate::graphql::http::{router, AppState, Replica};
 use crate::graphql::portal::Portal;
 use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::ws;
@@ -97,6 +97,7 @@ impl Application {
                 reserved_topics: config.kafka.reserved_topics.clone(),
             });
         live.watch_freshness(catalog.clone())?;
+        let follower = live.follow_changes(catalog.clone(), indexer.follow_from())?;
         let tokens = TokenService::new(&config.auth);
         match (tokens.load_keys().await, &config.auth.jwks) {
             (Err(e), Some(JwksSource::File(_))) => return Err(e.into()),
@@ -132,6 +133,10 @@ impl Application {
             portal: Portal::new(config.portal_dir.clone()),
             metrics,
             live: live.clone(),
+            replica: Replica {
+                indexer: indexer.clone(),
+                follower,
+            },
             draining,
         };
         let router = catch_panics(security_headers(router(state)))

@@ -170,6 +170,24 @@ pub async fn start(config: Config) -> TestApp {
 }
 
 impl TestApp {
+    /// A client of a server running elsewhere (e.g. a `mesh-catalog serve`
+    /// process) with the tests' token secret.
+    pub fn remote(address: String, data_dir: PathBuf, database_url: String, bootstrap: String) -> Self {
+        let (tx, _) = oneshot::channel();
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            tokens: TokenService::new(&auth()),
+            data_dir,
+            database_url,
+            bootstrap,
+            _shutdown: tx,
+        }
+    }
+
     /// A token for `user`: [`ADMIN`] has the `admin` role; everyone else's
     /// teams come from the catalog's team members.
     pub fn token(&self, user: &str) -> String {

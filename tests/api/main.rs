@@ -18,6 +18,7 @@ mod live;
 mod outbox;
 mod products;
 mod quality_audit;
+mod replicas;
 mod schemas;
 mod sdl;
 mod search;

@@ -87,7 +87,7 @@ pub async fn read_events(bootstrap: &str, expected: &[String], timeout: Duration
 }
 
 /// Every expected event arrived, and per entity in commit order.
-fn assert_in_order(events: &[Value], expected: &[String]) {
+pub fn assert_in_order(events: &[Value], expected: &[String]) {
     let position: HashMap<&str, usize> = expected.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let mut last: HashMap<String, usize> = HashMap::new();
     for event in events {

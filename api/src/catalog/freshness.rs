@@ -63,11 +63,32 @@ impl Catalog {
     }
 
     /// Records that `product` went stale (`stale`) or is fresh again, with
-    /// a human `detail`.
-    pub async fn flag_freshness(&self, product: &MonitoredProduct, stale: bool, detail: String) -> Result<()> {
+    /// a human `detail`, unless its latest flag already says so: with
+    /// several replicas each runs a monitor, and the first to commit a flag
+    /// wins (the product row is locked while the latest flag is read, so
+    /// two monitors never both flag). True if this call recorded the flag.
+    pub async fn flag_freshness(&self, product: &MonitoredProduct, stale: bool, detail: String) -> Result<bool> {
         let mut unit = self
             .begin_system(Op::new("flagFreshness", EntityKind::Product, &product.qualified_name))
             .await?;
+        // FOR UPDATE on PostgreSQL; SQLite's single writer already serializes.
+        data_product::Entity::find_by_id(product.id.clone())
+            .lock_exclusive()
+            .one(unit.conn())
+            .await?;
+        let kinds = [ChangeKind::ProductStale.as_str(), ChangeKind::ProductFresh.as_str()];
+        let latest: Option<String> = audit_entry::Entity::find()
+            .filter(audit_entry::Column::EntityId.eq(product.id.clone()))
+            .filter(audit_entry::Column::Action.is_in(kinds))
+            .order_by_desc(audit_entry::Column::Id)
+            .select_only()
+            .column(audit_entry::Column::Action)
+            .into_tuple()
+            .one(unit.conn())
+            .await?;
+        if latest.is_some_and(|a| a == ChangeKind::ProductStale.as_str()) == stale {
+            return Ok(false);
+        }
         let kind = if stale {
             ChangeKind::ProductStale
         } else {
@@ -82,6 +103,7 @@ impl Catalog {
             products: vec![product.id.clone()],
         })
         .await?;
-        self.commit(unit).await
+        self.commit(unit).await?;
+        Ok(true)
     }
 }

@@ -6,8 +6,11 @@
 //! caller may act on it ([`Catalog::allow`]: a refusal rolls the unit back
 //! and is audited in a transaction of its own), apply, record what changed
 //! (audit), commit, then tell the after-commit hooks ([`ChangeHook`]) —
-//! search indexing and event publishing hang off that seam. Reads go
-//! straight to the store, filtered by the request's principal.
+//! search indexing and event publishing hang off that seam. Changes
+//! committed by other replicas come back from `mesh.catalog.events` and
+//! reach the same hooks through [`Catalog::observe_peer_change`], once per
+//! change id. Reads go straight to the store, filtered by the request's
+//! principal.
 
 mod applications;
 mod audit;
@@ -69,7 +72,41 @@ pub struct Change {
 /// Called after every committed change, in commit order. Implementations
 /// must not block: hand the change to a task of your own.
 pub trait ChangeHook: Send + Sync {
+    /// A change committed by this process.
     fn after_commit(&self, change: &Change);
+
+    /// A change committed by another replica (read back from
+    /// `mesh.catalog.events`, in order per entity); ignored unless the hook
+    /// keeps state that every replica must update.
+    fn after_peer_commit(&self, _change: &Change) {}
+}
+
+/// How many recent change ids a catalog remembers to hand each change to
+/// the hooks once (far more than can be in flight on the events topic).
+const REMEMBERED_CHANGES: usize = 100_000;
+
+/// The ids of the changes already handed to the hooks, oldest first out.
+#[derive(Default)]
+struct Seen {
+    ids: std::collections::HashSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Seen {
+    /// Remembers `id`; false if it was already known.
+    fn insert(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() == REMEMBERED_CHANGES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+        self.ids.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
 }
 
 /// The catalog service. Cheap to clone.
@@ -78,6 +115,7 @@ pub struct Catalog {
     store: Store,
     hooks: Arc<Vec<Arc<dyn ChangeHook>>>,
     settings: policy::Settings,
+    seen: Arc<std::sync::Mutex<Seen>>,
 }
 
 /// What a mutation is about, for the audit entry of a refusal.
@@ -106,6 +144,7 @@ impl Catalog {
             store,
             hooks: Arc::new(Vec::new()),
             settings: policy::Settings::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -297,11 +336,29 @@ impl Catalog {
         let Unit { tx, changes, .. } = unit;
         tx.commit().await?;
         for change in &changes {
+            self.remember(&change.id);
             for hook in self.hooks.iter() {
                 hook.after_commit(change);
             }
         }
         Ok(())
+    }
+
+    /// Hands a change read from `mesh.catalog.events` to the hooks, unless
+    /// it was already handed over (this process committed it, or the topic
+    /// delivered it before: delivery is at-least-once). True if handed.
+    pub fn observe_peer_change(&self, change: &Change) -> bool {
+        if !self.remember(&change.id) {
+            return false;
+        }
+        for hook in self.hooks.iter() {
+            hook.after_peer_commit(change);
+        }
+        true
+    }
+
+    fn remember(&self, id: &str) -> bool {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(id)
     }
 }
 

@@ -9,14 +9,16 @@
 //! Reading it back generically by kind and id keeps every mutation free of
 //! serialization code; the row is already in the transaction's cache.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::store::entities::{
     access_subscription, application, data_product, domain, lineage_edge, outbox, team, use_case, use_case_product,
 };
 
-use super::{Change, EntityKind, Result, UseCaseRole};
+use super::{Change, ChangeKind, EntityKind, Result, UseCaseRole};
 
 /// The topic every catalog event is published to.
 pub const CATALOG_EVENTS_TOPIC: &str = "mesh.catalog.events";
@@ -116,4 +118,38 @@ pub(super) async fn write(tx: &DatabaseTransaction, change: &Change) -> Result<(
     .insert(tx)
     .await?;
     Ok(())
+}
+
+/// The fields of a catalog event that make it a [`Change`] again (the
+/// entity snapshot and the domains are for other readers).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    event_id: String,
+    #[serde(rename = "type")]
+    kind: ChangeKind,
+    time: DateTime<Utc>,
+    actor: String,
+    entity_kind: EntityKind,
+    entity_id: String,
+    entity_name: String,
+    summary: String,
+    products: Vec<String>,
+}
+
+/// Reads a record value of `mesh.catalog.events` back as the change that
+/// [`write`] recorded.
+pub fn read(payload: &[u8]) -> serde_json::Result<Change> {
+    let e: Envelope = serde_json::from_slice(payload)?;
+    Ok(Change {
+        id: e.event_id,
+        kind: e.kind,
+        entity_kind: e.entity_kind,
+        entity_id: e.entity_id,
+        entity_name: e.entity_name,
+        actor: e.actor,
+        at: e.time,
+        summary: e.summary,
+        products: e.products,
+    })
 }

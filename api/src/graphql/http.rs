@@ -36,10 +36,12 @@ use tokio::sync::Semaphore;
 use crate::auth::{Caller, Identity, TokenService};
 use crate::catalog::{Catalog, CatalogError};
 use crate::demo::DemoUser;
+use crate::search::Indexer;
+use crate::stream::follow::FollowStatus;
 use crate::stream::Live;
 
 use super::error::ensure_codes;
-use super::metrics::Metrics;
+use super::metrics::{Metrics, ReplicaFigures};
 use super::portal::Portal;
 use super::ratelimit::RateLimiter;
 use super::shared::SharedEvents;
@@ -72,9 +74,19 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The live side (read by `/metrics`).
     pub live: Live,
+    /// How far this replica has followed the catalog's changes.
+    pub replica: Replica,
     /// Set when the server starts shutting down: `/readyz` answers 503 and
     /// WebSockets close with 1001.
     pub draining: tokio::sync::watch::Receiver<bool>,
+}
+
+/// How far this replica has followed the catalog's changes (read by
+/// `/readyz` and `/metrics`).
+#[derive(Clone)]
+pub struct Replica {
+    pub indexer: Indexer,
+    pub follower: FollowStatus,
 }
 
 /// The routes of the server.
@@ -129,7 +141,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
-    let text = state.metrics.render(&live, &renditions, outbox);
+    let replica = ReplicaFigures {
+        index_lag: state.replica.indexer.progress().lag(),
+        events_behind: state.replica.follower.behind(),
+    };
+    let text = state.metrics.render(&live, &renditions, outbox, &replica);
     (
         [(
             header::CONTENT_TYPE,
@@ -470,7 +486,7 @@ async fn graphql_post(
             return bad_request(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the request body exceeds {} bytes", MAX_BODY_BYTES),
-            )
+            );
         }
     };
     match Params::from_body(&body) {
@@ -513,13 +529,13 @@ async fn graphql_get(
             return method_not_allowed(
                 "POST",
                 "mutations run over POST only (GraphQL over HTTP: GET is for queries)",
-            )
+            );
         }
         Some(OperationType::Subscription) => {
             return method_not_allowed(
                 "POST",
                 "subscriptions run over the WebSocket at /graphql (graphql-transport-ws)",
-            )
+            );
         }
         _ => {}
     }
@@ -537,6 +553,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
 async fn ready(State(state): State<AppState>) -> Response {
     if *state.draining.borrow() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    if !state.replica.follower.caught_up() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "catching up with mesh.catalog.events").into_response();
     }
     match state.catalog.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),

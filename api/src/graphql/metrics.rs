@@ -3,7 +3,9 @@
 //! type and name (latency histogram), errors by `extensions.code`,
 //! rate-limit refusals, search latency and open WebSocket connections.
 //! Read when scraped: live consumers' subscribers and renditions per topic,
-//! and the outbox's depth (changes not yet on `mesh.catalog.events`).
+//! the outbox's depth (changes not yet on `mesh.catalog.events`), and how
+//! far this replica has followed the catalog's changes (index lag, events
+//! not read yet). The relay observes its own latency (`stream::relay`).
 //! See docs/OPERATIONS.md for what each means.
 
 use std::collections::HashSet;
@@ -39,8 +41,8 @@ struct TopicLabels {
     topic: String,
 }
 
+/// A latency histogram: 0.25 ms … about 8 s.
 fn latency() -> Histogram {
-    // 0.25 ms … about 8 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
 }
 
@@ -60,17 +62,23 @@ struct Inner {
     subscribers: Family<TopicLabels, Gauge>,
     renditions: Family<TopicLabels, Gauge>,
     outbox: Gauge,
+    index_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    events_behind: Gauge,
     names: Mutex<HashSet<String>>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
+/// This replica's progress through the catalog's changes, read at scrape.
+pub struct ReplicaFigures {
+    /// How much older the searchable state is than the newest change received.
+    pub index_lag: Duration,
+    /// Events on `mesh.catalog.events` not read yet (`None`: not measured yet).
+    pub events_behind: Option<u64>,
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// The registry, with the outbox relay's latency histogram (observed
+    /// by the relay itself).
+    pub fn new(relay_latency: Histogram) -> Self {
         let mut registry = Registry::with_prefix("mesh");
         let requests = Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency);
         registry.register(
@@ -116,6 +124,23 @@ impl Metrics {
             "Committed changes not yet published on mesh.catalog.events",
             outbox.clone(),
         );
+        registry.register(
+            "outbox_relay_seconds",
+            "Time from a change's commit to the broker's acknowledgement of its event on mesh.catalog.events",
+            relay_latency,
+        );
+        let index_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "index_lag_seconds",
+            "How much older this replica's searchable state is than the newest change it has received",
+            index_lag.clone(),
+        );
+        let events_behind = Gauge::default();
+        registry.register(
+            "catalog_events_behind",
+            "Events on mesh.catalog.events this replica has not read yet",
+            events_behind.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -127,6 +152,8 @@ impl Metrics {
                 subscribers,
                 renditions,
                 outbox,
+                index_lag,
+                events_behind,
                 names: Mutex::default(),
             }),
         }
@@ -181,7 +208,13 @@ impl Metrics {
     }
 
     /// The text exposition, after setting the figures read at scrape time.
-    pub fn render(&self, live: &[(String, usize)], renditions: &[(String, usize)], outbox: Option<u64>) -> String {
+    pub fn render(
+        &self,
+        live: &[(String, usize)],
+        renditions: &[(String, usize)],
+        outbox: Option<u64>,
+        replica: &ReplicaFigures,
+    ) -> String {
         self.inner.subscribers.clear();
         for (topic, n) in live {
             self.inner
@@ -198,6 +231,10 @@ impl Metrics {
         }
         if let Some(depth) = outbox {
             self.inner.outbox.set(depth as i64);
+        }
+        self.inner.index_lag.set(replica.index_lag.as_secs_f64());
+        if let Some(behind) = replica.events_behind {
+            self.inner.events_behind.set(behind as i64);
         }
         let mut text = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.inner.registry) {
@@ -222,7 +259,7 @@ mod tests {
 
     #[test]
     fn operation_names_stay_bounded() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(latency());
         assert_eq!(metrics.operation_label(None), "anonymous");
         assert_eq!(metrics.operation_label(Some("Search")), "Search");
         assert_eq!(metrics.operation_label(Some("no spaces")), "other");

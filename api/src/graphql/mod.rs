@@ -62,13 +62,14 @@ impl Services {
     pub fn new(catalog: Catalog, search: SearchIndex, live: Live, limits: &GraphqlLimits) -> Self {
         let quota = quota::SubscriptionQuota::new(limits.max_subscriptions);
         let shared = shared::SharedEvents::new(catalog.clone(), live.clone(), quota.clone(), limits);
+        let metrics = metrics::Metrics::new(live.relay_latency());
         Self {
             catalog,
             search,
             live,
             quota,
             shared,
-            metrics: metrics::Metrics::new(),
+            metrics,
         }
     }
 }

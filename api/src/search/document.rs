@@ -103,7 +103,16 @@ impl ProductDoc {
         doc.add_f64(f.quality, self.quality.unwrap_or(-1.0));
         doc.add_u64(f.subscribers, self.subscribers);
         doc.add_u64(f.status_rank, status_rank(self.status));
+        doc.add_u64(f.digest, self.digest());
         doc
+    }
+
+    /// A fingerprint of everything indexed about the product (64-bit
+    /// FNV-1a of its debug form: stable across processes of one build).
+    pub fn digest(&self) -> u64 {
+        format!("{self:?}").bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
     }
 }
 

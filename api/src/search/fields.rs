@@ -11,7 +11,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 6;
+pub const LAYOUT_VERSION: u32 = 7;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -52,6 +52,9 @@ pub struct Fields {
     pub subscribers: Field,
     /// Ranking weight of the status (PUBLISHED highest).
     pub status_rank: Field,
+    /// A fingerprint of the whole document, to compare the index with the
+    /// database (`search::differences`).
+    pub digest: Field,
 }
 
 fn text(analyzer: &str, stored: bool) -> TextOptions {
@@ -94,6 +97,7 @@ pub fn schema() -> (Schema, Fields) {
         quality: b.add_f64_field("quality", INDEXED | FAST),
         subscribers: b.add_u64_field("subscribers", FAST),
         status_rank: b.add_u64_field("status_rank", FAST),
+        digest: b.add_u64_field("digest", FAST),
     };
     (b.build(), fields)
 }

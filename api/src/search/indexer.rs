@@ -1,6 +1,9 @@
 //! The single owner of the `IndexWriter`: it applies the catalog's
-//! committed changes in batches, commits with a watermark (the time of the
-//! newest change included), and reconciles with the database at start-up.
+//! committed changes in batches (this replica's, and the other replicas'
+//! read back from `mesh.catalog.events`), commits with a watermark (the
+//! time of the newest change included), and reconciles with the database
+//! at start-up. A change is applied by re-reading its products from the
+//! database, so applying one twice, or out of order, converges.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -35,6 +38,24 @@ enum Command {
 #[derive(Clone)]
 pub struct Indexer {
     tx: mpsc::UnboundedSender<Command>,
+    progress: Arc<Mutex<IndexProgress>>,
+}
+
+/// How far the index has come.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexProgress {
+    /// The watermark of the last commit: every change up to it is searchable.
+    pub applied: DateTime<Utc>,
+    /// The time of the newest change handed to the indexer.
+    pub newest: DateTime<Utc>,
+}
+
+impl IndexProgress {
+    /// Index lag: how much older the searchable state is than the newest
+    /// change received (zero when everything received is searchable).
+    pub fn lag(&self) -> std::time::Duration {
+        (self.newest - self.applied).to_std().unwrap_or_default()
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -46,6 +67,7 @@ struct Worker {
     index: SearchIndex,
     writer: Arc<Mutex<IndexWriter>>,
     db: DatabaseConnection,
+    progress: Arc<Mutex<IndexProgress>>,
 }
 
 impl Indexer {
@@ -53,10 +75,16 @@ impl Indexer {
     /// `fresh`, otherwise reconciliation), then starts the writer task.
     pub async fn start(index: SearchIndex, store: &Store, fresh: bool) -> Result<Self, SearchError> {
         let writer = index.inner.index.writer(WRITER_HEAP)?;
+        let stored = stored_watermark(&index).unwrap_or_else(Utc::now);
+        let progress = Arc::new(Mutex::new(IndexProgress {
+            applied: stored,
+            newest: stored,
+        }));
         let worker = Worker {
             index,
             writer: Arc::new(Mutex::new(writer)),
             db: store.db().clone(),
+            progress: progress.clone(),
         };
         if fresh {
             let n = worker.rebuild().await?;
@@ -66,7 +94,33 @@ impl Indexer {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(worker.run(rx));
-        Ok(Self { tx })
+        Ok(Self { tx, progress })
+    }
+
+    /// How far the index has come (for `/metrics` and `/readyz`).
+    pub fn progress(&self) -> IndexProgress {
+        *self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Where a reader of `mesh.catalog.events` must start so that, with the
+    /// start-up reconciliation, no change is missed: a margin before the
+    /// watermark (transactions commit out of timestamp order).
+    pub fn follow_from(&self) -> DateTime<Utc> {
+        self.progress().applied - RECONCILE_MARGIN
+    }
+
+    fn queue(&self, change: &Change) {
+        if change.products.is_empty() {
+            return;
+        }
+        {
+            let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+            progress.newest = progress.newest.max(change.at);
+        }
+        let _ = self.tx.send(Command::Products {
+            ids: change.products.clone(),
+            at: change.at,
+        });
     }
 
     /// Rebuilds the whole index from the database; returns the product count.
@@ -88,12 +142,11 @@ impl Indexer {
 
 impl ChangeHook for Indexer {
     fn after_commit(&self, change: &Change) {
-        if !change.products.is_empty() {
-            let _ = self.tx.send(Command::Products {
-                ids: change.products.clone(),
-                at: change.at,
-            });
-        }
+        self.queue(change);
+    }
+
+    fn after_peer_commit(&self, change: &Change) {
+        self.queue(change);
     }
 }
 
@@ -126,8 +179,11 @@ impl Worker {
                 }
             } else if let Some(watermark) = watermark {
                 let ids: Vec<String> = ids.into_iter().collect();
-                if let Err(e) = self.apply(&ids, watermark).await {
-                    tracing::error!(error = %e, products = ids.len(), "search indexing failed; the next start reconciles");
+                match self.apply(&ids, watermark).await {
+                    Ok(()) => self.applied(watermark),
+                    Err(e) => {
+                        tracing::error!(error = %e, products = ids.len(), "search indexing failed; the next start reconciles")
+                    }
                 }
             }
             for reply in flushes {
@@ -192,6 +248,7 @@ impl Worker {
         })
         .await
         .map_err(|_| SearchError::Stopped)??;
+        self.applied(started);
         Ok(ids.len())
     }
 
@@ -200,23 +257,17 @@ impl Worker {
     /// since the watermark is re-indexed. A different product count means
     /// the index belongs to another database: rebuild.
     async fn reconcile(&self) -> Result<(), SearchError> {
-        let payload = self
-            .index
-            .inner
-            .index
-            .load_metas()?
-            .payload
-            .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+        let watermark = stored_watermark(&self.index);
         let products = data_product::Entity::find()
             .count(&self.db)
             .await
             .map_err(|e| SearchError::Database(e.to_string()))?;
-        let Some(payload) = payload.filter(|_| products == self.index.len()) else {
+        let Some(watermark) = watermark.filter(|_| products == self.index.len()) else {
             let n = self.rebuild().await?;
             tracing::info!(products = n, "search index rebuilt: it did not match the database");
             return Ok(());
         };
-        let since = payload.watermark - RECONCILE_MARGIN;
+        let since = watermark - RECONCILE_MARGIN;
         let entries = audit_entry::Entity::find()
             .filter(audit_entry::Column::At.gte(since))
             .select_only()
@@ -263,11 +314,28 @@ impl Worker {
             // Most of the catalog changed: a rebuild is cheaper.
             self.rebuild().await?;
         } else if !ids.is_empty() {
-            self.apply(&ids, Utc::now()).await?;
+            let now = Utc::now();
+            self.apply(&ids, now).await?;
+            self.applied(now);
         }
         tracing::info!(products = ids.len(), "search index reconciled");
         Ok(())
     }
+}
+
+impl Worker {
+    /// Records a commit whose watermark is `watermark`.
+    fn applied(&self, watermark: DateTime<Utc>) {
+        let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        progress.applied = progress.applied.max(watermark);
+        progress.newest = progress.newest.max(progress.applied);
+    }
+}
+
+/// The watermark of the index's last commit, if it has one.
+fn stored_watermark(index: &SearchIndex) -> Option<DateTime<Utc>> {
+    let payload = index.inner.index.load_metas().ok()?.payload?;
+    serde_json::from_str::<Payload>(&payload).ok().map(|p| p.watermark)
 }
 
 fn commit(writer: &mut IndexWriter, watermark: DateTime<Utc>) -> Result<(), SearchError> {

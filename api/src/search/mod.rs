@@ -12,6 +12,7 @@ mod document;
 mod fields;
 mod indexer;
 mod query;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,8 +28,9 @@ use tantivy::{
 
 pub use document::ProductDoc;
 pub use fields::LAYOUT_VERSION;
-pub use indexer::Indexer;
+pub use indexer::{IndexProgress, Indexer};
 pub use query::{team_reader, Audience, FacetCounts, Facets, Highlight, SearchFilters, PUBLIC_READER};
+pub use verify::{differences, Difference};
 
 use analysis::{analyze, ident_analyzer};
 use fields::{register_analyzers, Fields};
@@ -45,6 +47,8 @@ pub enum SearchError {
     Io(#[from] std::io::Error),
     #[error("the indexer has stopped")]
     Stopped,
+    #[error("{0}")]
+    Layout(String),
 }
 
 /// What a search computes besides the ranked page; each costs a pass over
@@ -186,6 +190,10 @@ impl SearchIndex {
                 }
             }
         };
+        Ok((Self::with_reader(index, fields)?, fresh))
+    }
+
+    fn with_reader(index: Index, fields: Fields) -> Result<Self, SearchError> {
         register_analyzers(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -196,7 +204,29 @@ impl SearchIndex {
             fields,
             permits,
         });
-        Ok((Self { inner }, fresh))
+        Ok(Self { inner })
+    }
+
+    /// Opens an existing index for reading only (e.g. to compare another
+    /// process's index with the database); never creates or rebuilds.
+    pub fn open_existing(dir: &Path) -> Result<Self, SearchError> {
+        let (schema, fields) = fields::schema();
+        let layout = std::fs::read_to_string(layout_file(dir))?;
+        if layout.trim() != LAYOUT_VERSION.to_string() {
+            return Err(SearchError::Layout(format!(
+                "{} holds an index of layout {}, not {LAYOUT_VERSION}",
+                dir.display(),
+                layout.trim()
+            )));
+        }
+        let index = Index::open_in_dir(dir)?;
+        if index.schema() != schema {
+            return Err(SearchError::Layout(format!(
+                "{} holds an index of another schema",
+                dir.display()
+            )));
+        }
+        Self::with_reader(index, fields)
     }
 
     /// Runs CPU-bound index work on a blocking thread, one per core.

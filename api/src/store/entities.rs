@@ -2,13 +2,16 @@
 //!
 //! Enumerations are stored as their GraphQL spelling (`PUBLISHED`, `AVRO`…)
 //! and JSON values as text, so SQLite and PostgreSQL rows look the same.
+//! Rows (de)serialise with serde as objects keyed by column name: the
+//! export document of [`super::transfer`].
 
 macro_rules! entity {
     ($table:literal, $($body:tt)*) => {
         use sea_orm::entity::prelude::*;
 
-        #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+        #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
         #[sea_orm(table_name = $table)]
+        #[serde(deny_unknown_fields)]
         pub struct Model { $($body)* }
 
         #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

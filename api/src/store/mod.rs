@@ -2,9 +2,11 @@
 //!
 //! The catalog layer owns the queries; this layer owns how we connect
 //! (SQLite by default, PostgreSQL in production), schema migration and the
-//! translation of database failures into [`StoreError`].
+//! translation of database failures into [`StoreError`]; [`transfer`]
+//! exports and imports the whole database (backup and restore).
 
 pub mod entities;
+pub mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +14,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -65,6 +67,9 @@ impl WriteTx {
     }
 }
 
+/// Advisory lock key held while migrating ("mig" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6d_6967;
+
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending
     /// migrations. SQLite files are created when missing.
@@ -87,7 +92,18 @@ impl Store {
             options.max_connections(16);
         }
         let db = Database::connect(options).await?;
-        Migrator::up(&db, None).await?;
+        if sqlite {
+            Migrator::up(&db, None).await?;
+        } else {
+            // Replicas starting together: one migrates (in one transaction,
+            // PostgreSQL's DDL being transactional), the others wait for it
+            // and then find nothing pending.
+            let tx = db.begin().await?;
+            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+            Migrator::up(&tx, None).await?;
+            tx.commit().await?;
+        }
         let write_lock = sqlite.then(|| Arc::new(Mutex::new(())));
         Ok(Self { db, write_lock })
     }

@@ -55,6 +55,15 @@ pub struct DecodeFailure {
     pub raw_base64: String,
 }
 
+/// The schema id of a Confluent wire-format value (magic byte 0, then the
+/// id in 4 big-endian bytes).
+fn wire_schema_id(bytes: &[u8]) -> Option<i64> {
+    match bytes {
+        [0, a, b, c, d, ..] => Some(i64::from(u32::from_be_bytes([*a, *b, *c, *d]))),
+        _ => None,
+    }
+}
+
 struct Known {
     version: i32,
     registry_id: i64,
@@ -130,6 +139,13 @@ impl Decoder {
         })
     }
 
+    /// The schema id of a Confluent wire-format value that this decoder
+    /// does not know (a version registered after it was loaded).
+    pub fn unknown_schema_id(&self, bytes: Option<&[u8]>) -> Option<i64> {
+        let id = wire_schema_id(bytes?)?;
+        (!self.versions.iter().any(|k| k.registry_id == id)).then_some(id)
+    }
+
     /// Decodes one record value, with its PII-masked copy.
     pub fn decode(&self, bytes: Option<&[u8]>) -> Result<Decoded, DecodeFailure> {
         let mut decoded = self.decode_value(bytes)?;
@@ -148,13 +164,12 @@ impl Decoder {
                     schema_version: None,
                     conforms: true,
                     masked: None,
-                })
+                });
             }
             Some(b) => b,
         };
         let mut reasons = Vec::new();
-        if bytes.len() >= 5 && bytes[0] == 0 {
-            let id = i64::from(u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]));
+        if let Some(id) = wire_schema_id(bytes) {
             match self.versions.iter().find(|k| k.registry_id == id) {
                 Some(Known {
                     avro: Some(schema),
@@ -168,7 +183,7 @@ impl Decoder {
                             schema_version: Some(*version),
                             conforms: true,
                             masked: None,
-                        })
+                        });
                     }
                     Err(e) => reasons.push(format!("Avro with schema id {id} (version {version}): {e}")),
                 },

@@ -9,7 +9,10 @@
 //! from the moment the monitor first sees it. Flags are catalog changes
 //! (`PRODUCT_STALE` / `PRODUCT_FRESH`), so they reach the audit log and
 //! `catalogEvents`; the latest flag of each product is read back on start,
-//! so a restart does not flag twice.
+//! so a restart does not flag twice. Every replica runs a monitor (each
+//! reads the same watermarks); a flag is recorded only if the product's
+//! latest flag differs, under a lock of the product's row, so replicas
+//! never record the same flag twice.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -98,6 +101,8 @@ async fn check(
         } else {
             "records flow again within the SLA's freshness".to_owned()
         };
+        // Another replica's monitor may have flagged it first: either way
+        // the latest flag is now `stale`.
         catalog.flag_freshness(product, stale, detail).await?;
         flags.insert(product.id.clone(), stale);
     }

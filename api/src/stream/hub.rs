@@ -14,7 +14,7 @@
 //!   timestamp, offsets) get a consumer of their own ([`Hub::replay`]),
 //!   with backpressure instead of skipping, since nobody else shares it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -460,14 +460,31 @@ impl Hub {
             _stop: stop,
         };
         let topic_name = topic.to_owned();
+        let reload = product_id.map(|id| (id.to_owned(), self.inner.store.clone()));
         tokio::spawn(async move {
             tracing::debug!(topic = %topic_name, "live consumer started");
+            // Schema ids met that the store did not know either.
+            let mut unknown = HashSet::new();
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     message = consumer.recv() => match message {
                         Ok(message) => {
-                            let current = decoder.read().unwrap_or_else(|e| e.into_inner()).clone();
+                            let mut current = decoder.read().unwrap_or_else(|e| e.into_inner()).clone();
+                            // A schema registered a moment ago (perhaps through another
+                            // replica, whose event has not arrived yet): read the
+                            // product's versions again, once per unknown id.
+                            if let (Some((product_id, store)), Some(id)) = (&reload, current.unknown_schema_id(message.payload())) {
+                                if unknown.insert(id) {
+                                    if let Ok(fresh) = Decoder::load(store, product_id).await {
+                                        current = Arc::new(fresh);
+                                        *decoder.write().unwrap_or_else(|e| e.into_inner()) = current.clone();
+                                        if current.unknown_schema_id(message.payload()).is_none() {
+                                            unknown.remove(&id);
+                                        }
+                                    }
+                                }
+                            }
                             let record = to_record(&message, &current);
                             let live = live_from.get(&record.partition).is_none_or(|from| record.offset >= *from);
                             {

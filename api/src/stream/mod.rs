@@ -6,7 +6,8 @@
 //! - [`admin`]: creates a product's topic on publish and reports drift.
 //! - [`topics`]: the cluster's unadopted topics; [`adopt`] publishes one as
 //!   a data product.
-//! - [`relay`]: drains the outbox table into `mesh.catalog.events`.
+//! - [`relay`]: drains the outbox table into `mesh.catalog.events`;
+//!   [`follow`] reads it back, so each replica sees the others' changes.
 //! - [`freshness`]: flags products whose topic is stale against the SLA.
 //! - [`hub`]: one shared consumer per topic, fanned out to subscribers
 //!   through a bounded broadcast channel; [`decode`] turns records into JSON.
@@ -19,6 +20,7 @@ pub mod adopt;
 pub mod decode;
 #[cfg(feature = "embedded-broker")]
 pub mod embedded;
+pub mod follow;
 pub mod freshness;
 pub mod hub;
 pub mod mask;
@@ -27,6 +29,7 @@ pub mod topics;
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use rdkafka::ClientConfig;
 
 use crate::catalog::{Catalog, Change, ChangeHook, ChangeKind};
@@ -117,6 +120,7 @@ struct LiveInner {
     topics: topics::Topics,
     hub: Hub,
     relay: relay::RelayHandle,
+    relay_latency: Histogram,
     store: Store,
     stop: tokio::sync::watch::Sender<bool>,
     freshness_interval: std::time::Duration,
@@ -143,14 +147,22 @@ impl Live {
             KafkaBrokers::Embedded { .. } => {
                 return Err(StreamError::Broker(
                     "KAFKA_BOOTSTRAP_SERVERS is required: this build has no embedded broker".into(),
-                ))
+                ));
             }
         };
         let kafka = Kafka::new(bootstrap, config.properties.clone());
         let admin = admin::Admin::new(&kafka)?;
         let topics = topics::Topics::new(&kafka, admin.clone())?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let relay = relay::start(kafka.clone(), store.clone(), admin.clone(), &Tasks(stopped))?;
+        // 1 ms … about 16 s.
+        let relay_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        let relay = relay::start(
+            kafka.clone(),
+            store.clone(),
+            admin.clone(),
+            relay_latency.clone(),
+            &Tasks(stopped),
+        )?;
         let hub = Hub::new(kafka.clone(), store.clone(), config.live_queue);
         Ok(Self {
             inner: Arc::new(LiveInner {
@@ -159,6 +171,7 @@ impl Live {
                 topics,
                 hub,
                 relay,
+                relay_latency,
                 store,
                 stop,
                 freshness_interval: config.freshness_interval,
@@ -166,6 +179,11 @@ impl Live {
                 _embedded: embedded_broker,
             }),
         })
+    }
+
+    /// Commit → acknowledged latency of the relayed events, for `/metrics`.
+    pub fn relay_latency(&self) -> Histogram {
+        self.inner.relay_latency.clone()
     }
 
     pub fn kafka(&self) -> &Kafka {
@@ -198,6 +216,22 @@ impl Live {
     /// catalog holds this bridge's hook).
     pub fn watch_freshness(&self, catalog: Catalog) -> Result<(), StreamError> {
         freshness::start(&self.inner.kafka, catalog, self.inner.freshness_interval, &self.tasks())
+    }
+
+    /// Starts following `mesh.catalog.events` from `from`, handing the
+    /// other replicas' changes to `catalog`'s hooks (see [`follow`]).
+    pub fn follow_changes(
+        &self,
+        catalog: Catalog,
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> Result<follow::FollowStatus, StreamError> {
+        follow::start(
+            &self.inner.kafka,
+            self.inner.admin.clone(),
+            catalog,
+            from,
+            &self.tasks(),
+        )
     }
 
     /// Where to spawn background work that must end with the server.
@@ -242,6 +276,15 @@ impl ChangeHook for LiveHook {
             }
             ChangeKind::SchemaRegistered => self.live.inner.hub.schemas_changed(&change.entity_id),
             _ => {}
+        }
+    }
+
+    /// Another replica registered a schema: this one's decoders of that
+    /// product's records must know it too. (Topics are created, and the
+    /// relay woken, by the replica that committed.)
+    fn after_peer_commit(&self, change: &Change) {
+        if change.kind == ChangeKind::SchemaRegistered {
+            self.live.inner.hub.schemas_changed(&change.entity_id);
         }
     }
 }

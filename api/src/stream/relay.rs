@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::histogram::Histogram;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
@@ -63,8 +64,20 @@ pub(super) fn events_topic() -> TopicSpec {
     }
 }
 
-/// Starts the relay task.
-pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<RelayHandle, StreamError> {
+/// The producer, and the latency it observes (commit → acknowledged).
+struct Relay {
+    producer: FutureProducer,
+    latency: Histogram,
+}
+
+/// Starts the relay task; it observes each event's latency in `latency`.
+pub fn start(
+    kafka: Kafka,
+    store: Store,
+    admin: Admin,
+    latency: Histogram,
+    tasks: &Tasks,
+) -> Result<RelayHandle, StreamError> {
     let producer: FutureProducer = kafka
         .client(&[
             // Idempotence keeps the order of a partition across retries.
@@ -74,6 +87,7 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<
             ("message.timeout.ms", "10000"),
         ])
         .create()?;
+    let relay = Relay { producer, latency };
     let wake = Arc::new(Notify::new());
     let handle = RelayHandle { wake: wake.clone() };
     let check_topics = tasks.clone();
@@ -91,7 +105,7 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<
             }
         });
         loop {
-            match drain(&store, &producer).await {
+            match drain(&store, &relay).await {
                 Ok(()) => {
                     tokio::select! {
                         _ = wake.notified() => {}
@@ -110,11 +124,11 @@ pub fn start(kafka: Kafka, store: Store, admin: Admin, tasks: &Tasks) -> Result<
 
 /// Publishes batches until the outbox is empty (or another replica holds
 /// the lease).
-async fn drain(store: &Store, producer: &FutureProducer) -> Result<(), StreamError> {
+async fn drain(store: &Store, relay: &Relay) -> Result<(), StreamError> {
     loop {
         let published = match store.db().get_database_backend() {
-            DatabaseBackend::Postgres => drain_batch_postgres(store, producer).await?,
-            _ => drain_batch_single(store, producer).await?,
+            DatabaseBackend::Postgres => drain_batch_postgres(store, relay).await?,
+            _ => drain_batch_single(store, relay).await?,
         };
         if published < BATCH as usize {
             return Ok(());
@@ -131,7 +145,7 @@ async fn oldest<C: ConnectionTrait>(conn: &C) -> Result<Vec<outbox::Model>, Stre
 }
 
 /// PostgreSQL: the whole batch under the advisory lease.
-async fn drain_batch_postgres(store: &Store, producer: &FutureProducer) -> Result<usize, StreamError> {
+async fn drain_batch_postgres(store: &Store, relay: &Relay) -> Result<usize, StreamError> {
     let tx = store.db().begin().await?;
     let lease = Statement::from_string(
         DatabaseBackend::Postgres,
@@ -147,7 +161,7 @@ async fn drain_batch_postgres(store: &Store, producer: &FutureProducer) -> Resul
         return Ok(0);
     }
     let rows = oldest(&tx).await?;
-    publish(producer, &rows).await?;
+    publish(relay, &rows).await?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     outbox::Entity::delete_many()
         .filter(outbox::Column::Seq.is_in(seqs))
@@ -159,12 +173,12 @@ async fn drain_batch_postgres(store: &Store, producer: &FutureProducer) -> Resul
 
 /// SQLite: read, publish, then delete in a short write transaction (the
 /// writer lock is not held while waiting for the broker).
-async fn drain_batch_single(store: &Store, producer: &FutureProducer) -> Result<usize, StreamError> {
+async fn drain_batch_single(store: &Store, relay: &Relay) -> Result<usize, StreamError> {
     let rows = oldest(store.db()).await?;
     if rows.is_empty() {
         return Ok(0);
     }
-    publish(producer, &rows).await?;
+    publish(relay, &rows).await?;
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     let tx = store.begin_write().await?;
     outbox::Entity::delete_many()
@@ -177,20 +191,24 @@ async fn drain_batch_single(store: &Store, producer: &FutureProducer) -> Result<
 
 /// Sends every row (pipelined, in order) and waits for every
 /// acknowledgement; the first failure fails the batch.
-async fn publish(producer: &FutureProducer, rows: &[outbox::Model]) -> Result<(), StreamError> {
+async fn publish(relay: &Relay, rows: &[outbox::Model]) -> Result<(), StreamError> {
     let mut pending = Vec::with_capacity(rows.len());
     for row in rows {
         let record = FutureRecord::to(CATALOG_EVENTS_TOPIC)
             .key(&row.entity_id)
             .payload(&row.payload);
-        let delivery = producer
+        let delivery = relay
+            .producer
             .send_result(record)
             .map_err(|(e, _)| StreamError::Broker(format!("cannot queue event {}: {e}", row.event_id)))?;
         pending.push(delivery);
     }
-    for delivery in pending {
+    for (row, delivery) in rows.iter().zip(pending) {
         match delivery.await {
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => {
+                let took = (chrono::Utc::now() - row.at).to_std().unwrap_or_default();
+                relay.latency.observe(took.as_secs_f64());
+            }
             Ok(Err((e, _))) => return Err(e.into()),
             Err(_) => return Err(StreamError::Broker("producer dropped a delivery".into())),
         }
