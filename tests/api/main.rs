@@ -10,6 +10,7 @@ mod adopt;
 mod authz;
 mod cli;
 mod demo;
+mod export;
 mod hardening;
 mod hooks;
 mod http;

@@ -182,7 +182,7 @@ impl Export {
             Some(other) => {
                 return Err(TransferError::NotAnExport(format!(
                     "`format` is {other}, expected \"{FORMAT}\""
-                )))
+                )));
             }
             None => return Err(TransferError::NotAnExport(format!("no `format` field (\"{FORMAT}\")"))),
         }
@@ -192,7 +192,7 @@ impl Export {
                 return Err(TransferError::UnsupportedVersion {
                     found: found.map_or_else(|| "(none)".to_owned(), |v| v.to_string()),
                     expected: VERSION,
-                })
+                });
             }
         }
         serde_json::from_slice(bytes).map_err(TransferError::Invalid)
