@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -151,6 +152,13 @@ impl Application {
                     .on_request(())
                     .on_response(|response: &axum::http::Response<_>, took: Duration, _: &tracing::Span| {
                         tracing::debug!(target: "mesh_catalog::http", status = response.status().as_u16(), ?took, "answered");
+                    })
+                    .on_failure(|class: ServerErrorsFailureClass, took: Duration, _: &tracing::Span| {
+                        // 503 is an answer, not a fault: not ready yet (a replica
+                        // catching up), draining, or Kafka unavailable.
+                        if !matches!(class, ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE)) {
+                            tracing::error!(target: "mesh_catalog::http", %class, ?took, "request failed");
+                        }
                     }),
             )
             .layer(PropagateRequestIdLayer::x_request_id())

@@ -10,8 +10,19 @@ on_both!(probes_answer);
 async fn probes_answer(app: TestApp) {
     let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
-    assert_eq!(ready.status(), 200);
+    // Ready once the first pass over mesh.catalog.events is done; until
+    // then 503 with the reason.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+        if ready.status() == 200 {
+            break;
+        }
+        assert_eq!(ready.status(), 503);
+        assert_eq!(ready.text().await.unwrap(), "catching up with mesh.catalog.events");
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// The portal: files by path, `index.html` for deep links and for a
