@@ -413,7 +413,23 @@ async fn three_replicas_share_postgres_and_kafka() {
     assert_eq!(event["__typename"], "KafkaRecord", "{event}");
     assert_eq!(event["schemaVersion"], 2, "{event}");
     assert_eq!(event["value"]["note"], "hi", "{event}");
+    // B's shared consumer reports how far behind the topic's end it is.
+    let lag = format!("mesh_live_consumer_lag{{topic=\"{topic}\"}}");
+    let deadline = Instant::now() + WAIT;
+    while replicas[1].metric(&lag).await != Some(0.0) {
+        assert!(Instant::now() < deadline, "B never measured its consumer lag");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     client.close().await;
+    // The relays observed their latency (whichever replicas published).
+    let mut relayed = 0.0;
+    for replica in &replicas {
+        relayed += replica
+            .metric("mesh_outbox_relay_seconds_count")
+            .await
+            .unwrap_or_default();
+    }
+    assert!(relayed > 0.0, "no relay latency observed");
 
     // One freshness monitor's flag, not three: `orders.quiet` promises a
     // record every second and gets none.

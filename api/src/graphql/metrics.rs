@@ -19,6 +19,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::stream::ActiveFeed;
+
 /// Distinct operation names kept as labels; later names count as `other`
 /// (clients choose names: the label set must stay bounded).
 const MAX_OPERATION_NAMES: usize = 200;
@@ -61,6 +63,7 @@ struct Inner {
     websockets: Gauge,
     subscribers: Family<TopicLabels, Gauge>,
     renditions: Family<TopicLabels, Gauge>,
+    consumer_lag: Family<TopicLabels, Gauge>,
     outbox: Gauge,
     index_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
     events_behind: Gauge,
@@ -118,6 +121,12 @@ impl Metrics {
             "Distinct live productEvents subscriptions (rendered once each) per topic",
             renditions.clone(),
         );
+        let consumer_lag = Family::<TopicLabels, Gauge>::default();
+        registry.register(
+            "live_consumer_lag",
+            "Records on each live topic its shared consumer has not read yet (measured every 5 s)",
+            consumer_lag.clone(),
+        );
         let outbox = Gauge::default();
         registry.register(
             "outbox_depth",
@@ -151,6 +160,7 @@ impl Metrics {
                 websockets,
                 subscribers,
                 renditions,
+                consumer_lag,
                 outbox,
                 index_lag,
                 events_behind,
@@ -210,17 +220,24 @@ impl Metrics {
     /// The text exposition, after setting the figures read at scrape time.
     pub fn render(
         &self,
-        live: &[(String, usize)],
+        live: &[ActiveFeed],
         renditions: &[(String, usize)],
         outbox: Option<u64>,
         replica: &ReplicaFigures,
     ) -> String {
         self.inner.subscribers.clear();
-        for (topic, n) in live {
+        self.inner.consumer_lag.clear();
+        for feed in live {
+            let labels = TopicLabels {
+                topic: feed.topic.clone(),
+            };
             self.inner
                 .subscribers
-                .get_or_create(&TopicLabels { topic: topic.clone() })
-                .set(*n as i64);
+                .get_or_create(&labels)
+                .set(feed.subscribers as i64);
+            if let Some(lag) = feed.lag {
+                self.inner.consumer_lag.get_or_create(&labels).set(lag as i64);
+            }
         }
         self.inner.renditions.clear();
         for (topic, n) in renditions {

@@ -291,10 +291,10 @@ impl QueryRoot {
             .active()
             .await
             .into_iter()
-            .map(|(topic, n)| super::live::LiveConsumer {
-                renditions: renditions.get(&topic).copied().unwrap_or_default() as i32,
-                topic,
-                subscribers: n as i32,
+            .map(|feed| super::live::LiveConsumer {
+                renditions: renditions.get(&feed.topic).copied().unwrap_or_default() as i32,
+                topic: feed.topic,
+                subscribers: feed.subscribers as i32,
             })
             .collect())
     }

@@ -104,6 +104,10 @@ struct Stats {
     /// Set once the newest record at start has been read (at once for an
     /// empty topic).
     primed: tokio::sync::watch::Sender<bool>,
+    /// Next offset to read, per partition.
+    positions: HashMap<i32, i64>,
+    /// Records on the topic not read yet, as last measured.
+    lag: Option<u64>,
 }
 
 impl Stats {
@@ -115,6 +119,8 @@ impl Stats {
             recent: VecDeque::new(),
             before,
             primed: tokio::sync::watch::Sender::new(primed),
+            positions: HashMap::new(),
+            lag: None,
         }
     }
 
@@ -150,6 +156,19 @@ impl Stats {
 }
 
 /// A topic's shared consumer and its subscribers.
+/// A running shared consumer, for operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFeed {
+    pub topic: String,
+    pub subscribers: usize,
+    /// Records on the topic the consumer has not read yet (measured every
+    /// [`LAG_EVERY`]; `None` until first measured).
+    pub lag: Option<u64>,
+}
+
+/// How often a shared consumer measures how far behind the topic's end it is.
+const LAG_EVERY: Duration = Duration::from_secs(5);
+
 pub struct Feed {
     topic: String,
     product_id: Option<String>,
@@ -281,13 +300,19 @@ impl Hub {
     }
 
     /// Running feeds and their subscriber counts, sorted by topic.
-    pub async fn active(&self) -> Vec<(String, usize)> {
+    pub async fn active(&self) -> Vec<ActiveFeed> {
         let feeds = self.inner.feeds.lock().await;
-        let mut list: Vec<(String, usize)> = feeds
+        let mut list: Vec<ActiveFeed> = feeds
             .iter()
-            .filter_map(|(t, w)| w.upgrade().map(|f| (t.clone(), f.subscribers())))
+            .filter_map(|(t, w)| {
+                w.upgrade().map(|f| ActiveFeed {
+                    topic: t.clone(),
+                    subscribers: f.subscribers(),
+                    lag: f.stats.lock().unwrap_or_else(|e| e.into_inner()).lag,
+                })
+            })
             .collect();
-        list.sort();
+        list.sort_by(|a, b| a.topic.cmp(&b.topic));
         list
     }
 
@@ -449,6 +474,10 @@ impl Hub {
         let (stop, mut stopped) = oneshot::channel();
         let holds_records = marks.iter().any(|(_, low, high)| high > low);
         let stats = Arc::new(Mutex::new(Stats::new(before, !holds_records)));
+        stats.lock().unwrap_or_else(|e| e.into_inner()).positions = marks
+            .iter()
+            .map(|(partition, low, high)| (*partition, if high > low { high - 1 } else { *high }))
+            .collect();
         let decoder = Arc::new(RwLock::new(Arc::new(decoder)));
         let feed = Feed {
             topic: topic.to_owned(),
@@ -465,9 +494,16 @@ impl Hub {
             tracing::debug!(topic = %topic_name, "live consumer started");
             // Schema ids met that the store did not know either.
             let mut unknown = HashSet::new();
+            let mut measure = tokio::time::interval(LAG_EVERY);
+            measure.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
+                    _ = measure.tick() => {
+                        // Off this task: a broker round trip per partition.
+                        let (consumer, stats, topic) = (consumer.clone(), stats.clone(), topic_name.clone());
+                        tokio::task::spawn_blocking(move || measure_lag(&consumer, &topic, &stats));
+                    }
                     message = consumer.recv() => match message {
                         Ok(message) => {
                             let mut current = decoder.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -489,6 +525,7 @@ impl Hub {
                             let live = live_from.get(&record.partition).is_none_or(|from| record.offset >= *from);
                             {
                                 let mut stats = stats.lock().unwrap_or_else(|e| e.into_inner());
+                                stats.positions.insert(record.partition, record.offset + 1);
                                 stats.last_event_at = stats.last_event_at.max(record.timestamp);
                                 stats.primed.send_if_modified(|primed| !std::mem::replace(primed, true));
                                 if live {
@@ -577,6 +614,22 @@ impl Hub {
         });
         Ok(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
+}
+
+/// Measures how many records of `topic` the shared consumer has not read.
+fn measure_lag(consumer: &StreamConsumer, topic: &str, stats: &Mutex<Stats>) {
+    let positions = stats.lock().unwrap_or_else(|e| e.into_inner()).positions.clone();
+    let mut lag = 0;
+    for (partition, at) in positions {
+        match consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT) {
+            Ok((_, high)) => lag += (high - at).max(0) as u64,
+            Err(e) => {
+                tracing::debug!(topic, error = %e, "cannot measure the consumer lag");
+                return;
+            }
+        }
+    }
+    stats.lock().unwrap_or_else(|e| e.into_inner()).lag = Some(lag);
 }
 
 fn to_record(message: &BorrowedMessage<'_>, decoder: &Decoder) -> LiveRecord {
