@@ -48,7 +48,6 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select};
 
 use crate::auth::Caller;
-use crate::search::{team_reader, Audience, PUBLIC_READER};
 use crate::store::entities::{access_subscription, application, data_product, domain, team, team_member};
 
 use super::topic_rules::ReservedTopics;
@@ -224,10 +223,56 @@ pub fn product_condition(principal: &Principal) -> Option<Condition> {
     )
 }
 
-/// The search twin of [`can_see`]: the reader keys the index filters on
-/// (a product is indexed with `public` when PUBLIC, and with the ids of its
-/// domain team, owner team and the owner teams of applications holding an
-/// APPROVED subscription).
+/// The reader key of PUBLIC products in the search index.
+pub const PUBLIC_READER: &str = "public";
+
+/// The reader key of a team (by id) in the search index.
+pub fn team_reader(team_id: &str) -> String {
+    format!("team:{team_id}")
+}
+
+/// Who may find products in the search index: every product (admins), or
+/// only products indexed with one of these reader keys. Applied inside the
+/// index's query, so totals, facets and suggestions only ever count what
+/// the caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    All,
+    Readers(Vec<String>),
+}
+
+impl Audience {
+    /// Whether a product indexed with `keys` is found by this audience.
+    pub fn admits(&self, keys: &[String]) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::Readers(readers) => keys.iter().any(|k| readers.contains(k)),
+        }
+    }
+}
+
+/// The index twin of [`can_see`]'s facts about a product: the reader keys
+/// it is indexed with — `public` when PUBLIC, and the ids of its owner
+/// team, its domain's team and the owner teams of applications holding an
+/// APPROVED subscription to it.
+pub fn reader_keys(
+    product: &data_product::Model,
+    domain_team: Option<&str>,
+    subscriber_teams: &[String],
+) -> Vec<String> {
+    let mut keys = vec![team_reader(&product.owner_team_id)];
+    keys.extend(domain_team.map(team_reader));
+    keys.extend(subscriber_teams.iter().map(|t| team_reader(t)));
+    if product.visibility == Visibility::Public.as_str() {
+        keys.push(PUBLIC_READER.to_owned());
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The search twin of [`can_see`]: the audience whose reader keys the
+/// index filters on (see [`reader_keys`]).
 pub fn search_audience(principal: &Principal) -> Audience {
     if principal.admin {
         return Audience::All;
@@ -463,6 +508,61 @@ mod tests {
         assert!(!can_see(&anonymous_reader, &private));
         assert!(!may_read_records(&anonymous_reader, &public));
         assert!(matches!(search_audience(&anonymous), Audience::Readers(r) if r.is_empty()));
+    }
+
+    /// The three writings of visibility agree: [`can_see`] (reads),
+    /// [`search_audience`] (the caller's side of the index) and
+    /// [`reader_keys`] (the product's side), for every kind of caller and
+    /// both visibilities. (`product_condition`, the SQL twin, is checked
+    /// against `can_see` by the integration tests.)
+    #[test]
+    fn visibility_is_one_rule_in_reads_and_in_the_index() {
+        // p1 in domain d1 (team t-dom), owned by t-owner, subscribed to by
+        // an application of t-sub.
+        let member = |team: &str| Principal {
+            teams: BTreeSet::from([team.to_owned()]),
+            domains: if team == "t-dom" {
+                BTreeSet::from(["d1".to_owned()])
+            } else {
+                BTreeSet::new()
+            },
+            subscribed: if team == "t-sub" {
+                BTreeSet::from(["p1".to_owned()])
+            } else {
+                BTreeSet::new()
+            },
+            ..user(&[])
+        };
+        let callers = [
+            ("anonymous", Principal::default()),
+            (
+                "anonymous reader",
+                Principal {
+                    anonymous_read: true,
+                    ..Principal::default()
+                },
+            ),
+            ("stranger", user(&[])),
+            ("admin", user(&[ADMIN_ROLE])),
+            ("domain team", member("t-dom")),
+            ("owner team", member("t-owner")),
+            ("subscriber", member("t-sub")),
+            ("other team", member("t-other")),
+        ];
+        for visibility in [Visibility::Public, Visibility::Private] {
+            let mut product = product(visibility);
+            product.id = "p1".into();
+            product.domain_id = "d1".into();
+            product.owner_team_id = "t-owner".into();
+            let keys = reader_keys(&product, Some("t-dom"), &["t-sub".to_owned()]);
+            for (name, caller) in &callers {
+                assert_eq!(
+                    search_audience(caller).admits(&keys),
+                    can_see(caller, &product),
+                    "{name} on a {visibility} product"
+                );
+            }
+        }
     }
 
     #[test]

@@ -168,11 +168,10 @@ impl SearchHit {
     async fn score(&self) -> f32 {
         self.0.score
     }
+    // Null only if the product changed since the index was read (deleted,
+    // or no longer visible to the caller).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
-        Ok(loader(ctx)
-            .load_one(ProductById(self.0.product_id.clone()))
-            .await?
-            .map(DataProduct))
+        visible_product(ctx, &self.0.product_id).await
     }
     /// Fields where the query matched, best first.
     async fn matched_fields(&self) -> Vec<&str> {
@@ -181,6 +180,17 @@ impl SearchHit {
     async fn highlights(&self) -> Vec<Highlight> {
         self.0.highlights.iter().cloned().map(Highlight).collect()
     }
+}
+
+/// A product found in the index, loaded as any nested product is: only if
+/// the caller may see it now (the index filtered on the state it was last
+/// committed with).
+async fn visible_product(ctx: &Context<'_>, id: &str) -> Result<Option<DataProduct>> {
+    Ok(loader(ctx)
+        .load_one(ProductById(id.to_owned()))
+        .await?
+        .filter(|p| policy::can_see(principal(ctx), p))
+        .map(DataProduct))
 }
 
 /// Totals and facets of a search.
@@ -223,9 +233,7 @@ impl Suggestion {
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
         match &self.0 {
-            IndexSuggestion::Product { id, .. } => {
-                Ok(loader(ctx).load_one(ProductById(id.clone())).await?.map(DataProduct))
-            }
+            IndexSuggestion::Product { id, .. } => visible_product(ctx, id).await,
             IndexSuggestion::Field { .. } => Ok(None),
         }
     }

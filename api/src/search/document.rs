@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilt
 use tantivy::TantivyDocument;
 
 use crate::catalog::schema::SchemaField;
-use crate::catalog::{quality_score, ProductStatus, QualityStatus, SubscriptionStatus, Visibility};
+use crate::catalog::{policy, quality_score, ProductStatus, QualityStatus, SubscriptionStatus};
 use crate::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,
@@ -16,7 +16,6 @@ use crate::store::entities::{
 
 use super::analysis::joined;
 use super::fields::Fields;
-use super::query::{team_reader, PUBLIC_READER};
 use super::SearchError;
 
 /// Everything the index knows about one product.
@@ -38,7 +37,7 @@ pub struct ProductDoc {
     pub fields: Vec<SchemaField>,
     pub quality: Option<f64>,
     pub subscribers: u64,
-    /// Reader keys: who may find the product (see `query::Audience`).
+    /// Reader keys: who may find the product (`policy::reader_keys`).
     pub readers: Vec<String>,
 }
 
@@ -224,14 +223,8 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .into_iter()
         .map(|p| {
             let domain = domains.get(&p.domain_id);
-            let mut keys = vec![team_reader(&p.owner_team_id)];
-            keys.extend(domain.map(|d| team_reader(&d.owner_team_id)));
-            keys.extend(readers.get(&p.id).into_iter().flatten().map(|t| team_reader(t)));
-            if p.visibility == Visibility::Public.as_str() {
-                keys.push(PUBLIC_READER.to_owned());
-            }
-            keys.sort();
-            keys.dedup();
+            let subscriber_teams = readers.get(&p.id).map(Vec::as_slice).unwrap_or_default();
+            let keys = policy::reader_keys(&p, domain.map(|d| d.owner_team_id.as_str()), subscriber_teams);
             let schema = latest.get(&p.id);
             let fields: Vec<SchemaField> = match schema {
                 Some(v) => serde_json::from_str(&v.fields).map_err(|e| SearchError::Database(e.to_string()))?,

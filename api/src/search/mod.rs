@@ -29,12 +29,14 @@ use tantivy::{
 pub use document::ProductDoc;
 pub use fields::LAYOUT_VERSION;
 pub use indexer::{IndexProgress, Indexer};
-pub use query::{team_reader, Audience, FacetCounts, Facets, Highlight, SearchFilters, PUBLIC_READER};
+pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
 pub use verify::{differences, Difference};
 
 use analysis::{analyze, ident_analyzer};
 use fields::{register_analyzers, Fields};
 use query::{audience_clause, build, explain, FacetCollector, QueryWords};
+
+use crate::catalog::policy::Audience;
 
 /// A search failure; all are internal (bad input is clamped or ignored).
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,8 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
+use crate::catalog::policy::Audience;
+
 use super::analysis::{analyze, edit_distance, ident_analyzer, joined, prose_analyzer, split_words, typo_budget};
 use super::fields::Fields;
 
@@ -32,23 +34,6 @@ pub struct SearchFilters {
 }
 
 /// Reader key of PUBLIC products.
-pub const PUBLIC_READER: &str = "public";
-
-/// Reader key of a team (by id).
-pub fn team_reader(team_id: &str) -> String {
-    format!("team:{team_id}")
-}
-
-/// Whose search it is: every document is a candidate (admins), or only
-/// documents indexed with one of these reader keys. Applied inside the
-/// query, so totals, facets and suggestions only ever count visible
-/// documents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    All,
-    Readers(Vec<String>),
-}
-
 /// The query clause restricting results to the audience (`None`: all).
 pub fn audience_clause(f: &Fields, audience: &Audience) -> Option<Box<dyn Query>> {
     match audience {
