@@ -199,12 +199,61 @@ pub struct ServeArgs {
     /// line, with the request's span: id, method, path).
     #[arg(long, env = "MESH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub otlp: OtlpArgs,
     /// The built portal (`frontend/dist` from `npm run build` in
     /// `frontend/`), served at `/`.
     #[arg(long, env = "MESH_PORTAL_DIR", default_value = "frontend/dist")]
     pub portal_dir: PathBuf,
     #[command(flatten)]
     pub kafka: KafkaArgs,
+}
+
+/// Trace export (off unless an endpoint is given).
+#[derive(Debug, Clone, Args)]
+pub struct OtlpArgs {
+    /// Export traces (each HTTP request's span and what runs inside it) over
+    /// OTLP/HTTP (protobuf) to this collector, e.g. `http://collector:4318`:
+    /// spans are POSTed to `<URL>/v1/traces` (a URL ending in `/v1/traces`
+    /// is used as it is). Unset: no export.
+    #[arg(long, env = "MESH_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The exported traces' `service.name`.
+    #[arg(long, env = "MESH_OTLP_SERVICE_NAME", default_value = "mesh-catalog")]
+    pub otlp_service_name: String,
+}
+
+/// Where the server's traces go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceExport {
+    /// The full URL spans are POSTed to (`…/v1/traces`).
+    pub endpoint: String,
+    pub service_name: String,
+}
+
+impl OtlpArgs {
+    /// The export, if an endpoint is set.
+    pub fn resolve(&self) -> Result<Option<TraceExport>, ConfigError> {
+        let Some(endpoint) = self.otlp_endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+            return Ok(None);
+        };
+        let mut url = url::Url::parse(endpoint)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .ok_or_else(|| ConfigError(format!("MESH_OTLP_ENDPOINT `{endpoint}` is not an http(s) URL")))?;
+        if !url.path().ends_with("/v1/traces") {
+            let path = format!("{}/v1/traces", url.path().trim_end_matches('/'));
+            url.set_path(&path);
+        }
+        let service_name = self.otlp_service_name.trim();
+        if service_name.is_empty() {
+            return Err(ConfigError("MESH_OTLP_SERVICE_NAME must not be empty".into()));
+        }
+        Ok(Some(TraceExport {
+            endpoint: url.to_string(),
+            service_name: service_name.to_owned(),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -599,6 +648,38 @@ mod tests {
             ..args
         };
         assert!(bad.resolve().is_err());
+    }
+
+    #[test]
+    fn the_trace_endpoint_gets_the_traces_path() {
+        let otlp = |endpoint: &str| {
+            OtlpArgs {
+                otlp_endpoint: Some(endpoint.into()),
+                otlp_service_name: "mesh-catalog".into(),
+            }
+            .resolve()
+        };
+        let endpoint = |url: &str| otlp(url).unwrap().map(|export| export.endpoint);
+        assert_eq!(endpoint(""), None, "off");
+        assert_eq!(
+            endpoint("http://collector:4318").as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            endpoint("https://otel.example/base/").as_deref(),
+            Some("https://otel.example/base/v1/traces")
+        );
+        assert_eq!(
+            endpoint("http://collector:4318/v1/traces").as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert!(otlp("collector:4318").is_err());
+        assert!(otlp("grpc://collector:4317").is_err());
+        let unnamed = OtlpArgs {
+            otlp_endpoint: Some("http://collector:4318".into()),
+            otlp_service_name: " ".into(),
+        };
+        assert!(unnamed.resolve().is_err());
     }
 
     #[test]

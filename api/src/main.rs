@@ -15,17 +15,32 @@ use mesh_catalog::{graphql, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(match &cli.command {
-        Command::Serve(args) => args.log_format,
-        _ => Default::default(),
-    });
-    match run(cli.command).await {
+    let telemetry = match start_telemetry(&cli.command) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("mesh-catalog: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = run(cli.command).await;
+    // The spans still queued go out before the process exits.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mesh-catalog: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs for every command; traces too for `serve` when configured.
+fn start_telemetry(command: &Command) -> anyhow::Result<telemetry::Telemetry> {
+    let (format, traces) = match command {
+        Command::Serve(args) => (args.log_format, args.otlp.resolve()?),
+        _ => (Default::default(), None),
+    };
+    Ok(telemetry::init(format, traces.as_ref())?)
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

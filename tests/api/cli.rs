@@ -11,7 +11,8 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     cmd.args(args)
         .env_remove("MESH_JWT_SECRET")
         .env_remove("DATABASE_URL")
-        .env_remove("MESH_DEMO");
+        .env_remove("MESH_DEMO")
+        .env_remove("MESH_OTLP_ENDPOINT");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -64,7 +65,7 @@ fn token_command_refuses_tokens_the_server_would_reject() {
     );
 }
 
-fn fails_with(args: &[&str], envs: &[(&str, &str)], message: &str) {
+pub(crate) fn fails_with(args: &[&str], envs: &[(&str, &str)], message: &str) {
     let out = run(args, envs);
     assert!(!out.status.success(), "{args:?} should fail");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -152,14 +153,14 @@ fn serve_answers_and_stops_on_sigterm() {
 
 /// A `serve` process on a free port and a fresh data directory, its
 /// stderr in `<dir>/stderr.log`, started (its port answers).
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     log: std::path::PathBuf,
 }
 
 impl Served {
-    fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = crate::helpers::temp_dir();
         let log = dir.join("stderr.log");
@@ -171,6 +172,7 @@ impl Served {
             .env_remove("RUST_LOG")
             .env_remove("MESH_JWT_SECRET")
             .env_remove("DATABASE_URL")
+            .env_remove("MESH_OTLP_ENDPOINT")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
         for (k, v) in envs {
@@ -186,7 +188,7 @@ impl Served {
     }
 
     /// SIGTERM, a clean exit, and the whole log.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -16,6 +16,7 @@ mod hooks;
 mod http;
 mod lineage;
 mod live;
+mod otlp;
 mod outbox;
 mod products;
 mod quality_audit;
