@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use mesh_catalog::auth::{Identity, TokenService};
+use mesh_catalog::catalog::policy::Audience;
 use mesh_catalog::catalog::schema::SchemaField;
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
-use mesh_catalog::search::{Audience, Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
+use mesh_catalog::search::{Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,

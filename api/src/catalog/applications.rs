@@ -5,15 +5,14 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, application, data_product, lineage_edge};
 
 use super::lineage::{find_edge, insert_edge, Endpoint};
 use super::policy::{self, Action, Principal};
-use super::products::find_product;
-use super::teams::find_team;
+use super::rows::{find_application, find_product, find_team};
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, NodeKind, Op,
     ProductStatus, Result, SubscriptionStatus, Unit,
@@ -69,15 +68,6 @@ impl AccessDecision {
             ),
         }
     }
-}
-
-/// Finds an application by id or name.
-pub(crate) async fn find_application(db: &impl ConnectionTrait, key: &str) -> Result<application::Model> {
-    application::Entity::find()
-        .filter(application::Column::Id.eq(key).or(application::Column::Name.eq(key)))
-        .one(db)
-        .await?
-        .ok_or_else(|| CatalogError::not_found("application", key))
 }
 
 async fn find_subscription(db: &impl ConnectionTrait, id: &str) -> Result<access_subscription::Model> {

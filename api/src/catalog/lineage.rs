@@ -9,10 +9,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use crate::auth::Caller;
 use crate::store::entities::{application, data_product, lineage_edge};
 
-use super::applications::find_application;
 use super::policy::{self, Action, Principal};
-use super::products::find_product;
-use super::teams::find_domain;
+use super::rows::{find_application, find_domain, find_product};
 use super::{
     new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping, NodeKind, Op,
     Result, Unit,

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod policy;
 mod products;
 mod quality;
+mod rows;
 pub mod schema;
 mod schemas;
 mod teams;
@@ -222,7 +223,7 @@ impl Catalog {
         key: &str,
     ) -> Result<(data_product::Model, policy::RecordAccess)> {
         let principal = self.principal(caller).await?;
-        let product = products::find_product(self.db(), key).await?;
+        let product = rows::find_product(self.db(), key).await?;
         let access = policy::record_access(self.db(), &principal, &product, key).await?;
         if self.settings.reserved_topics.contains(&product.topic_name) {
             return Err(CatalogError::Forbidden(format!(

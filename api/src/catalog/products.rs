@@ -3,17 +3,16 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::auth::Caller;
 use crate::store::entities::{access_subscription, data_product, domain, product_tag, quality_check};
 
 use super::policy::{self, Action, Principal};
+use super::rows::{bump_version, find_domain, find_product, find_team};
 use super::schema::CompatibilityMode;
 use super::schemas::{self, SchemaInput};
-use super::teams::{find_domain, find_team};
 use super::topic_rules;
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind,
@@ -112,49 +111,6 @@ pub struct ProductPage {
 
 pub const DEFAULT_PARTITIONS: i32 = 3;
 pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
-
-/// Finds a product by id or qualified name.
-pub(crate) async fn find_product(db: &impl ConnectionTrait, key: &str) -> Result<data_product::Model> {
-    data_product::Entity::find()
-        .filter(
-            data_product::Column::Id
-                .eq(key)
-                .or(data_product::Column::QualifiedName.eq(key)),
-        )
-        .one(db)
-        .await?
-        .ok_or_else(|| CatalogError::not_found("data product", key))
-}
-
-/// Increments the product's version if it still equals `expected` (or the
-/// version just read when the caller gave none): optimistic concurrency.
-pub(crate) async fn bump_version(unit: &Unit, product: &data_product::Model, expected: Option<i32>) -> Result<i32> {
-    let expected = expected.unwrap_or(product.version);
-    if expected != product.version {
-        return Err(stale(product, expected));
-    }
-    let updated = data_product::Entity::update_many()
-        .col_expr(
-            data_product::Column::Version,
-            Expr::col(data_product::Column::Version).add(1),
-        )
-        .col_expr(data_product::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(data_product::Column::Id.eq(&product.id))
-        .filter(data_product::Column::Version.eq(expected))
-        .exec(unit.conn())
-        .await?;
-    if updated.rows_affected != 1 {
-        return Err(stale(product, expected));
-    }
-    Ok(expected + 1)
-}
-
-fn stale(product: &data_product::Model, expected: i32) -> CatalogError {
-    CatalogError::Conflict(format!(
-        "data product `{}` was changed concurrently: expected version {expected}, current version {}",
-        product.qualified_name, product.version
-    ))
-}
 
 fn topic_name(raw: &str) -> Result<String> {
     let ok = !raw.is_empty()

@@ -8,7 +8,7 @@ use crate::auth::Caller;
 use crate::store::entities::{quality_check, quality_result};
 
 use super::policy::Action;
-use super::products::find_product;
+use super::rows::find_product;
 use super::{new_id, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Op, QualityStatus, Result};
 
 /// Input of `recordQualityResult`.

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::store::entities::{data_product, schema_registry_id, schema_version};
 
 use super::policy::Principal;
-use super::products::bump_version;
+use super::rows::bump_version;
 use super::schema::{
     self, CompatibilityMode, FieldChange, Incompatibility, SchemaDefinition, SchemaField, SchemaFormat,
 };

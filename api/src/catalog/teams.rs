@@ -1,12 +1,13 @@
 //! Teams, their members, and the domains they own.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{domain, team, team_member};
 
 use super::policy::{self, Action, Principal};
+use super::rows::{find_domain, find_team};
 use super::{required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, Op, Result};
 
 /// Input of `createTeam`.
@@ -32,24 +33,6 @@ fn user_id(raw: &str) -> Result<String> {
         return Err(CatalogError::Validation(format!("invalid user id `{user}`")));
     }
     Ok(user)
-}
-
-/// Finds a team by id or name.
-pub(crate) async fn find_team(db: &impl ConnectionTrait, key: &str) -> Result<team::Model> {
-    team::Entity::find()
-        .filter(team::Column::Id.eq(key).or(team::Column::Name.eq(key)))
-        .one(db)
-        .await?
-        .ok_or_else(|| CatalogError::not_found("team", key))
-}
-
-/// Finds a domain by id or name.
-pub(crate) async fn find_domain(db: &impl ConnectionTrait, key: &str) -> Result<domain::Model> {
-    domain::Entity::find()
-        .filter(domain::Column::Id.eq(key).or(domain::Column::Name.eq(key)))
-        .one(db)
-        .await?
-        .ok_or_else(|| CatalogError::not_found("domain", key))
 }
 
 impl Catalog {

@@ -17,10 +17,10 @@ use crate::store::entities::{
     access_subscription, application, data_product, lineage_edge, use_case, use_case_product,
 };
 
-use super::applications::{find_application, insert_request};
+use super::applications::insert_request;
 use super::lineage::{find_edge, insert_edge, record_edge, Endpoint};
 use super::policy::{self, Action, Principal};
-use super::products::find_product;
+use super::rows::{find_application, find_product};
 use super::{
     new_id, required_text, text, Catalog, CatalogError, ChangeKind, EntityKind, Event, Name, NodeKind, Op,
     ProductStatus, Result, SubscriptionStatus, Unit, UseCaseKind,

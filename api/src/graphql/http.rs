@@ -19,7 +19,6 @@
 //! once, then executed.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -31,21 +30,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tokio::sync::Semaphore;
 
-use crate::auth::{Caller, Identity, TokenService};
-use crate::catalog::{Catalog, CatalogError};
-use crate::demo::DemoUser;
-use crate::search::Indexer;
-use crate::stream::follow::FollowStatus;
-use crate::stream::Live;
+use crate::auth::{Caller, Identity};
+use crate::catalog::CatalogError;
 
+use super::app::{authenticate, request_error, AppState, ErrorCodes};
 use super::error::ensure_codes;
 use super::metrics::{Metrics, ReplicaFigures};
-use super::portal::Portal;
-use super::ratelimit::RateLimiter;
-use super::shared::SharedEvents;
-use super::{request_loader, ws, AppSchema, RequestContext};
+use super::{request_loader, ws, RequestContext};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -53,41 +45,6 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lifetime of a demo sign-in token.
 const DEMO_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
-
-/// Shared state of the HTTP handlers.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: AppSchema,
-    pub catalog: Catalog,
-    pub tokens: Arc<TokenService>,
-    /// `None`: no rate limit.
-    pub limiter: Option<Arc<RateLimiter>>,
-    /// Live `productEvents` subscriptions rendered once per distinct
-    /// subscription.
-    pub shared: SharedEvents,
-    /// Limits concurrent WebSocket set-ups (see `ws::setup_limit`).
-    pub ws_setups: Arc<Semaphore>,
-    /// The demo's users (`serve --demo` only): the portal's sign-in.
-    pub demo_users: Option<Arc<[DemoUser]>>,
-    /// The built portal.
-    pub portal: Portal,
-    pub metrics: Metrics,
-    /// The live side (read by `/metrics`).
-    pub live: Live,
-    /// How far this replica has followed the catalog's changes.
-    pub replica: Replica,
-    /// Set when the server starts shutting down: `/readyz` answers 503 and
-    /// WebSockets close with 1001.
-    pub draining: tokio::sync::watch::Receiver<bool>,
-}
-
-/// How far this replica has followed the catalog's changes (read by
-/// `/readyz` and `/metrics`).
-#[derive(Clone)]
-pub struct Replica {
-    pub indexer: Indexer,
-    pub follower: FollowStatus,
-}
 
 /// The routes of the server.
 pub fn router(state: AppState) -> Router {
@@ -111,11 +68,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
-
-/// The codes of the GraphQL errors a response carries (set by the
-/// handlers, counted by [`count_errors`]).
-#[derive(Clone, Debug, Default)]
-struct ErrorCodes(Vec<String>);
 
 /// Counts every error answered, by code: one place for transport errors
 /// and GraphQL responses alike.
@@ -156,14 +108,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// A request-level error in the GraphQL response shape.
-pub(super) fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let mut response = (status, Json(body)).into_response();
-    response.extensions_mut().insert(ErrorCodes(vec![code.to_owned()]));
-    response
-}
-
 fn bad_request(status: StatusCode, message: &str) -> Response {
     request_error(status, "BAD_REQUEST", message)
 }
@@ -175,20 +119,6 @@ fn method_not_allowed(allow: &'static str, message: &str) -> Response {
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
-}
-
-pub(super) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, Response> {
-    let unauthenticated = |message: &str| request_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
-    let header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => return Err(unauthenticated("invalid Authorization header")),
-    };
-    state
-        .tokens
-        .authenticate(header)
-        .await
-        .map_err(|e| unauthenticated(&e.to_string()))
 }
 
 /// 429 with `Retry-After` (whole seconds, at least 1) when the caller's

@@ -1,6 +1,7 @@
 //! The GraphQL layer: schema assembly, request context and HTTP handlers.
 //! Resolvers are thin: they convert inputs, call the catalog and wrap rows.
 
+pub mod app;
 mod error;
 pub mod http;
 mod inputs;

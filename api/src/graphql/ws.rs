@@ -37,8 +37,8 @@ use crate::auth::{self, Caller};
 use crate::catalog::policy::Principal;
 use crate::catalog::Catalog;
 
+use super::app::{authenticate, AppState};
 use super::error::ensure_codes;
-use super::http::{authenticate, AppState};
 use super::quota::CallerKey;
 use super::shared::{Payload, Subscriber};
 use super::{request_loader, RequestContext};

@@ -7,7 +7,7 @@
 //!
 //! No consumer group: every replica reads every partition (assigned, never
 //! joined), starting from the search index's watermark less a margin
-//! ([`Indexer::follow_from`](crate::search::Indexer::follow_from)); what
+//! (`search::Indexer::follow_from`); what
 //! is older was caught up from the database when the index reconciled at
 //! start-up, so a replica that starts late or was down misses nothing.
 //! [`FollowStatus`] says when the first pass has reached the end of the

@@ -15,7 +15,7 @@ use apache_avro::schema::{
     UnionSchema, UuidSchema,
 };
 
-use super::compat::{with_abort_notice, Issue, Kind, MAX_STEPS};
+use super::issue::{with_abort_notice, Issue, Kind, MAX_STEPS};
 use super::{canonical_json, collect_tags, join_path, FieldInfo, SchemaField, MAX_DEPTH, MAX_NODES};
 
 #[derive(Debug, Clone)]

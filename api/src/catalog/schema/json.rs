@@ -16,7 +16,7 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::compat::{with_abort_notice, Issue, Kind, MAX_STEPS};
+use super::issue::{with_abort_notice, Issue, Kind, MAX_STEPS};
 use super::{canonical_json, collect_tags, join_path, FieldInfo, SchemaField, MAX_DEPTH, MAX_NODES};
 
 /// A JSON value with object keys in document order (duplicate keys: last value wins,

@@ -21,6 +21,7 @@ mod avro;
 mod compat;
 mod diff;
 mod infer;
+mod issue;
 mod json;
 
 use std::fmt;
