@@ -20,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{AuthError, TokenService};
-use crate::catalog::{policy, Catalog};
+use crate::catalog::{policy, Catalog, CatalogError};
 use crate::config::{Config, ConfigError, JwksSource};
 use crate::demo;
 use crate::graphql::app::{AppState, Replica};
@@ -55,7 +55,7 @@ pub enum StartupError {
     #[error("Kafka: {0}")]
     Kafka(#[from] StreamError),
     #[error("cannot seed the demo data: {0}")]
-    Demo(String),
+    Demo(#[source] CatalogError),
     #[error("cannot open the search index: {0}")]
     Search(#[from] SearchError),
     #[error("cannot load the token verification keys: {0}")]
@@ -107,9 +107,7 @@ impl Application {
             (Ok(()), _) => {}
         }
         if config.demo {
-            demo::seed(&catalog)
-                .await
-                .map_err(|e| StartupError::Demo(e.to_string()))?;
+            demo::seed(&catalog).await.map_err(StartupError::Demo)?;
             // Serve only once the seeded catalog is searchable.
             indexer.flush().await?;
             demo::traffic::start(&catalog, &live).await;

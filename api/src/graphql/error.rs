@@ -5,6 +5,7 @@
 use async_graphql::{ErrorExtensions, Value};
 
 use crate::catalog::CatalogError;
+use crate::search::SearchError;
 use crate::stream::StreamError;
 
 impl ErrorExtensions for CatalogError {
@@ -55,6 +56,20 @@ impl ErrorExtensions for StreamError {
             other => async_graphql::Error::new(format!("Kafka is unavailable: {other}"))
                 .extend_with(|_, e| e.set("code", "UNAVAILABLE")),
         }
+    }
+}
+
+/// A search index failure is the server's fault (INTERNAL), logged here.
+impl ErrorExtensions for SearchError {
+    fn extend(&self) -> async_graphql::Error {
+        tracing::error!(error = %self, "search failed");
+        CatalogError::Internal(self.to_string()).extend()
+    }
+}
+
+impl<T> GqlResult<T> for Result<T, SearchError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
     }
 }
 

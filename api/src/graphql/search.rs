@@ -262,11 +262,6 @@ fn index<'a>(ctx: &Context<'a>) -> &'a SearchIndex {
     ctx.data_unchecked::<SearchIndex>()
 }
 
-fn internal(e: impl std::fmt::Display) -> async_graphql::Error {
-    tracing::error!(error = %e, "search failed");
-    CatalogError::Internal(e.to_string()).extend()
-}
-
 pub type SearchConnection = Connection<OpaqueCursor<Cursor>, SearchHit, SearchExtras>;
 
 #[derive(Default)]
@@ -306,7 +301,7 @@ impl SearchQuery {
         let page = index
             .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref(), extras))
             .await
-            .map_err(internal)?;
+            .gql()?;
         if let Ok(metrics) = ctx.data::<super::metrics::Metrics>() {
             metrics.search(started.elapsed());
         }
@@ -346,7 +341,7 @@ impl SearchQuery {
         let found = index
             .run(move |index| index.suggest(&prefix, &audience, limit as usize))
             .await
-            .map_err(internal)?;
+            .gql()?;
         Ok(found.into_iter().map(Suggestion).collect())
     }
 }

@@ -115,20 +115,15 @@ impl ProductDoc {
     }
 }
 
-fn db_err(e: sea_orm::DbErr) -> SearchError {
-    SearchError::Database(e.to_string())
-}
-
 /// Ids of every product, in a stable order.
 pub async fn all_product_ids(db: &DatabaseConnection) -> Result<Vec<String>, SearchError> {
-    data_product::Entity::find()
+    Ok(data_product::Entity::find()
         .select_only()
         .column(data_product::Column::Id)
         .order_by_asc(data_product::Column::Id)
         .into_tuple::<String>()
         .all(db)
-        .await
-        .map_err(db_err)
+        .await?)
 }
 
 /// Loads the documents of `ids` (missing ids are skipped).
@@ -136,8 +131,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
     let products = data_product::Entity::find()
         .filter(data_product::Column::Id.is_in(ids.to_vec()))
         .all(db)
-        .await
-        .map_err(db_err)?;
+        .await?;
     if products.is_empty() {
         return Ok(Vec::new());
     }
@@ -147,16 +141,14 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
     let domains: HashMap<String, domain::Model> = domain::Entity::find()
         .filter(domain::Column::Id.is_in(domain_ids))
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
         .into_iter()
         .map(|d| (d.id.clone(), d))
         .collect();
     let teams: HashMap<String, String> = team::Entity::find()
         .filter(team::Column::Id.is_in(team_ids))
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
@@ -165,8 +157,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .filter(product_tag::Column::ProductId.is_in(ids.clone()))
         .order_by_asc(product_tag::Column::Tag)
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
     {
         tags.entry(t.product_id).or_default().push(t.tag);
     }
@@ -176,8 +167,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .filter(schema_version::Column::ProductId.is_in(ids.clone()))
         .order_by_asc(schema_version::Column::Version)
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
     {
         latest.insert(v.product_id.clone(), v);
     }
@@ -185,22 +175,20 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
     let checks = quality_check::Entity::find()
         .filter(quality_check::Column::ProductId.is_in(ids.clone()))
         .all(db)
-        .await
-        .map_err(db_err)?;
+        .await?;
     let mut latest_result: HashMap<String, String> = HashMap::new();
     for r in quality_result::Entity::find()
         .filter(quality_result::Column::ProductId.is_in(ids.clone()))
         .order_by_desc(quality_result::Column::ObservedAt)
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
     {
         latest_result.entry(r.check_id).or_insert(r.status);
     }
     let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
     for c in checks {
         if let Some(status) = latest_result.get(&c.id) {
-            let status = QualityStatus::decode(status).map_err(|e| SearchError::Database(e.to_string()))?;
+            let status = QualityStatus::decode(status)?;
             statuses.entry(c.product_id).or_default().push(status);
         }
     }
@@ -213,8 +201,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .group_by(access_subscription::Column::ProductId)
         .into_tuple::<(String, i64)>()
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
         .into_iter()
         .collect();
 
@@ -227,7 +214,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
             let keys = policy::reader_keys(&p, domain.map(|d| d.owner_team_id.as_str()), subscriber_teams);
             let schema = latest.get(&p.id);
             let fields: Vec<SchemaField> = match schema {
-                Some(v) => serde_json::from_str(&v.fields).map_err(|e| SearchError::Database(e.to_string()))?,
+                Some(v) => serde_json::from_str(&v.fields)?,
                 None => Vec::new(),
             };
             Ok(ProductDoc {
@@ -239,7 +226,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 readers: keys,
                 owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
                 tags: tags.remove(&p.id).unwrap_or_default(),
-                status: ProductStatus::decode(&p.status).map_err(|e| SearchError::Database(e.to_string()))?,
+                status: ProductStatus::decode(&p.status)?,
                 visibility: p.visibility,
                 tier: p.sla_tier,
                 quality_class: p.quality_class,
@@ -267,14 +254,12 @@ async fn subscriber_teams(
         .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
         .into_tuple()
         .all(db)
-        .await
-        .map_err(db_err)?;
+        .await?;
     let app_ids: Vec<String> = approved.iter().map(|(_, a)| a.clone()).collect();
     let owners: HashMap<String, String> = application::Entity::find()
         .filter(application::Column::Id.is_in(app_ids))
         .all(db)
-        .await
-        .map_err(db_err)?
+        .await?
         .into_iter()
         .map(|a| (a.id, a.owner_team_id))
         .collect();

@@ -129,7 +129,7 @@ impl Indexer {
         self.tx.send(Command::Rebuild(tx)).map_err(|_| SearchError::Stopped)?;
         rx.await
             .map_err(|_| SearchError::Stopped)?
-            .map_err(SearchError::Database)
+            .map_err(SearchError::Rebuild)
     }
 
     /// Waits until every change queued before this call is searchable.
@@ -258,10 +258,7 @@ impl Worker {
     /// the index belongs to another database: rebuild.
     async fn reconcile(&self) -> Result<(), SearchError> {
         let watermark = stored_watermark(&self.index);
-        let products = data_product::Entity::find()
-            .count(&self.db)
-            .await
-            .map_err(|e| SearchError::Database(e.to_string()))?;
+        let products = data_product::Entity::find().count(&self.db).await?;
         let Some(watermark) = watermark.filter(|_| products == self.index.len()) else {
             let n = self.rebuild().await?;
             tracing::info!(products = n, "search index rebuilt: it did not match the database");
@@ -275,8 +272,7 @@ impl Worker {
             .column(audit_entry::Column::EntityId)
             .into_tuple::<(String, String)>()
             .all(&self.db)
-            .await
-            .map_err(|e| SearchError::Database(e.to_string()))?;
+            .await?;
         let mut ids = BTreeSet::new();
         let mut subscriptions = Vec::new();
         for (kind, id) in entries {
@@ -294,8 +290,7 @@ impl Worker {
                     .column(access_subscription::Column::ProductId)
                     .into_tuple::<String>()
                     .all(&self.db)
-                    .await
-                    .map_err(|e| SearchError::Database(e.to_string()))?,
+                    .await?,
             );
         }
         // Products created by a transaction that crashed the index before
@@ -306,8 +301,7 @@ impl Worker {
             .column(data_product::Column::Id)
             .into_tuple::<String>()
             .all(&self.db)
-            .await
-            .map_err(|e| SearchError::Database(e.to_string()))?;
+            .await?;
         ids.extend(known);
         let ids: Vec<String> = ids.into_iter().collect();
         if ids.len() as u64 > products / 2 {

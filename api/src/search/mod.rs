@@ -44,7 +44,16 @@ pub enum SearchError {
     #[error("search index error: {0}")]
     Index(#[from] tantivy::TantivyError),
     #[error("cannot read the catalog for indexing: {0}")]
-    Database(String),
+    Database(#[from] sea_orm::DbErr),
+    /// A stored value the index cannot take (a corrupt row).
+    #[error("a stored row does not decode: {0}")]
+    Row(#[from] crate::catalog::CatalogError),
+    #[error("stored schema fields do not parse: {0}")]
+    Fields(#[from] serde_json::Error),
+    /// The indexer task's rebuild failed (its error, as text: it is
+    /// answered to every caller waiting for the rebuild).
+    #[error("the index rebuild failed: {0}")]
+    Rebuild(String),
     #[error("search index I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("the indexer has stopped")]
