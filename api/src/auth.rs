@@ -12,6 +12,7 @@
 //! with a small leeway for clock skew.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,45 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Map, Value};
 
-use crate::config::{AuthConfig, JwksSource};
+/// Where RS256/ES256 verification keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksSource {
+    File(PathBuf),
+    Url(String),
+}
+
+/// Token verification settings.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// HS256 shared secret (`None`: HS256 tokens are refused).
+    pub jwt_secret: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub jwks: Option<JwksSource>,
+    pub jwks_min_refresh: Duration,
+    pub jwks_max_age: Duration,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    pub roles_claim: String,
+    pub teams_claim: String,
+}
+
+impl AuthConfig {
+    /// HS256 with `secret` and every other setting at its default.
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            jwt_secret: Some(secret.to_owned()),
+            issuer: None,
+            audience: None,
+            jwks: None,
+            jwks_min_refresh: Duration::from_secs(30),
+            jwks_max_age: Duration::from_secs(15 * 60),
+            leeway: Duration::from_secs(30),
+            roles_claim: "roles".into(),
+            teams_claim: "teams".into(),
+        }
+    }
+}
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::catalog::ReservedTopics;
 use clap::{Args, Parser, Subcommand};
+
+pub use crate::auth::{AuthConfig, JwksSource};
+use crate::catalog::ReservedTopics;
 
 /// The signing secret used by `--demo` and by `mesh-catalog token` when no
 /// secret is configured. Never accepted outside demo mode.
@@ -144,7 +146,7 @@ pub struct SecurityArgs {
     #[arg(long, env = "MESH_ANONYMOUS_READ")]
     pub anonymous_read: Option<bool>,
     /// Answer GraphQL introspection queries (GraphiQL needs them).
-    #[arg(long, env = "MESH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "MESH_INTROSPECTION", default_value_t = GraphqlLimits::DEFAULT.introspection, action = clap::ArgAction::Set)]
     pub introspection: bool,
     /// An origin allowed to call the API from a browser (repeatable, or
     /// comma-separated in the environment). None: same-origin only, except
@@ -159,11 +161,11 @@ pub struct SecurityArgs {
     #[arg(long, env = "MESH_RATE_LIMIT_BURST", default_value_t = 60)]
     pub rate_limit_burst: u32,
     /// Maximum number of aliased fields in one GraphQL document.
-    #[arg(long, env = "MESH_GRAPHQL_MAX_ALIASES", default_value_t = 64)]
+    #[arg(long, env = "MESH_GRAPHQL_MAX_ALIASES", default_value_t = GraphqlLimits::DEFAULT.max_aliases)]
     pub max_aliases: usize,
     /// Live subscriptions one caller (token subject, or client IP when
     /// anonymous) may hold at once, over all its WebSocket connections.
-    #[arg(long, env = "MESH_MAX_SUBSCRIPTIONS", default_value_t = 100)]
+    #[arg(long, env = "MESH_MAX_SUBSCRIPTIONS", default_value_t = GraphqlLimits::DEFAULT.max_subscriptions)]
     pub max_subscriptions: usize,
 }
 
@@ -190,10 +192,10 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub security: SecurityArgs,
     /// Maximum depth of a GraphQL query.
-    #[arg(long, env = "MESH_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
+    #[arg(long, env = "MESH_GRAPHQL_MAX_DEPTH", default_value_t = GraphqlLimits::DEFAULT.max_depth)]
     pub max_depth: usize,
     /// Maximum complexity (roughly, fields resolved) of a GraphQL query.
-    #[arg(long, env = "MESH_GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
+    #[arg(long, env = "MESH_GRAPHQL_MAX_COMPLEXITY", default_value_t = GraphqlLimits::DEFAULT.max_complexity)]
     pub max_complexity: usize,
     /// Log lines as human-readable `text` or as `json` (one object per
     /// line, with the request's span: id, method, path).
@@ -277,11 +279,11 @@ pub struct KafkaArgs {
     pub reserved_topics: Vec<String>,
     /// Capacity of each subscriber's queue of live records; a subscriber
     /// further behind gets a `lagged` notice and skips to the newest.
-    #[arg(long, env = "MESH_LIVE_QUEUE", default_value_t = 1024)]
+    #[arg(long, env = "MESH_LIVE_QUEUE", default_value_t = KafkaConfig::DEFAULT_LIVE_QUEUE)]
     pub live_queue: usize,
     /// How often topics are checked against their SLA's maximum freshness
     /// (e.g. `10s`).
-    #[arg(long, env = "MESH_FRESHNESS_CHECK", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "MESH_FRESHNESS_CHECK", default_value = KafkaConfig::DEFAULT_FRESHNESS_CHECK, value_parser = parse_duration)]
     pub freshness_check: Duration,
 }
 
@@ -309,24 +311,28 @@ pub struct KafkaConfig {
 }
 
 impl KafkaConfig {
+    /// `--live-queue`'s default.
+    pub const DEFAULT_LIVE_QUEUE: usize = 1024;
+    /// `--freshness-check`'s default.
+    pub const DEFAULT_FRESHNESS_CHECK: &'static str = "10s";
+
     /// An external cluster with no extra properties.
     pub fn external(bootstrap: impl Into<String>) -> Self {
-        Self {
-            brokers: KafkaBrokers::External(bootstrap.into()),
-            properties: Vec::new(),
-            live_queue: 1024,
-            freshness_interval: Duration::from_secs(10),
-            reserved_topics: ReservedTopics::default(),
-        }
+        Self::with_brokers(KafkaBrokers::External(bootstrap.into()))
     }
 
     /// The embedded broker on a free port.
     pub fn embedded() -> Self {
+        Self::with_brokers(KafkaBrokers::Embedded { port: 0 })
+    }
+
+    /// `brokers` with every other setting at its default.
+    fn with_brokers(brokers: KafkaBrokers) -> Self {
         Self {
-            brokers: KafkaBrokers::Embedded { port: 0 },
+            brokers,
             properties: Vec::new(),
-            live_queue: 1024,
-            freshness_interval: Duration::from_secs(10),
+            live_queue: Self::DEFAULT_LIVE_QUEUE,
+            freshness_interval: parse_duration(Self::DEFAULT_FRESHNESS_CHECK).expect("the default parses"),
             reserved_topics: ReservedTopics::default(),
         }
     }
@@ -395,46 +401,6 @@ pub struct TokenArgs {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(pub String);
-
-/// Where RS256/ES256 verification keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JwksSource {
-    File(PathBuf),
-    Url(String),
-}
-
-/// Token verification settings.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    /// HS256 shared secret (`None`: HS256 tokens are refused).
-    pub jwt_secret: Option<String>,
-    pub issuer: Option<String>,
-    pub audience: Option<String>,
-    pub jwks: Option<JwksSource>,
-    pub jwks_min_refresh: Duration,
-    pub jwks_max_age: Duration,
-    /// Clock skew tolerated on `exp` and `nbf`.
-    pub leeway: Duration,
-    pub roles_claim: String,
-    pub teams_claim: String,
-}
-
-impl AuthConfig {
-    /// HS256 with `secret` and every other setting at its default.
-    pub fn with_secret(secret: &str) -> Self {
-        Self {
-            jwt_secret: Some(secret.to_owned()),
-            issuer: None,
-            audience: None,
-            jwks: None,
-            jwks_min_refresh: Duration::from_secs(30),
-            jwks_max_age: Duration::from_secs(15 * 60),
-            leeway: Duration::from_secs(30),
-            roles_claim: "roles".into(),
-            teams_claim: "teams".into(),
-        }
-    }
-}
 
 impl AuthArgs {
     /// Resolves the settings: the secret is the configured one, or the demo
@@ -549,15 +515,20 @@ pub struct GraphqlLimits {
     pub max_subscriptions: usize,
 }
 
+impl GraphqlLimits {
+    /// The defaults, also those of the command line.
+    pub const DEFAULT: Self = Self {
+        max_depth: 16,
+        max_complexity: 5000,
+        max_aliases: 64,
+        introspection: true,
+        max_subscriptions: 100,
+    };
+}
+
 impl Default for GraphqlLimits {
     fn default() -> Self {
-        Self {
-            max_depth: 16,
-            max_complexity: 5000,
-            max_aliases: 64,
-            introspection: true,
-            max_subscriptions: 100,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -601,19 +572,23 @@ impl Config {
     }
 }
 
-/// Parses `3600`, `90s`, `30m`, `12h` or `7d`.
+/// Parses `250ms`, `3600` (seconds), `90s`, `30m`, `12h` or `7d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
     let value: u64 = digits.parse().map_err(|_| format!("invalid duration `{text}`"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "m" => value * 60,
-        "h" => value * 3600,
-        "d" => value * 86_400,
-        _ => return Err(format!("invalid duration unit in `{text}` (use s, m, h or d)")),
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("invalid duration unit in `{text}` (use ms, s, m, h or d)")),
     };
-    Ok(Duration::from_secs(seconds))
+    value
+        .checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration `{text}` is too long"))
 }
 
 #[cfg(test)]
@@ -625,7 +600,9 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
         assert!(parse_duration("h").is_err());
     }
 
