@@ -11,15 +11,15 @@
 //! runs only the phase with N subscribers (1, 100, 1000 or 10000), and
 //! `--apache-only` skips the embedded broker.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use mesh_catalog::auth::{Identity, TokenService};
-use mesh_catalog::config::AuthConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -28,7 +28,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const SECRET: &str = "benchmark-secret-0123456789abcdef";
+use common::{free_port, graphql, server_binary, start_apache_kafka, token_with_roles, wait_port, Process, SECRET};
+
 const PRODUCT: &str = "bench.live";
 const TOPIC: &str = "bench-live";
 
@@ -68,15 +69,6 @@ fn now_us() -> u64 {
         .as_micros() as u64
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Raises the open-files limit to its hard maximum (thousands of sockets).
 fn raise_fd_limit() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -101,43 +93,6 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A child process killed when dropped (also when the benchmark fails).
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn start_apache_kafka(dir: &Path) -> (Process, String) {
-    let (port, controller) = (free_port(), free_port());
-    let child = Command::new(repo_root().join("scripts/kafka-broker"))
-        .arg(dir)
-        .arg(port.to_string())
-        .arg(controller.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("scripts/kafka-broker");
-    let process = Process(child);
-    wait_port(port, "Apache Kafka");
-    (process, format!("127.0.0.1:{port}"))
-}
-
 /// Which broker the server talks to.
 enum Broker {
     Apache(String),
@@ -155,9 +110,7 @@ impl Broker {
 }
 
 fn start_server(dir: &Path, port: u16, broker: &Broker, demo: bool) -> Process {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog");
-    let mut command = Command::new(binary);
+    let mut command = Command::new(server_binary());
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
@@ -172,7 +125,7 @@ fn start_server(dir: &Path, port: u16, broker: &Broker, demo: bool) -> Process {
         Broker::Apache(bootstrap) => command.env("KAFKA_BOOTSTRAP_SERVERS", bootstrap),
         Broker::Embedded(kafka_port) => command.env("MESH_EMBEDDED_KAFKA_PORT", kafka_port.to_string()),
     };
-    let process = Process(
+    let process = Process::new(
         command
             .spawn()
             .expect("mesh-catalog binary (scripts/bench-live builds it)"),
@@ -183,33 +136,6 @@ fn start_server(dir: &Path, port: u16, broker: &Broker, demo: bool) -> Process {
 
 fn token(user: &str, teams: &[&str]) -> String {
     token_with_roles(user, teams, &[])
-}
-
-fn token_with_roles(user: &str, teams: &[&str], roles: &[&str]) -> String {
-    let tokens = TokenService::new(&AuthConfig::with_secret(SECRET));
-    let identity = Identity {
-        subject: user.into(),
-        teams: teams.iter().map(|t| t.to_string()).collect(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-    };
-    tokens
-        .mint(&identity, Duration::from_secs(24 * 3600))
-        .expect("the benchmark secret mints")
-}
-
-async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str, variables: Value) -> Value {
-    let body: Value = http
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// Publishes the benchmark product (JSON Schema, one partition) and waits
@@ -511,7 +437,7 @@ fn row(what: &str, value: String) {
 async fn bench_broker(name: &str, broker: Broker, o: &Options, work: &Path) {
     let port = free_port();
     let server = start_server(&work.join(format!("server-{name}")), port, &broker, false);
-    let pid = server.0.id();
+    let pid = server.pid();
     let bootstrap = broker.bootstrap();
     publish(port).await;
     let seconds = if o.quick { 5 } else { 15 };
@@ -594,7 +520,7 @@ async fn soak(minutes: u64, work: &Path) {
     let port = free_port();
     let broker = Broker::Embedded(free_port());
     let server = start_server(&work.join("soak"), port, &broker, true);
-    let pid = server.0.id();
+    let pid = server.pid();
     let products = [
         ("orders.order-events", "orders-team"),
         ("payments.refunds", "payments-team"),

@@ -9,79 +9,23 @@
 //! PostgreSQL and builds the server). On a 2-core machine the replicas
 //! share the cores: more replicas show their overhead, not a speed-up.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mesh_catalog::auth::{Identity, TokenService};
-use mesh_catalog::config::AuthConfig;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 
-const SECRET: &str = "benchmark-secret-0123456789abcdef";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped.
-struct Process(Option<Child>);
-
-impl Process {
-    fn terminate(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{free_port, graphql, server_binary, start_apache_kafka, token_with_roles, Process, SECRET};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bench-replicas-{name}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn wait_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn start_apache_kafka() -> (Process, String) {
-    let (port, controller) = (free_port(), free_port());
-    let child = Command::new(repo_root().join("scripts/kafka-broker"))
-        .arg(temp_dir("kafka"))
-        .arg(port.to_string())
-        .arg(controller.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("scripts/kafka-broker");
-    let process = Process(Some(child));
-    wait_port(port, "Apache Kafka");
-    (process, format!("127.0.0.1:{port}"))
 }
 
 /// One replica process.
@@ -92,9 +36,7 @@ struct Replica {
 }
 
 fn spawn_replica(port: u16, dir: &Path, database_url: &str, bootstrap: &str) -> Process {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog");
-    let child = Command::new(binary)
+    let child = Command::new(server_binary())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env("DATABASE_URL", database_url)
@@ -106,7 +48,7 @@ fn spawn_replica(port: u16, dir: &Path, database_url: &str, bootstrap: &str) -> 
         .stderr(Stdio::inherit())
         .spawn()
         .expect("mesh-catalog binary (scripts/bench-replicas builds it)");
-    Process(Some(child))
+    Process::new(child)
 }
 
 impl Replica {
@@ -131,10 +73,8 @@ impl Replica {
                     return started.elapsed();
                 }
             }
-            if let Some(child) = self.process.0.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("replica on {} exited: {status}", self.port);
-                }
+            if let Some(status) = self.process.exited() {
+                panic!("replica on {} exited: {status}", self.port);
             }
             assert!(
                 started.elapsed() < Duration::from_secs(600),
@@ -146,31 +86,6 @@ impl Replica {
     }
 }
 
-fn token(user: &str, roles: &[&str]) -> String {
-    let tokens = TokenService::new(&AuthConfig::with_secret(SECRET));
-    let identity = Identity {
-        subject: user.into(),
-        teams: vec![],
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-    };
-    tokens.mint(&identity, Duration::from_secs(24 * 3600)).unwrap()
-}
-
-async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str, variables: Value) -> Value {
-    let body: Value = http
-        .post(format!("http://127.0.0.1:{port}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
-}
-
 const PUBLISH: &str = "mutation($input: PublishDataProductInput!) { publishDataProduct(input: $input) { id } }";
 const SEARCH: &str =
     "query($q: String!) { search(query: $q, first: 10) { totalCount edges { node { product { qualifiedName } } } } }";
@@ -179,6 +94,10 @@ const SCHEMA: &str =
 const WORDS: [&str; 8] = [
     "orders", "payment", "shipment", "customer", "invoice", "refund", "stock", "ledger",
 ];
+
+fn token(user: &str, roles: &[&str]) -> String {
+    token_with_roles(user, &[], roles)
+}
 
 fn product_input(name: &str, word: &str) -> Value {
     json!({ "input": {
@@ -373,7 +292,7 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let admin_url =
         std::env::var("MESH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let (_kafka, bootstrap) = start_apache_kafka();
+    let (_kafka, bootstrap) = start_apache_kafka(&temp_dir("kafka"));
     let mut rows = Vec::new();
     let mut last = None;
     for n in [1, 2, 3] {

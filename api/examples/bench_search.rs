@@ -12,6 +12,8 @@
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
 //! under `perf record`).
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use common::SECRET;
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::policy::Audience;
 use mesh_catalog::catalog::schema::SchemaField;
@@ -32,8 +35,6 @@ use mesh_catalog::store::entities::{
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
 use serde_json::{json, Value};
-
-const SECRET: &str = "benchmark-secret-0123456789abcdef";
 
 // ---------------------------------------------------------------- options
 

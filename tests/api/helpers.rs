@@ -156,16 +156,9 @@ pub async fn start(config: Config) -> TestApp {
         let _ = rx.await;
     }));
     TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
         tokens,
-        data_dir,
-        database_url,
-        bootstrap,
         _shutdown: tx,
+        ..TestApp::remote(address, data_dir, database_url, bootstrap)
     }
 }
 
