@@ -508,6 +508,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 status: Set(p.status.into()),
                 deprecation_reason: Set((p.status == "DEPRECATED").then(|| "superseded".into())),
                 sunset_date: Set(None),
+                successor_id: Set(None),
                 visibility: Set("PUBLIC".into()),
                 compatibility: Set("BACKWARD".into()),
                 topic_name: Set(format!("{d}.{}", p.name)),

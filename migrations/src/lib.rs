@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_catalog;
 mod m20261201_000001_outbox;
 mod m20261215_000001_use_cases;
+mod m20261230_000001_successor;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_catalog::Migration),
             Box::new(m20261201_000001_outbox::Migration),
             Box::new(m20261215_000001_use_cases::Migration),
+            Box::new(m20261230_000001_successor::Migration),
         ]
     }
 }

@@ -10,6 +10,8 @@ on_both!(
     life_cycle_transitions_and_refusals,
     listing_filters_and_cursor_pagination,
     invalid_product_input_is_refused_without_side_effects,
+    deprecation_names_a_visible_published_successor,
+    audit_log_filters_by_kind_and_domain,
 );
 
 const PRODUCT: &str = "query($q: String) {
@@ -327,4 +329,239 @@ async fn invalid_product_input_is_refused_without_side_effects(app: TestApp) {
     let p = product(&app, "orders.first").await;
     assert_eq!(p["version"], 1);
     assert_eq!(p["topic"]["partitions"], 3);
+}
+
+/// A deprecation may name its successor: a PUBLISHED product the owner can
+/// see, never the product itself; a product hidden from the owner is
+/// refused exactly like a missing one, and a reader who cannot see the
+/// successor gets null.
+async fn deprecation_names_a_visible_published_successor(app: TestApp) {
+    app.orders_domain().await;
+    for name in ["events-v1", "events-v2", "draft-v3", "old-a", "old-b"] {
+        app.publish(name, &order_schema(&[])).await;
+    }
+    // A private product of another domain, hidden from alice.
+    app.ok(
+        "admin",
+        "mutation { createTeam(input: {name: \"vault-team\", members: [\"victor\"]}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        "admin",
+        "mutation { createDomain(input: {name: \"vault\", description: \"Vault\", ownerTeam: \"vault-team\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        "victor",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "vault", "name": "secret", "description": "hidden", "visibility": "PRIVATE",
+            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+        }}),
+    )
+    .await;
+    let deprecate = "mutation($p: String!, $s: String) { deprecateDataProduct(input: {product: $p, reason: \"moved\", successor: $s}) { status deprecation { reason successor { qualifiedName status } } } }";
+    // Refusals change nothing.
+    assert_eq!(
+        app.error_code(
+            "alice",
+            deprecate,
+            json!({ "p": "orders.events-v1", "s": "orders.events-v1" })
+        )
+        .await,
+        "VALIDATION"
+    );
+    assert_eq!(
+        app.error_code(
+            "alice",
+            deprecate,
+            json!({ "p": "orders.events-v1", "s": "orders.nope" })
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    let message = |v: Value| v["errors"][0]["message"].as_str().unwrap().to_owned();
+    let hidden = app
+        .post(
+            Some(&app.token("alice")),
+            deprecate,
+            json!({ "p": "orders.events-v1", "s": "vault.secret" }),
+        )
+        .await;
+    let missing = app
+        .post(
+            Some(&app.token("alice")),
+            deprecate,
+            json!({ "p": "orders.events-v1", "s": "vault.nope" }),
+        )
+        .await;
+    assert_eq!(hidden["errors"][0]["extensions"]["code"], "NOT_FOUND", "{hidden}");
+    assert_eq!(
+        message(hidden).replace("vault.secret", "X"),
+        message(missing).replace("vault.nope", "X"),
+        "a hidden successor is refused exactly like a missing one"
+    );
+    // Only a PUBLISHED successor: deprecate old-a first, then point at it.
+    app.ok("alice", deprecate, json!({ "p": "orders.old-a", "s": null }))
+        .await;
+    assert_eq!(
+        app.error_code("alice", deprecate, json!({ "p": "orders.old-b", "s": "orders.old-a" }))
+            .await,
+        "VALIDATION"
+    );
+    let status = app
+        .ok(
+            "alice",
+            "{ dataProduct(qualifiedName: \"orders.events-v1\") { status } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status["dataProduct"]["status"], "PUBLISHED",
+        "refusals left it as it was"
+    );
+
+    let done = app
+        .ok(
+            "alice",
+            deprecate,
+            json!({ "p": "orders.events-v1", "s": "orders.events-v2" }),
+        )
+        .await;
+    let deprecation = &done["deprecateDataProduct"]["deprecation"];
+    assert_eq!(deprecation["successor"]["qualifiedName"], "orders.events-v2", "{done}");
+    assert_eq!(deprecation["successor"]["status"], "PUBLISHED");
+    let log = app
+        .ok(
+            "admin",
+            "{ auditLog(first: 1, filter: {actions: [PRODUCT_DEPRECATED]}) { edges { node { summary } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        log["auditLog"]["edges"][0]["node"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("successor orders.events-v2"),
+        "{log}"
+    );
+
+    // A successor the reader cannot see reads as null: alice names a
+    // PRIVATE product of her domain as the successor of a PUBLIC one.
+    app.ok(
+        "alice",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "orders", "name": "inner-v2", "description": "private", "visibility": "PRIVATE",
+            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+        }}),
+    )
+    .await;
+    app.ok(
+        "alice",
+        deprecate,
+        json!({ "p": "orders.old-b", "s": "orders.inner-v2" }),
+    )
+    .await;
+    let read = "{ dataProduct(qualifiedName: \"orders.old-b\") { status deprecation { reason successor { qualifiedName } } } }";
+    let alice = app.ok("alice", read, json!({})).await;
+    assert_eq!(
+        alice["dataProduct"]["deprecation"]["successor"]["qualifiedName"],
+        "orders.inner-v2"
+    );
+    let stranger = app.ok("stranger", read, json!({})).await;
+    assert_eq!(stranger["dataProduct"]["status"], "DEPRECATED", "{stranger}");
+    assert!(
+        stranger["dataProduct"]["deprecation"]["successor"].is_null(),
+        "{stranger}"
+    );
+}
+
+/// `auditLog(filter: {actions, domain})`: only those kinds of change, only
+/// entries about the domain, its products and their subscriptions.
+async fn audit_log_filters_by_kind_and_domain(app: TestApp) {
+    app.orders_domain().await;
+    app.publish("events", &order_schema(&[])).await;
+    app.ok(
+        "admin",
+        "mutation { createTeam(input: {name: \"pay-team\", members: [\"pat\"]}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        "admin",
+        "mutation { createDomain(input: {name: \"payments\", description: \"Payments\", ownerTeam: \"pay-team\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        "pat",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "payments", "name": "ledger", "description": "ledger",
+            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+        }}),
+    )
+    .await;
+    app.application("fraud").await;
+    app.ok(
+        "bob",
+        "mutation { requestAccess(input: {application: \"fraud\", product: \"payments.ledger\", purpose: \"scoring\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let log = "query($f: AuditFilter) { auditLog(first: 100, filter: $f) { edges { node { action entityKind entityName } } } }";
+    let entries = |v: &Value| -> Vec<(String, String, String)> {
+        v["auditLog"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let n = &e["node"];
+                (
+                    n["action"].as_str().unwrap().to_owned(),
+                    n["entityKind"].as_str().unwrap().to_owned(),
+                    n["entityName"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let payments = entries(&app.ok("admin", log, json!({ "f": { "domain": "payments" } })).await);
+    let kinds: Vec<&str> = payments.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert!(kinds.contains(&"DOMAIN_CREATED"), "{payments:?}");
+    assert!(kinds.contains(&"PRODUCT_PUBLISHED"), "{payments:?}");
+    assert!(kinds.contains(&"ACCESS_REQUESTED"), "{payments:?}");
+    assert!(
+        payments.iter().all(|(_, _, name)| !name.starts_with("orders")),
+        "nothing about orders: {payments:?}"
+    );
+    let published = entries(
+        &app.ok(
+            "admin",
+            log,
+            json!({ "f": { "actions": ["PRODUCT_PUBLISHED", "DOMAIN_CREATED"] } }),
+        )
+        .await,
+    );
+    assert_eq!(published.len(), 4, "{published:?}");
+    assert!(published
+        .iter()
+        .all(|(a, _, _)| a == "PRODUCT_PUBLISHED" || a == "DOMAIN_CREATED"));
+    let both = entries(
+        &app.ok(
+            "admin",
+            log,
+            json!({ "f": { "actions": ["PRODUCT_PUBLISHED"], "domain": "orders" } }),
+        )
+        .await,
+    );
+    assert_eq!(both.len(), 1, "{both:?}");
+    assert_eq!(both[0].2, "orders.events");
+    assert_eq!(
+        app.error_code("admin", log, json!({ "f": { "domain": "nowhere" } }))
+            .await,
+        "NOT_FOUND"
+    );
 }

@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use crate::store::entities::{access_subscription, audit_entry, data_product, lineage_edge};
 
 use super::policy::{self, Principal};
+use super::rows::find_domain;
 use super::{Catalog, CatalogError, ChangeKind, EntityKind, NodeKind, Result};
 
 /// Filters of `auditLog`; all given filters must match.
@@ -17,6 +18,11 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub entity_id: Option<String>,
     pub entity_kind: Option<EntityKind>,
+    /// Any of these kinds of change (empty: all).
+    pub actions: Vec<ChangeKind>,
+    /// Entries about this domain (id or name), its products and the
+    /// subscriptions to them.
+    pub domain: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
 }
@@ -53,6 +59,13 @@ impl Catalog {
         if let Some(kind) = filter.entity_kind {
             query = query.filter(audit_entry::Column::EntityKind.eq(kind.as_str()));
         }
+        if !filter.actions.is_empty() {
+            query = query.filter(audit_entry::Column::Action.is_in(filter.actions.iter().map(|a| a.as_str())));
+        }
+        if let Some(key) = &filter.domain {
+            let domain = find_domain(self.db(), key).await?;
+            query = query.filter(about_domain(&domain.id));
+        }
         if let Some(since) = filter.since {
             query = query.filter(audit_entry::Column::At.gte(since));
         }
@@ -69,6 +82,40 @@ impl Catalog {
             .all(self.db())
             .await?)
     }
+}
+
+/// Entries about a domain, its products and the subscriptions to them.
+fn about_domain(domain_id: &str) -> Condition {
+    let products = || -> SelectStatement {
+        Query::select()
+            .column(data_product::Column::Id)
+            .from(data_product::Entity)
+            .and_where(data_product::Column::DomainId.eq(domain_id))
+            .to_owned()
+    };
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    Condition::any()
+        .add(
+            Condition::all()
+                .add(kind(EntityKind::Domain))
+                .add(audit_entry::Column::EntityId.eq(domain_id)),
+        )
+        .add(
+            Condition::all()
+                .add(kind(EntityKind::Product))
+                .add(audit_entry::Column::EntityId.in_subquery(products())),
+        )
+        .add(
+            Condition::all().add(kind(EntityKind::Subscription)).add(
+                audit_entry::Column::EntityId.in_subquery(
+                    Query::select()
+                        .column(access_subscription::Column::Id)
+                        .from(access_subscription::Entity)
+                        .and_where(access_subscription::Column::ProductId.in_subquery(products()))
+                        .to_owned(),
+                ),
+            ),
+        )
 }
 
 /// The audit entries a non-admin may read, given the products they see.

@@ -440,6 +440,7 @@ mod tests {
             status: "PUBLISHED".into(),
             deprecation_reason: None,
             sunset_date: None,
+            successor_id: None,
             visibility: visibility.as_str().into(),
             compatibility: "BACKWARD".into(),
             topic_name: "pay.ledger".into(),

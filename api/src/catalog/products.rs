@@ -85,6 +85,9 @@ pub struct Deprecate {
     pub reason: String,
     /// `YYYY-MM-DD`.
     pub sunset_date: Option<String>,
+    /// The product consumers should move to (id or qualified name): a
+    /// PUBLISHED product the caller can see, not this one.
+    pub successor: Option<String>,
     pub expected_version: Option<i32>,
 }
 
@@ -335,6 +338,7 @@ impl Catalog {
                     status: Set(ProductStatus::Draft.as_str().to_owned()),
                     deprecation_reason: Set(None),
                     sunset_date: Set(None),
+                    successor_id: Set(None),
                     visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
                     quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
                     compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
@@ -555,11 +559,34 @@ impl Catalog {
                 product.qualified_name
             )));
         }
+        let successor = match input.successor.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(key) => {
+                // Hidden or missing alike: NOT_FOUND, naming only what was typed.
+                let successor = find_product(unit.conn(), key).await?;
+                policy::ensure_visible(&unit.principal, &successor, key)?;
+                if successor.id == product.id {
+                    return Err(CatalogError::Validation(format!(
+                        "`{}` cannot be its own successor",
+                        product.qualified_name
+                    )));
+                }
+                let status = ProductStatus::decode(&successor.status)?;
+                if status != ProductStatus::Published {
+                    return Err(CatalogError::Validation(format!(
+                        "the successor `{}` must be PUBLISHED; it is {status}",
+                        successor.qualified_name
+                    )));
+                }
+                Some(successor)
+            }
+        };
         let version = bump_version(&unit, &product, input.expected_version).await?;
         let mut active: data_product::ActiveModel = product.into();
         active.status = Set(ProductStatus::Deprecated.as_str().to_owned());
         active.deprecation_reason = Set(Some(reason.clone()));
         active.sunset_date = Set(sunset.clone());
+        active.successor_id = Set(successor.as_ref().map(|s| s.id.clone()));
         active.version = Set(version);
         let model = active.update(unit.conn()).await?;
         unit.record(Event {
@@ -568,9 +595,12 @@ impl Catalog {
             entity_id: &model.id,
             entity_name: &model.qualified_name,
             summary: format!(
-                "deprecated {}: {reason}{}",
+                "deprecated {}: {reason}{}{}",
                 model.qualified_name,
-                sunset.map(|s| format!(" (sunset {s})")).unwrap_or_default()
+                sunset.map(|s| format!(" (sunset {s})")).unwrap_or_default(),
+                successor
+                    .map(|s| format!("; successor {}", s.qualified_name))
+                    .unwrap_or_default()
             ),
             products: vec![model.id.clone()],
         })

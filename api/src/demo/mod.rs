@@ -99,6 +99,7 @@ struct DemoCheck {
 struct DemoDeprecation {
     reason: String,
     sunset_date: Option<String>,
+    successor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -415,6 +416,7 @@ pub async fn seed(catalog: &Catalog) -> Result<usize, CatalogError> {
                 product: qualified.clone(),
                 reason: deprecation.map_or_else(|| "superseded".to_owned(), |d| d.reason.clone()),
                 sunset_date: deprecation.and_then(|d| d.sunset_date.clone()),
+                successor: deprecation.and_then(|d| d.successor.clone()),
                 expected_version: None,
             };
             catalog.deprecate_product(&owner, input).await?;

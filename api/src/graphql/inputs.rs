@@ -4,8 +4,8 @@ use async_graphql::{InputObject, OneofObject};
 use chrono::{DateTime, Utc};
 
 use crate::catalog::{
-    self as domain_layer, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping, ProductStatus, QualityClass,
-    QualityStatus, SlaTier, UseCaseKind, Visibility,
+    self as domain_layer, ChangeKind, CheckKind, CleanupPolicy, Contact, EntityKind, FieldMapping, ProductStatus,
+    QualityClass, QualityStatus, SlaTier, UseCaseKind, Visibility,
 };
 
 use super::objects::{CompatibilityMode, SchemaFormat};
@@ -267,6 +267,9 @@ pub struct DeprecateDataProductInput {
     pub reason: String,
     /// `YYYY-MM-DD`.
     pub sunset_date: Option<String>,
+    /// The product consumers should move to (id or qualified name): a
+    /// PUBLISHED product you can see.
+    pub successor: Option<String>,
     pub expected_version: Option<i32>,
 }
 
@@ -368,6 +371,12 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub entity_id: Option<String>,
     pub entity_kind: Option<EntityKind>,
+    /// Any of these kinds of change (empty: every kind).
+    #[graphql(default)]
+    pub actions: Vec<ChangeKind>,
+    /// Entries about this domain (id or name), its products and the
+    /// subscriptions to them.
+    pub domain: Option<String>,
     /// Inclusive.
     pub since: Option<DateTime<Utc>>,
     /// Exclusive.
@@ -380,6 +389,8 @@ impl From<AuditFilter> for domain_layer::AuditFilter {
             actor: f.actor,
             entity_id: f.entity_id,
             entity_kind: f.entity_kind,
+            actions: f.actions,
+            domain: f.domain,
             since: f.since,
             until: f.until,
         }

@@ -68,6 +68,7 @@ impl MutationRoot {
             product: input.product,
             reason: input.reason,
             sunset_date: input.sunset_date,
+            successor: input.successor,
             expected_version: input.expected_version,
         };
         Ok(DataProduct(

@@ -179,12 +179,37 @@ pub struct Sla {
     pub on_call: Option<String>,
 }
 
-/// Why and until when a product is deprecated.
+/// Why and until when a product is deprecated, and what replaces it.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Deprecation {
     pub reason: String,
     /// `YYYY-MM-DD`.
     pub sunset_date: Option<String>,
+    #[graphql(skip)]
+    pub successor_id: Option<String>,
+}
+
+#[ComplexObject]
+impl Deprecation {
+    /// The product consumers should move to (null if none was named, or if
+    /// you cannot see it).
+    async fn successor(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
+        match &self.successor_id {
+            Some(id) => visible_product(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// A product loaded by id as any nested product is: only if the caller may
+/// see it now.
+pub(super) async fn visible_product(ctx: &Context<'_>, id: &str) -> Result<Option<DataProduct>> {
+    Ok(loader(ctx)
+        .load_one(ProductById(id.to_owned()))
+        .await?
+        .filter(|p| policy::can_see(principal(ctx), p))
+        .map(DataProduct))
 }
 
 /// A data product: a Kafka topic published by a domain team, with its
@@ -253,6 +278,7 @@ impl DataProduct {
         self.0.deprecation_reason.as_ref().map(|reason| Deprecation {
             reason: reason.clone(),
             sunset_date: self.0.sunset_date.clone(),
+            successor_id: self.0.successor_id.clone(),
         })
     }
     /// What the owner says the product is (AUTHORITATIVE, CURATED or RAW);

@@ -11,9 +11,8 @@ use crate::search::{
 };
 
 use super::error::GqlResult;
-use super::loaders::ProductById;
-use super::objects::{DataProduct, SchemaFormat};
-use super::{loader, principal};
+use super::objects::{visible_product, DataProduct, SchemaFormat};
+use super::principal;
 
 /// Narrows a search; within a list any value matches, across lists all
 /// must. RETIRED products only appear when `statuses` includes RETIRED.
@@ -180,17 +179,6 @@ impl SearchHit {
     async fn highlights(&self) -> Vec<Highlight> {
         self.0.highlights.iter().cloned().map(Highlight).collect()
     }
-}
-
-/// A product found in the index, loaded as any nested product is: only if
-/// the caller may see it now (the index filtered on the state it was last
-/// committed with).
-async fn visible_product(ctx: &Context<'_>, id: &str) -> Result<Option<DataProduct>> {
-    Ok(loader(ctx)
-        .load_one(ProductById(id.to_owned()))
-        .await?
-        .filter(|p| policy::can_see(principal(ctx), p))
-        .map(DataProduct))
 }
 
 /// Totals and facets of a search.

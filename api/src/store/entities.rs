@@ -69,6 +69,9 @@ pub mod data_product {
         pub deprecation_reason: Option<String>,
         /// ISO date (YYYY-MM-DD).
         pub sunset_date: Option<String>,
+        /// The product consumers should move to, when deprecated.
+        #[serde(default)]
+        pub successor_id: Option<String>,
         pub visibility: String,
         pub compatibility: String,
         pub topic_name: String,
