@@ -119,7 +119,8 @@ impl Decoder {
                     }
                 }
             } else {
-                match serde_json::from_str::<Value>(&row.definition).map(|d| jsonschema::validator_for(&d)) {
+                match serde_json::from_str::<Value>(&row.definition).map(|d| crate::catalog::schema::json_validator(&d))
+                {
                     Ok(Ok(validator)) => json = Some(validator),
                     _ => tracing::warn!(product = product_id, version = row.version, "unusable JSON Schema"),
                 }

@@ -178,6 +178,19 @@ pub(super) struct JsonSchema {
     root: Node,
 }
 
+/// The validator of a JSON Schema definition, as every part of the server
+/// reads it (registration, live decoding): its declared `$schema` draft, or
+/// draft-07 without one (Confluent Schema Registry's default).
+pub fn validator(definition: &Value) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    if definition.get("$schema").is_some() {
+        jsonschema::validator_for(definition)
+    } else {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(definition)
+    }
+}
+
 impl JsonSchema {
     pub(super) fn parse(raw: &str) -> Result<Self, String> {
         let value: Value = serde_json::from_str(raw).map_err(|e| format!("not valid JSON: {e}"))?;
@@ -193,15 +206,7 @@ impl JsonSchema {
         };
         meta.map_err(|e| describe_error(&e))?;
         // Compiling catches what the meta-schema cannot: bad regexes, unresolvable `$ref`s.
-        let compiled = if declared {
-            jsonschema::validator_for(&value).map(drop)
-        } else {
-            jsonschema::options()
-                .with_draft(jsonschema::Draft::Draft7)
-                .build(&value)
-                .map(drop)
-        };
-        compiled.map_err(|e| describe_error(&e))?;
+        validator(&value).map_err(|e| describe_error(&e))?;
         let root: Node = serde_json::from_str(raw).map_err(|e| format!("not valid JSON: {e}"))?;
         let schema = JsonSchema { root };
         schema.walk_fields()?;
@@ -1088,6 +1093,22 @@ mod tests {
 
     fn object(props: &str, extra: &str) -> String {
         format!(r#"{{"type":"object","properties":{{{props}}}{extra}}}"#)
+    }
+
+    /// Registration and live decoding read a schema without `$schema` the
+    /// same way: as draft-07 (where `dependencies` is a keyword; draft
+    /// 2020-12 would ignore it and accept the record).
+    #[test]
+    fn one_draft_for_every_reader() {
+        let schema = serde_json::json!({"type": "object", "dependencies": {"a": ["b"]}});
+        let record = serde_json::json!({"a": 1});
+        assert!(!validator(&schema).unwrap().is_valid(&record));
+        assert!(JsonSchema::parse(&schema.to_string()).is_ok());
+        let declared = serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object", "dependentRequired": {"a": ["b"]}
+        });
+        assert!(!validator(&declared).unwrap().is_valid(&record));
     }
 
     #[test]

@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use compat::check_compatibility;
 pub use diff::diff;
 pub use infer::{infer_json_schema, Inferred};
+pub use json::validator as json_validator;
 
 /// Maximum nesting of schema levels (records/objects, arrays, maps, unions) we accept.
 /// Deeper definitions are rejected as invalid so that every walk stays bounded.
