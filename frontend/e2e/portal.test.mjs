@@ -113,6 +113,27 @@ describe('portal', { timeout: 600_000 }, () => {
     await s.context.close();
   });
 
+  test('deprecation banner links the successor, and the link opens it', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    await page.goto('/products/orders.order-events-v1');
+    const banner = page.getByTestId('deprecation-banner');
+    await banner.waitFor(T);
+    const link = banner.getByRole('link', { name: 'orders.order-events', exact: true });
+    await link.waitFor(T);
+    assert.equal(await link.getAttribute('href'), '/products/orders.order-events');
+    await link.click();
+    await page.waitForURL((u) => u.pathname === '/products/orders.order-events', T);
+    await page.getByRole('heading', { name: 'Order Events', level: 1 }).waitFor(T);
+    assert.equal(await page.getByTestId('deprecation-banner').count(), 0, 'the successor is not deprecated');
+    // A successor the reader cannot see (private) is not named.
+    await page.goto('/products/payments.payment-events');
+    await page.getByTestId('deprecation-banner').getByText(/Replaced by/).waitFor(T);
+    assert.equal(await page.getByTestId('successor-link').count(), 0);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
   test('schema: switch versions and see the diff', async () => {
     const s = await newSession(browser, server);
     const { page } = s;
@@ -203,6 +224,47 @@ describe('portal', { timeout: 600_000 }, () => {
     await dialog.getByRole('button', { name: 'Deprecate' }).click();
     await page.getByTestId('deprecation-banner').getByText('2027-06-30').waitFor(T);
     await page.getByRole('button', { name: 'Retire' }).waitFor(T);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('deprecate with a successor from the typeahead; a refused successor shows the server message', async () => {
+    const alice = await demoToken(server.base, 'alice');
+    const made = await gql(
+      server.base,
+      'mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { qualifiedName } }',
+      { i: { domain: 'orders', name: 'portal-old-events', description: 'Old events', schema: { format: 'JSON_SCHEMA', definition: '{"type":"object","properties":{"id":{"type":"string"}}}' } } },
+      alice,
+    );
+    assert.ok(!made.errors, JSON.stringify(made.errors));
+    const s = await newSession(browser, server, 'alice');
+    const { page } = s;
+    await page.goto('/products/orders.portal-old-events');
+    await page.getByRole('button', { name: 'Deprecate' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason (shown to consumers)').fill('Superseded by the order events');
+    const successor = dialog.getByRole('combobox', { name: /Successor/ });
+    // The server refuses the product itself as its successor: its message is shown in the form.
+    await successor.fill('orders.portal-old-events');
+    await dialog.getByRole('button', { name: 'Deprecate' }).click();
+    await dialog.getByRole('alert').getByText(/cannot be its own successor/).waitFor(T);
+    await dialog.getByRole('alert').getByText('VALIDATION').waitFor(T);
+    await capture(page, 'deprecate-refused', { fullPage: false });
+    // Pick the successor from the suggestions (published products only).
+    await successor.fill('');
+    await successor.pressSequentially('order-ev', { delay: 40 });
+    const option = page.getByRole('option', { name: /^orders\.order-events —/ });
+    await option.waitFor(T);
+    assert.equal(await page.getByRole('option', { name: /order-events-v1/ }).count(), 0, 'a deprecated product is not offered');
+    await option.click();
+    assert.equal(await successor.inputValue(), 'orders.order-events');
+    await dialog.getByRole('button', { name: 'Deprecate' }).click();
+    await dialog.waitFor({ state: 'detached', ...T });
+    const link = page.getByTestId('deprecation-banner').getByRole('link', { name: 'orders.order-events', exact: true });
+    await link.waitFor(T);
+    assert.equal(await link.getAttribute('href'), '/products/orders.order-events');
+    const check = await gql(server.base, '{ dataProduct(qualifiedName: "orders.portal-old-events") { status deprecation { successor { qualifiedName } } } }', {}, alice);
+    assert.equal(check.data.dataProduct.deprecation.successor.qualifiedName, 'orders.order-events');
     s.assertQuietConsole();
     await s.context.close();
   });
@@ -339,6 +401,61 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: 'Activity' }).click();
     await page.getByTestId('activity-panel').waitFor(T);
     await capture(page, 'activity');
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
+  test('activity filters by kind and domain on the server: older matches are found, older pages load', async () => {
+    const s = await newSession(browser, server, 'root');
+    const { page } = s;
+    const filters = [];
+    page.on('request', (r) => {
+      if (r.method() !== 'POST' || !r.url().endsWith('/graphql')) return;
+      const body = JSON.parse(r.postData() ?? '{}');
+      if (/auditLog/.test(body.query ?? '')) filters.push(body.variables);
+    });
+    const feed = page.getByTestId('activity-feed');
+    const history = feed.locator('li.feed-item:not(.live)');
+    const badges = () => feed.locator('li .badge').allInnerTexts();
+    await page.goto('/activity');
+    await history.first().waitFor(T);
+    // The first page is 100 entries; the demo's log is longer, the next page loads on demand.
+    assert.equal(await history.count(), 100);
+    await page.getByRole('button', { name: 'Load older' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=activity-feed] li.feed-item:not(.live)').length > 100, null, T);
+    assert.ok(filters.some((v) => v.after && v.first === 100), `the next page is asked for with a cursor: ${JSON.stringify(filters)}`);
+
+    // By kind: the teams were created first of all, far beyond the first page.
+    await page.getByLabel('Kind').selectOption('TEAM_CREATED');
+    await feed.locator('li', { hasText: 'created team orders-team' }).waitFor(T);
+    assert.ok((await badges()).every((b) => b === 'team created'), `only team creations: ${await badges()}`);
+    assert.ok(filters.some((v) => JSON.stringify(v.filter) === JSON.stringify({ actions: ['TEAM_CREATED'], domain: null })), JSON.stringify(filters));
+
+    // By domain (and every kind): its creation, an early entry, is found too.
+    await page.getByLabel('Kind').selectOption('');
+    await page.getByLabel('Domain').fill('logistics');
+    await feed.locator('li', { hasText: 'created domain logistics' }).waitFor(T);
+    const names = await feed.locator('li').evaluateAll((lis) => lis.map((li) => li.querySelector('a, strong')?.textContent ?? ''));
+    assert.ok(names.length > 1 && names.every((n) => n === 'logistics' || n.startsWith('logistics.')), `only logistics entries: ${names}`);
+    assert.ok(filters.some((v) => v.filter?.domain === 'logistics' && v.filter.actions.length === 0), JSON.stringify(filters));
+
+    // Both at once.
+    await page.getByLabel('Kind').selectOption('PRODUCT_DEPRECATED');
+    await page.waitForFunction(
+      () => {
+        const b = [...document.querySelectorAll('[data-testid=activity-feed] li .badge')].map((e) => e.textContent);
+        return b.length > 0 && b.every((t) => t === 'product deprecated');
+      },
+      null,
+      T,
+    );
+    await feed.getByRole('link', { name: 'logistics.parcel-scans' }).waitFor(T);
+    assert.ok(filters.some((v) => v.filter?.domain === 'logistics' && v.filter.actions[0] === 'PRODUCT_DEPRECATED'), JSON.stringify(filters));
+
+    // An unknown domain is said so, not an error.
+    await page.getByLabel('Domain').fill('nowhere');
+    await page.getByText('No domain “nowhere”.').waitFor(T);
+    assert.equal(await feed.locator('li').count(), 0);
     s.assertQuietConsole();
     await s.context.close();
   });

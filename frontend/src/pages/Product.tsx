@@ -10,6 +10,7 @@ import { ProductQuery } from './productQueries';
 import { HealthPanel } from '../components/HealthPanel';
 import { RequestAccess } from '../components/RequestAccess';
 import { Modal } from '../components/Modal';
+import { ProductPicker } from '../components/ProductPicker';
 import { QualityChart } from '../components/QualityChart';
 
 const SchemaTab = lazy(() => import('../components/SchemaTab'));
@@ -19,7 +20,12 @@ const ConsumersTab = lazy(() => import('../components/ConsumersTab'));
 
 const Deprecate = graphql(`
   mutation Deprecate($input: DeprecateDataProductInput!) {
-    deprecateDataProduct(input: $input) { id status version deprecation { reason sunsetDate } }
+    deprecateDataProduct(input: $input) {
+      id
+      status
+      version
+      deprecation { reason sunsetDate successor { qualifiedName displayName } }
+    }
   }
 `);
 const Retire = graphql(`
@@ -89,6 +95,16 @@ export default function ProductPage({ qn }: { qn: string }) {
         <div className="banner banner-warn" role="status" data-testid="deprecation-banner">
           <strong>Deprecated.</strong> {p.deprecation?.reason}
           {p.deprecation?.sunsetDate && <> Sunset on <strong>{p.deprecation.sunsetDate}</strong>.</>}
+          {p.deprecation?.successor && (
+            <>
+              {' '}
+              Use{' '}
+              <Link href={`/products/${encodeURIComponent(p.deprecation.successor.qualifiedName)}`} data-testid="successor-link">
+                {p.deprecation.successor.qualifiedName}
+              </Link>
+              {p.deprecation.successor.displayName && <> ({p.deprecation.successor.displayName})</>} instead.
+            </>
+          )}
         </div>
       )}
       {p.status === 'RETIRED' && (
@@ -256,6 +272,7 @@ function DeprecateButton({ qn, version, onDone }: { qn: string; version: number;
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState('');
   const [sunset, setSunset] = useState('');
+  const [successor, setSuccessor] = useState('');
   const [res, run] = useMutation(Deprecate);
   return (
     <>
@@ -264,7 +281,9 @@ function DeprecateButton({ qn, version, onDone }: { qn: string; version: number;
         <form
           onSubmit={async (e) => {
             e.preventDefault();
-            const r = await run({ input: { product: qn, reason, sunsetDate: sunset || null, expectedVersion: version } });
+            const r = await run({
+              input: { product: qn, reason, sunsetDate: sunset || null, successor: successor.trim() || null, expectedVersion: version },
+            });
             if (!r.error) {
               setOpen(false);
               onDone();
@@ -275,7 +294,15 @@ function DeprecateButton({ qn, version, onDone }: { qn: string; version: number;
           <textarea id="dep-reason" className="input" required value={reason} onChange={(e) => setReason(e.target.value)} />
           <label htmlFor="dep-sunset">Sunset date</label>
           <input id="dep-sunset" className="input" type="date" value={sunset} onChange={(e) => setSunset(e.target.value)} />
-          <ErrorView error={res.error} />
+          <ProductPicker
+            label="Successor (optional)"
+            description="The published product consumers should move to: type to search, or enter its qualified name."
+            value={successor}
+            onChange={setSuccessor}
+            exclude={qn}
+            testId="dep-successor"
+          />
+          <ErrorView error={res.error} title="Not deprecated:" />
           <div className="actions">
             <button type="submit" className="btn btn-danger" disabled={res.fetching || !reason.trim()}>Deprecate</button>
             <button type="button" className="btn" onClick={() => setOpen(false)}>Cancel</button>

@@ -1,11 +1,11 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery } from 'urql';
 import { Link, useLocation, useSearchParams } from 'wouter';
-import { useContext } from 'react';
-import { ComboBox, ComboBoxStateContext, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
+import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
 
 const SearchQuery = graphql(`
   query Search($query: String!, $filters: SearchFiltersInput, $first: Int!, $after: String, $prefix: String!, $withSuggest: Boolean!) {
@@ -89,22 +89,6 @@ function useDebounced<T>(value: T, ms: number): T {
 function lastWord(text: string): string {
   const m = /([^\s]+)$/.exec(text);
   return m ? m[1] : '';
-}
-
-/** Opens the suggestions once they arrive for what is being typed (they load after the keystroke). */
-function OpenWhenSuggested({ count, text }: { count: number; text: string }) {
-  const state = useContext(ComboBoxStateContext);
-  const stateRef = useRef(state);
-  useEffect(() => {
-    stateRef.current = state;
-  });
-  useEffect(() => {
-    const st = stateRef.current;
-    if (!st || count === 0 || st.isOpen) return;
-    const active = document.activeElement;
-    if (active instanceof HTMLInputElement && active.dataset.testid === 'search-input') st.open(null, 'input');
-  }, [count, text]);
-  return null;
 }
 
 export function SearchPage() {
@@ -230,7 +214,7 @@ export function SearchPage() {
           }}
         >
           <Label className="sr-only">Search data products</Label>
-          <OpenWhenSuggested count={suggestions.length} text={text} />
+          <OpenWhenSuggested count={suggestions.length} text={text} inputTestId="search-input" />
           <div className="combo-field">
             <Input
               className="input search-input"

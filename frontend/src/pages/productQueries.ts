@@ -13,7 +13,7 @@ export const ProductQuery = graphql(`
       contacts { name email role }
       tags
       status
-      deprecation { reason sunsetDate }
+      deprecation { reason sunsetDate successor { qualifiedName displayName } }
       qualityClass
       visibility
       compatibility
