@@ -398,6 +398,7 @@ async fn deprecation_names_a_visible_published_successor(app: TestApp) {
         )
         .await;
     assert_eq!(hidden["errors"][0]["extensions"]["code"], "NOT_FOUND", "{hidden}");
+    assert!(message(missing.clone()).starts_with("successor: "), "{missing}");
     assert_eq!(
         message(hidden).replace("vault.secret", "X"),
         message(missing).replace("vault.nope", "X"),

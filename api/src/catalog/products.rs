@@ -563,8 +563,12 @@ impl Catalog {
             None => None,
             Some(key) => {
                 // Hidden or missing alike: NOT_FOUND, naming only what was typed.
-                let successor = find_product(unit.conn(), key).await?;
-                policy::ensure_visible(&unit.principal, &successor, key)?;
+                let as_successor = |e: CatalogError| match e {
+                    CatalogError::NotFound(message) => CatalogError::NotFound(format!("successor: {message}")),
+                    other => other,
+                };
+                let successor = find_product(unit.conn(), key).await.map_err(as_successor)?;
+                policy::ensure_visible(&unit.principal, &successor, key).map_err(as_successor)?;
                 if successor.id == product.id {
                     return Err(CatalogError::Validation(format!(
                         "`{}` cannot be its own successor",
