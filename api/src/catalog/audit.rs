@@ -100,6 +100,14 @@ fn about_domain(domain_id: &str) -> Condition {
                 .add(kind(EntityKind::Domain))
                 .add(audit_entry::Column::EntityId.eq(domain_id)),
         )
+        .add(about_products(products))
+}
+
+/// Entries about the products `products` selects (their ids) and about the
+/// subscriptions to them.
+fn about_products(products: impl Fn() -> SelectStatement) -> Condition {
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    Condition::any()
         .add(
             Condition::all()
                 .add(kind(EntityKind::Product))
@@ -143,22 +151,7 @@ fn visible_entries(products: Condition) -> Condition {
                     EntityKind::Application.as_str(),
                     EntityKind::UseCase.as_str(),
                 ]))
-                .add(
-                    Condition::all()
-                        .add(kind(EntityKind::Product))
-                        .add(audit_entry::Column::EntityId.in_subquery(visible_ids())),
-                )
-                .add(
-                    Condition::all().add(kind(EntityKind::Subscription)).add(
-                        audit_entry::Column::EntityId.in_subquery(
-                            Query::select()
-                                .column(access_subscription::Column::Id)
-                                .from(access_subscription::Entity)
-                                .and_where(access_subscription::Column::ProductId.in_subquery(visible_ids()))
-                                .to_owned(),
-                        ),
-                    ),
-                )
+                .add(about_products(&visible_ids))
                 .add(
                     Condition::all().add(kind(EntityKind::LineageEdge)).add(
                         audit_entry::Column::EntityId.in_subquery(
