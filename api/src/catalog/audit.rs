@@ -151,7 +151,7 @@ fn visible_entries(products: Condition) -> Condition {
                     EntityKind::Application.as_str(),
                     EntityKind::UseCase.as_str(),
                 ]))
-                .add(about_products(&visible_ids))
+                .add(about_products(visible_ids))
                 .add(
                     Condition::all().add(kind(EntityKind::LineageEdge)).add(
                         audit_entry::Column::EntityId.in_subquery(
