@@ -12,7 +12,7 @@ use super::{SearchError, SearchIndex};
 const CHUNK: usize = 500;
 
 /// One way the index differs from the database.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Difference {
     /// In the database, not in the index.
     Missing(String),
@@ -40,7 +40,7 @@ pub async fn differences(index: &SearchIndex, db: &DatabaseConnection) -> Result
         }
     }
     out.extend(indexed.into_keys().map(Difference::Extra));
-    out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    out.sort();
     Ok(out)
 }
 

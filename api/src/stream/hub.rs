@@ -464,20 +464,19 @@ impl Hub {
         // sets "last event time", it is not delivered as live.
         let mut assignment = TopicPartitionList::new();
         let mut live_from = HashMap::new();
+        let mut positions = HashMap::new();
         for (partition, low, high) in &marks {
             let start = if high > low { high - 1 } else { *high };
             assignment.add_partition_offset(topic, *partition, Offset::Offset(start))?;
             live_from.insert(*partition, *high);
+            positions.insert(*partition, start);
         }
         consumer.assign(&assignment)?;
         let (tx, _) = broadcast::channel(self.inner.queue);
         let (stop, mut stopped) = oneshot::channel();
         let holds_records = marks.iter().any(|(_, low, high)| high > low);
         let stats = Arc::new(Mutex::new(Stats::new(before, !holds_records)));
-        stats.lock().unwrap_or_else(|e| e.into_inner()).positions = marks
-            .iter()
-            .map(|(partition, low, high)| (*partition, if high > low { high - 1 } else { *high }))
-            .collect();
+        stats.lock().unwrap_or_else(|e| e.into_inner()).positions = positions;
         let decoder = Arc::new(RwLock::new(Arc::new(decoder)));
         let feed = Feed {
             topic: topic.to_owned(),
