@@ -113,17 +113,7 @@ async fn rows_in(url: &str) -> usize {
 }
 
 async fn outbox_rows(url: &str) -> i64 {
-    let store = Store::open(url).await.unwrap();
-    let db = store.db();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM outbox",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    crate::helpers::count(url, "SELECT COUNT(*) AS n FROM outbox").await
 }
 
 /// What a reader sees of the catalog: products with their schema versions

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::config::{AuthConfig, Config, GraphqlLimits, KafkaConfig, RateLimit, SecurityConfig};
 use mesh_catalog::startup::Application;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -54,6 +54,17 @@ pub async fn fresh_postgres_url() -> String {
         .expect("create test database");
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")
+}
+
+/// The `n` column of a one-row query (e.g. `SELECT COUNT(*) AS n …`).
+pub async fn count(database_url: &str, sql: &str) -> i64 {
+    let db = Database::connect(database_url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
 }
 
 pub fn temp_dir() -> PathBuf {

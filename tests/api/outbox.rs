@@ -32,16 +32,7 @@ pub async fn audit_ids(database_url: &str) -> Vec<String> {
 }
 
 async fn outbox_len(database_url: &str) -> i64 {
-    let db = Database::connect(database_url).await.unwrap();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM outbox",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    crate::helpers::count(database_url, "SELECT COUNT(*) AS n FROM outbox").await
 }
 
 /// Reads `mesh.catalog.events` from the beginning until every id in

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use mesh_catalog::search::{differences, SearchIndex};
 
 use crate::brokers::shared_apache;
-use crate::helpers::{fresh_postgres_url, order_schema, temp_dir, TestApp, ADMIN, PUBLISH, SECRET};
+use crate::helpers::{count, fresh_postgres_url, order_schema, temp_dir, TestApp, ADMIN, PUBLISH, SECRET};
 use crate::outbox::{assert_in_order, read_events};
 use crate::ws::{Protocol, WsClient};
 
@@ -224,16 +224,6 @@ async fn try_mutate(app: &TestApp, query: &str, variables: Value) -> Option<Valu
         .ok()?;
     let body: Value = response.json().await.ok()?;
     body.get("errors").is_none().then_some(body)
-}
-
-async fn count(database_url: &str, sql: &str) -> i64 {
-    let db = Database::connect(database_url).await.unwrap();
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
 }
 
 /// Every committed change's event id, in commit order.
