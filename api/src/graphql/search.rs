@@ -184,8 +184,13 @@ impl SearchHit {
 /// Totals and facets of a search.
 #[derive(SimpleObject)]
 pub struct SearchExtras {
-    /// Matches across all pages.
+    /// Matches across all pages: exact up to 10,000; beyond, 10,000 as a
+    /// lower bound (`totalCountIsExact` false), as Elasticsearch counts by
+    /// default. Selecting `facets` makes it exact at any size.
     pub total_count: usize,
+    /// Whether `totalCount` is the exact number of matches (otherwise there
+    /// are at least that many).
+    pub total_count_is_exact: bool,
     pub facets: SearchFacets,
 }
 
@@ -298,6 +303,7 @@ impl SearchQuery {
             page.has_next_page,
             SearchExtras {
                 total_count: page.total,
+                total_count_is_exact: page.total_exact,
                 facets: SearchFacets(page.facets),
             },
         );

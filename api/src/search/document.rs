@@ -83,6 +83,7 @@ impl ProductDoc {
         doc.add_text(f.docs, docs.join("\n"));
         doc.add_text(f.domain_text, &self.domain);
         doc.add_text(f.owner_text, &self.owner);
+        doc.add_text(f.owner_joined, joined(&self.owner));
         doc.add_text(f.description, &self.description);
         doc.add_text(f.qname, &self.qualified_name);
         doc.add_text(f.domain, &self.domain);

@@ -11,7 +11,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 7;
+pub const LAYOUT_VERSION: u32 = 8;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -33,6 +33,9 @@ pub struct Fields {
     pub field_joined: Field,
     pub domain_text: Field,
     pub owner_text: Field,
+    /// The owner team's name as one word ([`super::analysis::joined`]):
+    /// a team's name typed in any casing or separators finds its products.
+    pub owner_joined: Field,
     pub description: Field,
     pub docs: Field,
     // Filters and facets (exact values, fast).
@@ -69,19 +72,30 @@ fn text(analyzer: &str, stored: bool) -> TextOptions {
     }
 }
 
+/// An untokenized field scored like the others: with term frequencies and
+/// norms, so that a word's union of fields can be pruned (block-max WAND
+/// needs frequencies in every field it unions).
+fn whole_value() -> TextOptions {
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer("raw")
+        .set_index_option(IndexRecordOption::WithFreqs);
+    TextOptions::default().set_indexing_options(indexing)
+}
+
 /// Builds the schema and its field handles.
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let fields = Fields {
         id: b.add_text_field("id", STRING | FAST),
-        name_exact: b.add_text_field("name_exact", STRING),
+        name_exact: b.add_text_field("name_exact", whole_value()),
         name: b.add_text_field("name", text(IDENT, true)),
         tags: b.add_text_field("tags", text(IDENT, true)),
         fields: b.add_text_field("fields", text(IDENT, true)),
         field_names: b.add_text_field("field_names", STRING),
-        field_joined: b.add_text_field("field_joined", STRING),
+        field_joined: b.add_text_field("field_joined", whole_value()),
         domain_text: b.add_text_field("domain_text", text(IDENT, true)),
         owner_text: b.add_text_field("owner_text", text(IDENT, true)),
+        owner_joined: b.add_text_field("owner_joined", whole_value()),
         description: b.add_text_field("description", text(PROSE, true)),
         docs: b.add_text_field("docs", text(PROSE, true)),
         qname: b.add_text_field("qname", STRING | FAST | STORED),

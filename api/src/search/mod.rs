@@ -10,31 +10,35 @@
 pub mod analysis;
 mod document;
 mod fields;
+mod filter;
 mod indexer;
 mod query;
+mod rank;
 mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::store::Compressor;
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, TantivyDocument, Term,
-    TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
+    Term, TERMINATED,
 };
 
 pub use document::ProductDoc;
 pub use fields::LAYOUT_VERSION;
 pub use indexer::{IndexProgress, Indexer};
 pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
+pub use rank::TRACK_TOTAL;
 pub use verify::{differences, Difference};
 
 use analysis::{analyze, ident_analyzer};
 use fields::{register_analyzers, Fields};
-use query::{audience_clause, build, explain, FacetCollector, QueryWords};
+use filter::{Allowed, Filter, FilterCache};
+use query::{build, explain, FacetCollector, QueryWords};
 
 use crate::catalog::policy::Audience;
 
@@ -83,8 +87,10 @@ impl Extras {
 #[derive(Debug, Clone)]
 pub struct SearchPage {
     pub hits: Vec<SearchHit>,
-    /// Matches across all pages.
+    /// Matches across all pages: exact up to [`TRACK_TOTAL`], a lower
+    /// bound beyond (`total_exact` false) unless facets were counted.
     pub total: usize,
+    pub total_exact: bool,
     pub has_next_page: bool,
     /// Empty unless asked for ([`Extras::facets`]).
     pub facets: Facets,
@@ -123,10 +129,6 @@ pub enum Suggestion {
     Field { name: String, products: u64 },
 }
 
-/// Candidates as (score, qualified name, address), the total match count
-/// and the facets.
-type Ranked = (Vec<(f32, String, DocAddress)>, usize, Facets);
-
 /// Extra candidates collected beyond a page so that ties and index changes
 /// between two page requests still resume at the right hit.
 const CURSOR_SLACK: usize = 16;
@@ -141,6 +143,8 @@ struct Inner {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Allowed documents per segment and filter.
+    filters: FilterCache,
     /// One search per core at a time: queued searches wait their turn
     /// instead of time-slicing each other into long tails.
     permits: tokio::sync::Semaphore,
@@ -213,6 +217,7 @@ impl SearchIndex {
             index,
             reader,
             fields,
+            filters: FilterCache::default(),
             permits,
         });
         Ok(Self { inner })
@@ -284,35 +289,29 @@ impl SearchIndex {
         let first = first.clamp(1, 100);
         let searcher = self.searcher();
         let f = &self.inner.fields;
+        let allowed = self.allowed(&searcher, filters, audience)?;
         let mut words = QueryWords::parse(text);
-        words.known = self.known(&searcher, &words, audience)?;
+        words.known = self.known(&searcher, &words, &allowed)?;
         let skip = after.map_or(0, |c| c.offset);
         let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
 
-        let (mut ranked, total, facets) = if words.is_empty() {
+        let (ranked, total, total_exact, facets) = if words.is_empty() {
             // Listing: alphabetical, exact and stable.
-            let query = build(f, &words, filters, audience, true);
             let top = TopDocs::with_limit(want).order_by_string_fast_field("qname", Order::Asc);
             let facets = extras.facets.then_some(FacetCollector);
-            let (docs, total, facets) = searcher.search(&query, &(top, Count, facets))?;
-            let facets = facets.unwrap_or_default();
+            let (docs, total, facets) = searcher.search(&allowed.query(), &(top, Count, facets))?;
             let ranked: Vec<(f32, String, DocAddress)> = docs
                 .into_iter()
                 .map(|(name, addr)| (1.0, name.unwrap_or_default(), addr))
                 .collect();
-            (ranked, total, facets)
+            (ranked, total, true, facets.unwrap_or_default())
         } else {
-            let query = build(f, &words, filters, audience, true);
-            let mut result = self.ranked(&searcher, &query, want, extras.facets)?;
-            if result.1 == 0 && words.plain.len() > 1 {
-                let query = build(f, &words, filters, audience, false);
-                result = self.ranked(&searcher, &query, want, extras.facets)?;
+            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, extras.facets)?;
+            if result.total == 0 && words.plain.len() > 1 {
+                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, extras.facets)?;
             }
-            result
+            (named(&searcher, result.top)?, result.total, result.exact, result.facets)
         };
-        if !words.is_empty() {
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        }
         // Resume after the cursor's hit (by sort key, not position, so that
         // ties and small index changes do not repeat or skip hits).
         let start = match after {
@@ -355,6 +354,7 @@ impl SearchIndex {
         Ok(SearchPage {
             hits,
             total,
+            total_exact,
             has_next_page,
             facets,
         })
@@ -387,10 +387,23 @@ impl SearchIndex {
         Ok(explain(words, &stored))
     }
 
-    /// For each query word: does it occur exactly in a searchable field (of
-    /// a document the audience may see: otherwise whether typo expansion
-    /// happens would tell that a hidden product has the word)?
-    fn known(&self, searcher: &Searcher, words: &QueryWords, audience: &Audience) -> Result<Vec<bool>, SearchError> {
+    /// The documents a search by `audience` with `filters` may return.
+    fn allowed<'s>(
+        &self,
+        searcher: &'s Searcher,
+        filters: &SearchFilters,
+        audience: &Audience,
+    ) -> Result<Allowed<'s>, SearchError> {
+        let filter = Filter { filters, audience };
+        self.inner.filters.allowed(searcher, &self.inner.fields, filter)
+    }
+
+    /// For each query word: does it occur exactly in a searchable field of
+    /// a document the search may return? (Not of any document: whether
+    /// typo expansion happens would tell that a hidden product has the
+    /// word.) Read from the term dictionaries and postings, stopping at
+    /// the first allowed document.
+    fn known(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<Vec<bool>, SearchError> {
         let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
@@ -405,28 +418,11 @@ impl SearchIndex {
                 (f.description, stemmed),
                 (f.docs, stemmed),
             ];
-            if let Some(visible) = audience_clause(f, audience) {
-                let any_field: Vec<(Occur, Box<dyn Query>)> = candidates
-                    .into_iter()
-                    .map(|(field, word)| {
-                        let q: Box<dyn Query> = Box::new(TermQuery::new(
-                            Term::from_field_text(field, word),
-                            IndexRecordOption::Basic,
-                        ));
-                        (Occur::Should, q)
-                    })
-                    .collect();
-                let query = BooleanQuery::new(vec![
-                    (Occur::Must, Box::new(BooleanQuery::new(any_field)) as Box<dyn Query>),
-                    (Occur::Must, visible),
-                ]);
-                known.push(exists(searcher, &query)?);
-                continue;
-            }
             let mut found = false;
-            'segments: for segment in searcher.segment_readers() {
+            'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
                 for (field, word) in candidates {
-                    if segment.inverted_index(field)?.terms().get(word.as_bytes())?.is_some() {
+                    let term = Term::from_field_text(field, word);
+                    if any_allowed(segment, &term, allowed, ord)? {
                         found = true;
                         break 'segments;
                     }
@@ -437,41 +433,6 @@ impl SearchIndex {
         Ok(known)
     }
 
-    /// Top `limit` documents by relevance with the mild boosts applied, the
-    /// match count, and the facets if asked for.
-    fn ranked(
-        &self,
-        searcher: &Searcher,
-        query: &dyn Query,
-        limit: usize,
-        facets: bool,
-    ) -> Result<Ranked, SearchError> {
-        let top = TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
-            let fast = segment.fast_fields();
-            let rank = fast.u64("status_rank").ok().map(|c| c.first_or_default_col(2));
-            let quality = fast.f64("quality").ok().map(|c| c.first_or_default_col(-1.0));
-            let subscribers = fast.u64("subscribers").ok().map(|c| c.first_or_default_col(0));
-            move |doc: tantivy::DocId, score: Score| {
-                let rank = rank.as_ref().map_or(2, |c| c.get_val(doc));
-                let quality = quality.as_ref().map_or(-1.0, |c| c.get_val(doc));
-                let subscribers = subscribers.as_ref().map_or(0, |c| c.get_val(doc));
-                // PUBLISHED ×1, DRAFT/DEPRECATED ×0.5, RETIRED ×0.25; quality
-                // up to +10 %, subscribers a few % (logarithmic).
-                let status = rank as f32 / 4.0;
-                let quality = 1.0 + 0.1 * (quality.max(0.0) as f32 / 100.0);
-                let popularity = 1.0 + 0.03 * (1.0 + subscribers as f32).ln();
-                score * status * quality * popularity
-            }
-        });
-        let facets = facets.then_some(FacetCollector);
-        let (docs, total, facets) = searcher.search(query, &(top, Count, facets))?;
-        let names = docs
-            .into_iter()
-            .map(|(score, addr)| Ok((score, fast_str(searcher, addr, "qname")?, addr)))
-            .collect::<Result<Vec<_>, SearchError>>()?;
-        Ok((names, total, facets.unwrap_or_default()))
-    }
-
     /// Typeahead: products whose name words start with the prefix's words,
     /// then schema field names starting with it, both among the products
     /// the audience may see, at most `limit` in all. Retired products
@@ -480,6 +441,7 @@ impl SearchIndex {
         let limit = limit.clamp(1, 50);
         let f = &self.inner.fields;
         let searcher = self.searcher();
+        let allowed = self.allowed(&searcher, &SearchFilters::default(), audience)?;
         let words: Vec<String> = analyze(&mut ident_analyzer(), prefix)
             .into_iter()
             .map(|w| w.text)
@@ -498,12 +460,9 @@ impl SearchIndex {
                 .collect();
             let prefix_query = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, last), 0, true);
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
-            clauses.push((Occur::Must, query::not_retired(f)));
-            if let Some(clause) = audience_clause(f, audience) {
-                clauses.push((Occur::Must, clause));
-            }
-            let (docs, _, _) = self.ranked(&searcher, &BooleanQuery::new(clauses), limit, false)?;
-            for (_, name, addr) in docs {
+            let query = BooleanQuery::new(clauses);
+            let ranked = rank::top_k(&searcher, &query, &allowed, limit, false)?;
+            for (_, name, addr) in named(&searcher, ranked.top)? {
                 let doc: TantivyDocument = searcher.doc(addr)?;
                 let id = fast_str(&searcher, addr, "id")?;
                 let display = doc
@@ -537,19 +496,16 @@ impl SearchIndex {
                     }
                 }
             }
-            if let Some(clause) = audience_clause(f, audience) {
-                // Count only documents the audience may see (a field that
-                // only hidden products have is not suggested at all).
-                for (name, count) in fields.iter_mut() {
-                    let has_field: Box<dyn Query> = Box::new(TermQuery::new(
-                        Term::from_field_text(f.field_names, name),
-                        IndexRecordOption::Basic,
-                    ));
-                    let visible = BooleanQuery::new(vec![(Occur::Must, has_field), (Occur::Must, clause.box_clone())]);
-                    *count = searcher.search(&visible, &Count)? as u64;
+            // Count only documents the audience may see (a field that only
+            // hidden products have is not suggested at all).
+            for (name, count) in fields.iter_mut() {
+                let term = Term::from_field_text(f.field_names, name);
+                *count = 0;
+                for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                    *count += count_allowed(segment, &term, &allowed, ord)?;
                 }
-                fields.retain(|_, count| *count > 0);
             }
+            fields.retain(|_, count| *count > 0);
             let mut fields: Vec<(String, u64)> = fields.into_iter().collect();
             fields.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let room = limit.saturating_sub(out.len());
@@ -564,6 +520,16 @@ impl SearchIndex {
     }
 }
 
+/// Ranked hits with their qualified names, best first, ties by name.
+fn named(searcher: &Searcher, top: Vec<(Score, DocAddress)>) -> Result<Vec<(Score, String, DocAddress)>, SearchError> {
+    let mut named = top
+        .into_iter()
+        .map(|(score, addr)| Ok((score, fast_str(searcher, addr, "qname")?, addr)))
+        .collect::<Result<Vec<_>, SearchError>>()?;
+    named.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(named)
+}
+
 /// The (first) value of a document's string fast field.
 fn fast_str(searcher: &Searcher, addr: DocAddress, field: &str) -> Result<String, SearchError> {
     let column = searcher.segment_reader(addr.segment_ord).fast_fields().str(field)?;
@@ -576,20 +542,38 @@ fn fast_str(searcher: &Searcher, addr: DocAddress, field: &str) -> Result<String
     Ok(value)
 }
 
-/// Whether any live document matches `query`: stops at the first one
-/// (counting every match of a common word costs a pass over its postings).
-fn exists(searcher: &Searcher, query: &dyn Query) -> Result<bool, SearchError> {
-    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    for segment in searcher.segment_readers() {
-        let mut scorer = weight.scorer(segment, 1.0)?;
-        let alive = segment.alive_bitset();
-        let mut doc = scorer.doc();
-        while doc != TERMINATED {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                return Ok(true);
-            }
-            doc = scorer.advance();
+/// Whether an allowed, live document of segment `ord` has `term`.
+fn any_allowed(segment: &SegmentReader, term: &Term, allowed: &Allowed, ord: usize) -> Result<bool, SearchError> {
+    let inverted = segment.inverted_index(term.field())?;
+    let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(false);
+    };
+    let alive = segment.alive_bitset();
+    let mut doc = postings.doc();
+    while doc != TERMINATED {
+        if allowed.admits(ord, alive, doc) {
+            return Ok(true);
         }
+        doc = postings.advance();
     }
     Ok(false)
 }
+
+/// How many allowed, live documents of segment `ord` have `term`.
+fn count_allowed(segment: &SegmentReader, term: &Term, allowed: &Allowed, ord: usize) -> Result<u64, SearchError> {
+    let inverted = segment.inverted_index(term.field())?;
+    let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(0);
+    };
+    let alive = segment.alive_bitset();
+    let mut n = 0;
+    let mut doc = postings.doc();
+    while doc != TERMINATED {
+        n += u64::from(allowed.admits(ord, alive, doc));
+        doc = postings.advance();
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,19 +2,15 @@
 //! explaining hits (matched fields and highlighted fragments).
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
-
-use crate::catalog::policy::Audience;
 
 use super::analysis::{analyze, edit_distance, ident_analyzer, joined, prose_analyzer, split_words, typo_budget};
 use super::fields::Fields;
@@ -33,18 +29,16 @@ pub struct SearchFilters {
     pub min_quality: Option<f64>,
 }
 
-/// Reader key of PUBLIC products.
-/// The query clause restricting results to the audience (`None`: all).
-pub fn audience_clause(f: &Fields, audience: &Audience) -> Option<Box<dyn Query>> {
-    match audience {
-        Audience::All => None,
-        Audience::Readers(keys) => Some(any_term(keys.iter().map(|k| term(f.readers, k)))),
-    }
-}
-
 /// Field weights: exact name ≫ words of the name > tags and field names >
 /// owner and domain > description > field docs.
 const EXACT_NAME: Score = 30.0;
+/// The whole query is a product's name within the typo budget (only when
+/// a word is misspelt: otherwise the exact name applies).
+const NAME_TYPO: Score = 15.0;
+/// The whole query is the owner team's name, or a schema field's name, in
+/// any casing and separators.
+const OWNER_EXACT: Score = 12.0;
+const FIELD_EXACT: Score = 6.0;
 const NAME_PHRASE: Score = 6.0;
 const FIELD_PHRASE: Score = 6.0;
 const NAME: Score = 6.0;
@@ -57,6 +51,8 @@ const DOCS: Score = 1.0;
 /// so they never outrank one.
 const FUZZY: Score = 0.01;
 const PREFIX: Score = 0.02;
+/// A prefix of a name word beats every typo and prefix match elsewhere.
+const NAME_PREFIX: Score = 0.07;
 
 /// The words of a query: as typed (identifier analysis) and stemmed.
 #[derive(Debug, Clone)]
@@ -112,7 +108,7 @@ fn term_query(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
 /// are only added for words the index does not know exactly (`known`):
 /// they are what makes a query expensive, and a correctly spelled word
 /// should not drift to its neighbours.
-fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -> Box<dyn Query> {
+fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -> Vec<(Occur, Box<dyn Query>)> {
     let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
         (Occur::Should, term_query(f.name, plain, NAME)),
         (Occur::Should, term_query(f.tags, plain, TAGS)),
@@ -125,7 +121,7 @@ fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -
         (Occur::Should, term_query(f.docs, stemmed, DOCS)),
     ];
     if known {
-        return Box::new(BooleanQuery::new(should));
+        return should;
     }
     let budget = typo_budget(plain);
     if budget > 0 {
@@ -137,103 +133,60 @@ fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -
         should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), FUZZY))));
     }
     if last && plain.chars().count() >= 2 {
-        for field in [f.name, f.tags, f.fields] {
+        for (field, score) in [(f.name, NAME_PREFIX), (f.tags, PREFIX), (f.fields, PREFIX)] {
             let prefix = FuzzyTermQuery::new_prefix(term(field, plain), 0, true);
-            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(prefix), PREFIX))));
+            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(prefix), score))));
         }
     }
-    Box::new(BooleanQuery::new(should))
+    should
 }
 
-fn filter(field: Field, values: &[String]) -> Option<Box<dyn Query>> {
-    (!values.is_empty()).then(|| any_term(values.iter().map(|v| term(field, v))))
-}
-
-/// Every status but RETIRED: retired products are hidden unless a status
-/// filter asks for them.
-pub fn not_retired(f: &Fields) -> Box<dyn Query> {
-    any_term(["DRAFT", "PUBLISHED", "DEPRECATED"].map(|s| term(f.status, s)))
-}
-
-/// Documents with any of `terms`, adding nothing to the score. A union of
-/// term queries rather than tantivy's `TermSetQuery`, which builds an FST
-/// (and allocates its registry) on every search: these sets have a handful
-/// of terms, and that build was a sixth of a search's time.
-fn any_term(terms: impl IntoIterator<Item = Term>) -> Box<dyn Query> {
-    let union: Vec<(Occur, Box<dyn Query>)> = terms
-        .into_iter()
-        .map(|t| {
-            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
-            (Occur::Should, q)
-        })
-        .collect();
-    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(union)), 0.0))
-}
-
-/// The filter part of a search (no scoring contribution).
-fn filter_clauses(f: &Fields, filters: &SearchFilters, audience: &Audience) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = [
-        audience_clause(f, audience),
-        filter(f.domain, &filters.domains),
-        filter(f.tag, &filters.tags),
-        filter(f.tier, &filters.tiers),
-        filter(f.quality_class, &filters.quality_classes),
-        filter(f.status, &filters.statuses),
-        filter(f.owner, &filters.owners),
-        filter(f.format, &filters.formats),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|q| (Occur::Must, q))
-    .collect();
-    if let Some(min) = filters.min_quality {
-        let range = RangeQuery::new(Bound::Included(Term::from_field_f64(f.quality, min)), Bound::Unbounded);
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(range), 0.0))));
+/// Builds the text query (the allowed documents are applied apart, see
+/// `filter`): every word must match somewhere (`all_words`), or any word
+/// may (the fallback when nothing matches all of them). One word is a flat
+/// union of term queries, which the engine can prune (block-max WAND).
+pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> {
+    let mut whole = vec![(Occur::Should, term_query(f.name_exact, &words.exact, EXACT_NAME))];
+    let identifier = joined(&words.exact);
+    if !identifier.is_empty() {
+        whole.push((Occur::Should, term_query(f.owner_joined, &identifier, OWNER_EXACT)));
+        if words.plain.len() > 1 {
+            whole.push((Occur::Should, term_query(f.field_joined, &identifier, FIELD_EXACT)));
+        }
     }
-    if filters.statuses.is_empty() {
-        clauses.push((Occur::Must, not_retired(f)));
-    }
-    clauses
-}
-
-/// Builds the query: every word must match somewhere (`all_words`), or any
-/// word may (the fallback when nothing matches all of them).
-pub fn build(
-    f: &Fields,
-    words: &QueryWords,
-    filters: &SearchFilters,
-    audience: &Audience,
-    all_words: bool,
-) -> Box<dyn Query> {
-    let mut clauses = filter_clauses(f, filters, audience);
-    if words.is_empty() {
-        clauses.push((Occur::Must, Box::new(AllQuery)));
-        return Box::new(BooleanQuery::new(clauses));
+    let budget = typo_budget(&words.exact);
+    if budget > 0 && words.known.contains(&false) {
+        let fuzzy = FuzzyTermQuery::new(term(f.name_exact, &words.exact), budget, true);
+        whole.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), NAME_TYPO))));
     }
     let n = words.plain.len();
-    let per_word: Vec<(Occur, Box<dyn Query>)> = words
+    let none = String::new();
+    let mut per_word = words
         .plain
         .iter()
-        .zip(words.stemmed.iter().chain(std::iter::repeat(&String::new())))
+        .zip(words.stemmed.iter().chain(std::iter::repeat(&none)))
         .enumerate()
         .map(|(i, (plain, stemmed))| {
             let stemmed = if stemmed.is_empty() { plain } else { stemmed };
             let known = words.known.get(i).copied().unwrap_or(false);
-            (
-                if all_words { Occur::Must } else { Occur::Should },
-                word_query(f, plain, stemmed, i + 1 == n, known),
-            )
-        })
+            word_query(f, plain, stemmed, i + 1 == n, known)
+        });
+    if n == 1 {
+        let mut clauses = per_word.next().unwrap_or_default();
+        clauses.extend(whole);
+        return Box::new(BooleanQuery::new(clauses));
+    }
+    let occur = if all_words { Occur::Must } else { Occur::Should };
+    let per_word: Vec<(Occur, Box<dyn Query>)> = per_word
+        .map(|clauses| (occur, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>))
         .collect();
-    clauses.push((Occur::Must, Box::new(BooleanQuery::new(per_word))));
-    clauses.push((Occur::Should, term_query(f.name_exact, &words.exact, EXACT_NAME)));
-    if n > 1 {
-        // Words in sequence: a multi-word name, or an identifier split into
-        // words (`userIPAddress` → `user ip address`) matching a field path.
-        for (field, boost) in [(f.name, NAME_PHRASE), (f.fields, FIELD_PHRASE)] {
-            let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(field, w)).collect());
-            clauses.push((Occur::Should, boosted(Box::new(phrase), boost)));
-        }
+    let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::new(per_word)) as Box<dyn Query>)];
+    clauses.extend(whole);
+    // Words in sequence: a multi-word name, or an identifier split into
+    // words (`userIPAddress` → `user ip address`) matching a field path.
+    for (field, boost) in [(f.name, NAME_PHRASE), (f.fields, FIELD_PHRASE)] {
+        let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(field, w)).collect());
+        clauses.push((Occur::Should, boosted(Box::new(phrase), boost)));
     }
     Box::new(BooleanQuery::new(clauses))
 }

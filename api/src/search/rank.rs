@@ -1,0 +1,184 @@
+//! The ranked part of a search: the best `k` allowed matches by text score
+//! times the product's boosts, with a total exact up to [`TRACK_TOTAL`].
+//!
+//! Boosts are bounded ([`MAX_BOOST`]), so once the total stops being
+//! tracked the engine may skip every match whose text score, boosted at
+//! most, could not enter the top `k` (block-max WAND for a word's union of
+//! fields): a common word no longer costs a pass over half the catalog.
+//! The ranking is exactly that of scoring every match.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader};
+
+use super::filter::Allowed;
+use super::query::{FacetCollector, Facets};
+use super::SearchError;
+
+/// Totals are exact up to this many matches, and a lower bound beyond
+/// (Elasticsearch's default `track_total_hits`).
+pub const TRACK_TOTAL: usize = 10_000;
+
+/// Subscribers beyond this add nothing more to the ranking.
+const SUBSCRIBERS_CAP: u64 = 10_000;
+
+/// The largest factor the boosts can apply: PUBLISHED (×1), quality 100
+/// (×1.1), [`SUBSCRIBERS_CAP`] subscribers.
+fn max_boost() -> Score {
+    1.1 * popularity(SUBSCRIBERS_CAP)
+}
+
+fn popularity(subscribers: u64) -> Score {
+    1.0 + 0.03 * (1.0 + subscribers.min(SUBSCRIBERS_CAP) as f32).ln()
+}
+
+/// A segment's boost columns.
+pub struct Boosts {
+    rank: Option<Column<u64>>,
+    quality: Option<Column<f64>>,
+    subscribers: Option<Column<u64>>,
+}
+
+impl Boosts {
+    pub fn new(segment: &SegmentReader) -> Self {
+        let fast = segment.fast_fields();
+        Self {
+            rank: fast.u64("status_rank").ok(),
+            quality: fast.f64("quality").ok(),
+            subscribers: fast.u64("subscribers").ok(),
+        }
+    }
+
+    /// PUBLISHED ×1, DRAFT/DEPRECATED ×0.5, RETIRED ×0.25; quality up to
+    /// +10 %, subscribers a few % (logarithmic).
+    #[inline]
+    pub fn apply(&self, doc: DocId, score: Score) -> Score {
+        let rank = self.rank.as_ref().and_then(|c| c.first(doc)).unwrap_or(2);
+        let quality = self.quality.as_ref().and_then(|c| c.first(doc)).unwrap_or(-1.0);
+        let subscribers = self.subscribers.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+        let status = rank as Score / 4.0;
+        let quality = 1.0 + 0.1 * (quality.max(0.0) as Score / 100.0);
+        score * status * quality * popularity(subscribers)
+    }
+}
+
+/// The ranked candidates, the total and the facets.
+pub struct Ranked {
+    /// Best first; ties in address order.
+    pub top: Vec<(Score, DocAddress)>,
+    pub total: usize,
+    /// False when `total` is only a lower bound.
+    pub exact: bool,
+    pub facets: Facets,
+}
+
+/// A candidate in the heap: the worst on top.
+#[derive(PartialEq)]
+struct Candidate(Score, Reverse<DocAddress>);
+
+impl Eq for Candidate {}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then_with(|| self.1.cmp(&other.1))
+    }
+}
+
+struct Top {
+    k: usize,
+    heap: BinaryHeap<Reverse<Candidate>>,
+    count: usize,
+}
+
+impl Top {
+    fn push(&mut self, score: Score, addr: DocAddress) {
+        self.count += 1;
+        let candidate = Candidate(score, Reverse(addr));
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse(candidate));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if candidate > worst.0 {
+                *worst = Reverse(candidate);
+            }
+        }
+    }
+
+    /// The text score a match must beat to matter: none while the total is
+    /// still counted or the heap not full.
+    fn threshold(&self) -> Score {
+        match self.heap.peek() {
+            Some(worst) if self.count > TRACK_TOTAL && self.heap.len() == self.k => worst.0 .0 / max_boost(),
+            _ => Score::MIN,
+        }
+    }
+}
+
+/// Runs `query` over the allowed documents: the `k` best by boosted score,
+/// and the facets (exact, over every match) when asked for.
+pub fn top_k(
+    searcher: &Searcher,
+    query: &dyn Query,
+    allowed: &Allowed,
+    k: usize,
+    facets: bool,
+) -> Result<Ranked, SearchError> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut top = Top {
+        k: k.max(1),
+        heap: BinaryHeap::with_capacity(k + 1),
+        count: 0,
+    };
+    let mut fruits = Vec::new();
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let boosts = Boosts::new(segment);
+        let alive = segment.alive_bitset();
+        let address = |doc| DocAddress::new(ord as u32, doc);
+        if facets {
+            // Facets need every match: no pruning, exact total.
+            let mut counter = FacetCollector.for_segment(ord as u32, segment)?;
+            weight.for_each(segment, &mut |doc, score| {
+                if allowed.admits(ord, alive, doc) {
+                    counter.collect(doc, score);
+                    top.push(boosts.apply(doc, score), address(doc));
+                }
+            })?;
+            fruits.push(counter.harvest());
+        } else {
+            weight.for_each_pruning(top.threshold(), segment, &mut |doc, score| {
+                if allowed.admits(ord, alive, doc) {
+                    top.push(boosts.apply(doc, score), address(doc));
+                }
+                top.threshold()
+            })?;
+        }
+    }
+    let exact = facets || top.count <= TRACK_TOTAL;
+    let total = if exact { top.count } else { TRACK_TOTAL };
+    let mut ranked: Vec<(Score, DocAddress)> = top
+        .heap
+        .into_iter()
+        .map(|Reverse(Candidate(score, Reverse(addr)))| (score, addr))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let facets = if facets {
+        FacetCollector.merge_fruits(fruits)?
+    } else {
+        Facets::default()
+    };
+    Ok(Ranked {
+        top: ranked,
+        total,
+        exact,
+        facets,
+    })
+}

@@ -1,0 +1,298 @@
+//! Ranking classes over a small hand-made catalog, in memory: the cases
+//! a judged query set found weak (exact names with a typo, owner teams,
+//! exact field names, versions, name prefixes), and the bounded totals.
+
+use super::*;
+use crate::catalog::schema::SchemaField;
+use crate::catalog::ProductStatus;
+use crate::catalog::policy::PUBLIC_READER;
+
+struct Product {
+    name: &'static str,
+    owner: &'static str,
+    description: &'static str,
+    fields: &'static [&'static str],
+    status: ProductStatus,
+    quality: f64,
+    subscribers: u64,
+}
+
+fn product(name: &'static str, owner: &'static str, description: &'static str, fields: &'static [&'static str]) -> Product {
+    Product {
+        name,
+        owner,
+        description,
+        fields,
+        status: ProductStatus::Published,
+        quality: 80.0,
+        subscribers: 1,
+    }
+}
+
+fn doc(i: usize, p: &Product) -> ProductDoc {
+    let (domain, name) = p.name.split_once('.').unwrap();
+    ProductDoc {
+        id: format!("p{i}"),
+        qualified_name: p.name.to_owned(),
+        name: name.to_owned(),
+        display_name: name.replace('-', " "),
+        description: p.description.to_owned(),
+        domain: domain.to_owned(),
+        owner: p.owner.to_owned(),
+        tags: Vec::new(),
+        status: p.status,
+        visibility: "PUBLIC".to_owned(),
+        tier: None,
+        quality_class: "GOLD".to_owned(),
+        format: Some("AVRO".to_owned()),
+        fields: p
+            .fields
+            .iter()
+            .map(|path| SchemaField {
+                path: (*path).to_owned(),
+                type_name: "string".to_owned(),
+                doc: None,
+                nullable: false,
+                required: true,
+                default: None,
+                tags: Vec::new(),
+            })
+            .collect(),
+        quality: Some(p.quality),
+        subscribers: p.subscribers,
+        readers: vec![PUBLIC_READER.to_owned()],
+    }
+}
+
+fn catalog() -> Vec<Product> {
+    let mut products = vec![
+        product(
+            "inventory.stock-levels",
+            "inventory-team",
+            "Stock on hand per warehouse and item.",
+            &["warehouse_id", "sku", "on_hand"],
+        ),
+        Product {
+            quality: 98.0,
+            subscribers: 40,
+            ..product(
+                "inventory.stock-levels-hourly-eu",
+                "inventory-team",
+                "Hourly stock levels of the EU warehouses, stock level snapshots.",
+                &["warehouse_id", "sku", "on_hand", "hour"],
+            )
+        },
+        product(
+            "payments.card-authorizations",
+            "payments-team",
+            "Card authorization requests and outcomes.",
+            &["authorization_id", "amount", "currency"],
+        ),
+        product(
+            "payments.settlements",
+            "payments-team",
+            "Daily settlement batches with the acquirer.",
+            &["settlement_id", "amount"],
+        ),
+        Product {
+            subscribers: 30,
+            ..product(
+                "finance.payments-reconciliation",
+                "finance-team",
+                "Reconciles payments with the ledger; the payments team and finance team review it. Team payments.",
+                &["payment_id", "team_id"],
+            )
+        },
+        Product {
+            subscribers: 25,
+            ..product(
+                "orders.order-payments",
+                "orders-team",
+                "Payments of each order, from the payments team's events.",
+                &["order_id", "payment_id"],
+            )
+        },
+        product(
+            "returns.return-requests",
+            "returns-team",
+            "Customers asking to send goods back.",
+            &["return_id", "shipment_id", "reason"],
+        ),
+        Product {
+            subscribers: 50,
+            quality: 99.0,
+            ..product(
+                "warehouse.dispatches",
+                "warehouse-team",
+                "Parcels leaving the warehouse with their shipment and order.",
+                &["dispatch_id", "shipment_type", "order_id", "shipment_ref_id", "shipment_ids"],
+            )
+        },
+        product(
+            "logistics.shipments",
+            "logistics-team",
+            "Shipments handed to carriers.",
+            &["shipment_id", "carrier"],
+        ),
+        product(
+            "orders.order-events",
+            "orders-team",
+            "Every change of an order, version 2.",
+            &["order_id", "status"],
+        ),
+        Product {
+            status: ProductStatus::Deprecated,
+            ..product(
+                "orders.order-events-v1",
+                "orders-team",
+                "Every change of an order (first version).",
+                &["order_id", "status"],
+            )
+        },
+        Product {
+            subscribers: 60,
+            quality: 99.0,
+            ..product(
+                "marketing.campaign-events",
+                "marketing-team",
+                "Campaign events: clicks that lead to an order, order attribution events.",
+                &["campaign_id", "order_id", "event_type"],
+            )
+        },
+        Product {
+            subscribers: 60,
+            ..product(
+                "analytics.order-volume",
+                "analytics-team",
+                "Order events counted per hour.",
+                &["hour", "orders"],
+            )
+        },
+        Product {
+            subscribers: 80,
+            quality: 99.0,
+            ..product(
+                "logistics.ship-modes",
+                "logistics-team",
+                "Ship modes and their shipment service levels.",
+                &["ship_mode", "shipment_sla"],
+            )
+        },
+    ];
+    // Filler, so that word statistics look like a catalog's.
+    const WORDS: [&str; 12] = [
+        "customer", "invoice", "price", "catalog", "session", "click", "device", "region", "tax", "refund", "loyalty",
+        "campaign",
+    ];
+    for i in 0..120 {
+        let (a, b) = (WORDS[i % 12], WORDS[(i / 12) % 12]);
+        let name: &'static str = Box::leak(format!("filler.{a}-{b}-{i}").into_boxed_str());
+        let description: &'static str = Box::leak(format!("The {a} and {b} feed number {i}, with team data.").into_boxed_str());
+        let fields: &'static [&'static str] = Box::leak(vec![&*Box::leak(format!("{a}_id").into_boxed_str()), "id"].into_boxed_slice());
+        products.push(product(name, "filler-team", description, fields));
+    }
+    products
+}
+
+fn index(products: &[Product]) -> SearchIndex {
+    let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
+    let f = index.inner.fields;
+    let mut writer: tantivy::IndexWriter = index.inner.index.writer(15_000_000).unwrap();
+    for (i, p) in products.iter().enumerate() {
+        writer.add_document(doc(i, p).to_document(&f)).unwrap();
+    }
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    index
+}
+
+fn names(index: &SearchIndex, query: &str) -> Vec<String> {
+    index
+        .search(query, &SearchFilters::default(), &Audience::All, 10, None, Extras { facets: false, highlights: false })
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.qualified_name)
+        .collect()
+}
+
+fn rank(hits: &[String], name: &str) -> usize {
+    hits.iter().position(|h| h == name).unwrap_or(usize::MAX)
+}
+
+#[test]
+fn ranking_classes() {
+    let index = index(&catalog());
+    let mut failures = Vec::new();
+    let mut check = |query: &str, ok: &dyn Fn(&[String]) -> bool| {
+        let hits = names(&index, query);
+        if !ok(&hits) {
+            failures.push(format!("`{query}`: {:?}", &hits[..hits.len().min(5)]));
+        }
+    };
+    // An exact name with a typo ranks above longer names containing it.
+    for q in ["stok levels", "stock levls", "stock-levels"] {
+        check(q, &|h| h.first().map(String::as_str) == Some("inventory.stock-levels"));
+    }
+    // An owner team's name brings that team's products to the top.
+    for q in ["payments-team", "payments team"] {
+        check(q, &|h| {
+            rank(h, "payments.card-authorizations") < 2 && rank(h, "payments.settlements") < 2
+        });
+    }
+    // A field name: products with that field above products with similar ones.
+    for q in ["shipment_id", "shipmentId", "shipment id"] {
+        check(q, &|h| {
+            rank(h, "returns.return-requests") < 2
+                && rank(h, "logistics.shipments") < 2
+                && rank(h, "warehouse.dispatches") > 1
+        });
+    }
+    // A published v2 before its deprecated v1, both before unrelated products.
+    for q in ["order events", "order-events"] {
+        check(q, &|h| rank(h, "orders.order-events") == 0 && rank(h, "orders.order-events-v1") == 1);
+    }
+    // A 5–6-letter prefix reaches the products whose names start with it.
+    for q in ["shipm", "shipme"] {
+        check(q, &|h| h.first().map(String::as_str) == Some("logistics.shipments"));
+    }
+    assert!(failures.is_empty(), "{} ranking cases failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
+    // More matches than the bound: every product has the word.
+    let products: Vec<Product> = (0..TRACK_TOTAL + 500)
+        .map(|i| Product {
+            quality: (i % 100) as f64,
+            subscribers: (i % 37) as u64,
+            ..product(
+                Box::leak(format!("bulk.item-{i}").into_boxed_str()),
+                "bulk-team",
+                Box::leak(format!("common word {}", "filler ".repeat(i % 7)).into_boxed_str()),
+                &["id"],
+            )
+        })
+        .collect();
+    let index = index(&products);
+    let pruned = index
+        .search("common", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: false, highlights: false })
+        .unwrap();
+    assert_eq!(pruned.total, TRACK_TOTAL);
+    assert!(!pruned.total_exact);
+    assert!(pruned.has_next_page);
+    // Counting facets visits every match: exact total, same ranking.
+    let full = index
+        .search("common", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: true, highlights: false })
+        .unwrap();
+    assert_eq!(full.total, TRACK_TOTAL + 500);
+    assert!(full.total_exact);
+    let order = |page: &SearchPage| page.hits.iter().map(|h| (h.qualified_name.clone(), h.score)).collect::<Vec<_>>();
+    assert_eq!(order(&pruned), order(&full));
+    // Under the bound: exact.
+    let few = index
+        .search("item-7", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: false, highlights: false })
+        .unwrap();
+    assert!(few.total_exact);
+    assert!(few.total > 0 && few.total < TRACK_TOTAL);
+}
