@@ -218,6 +218,8 @@ impl Worker {
         .map_err(|_| SearchError::Stopped)?
     }
 
+    /// Re-indexes every product: one task loads chunks from the database
+    /// while this one hands the previous chunk to the writer's threads.
     async fn rebuild(&self) -> Result<usize, SearchError> {
         let started = Utc::now();
         let ids = all_product_ids(&self.db).await?;
@@ -225,8 +227,20 @@ impl Worker {
             let writer = self.writer.lock().map_err(|_| SearchError::Stopped)?;
             writer.delete_all_documents()?;
         }
-        for chunk in ids.chunks(CHUNK) {
-            let docs = load(&self.db, chunk).await?;
+        let (tx, mut rx) = mpsc::channel(2);
+        let db = self.db.clone();
+        let chunks: Vec<Vec<String>> = ids.chunks(CHUNK).map(<[String]>::to_vec).collect();
+        let loader = tokio::spawn(async move {
+            for chunk in chunks {
+                let docs = load(&db, &chunk).await;
+                let failed = docs.is_err();
+                if tx.send(docs).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        while let Some(docs) = rx.recv().await {
+            let docs = docs?;
             let writer = self.writer.clone();
             let f = self.index.inner.fields;
             tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
@@ -239,6 +253,7 @@ impl Worker {
             .await
             .map_err(|_| SearchError::Stopped)??;
         }
+        loader.await.map_err(|_| SearchError::Stopped)?;
         let writer = self.writer.clone();
         let index = self.index.clone();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
