@@ -114,8 +114,8 @@ try {
         window.__longTasks = [];
         new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__longTasks.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
         const obs = new MutationObserver(() => {
-          if (!window.__shown && document.querySelector('.react-flow__node')) {
-            // the frame after the nodes are in the DOM is when they are painted
+          if (!window.__shown && document.querySelector('.react-flow__node') && document.querySelector('.react-flow__edge')) {
+            // the frame after the nodes and the edges are in the DOM is when they are painted
             requestAnimationFrame(() => (window.__shown = performance.now()));
             obs.disconnect();
           }
@@ -124,6 +124,7 @@ try {
       });
       await page.goto(`${server.base}/_bench/lineage?nodes=1000&edges=2000`);
       await page.locator('.react-flow__node').first().waitFor({ timeout: 60_000 });
+      await page.locator('.react-flow__edge').first().waitFor({ timeout: 60_000 });
       await page.waitForTimeout(500);
       const m = await page.evaluate(() => {
         const ready = performance.getEntriesByName('lineage-data-ready')[0]?.startTime ?? 0;
@@ -133,12 +134,13 @@ try {
         return { ready, laid, shown, maxTask: Math.max(0, ...tasks.map((t) => t.duration)), info: document.querySelector('[data-testid=bench-info]')?.textContent };
       });
       results.push({ ...m, nodesRendered: await page.locator('.react-flow__node').count() });
+      console.error(`lineage run ${i + 1}: data → laid out ${Math.round(m.laid - m.ready)} ms, → shown ${Math.round(m.shown - m.ready)} ms; ${m.info}`);
       await ctx.close();
     }
     const r = results.map((x) => ({ layoutToShown: x.shown - x.ready, layoutMs: x.laid - x.ready, maxTask: x.maxTask, info: x.info, rendered: x.nodesRendered }));
     const worst = Math.max(...r.map((x) => x.layoutToShown));
     const worstTask = Math.max(...r.map((x) => x.maxTask));
-    row('Lineage 1,000 nodes / 2,000 edges: data → laid out and shown', '≤ 2 s', `${r.map((x) => `${Math.round(x.layoutToShown)} ms`).join(', ')} (3 runs; ELK in a Web Worker; ${r[0].rendered} nodes in view rendered)`, worst <= 2000);
+    row('Lineage 1,000 nodes / 2,000 edges: data → laid out and shown (nodes and edges)', '≤ 2 s', `${r.map((x) => `${Math.round(x.layoutToShown)} ms`).join(', ')} (3 runs; ELK in a Web Worker; ${r[0].rendered} nodes in view rendered)`, worst <= 2000);
     row('Lineage: longest main-thread task meanwhile', '≤ 200 ms', `${r.map((x) => `${Math.round(x.maxTask)} ms`).join(', ')}`, worstTask <= 200);
   }
 

@@ -183,6 +183,70 @@ describe('portal', { timeout: 600_000 }, () => {
     await s.context.close();
   });
 
+  test('lineage: expand nodes on demand, the URL holds the expansion, collapse', async () => {
+    const s = await newSession(browser, server);
+    const { page } = s;
+    // One query per expanded node, never one per node of the graph.
+    const expandQueries = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/graphql') && r.postData()?.includes('LineageExpand')) expandQueries.push(JSON.parse(r.postData()).variables);
+    });
+    await page.goto('/products/orders.enriched-orders?tab=lineage');
+    const canvas = page.getByTestId('lineage-canvas');
+    const node = (name) => canvas.locator('.react-flow__node', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) });
+    await node('analytics.daily-revenue').waitFor(T);
+    assert.equal(await node('finance-reporting').count(), 0);
+    // Nodes inside the walk offer nothing; the root neither.
+    assert.equal(await canvas.getByRole('button', { name: 'Expand the lineage of orders.enriched-orders' }).count(), 0);
+
+    // Keyboard: focus the node's expand control and press Enter.
+    const expand = canvas.getByRole('button', { name: 'Expand the lineage of analytics.daily-revenue' });
+    await expand.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.searchParams.getAll('expand').includes('analytics.daily-revenue'), T);
+    await node('finance-reporting').waitFor(T);
+    assert.equal(new URL(page.url()).pathname, '/products/orders.enriched-orders', 'expanding does not navigate');
+    await canvas.getByRole('button', { name: 'Collapse the lineage of analytics.daily-revenue' }).waitFor(T);
+    // A node an expansion brought in can be expanded in turn (an application here).
+    await canvas.getByRole('button', { name: 'Expand the lineage of finance-reporting' }).click();
+    await page.waitForURL((u) => u.searchParams.getAll('expand').includes('app:finance-reporting'), T);
+    await node('payments.ledger-entries').waitFor(T);
+    // Upstream: the inputs of the application that writes the product, one of them hidden from this reader.
+    await canvas.getByRole('button', { name: 'Expand the lineage of order-enricher' }).click();
+    await node('orders.order-events').waitFor(T);
+    await canvas.locator('.react-flow__node.lnode-restricted').first().waitFor(T);
+    await page.getByTestId('lineage-summary').getByText(/3 nodes expanded/).waitFor(T);
+    await page.getByTestId('lineage-canvas').and(page.locator('[data-laid-out=yes]')).waitFor(T);
+    await capture(page, 'lineage-expanded');
+    assert.deepEqual(
+      expandQueries.map((v) => [v.of, v.direction]),
+      [
+        [{ product: 'analytics.daily-revenue' }, 'DOWNSTREAM'],
+        [{ application: 'finance-reporting' }, 'DOWNSTREAM'],
+        [{ application: 'order-enricher' }, 'UPSTREAM'],
+      ],
+    );
+
+    // The URL reproduces the view (a shared link).
+    const shared = page.url();
+    const s2 = await newSession(browser, server);
+    await s2.page.goto(shared);
+    const canvas2 = s2.page.getByTestId('lineage-canvas');
+    for (const name of ['finance-reporting', 'payments.ledger-entries', 'orders.order-events']) await canvas2.locator('.react-flow__node', { hasText: name }).first().waitFor(T);
+    s2.assertQuietConsole();
+    await s2.context.close();
+
+    // Collapsing a node drops its expansion and those made through it.
+    await canvas.getByRole('button', { name: 'Collapse the lineage of analytics.daily-revenue' }).click();
+    await page.waitForURL((u) => !u.searchParams.getAll('expand').includes('analytics.daily-revenue'), T);
+    await node('payments.ledger-entries').waitFor({ state: 'detached', ...T });
+    assert.equal(await node('finance-reporting').count(), 0);
+    assert.deepEqual(new URL(page.url()).searchParams.getAll('expand'), ['app:order-enricher']);
+    await node('orders.order-events').waitFor(T);
+    s.assertQuietConsole();
+    await s.context.close();
+  });
+
   test('publish a product, then find it by search', async () => {
     const s = await newSession(browser, server, 'alice');
     const { page } = s;

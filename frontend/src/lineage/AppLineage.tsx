@@ -3,7 +3,8 @@ import { useQuery } from 'urql';
 import { useLocation } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { LineageGraph, lineageGraph } from './LineageGraph';
+import { LineageGraph } from './LineageGraph';
+import { lineageGraph } from './graph';
 
 const AppLineageQuery = graphql(`
   query AppLineage($name: String!) {

@@ -1,57 +1,24 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { Background, Controls, MarkerType, Position, ReactFlow, type Edge, type Node } from '@xyflow/react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, type Edge, type Node, type NodeProps, type NodeTypes } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import type { LayoutRequest, LayoutResponse } from './layout.worker';
+import type { GEdge, GNode } from './graph';
 import { Loading } from '../errors';
 
-export interface GNode {
-  id: string;
-  label: string;
-  kind: 'PRODUCT' | 'APPLICATION';
-  depth: number;
-  restricted: boolean;
-  root?: boolean;
-}
-export interface GEdge {
-  id: string;
-  source: string;
-  target: string;
-  kind: string;
-}
+export type { GEdge, GNode } from './graph';
 
-/** A `lineage` query's answer, as far as the graph needs it. */
-export interface LineageAnswer {
-  root: { id: string };
-  nodes: readonly {
-    id: string;
-    name: string;
-    kind: GNode['kind'];
-    depth: number;
-    restricted: boolean;
-    entity?: { __typename?: string; qualifiedName?: string; name?: string } | null;
-  }[];
-  edges: readonly { id: string; fromId: string; toId: string; kind: string }[];
-}
+/** Every node's box (the layout and the drawing agree on it). */
+const W = 190;
+const H = 44;
+/** More nodes than this: the view opens on the root rather than fitted, so only what is in view renders. */
+const BIG = 250;
+/** Where React Flow's 6 px handles sit (its CSS centres them on the left and right borders): given
+ * up front, edges can be drawn without first measuring every node in the DOM. */
+const HANDLES: NonNullable<Node['handles']> = [
+  { type: 'target', position: Position.Left, x: -3, y: H / 2 - 3, width: 6, height: 6 },
+  { type: 'source', position: Position.Right, x: W - 3, y: H / 2 - 3, width: 6, height: 6 },
+];
 
-/** The graph of a `lineage` answer around its root (labelled `label`);
- * edges whose ends are not both in the answer are left out. */
-export function lineageGraph(l: LineageAnswer, root: Pick<GNode, 'label' | 'kind'>): { nodes: GNode[]; edges: GEdge[] } {
-  const nodes: GNode[] = [
-    { id: l.root.id, ...root, depth: 0, restricted: false, root: true },
-    ...l.nodes.map((n) => ({
-      id: n.id,
-      label: (n.entity?.__typename === 'DataProduct' ? n.entity.qualifiedName : n.entity?.__typename === 'Application' ? n.entity.name : undefined) ?? n.name,
-      kind: n.kind,
-      depth: n.depth,
-      restricted: n.restricted,
-    })),
-  ];
-  const ids = new Set(nodes.map((n) => n.id));
-  const edges: GEdge[] = l.edges.filter((e) => ids.has(e.fromId) && ids.has(e.toId)).map((e) => ({ id: e.id, source: e.fromId, target: e.toId, kind: e.kind }));
-  return { nodes, edges };
-}
-
-const NO_EDGES: Edge[] = [];
 let worker: Worker | null = null;
 let seq = 0;
 const pending = new Map<number, (r: LayoutResponse) => void>();
@@ -68,18 +35,106 @@ function layoutWorker(): Worker {
 // Boot the worker (and ELK's warm-up) as soon as the lineage code loads, while the data is fetched.
 if (typeof window !== 'undefined') layoutWorker();
 
-export function layout(nodes: GNode[], edges: GEdge[]): Promise<LayoutResponse> {
+/** Lays `nodes` out in the worker; the answer holds x, y per node in the order of `nodes`. */
+export function layout(nodes: readonly GNode[], edges: readonly GEdge[]): Promise<LayoutResponse> {
   const id = ++seq;
-  const req: LayoutRequest = {
-    id,
-    direction: 'RIGHT',
-    nodes: nodes.map((n) => ({ id: n.id, width: 190, height: 44 })),
-    edges: edges.map((e) => ({ id: e.id, source: e.source, target: e.target })),
-  };
+  const index = new Map<string, number>();
+  const depth = new Int32Array(nodes.length);
+  nodes.forEach((n, i) => {
+    index.set(n.id, i);
+    depth[i] = n.depth;
+  });
+  const pairs = new Uint32Array(edges.length * 2);
+  let m = 0;
+  for (const e of edges) {
+    const s = index.get(e.source);
+    const t = index.get(e.target);
+    if (s === undefined || t === undefined) continue;
+    pairs[m++] = s;
+    pairs[m++] = t;
+  }
+  const req: LayoutRequest = { id, direction: 'RIGHT', n: nodes.length, width: W, height: H, depth, edges: pairs.subarray(0, m), sentAt: performance.timeOrigin + performance.now() };
   return new Promise((resolve) => {
     pending.set(id, resolve);
-    layoutWorker().postMessage(req);
+    layoutWorker().postMessage(req, [depth.buffer, pairs.buffer]);
   });
+}
+
+/** What a node offers besides opening it. */
+export type ExpandState = 'expand' | 'collapse' | 'busy';
+
+interface NodeData extends Record<string, unknown> {
+  g: GNode;
+  state?: ExpandState;
+  toggle: (g: GNode) => void;
+}
+
+const LineageNode = memo(function LineageNode({ data }: NodeProps<Node<NodeData>>) {
+  const { g, state, toggle } = data;
+  const name = g.restricted ? 'restricted' : g.label;
+  return (
+    <>
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="lnode-label" title={g.restricted ? undefined : g.label}>
+        {g.restricted ? '🔒 restricted' : g.label}
+      </span>
+      {state && (
+        <button
+          type="button"
+          className={`lnode-toggle nodrag nopan lnode-toggle-${g.depth < 0 ? 'up' : 'down'}`}
+          aria-label={state === 'collapse' ? `Collapse the lineage of ${name}` : `Expand the lineage of ${name}`}
+          aria-expanded={state !== 'expand'}
+          aria-busy={state === 'busy' || undefined}
+          disabled={state === 'busy'}
+          data-testid="lineage-node-toggle"
+          onClick={(e) => {
+            e.stopPropagation();
+            toggle(g);
+          }}
+          // Enter and Space act on the button, not on the node around it.
+          onKeyDown={(e) => e.stopPropagation()}
+        >
+          <svg viewBox="0 0 12 12" width="12" height="12" aria-hidden="true" focusable="false">
+            <path d={state === 'collapse' ? 'M2 6h8' : 'M2 6h8M6 2v8'} stroke="currentColor" strokeWidth="2" />
+          </svg>
+        </button>
+      )}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </>
+  );
+});
+const NODE_TYPES: NodeTypes = { lineage: LineageNode };
+
+/** After a new layout of a graph already on screen: fit small graphs, centre large ones on `focus`. */
+function Refit({ n, big, focus }: { n: number; big: boolean; focus?: { x: number; y: number } }) {
+  const rf = useReactFlow();
+  const first = useRef(n);
+  useEffect(() => {
+    if (n === first.current) return;
+    if (!big) void rf.fitView();
+    else if (focus) void rf.setCenter(focus.x + W / 2, focus.y + H / 2, { zoom: rf.getZoom() });
+    // Only when a new layout arrives.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [n]);
+  return null;
+}
+
+/** Large graphs open zoomed on the root (only what is in view is rendered); small ones are fitted. */
+function openingView(nodes: readonly GNode[], xy: Float64Array, height: number): Laid['view'] {
+  if (nodes.length <= BIG) return undefined;
+  const i = Math.max(0, nodes.findIndex((n) => n.root));
+  const zoom = 0.75;
+  return { x: -xy[2 * i] * zoom + 40, y: -xy[2 * i + 1] * zoom + height / 2 - 20, zoom };
+}
+
+interface Laid {
+  of: readonly GNode[];
+  edges: readonly GEdge[];
+  xy: Float64Array;
+  /** How many layouts this component has shown. */
+  n: number;
+  /** The opening view of a large graph (zoomed on the root); none: fitted. */
+  view?: { x: number; y: number; zoom: number };
 }
 
 export function LineageGraph({
@@ -87,31 +142,45 @@ export function LineageGraph({
   edges,
   onOpen,
   onLaidOut,
+  states,
+  onToggle,
+  focus,
   height = 520,
 }: {
   nodes: GNode[];
   edges: GEdge[];
   onOpen?: (n: GNode) => void;
-  onLaidOut?: (info: { ms: number; nodes: number }) => void;
+  onLaidOut?: (info: { ms: number; queuedMs: number; nodes: number }) => void;
+  /** Expand/collapse controls by node id. */
+  states?: ReadonlyMap<string, ExpandState>;
+  onToggle?: (n: GNode) => void;
+  /** The node to keep in view when a large graph is laid out again (the one just expanded). */
+  focus?: string;
   height?: number;
 }) {
-  const [laid, setLaid] = useState<{ positions: Record<string, { x: number; y: number }>; n: number; of: GNode[] } | null>(null);
-  // Positions belong to one node set: a new set waits for its own layout.
-  const positions = laid && laid.of === nodes ? laid.positions : null;
+  // The last laid-out graph stays on screen while a changed one is laid out.
+  const [laid, setLaid] = useState<Laid | null>(null);
   const [layoutError, setLayoutError] = useState<string | null>(null);
   const cb = useRef(onLaidOut);
+  const toggleRef = useRef(onToggle);
+  const heightRef = useRef(height);
   useEffect(() => {
     cb.current = onLaidOut;
-  }, [onLaidOut]);
+    toggleRef.current = onToggle;
+    heightRef.current = height;
+  }, [onLaidOut, onToggle, height]);
+  const toggle = useCallback((g: GNode) => toggleRef.current?.(g), []);
 
   useEffect(() => {
     let live = true;
     layout(nodes, edges).then((r) => {
       if (!live) return;
-      if (r.error || !r.positions) setLayoutError(r.error ?? 'layout failed');
+      if (r.error || !r.xy) setLayoutError(r.error ?? 'layout failed');
       else {
-        setLaid((prev) => ({ positions: r.positions!, n: (prev?.n ?? 0) + 1, of: nodes }));
-        cb.current?.({ ms: r.ms, nodes: nodes.length });
+        const xy = r.xy;
+        setLayoutError(null);
+        setLaid((prev) => ({ of: nodes, edges, xy, n: (prev?.n ?? 0) + 1, view: prev ? prev.view : openingView(nodes, xy, heightRef.current) }));
+        cb.current?.({ ms: r.ms, queuedMs: r.queuedMs, nodes: nodes.length });
       }
     });
     return () => {
@@ -119,28 +188,31 @@ export function LineageGraph({
     };
   }, [nodes, edges]);
 
-  const byId = useMemo(() => new Map(nodes.map((n) => [n.id, n])), [nodes]);
-  const rfNodes: Node[] = useMemo(
-    () =>
-      positions
-        ? nodes.map((n) => ({
-            id: n.id,
-            position: positions[n.id] ?? { x: 0, y: 0 },
-            data: { label: n.restricted ? '🔒 restricted' : n.label },
-            className: `lnode lnode-${n.kind.toLowerCase()} lnode-depth-${Math.abs(n.depth)}${n.restricted ? ' lnode-restricted' : ''}${n.root ? ' lnode-root' : ''}`,
-            connectable: false,
-            draggable: false,
-            ariaLabel: `${n.kind === 'PRODUCT' ? 'Product' : 'Application'} ${n.restricted ? 'restricted' : n.label}, depth ${n.depth}`,
-            sourcePosition: Position.Right,
-            targetPosition: Position.Left,
-            style: { width: 190 },
-          }))
-        : [],
-    [nodes, positions],
-  );
+  const shown = laid?.of;
+  const byId = useMemo(() => new Map((shown ?? []).map((n) => [n.id, n])), [shown]);
+  const rfNodes: Node<NodeData>[] = useMemo(() => {
+    if (!laid) return [];
+    const { of, xy } = laid;
+    return of.map((g, i) => ({
+      id: g.id,
+      type: 'lineage',
+      position: { x: xy[2 * i], y: xy[2 * i + 1] },
+      // Known size and handles: React Flow renders only the nodes in view and draws the edges at
+      // once, instead of first rendering every node to measure it.
+      width: W,
+      height: H,
+      measured: { width: W, height: H },
+      handles: HANDLES,
+      data: { g, state: states?.get(g.id), toggle },
+      className: `lnode lnode-${g.kind.toLowerCase()} lnode-depth-${Math.abs(g.depth)}${g.restricted ? ' lnode-restricted' : ''}${g.root ? ' lnode-root' : ''}`,
+      connectable: false,
+      draggable: false,
+      ariaLabel: `${g.kind === 'PRODUCT' ? 'Product' : 'Application'} ${g.restricted ? 'restricted' : g.label}, depth ${g.depth}`,
+    }));
+  }, [laid, states, toggle]);
   const rfEdges: Edge[] = useMemo(
     () =>
-      edges.map((e) => ({
+      (laid?.edges ?? []).map((e) => ({
         id: e.id,
         source: e.source,
         target: e.target,
@@ -148,52 +220,46 @@ export function LineageGraph({
         className: `ledge ledge-${e.kind.toLowerCase()}`,
         focusable: false,
       })),
-    [edges],
+    [laid],
   );
 
   // Large graphs open zoomed on the root rather than fitted: only the visible part is rendered.
-  const big = nodes.length > 250;
-  // Large graphs: nodes first, edges in the next frame, so no single main-thread task does both.
-  const [edgesFor, setEdgesFor] = useState<number | undefined>(undefined);
-  useEffect(() => {
-    if (!laid) return;
-    if (!big) return;
-    const frame = requestAnimationFrame(() => setEdgesFor(laid.n));
-    return () => cancelAnimationFrame(frame);
-  }, [laid, big]);
-  const shownEdges = !big || edgesFor === laid?.n ? rfEdges : NO_EDGES;
-  const start = useMemo(() => {
-    if (!big || !positions) return undefined;
-    const root = nodes.find((n) => n.root) ?? nodes[0];
-    const p = positions[root.id] ?? { x: 0, y: 0 };
-    const zoom = 0.75;
-    return { x: -p.x * zoom + 40, y: -p.y * zoom + height / 2 - 20, zoom };
-  }, [big, positions, nodes, height]);
+  const big = (shown?.length ?? 0) > BIG;
+  // In a large graph laid out again, keep the node just expanded in view (else the root).
+  const focusAt = useMemo(() => {
+    if (!laid) return undefined;
+    let i = focus ? laid.of.findIndex((n) => n.id === focus) : -1;
+    if (i < 0) i = laid.of.findIndex((n) => n.root);
+    return i < 0 ? undefined : { x: laid.xy[2 * i], y: laid.xy[2 * i + 1] };
+  }, [laid, focus]);
 
   if (layoutError) return <p className="error" role="alert">Layout failed: {layoutError}</p>;
+  const current = laid?.of === nodes;
   return (
     <div
       className="lineage-canvas"
       style={{ height }}
       data-testid="lineage-canvas"
-      data-laid-out={positions ? 'yes' : 'no'}
+      data-laid-out={current ? 'yes' : 'no'}
+      aria-busy={laid && !current ? true : undefined}
       onKeyDown={(e) => {
         // Nodes take focus with Tab; Enter opens the focused one, as a click does.
         if (e.key !== 'Enter' || !onOpen) return;
-        const id = (e.target as HTMLElement).closest('.react-flow__node')?.getAttribute('data-id');
-        const g = id ? byId.get(id) : undefined;
+        const el = e.target as HTMLElement;
+        if (!el.classList.contains('react-flow__node')) return;
+        const g = byId.get(el.getAttribute('data-id') ?? '');
         if (g && !g.restricted) onOpen(g);
       }}
     >
-      {!positions ? (
+      {!laid ? (
         <Loading label={`Laying out ${nodes.length} nodes…`} />
       ) : (
         <ReactFlow
-          key={laid?.n}
           nodes={rfNodes}
-          edges={shownEdges}
-          fitView={!big}
-          defaultViewport={start}
+          edges={rfEdges}
+          nodeTypes={NODE_TYPES}
+          fitView={!laid.view}
+          defaultViewport={laid.view}
           minZoom={0.05}
           onlyRenderVisibleElements
           nodesDraggable={false}
@@ -205,6 +271,7 @@ export function LineageGraph({
             if (g && !g.restricted && onOpen) onOpen(g);
           }}
         >
+          <Refit n={laid.n} big={big} focus={focusAt} />
           <Background />
           <Controls showInteractive={false} />
         </ReactFlow>
