@@ -1087,6 +1087,7 @@ async fn main() {
         "index build",
         format!("{build:.2?} ({:.0} docs/s)", o.products as f64 / build.as_secs_f64()),
     );
+    row("index segments after the build", index.segments().to_string());
     row(
         "index size on disk",
         format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
@@ -1231,6 +1232,22 @@ async fn main() {
         }
         fresh.0.push(committed.elapsed());
     }
+    // Publishing throughput into the full catalog: 4 clients.
+    let publishes = {
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        load_tasks(4, o.seconds, move |_| {
+            let (client, url, token, counter) = (client.clone(), url.clone(), token.clone(), counter.clone());
+            async move {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let publish = "mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { id } }";
+                let input = json!({ "domain": DOMAINS[n % DOMAINS.len()], "name": format!("load-{n}"), "description": "publish load",
+                    "schema": { "format": "AVRO", "definition": "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}" } });
+                graphql(&client, &url, Some(&token), publish, json!({ "i": input })).await;
+            }
+        })
+        .await
+    };
     let rss = rss_kib(server.0.id());
     drop(server);
 
@@ -1331,6 +1348,10 @@ async fn main() {
     row(
         "publish → searchable (100 publishes): p50 / p99",
         format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
+    );
+    row(
+        "publishes over HTTP, 4 clients (no broker): throughput, p99",
+        format!("{:.0} /s, {}", publishes.1, ms(publishes.0.quantile(0.99))),
     );
     row("server start to ready (current index)", format!("{started_in:.2?}"));
     row(

@@ -73,6 +73,18 @@ pub fn joined(identifier: &str) -> String {
         .collect()
 }
 
+/// Whether `identifier` is `word` once [`joined`] (without allocating:
+/// highlighting asks this of every identifier of a hit's text).
+pub fn joins_to(identifier: &str, word: &str) -> bool {
+    let mut expected = word.chars();
+    for c in identifier.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
+        if expected.next() != Some(c) {
+            return false;
+        }
+    }
+    expected.next().is_none()
+}
+
 /// Byte ranges of the words of `text`.
 pub fn split_words(text: &str) -> Vec<(usize, usize)> {
     let mut words = Vec::new();
@@ -234,6 +246,21 @@ fn osa_heap<T: PartialEq>(a: &[T], b: &[T], cap: usize) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joins_to_agrees_with_joined() {
+        for (identifier, word) in [
+            ("trackingNumber", "trackingnumber"),
+            ("tracking_number", "trackingnumber"),
+            ("Tracking-Number", "trackingnumber"),
+            ("tracking", "trackingnumber"),
+            ("trackingNumbers", "trackingnumber"),
+            ("Straße", "straße"),
+            ("", ""),
+        ] {
+            assert_eq!(joins_to(identifier, word), joined(identifier) == word, "{identifier} {word}");
+        }
+    }
 
     fn words(text: &str) -> Vec<String> {
         analyze(&mut ident_analyzer(), text)

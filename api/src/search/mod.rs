@@ -271,6 +271,11 @@ impl SearchIndex {
         self.searcher().num_docs()
     }
 
+    /// Number of index segments (each search visits every one).
+    pub fn segments(&self) -> usize {
+        self.searcher().segment_readers().len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -330,12 +335,13 @@ impl SearchIndex {
         let page: Vec<_> = ranked.iter().skip(start).take(first).cloned().collect();
         let has_next_page = ranked.len() > start + first || (start + first) < total;
         let highlight = extras.highlights && !words.is_empty();
+        let mut ids = FastStr::new(&searcher, "id");
         let hits = page
             .into_iter()
             .enumerate()
             .map(|(i, (score, name, addr))| {
                 Ok(SearchHit {
-                    product_id: fast_str(&searcher, addr, "id")?,
+                    product_id: ids.get(addr)?,
                     highlights: if highlight {
                         self.highlights(&searcher, addr, &words)?
                     } else {
@@ -462,9 +468,10 @@ impl SearchIndex {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
             let query = BooleanQuery::new(clauses);
             let ranked = rank::top_k(&searcher, &query, &allowed, limit, false)?;
+            let mut ids = FastStr::new(&searcher, "id");
             for (_, name, addr) in named(&searcher, ranked.top)? {
                 let doc: TantivyDocument = searcher.doc(addr)?;
-                let id = fast_str(&searcher, addr, "id")?;
+                let id = ids.get(addr)?;
                 let display = doc
                     .get_first(f.name)
                     .and_then(|v| v.as_str())
@@ -522,24 +529,47 @@ impl SearchIndex {
 
 /// Ranked hits with their qualified names, best first, ties by name.
 fn named(searcher: &Searcher, top: Vec<(Score, DocAddress)>) -> Result<Vec<(Score, String, DocAddress)>, SearchError> {
+    let mut qname = FastStr::new(searcher, "qname");
     let mut named = top
         .into_iter()
-        .map(|(score, addr)| Ok((score, fast_str(searcher, addr, "qname")?, addr)))
+        .map(|(score, addr)| Ok((score, qname.get(addr)?, addr)))
         .collect::<Result<Vec<_>, SearchError>>()?;
     named.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     Ok(named)
 }
 
-/// The (first) value of a document's string fast field.
-fn fast_str(searcher: &Searcher, addr: DocAddress, field: &str) -> Result<String, SearchError> {
-    let column = searcher.segment_reader(addr.segment_ord).fast_fields().str(field)?;
-    let mut value = String::new();
-    if let Some(column) = column {
-        if let Some(ord) = column.term_ords(addr.doc_id).next() {
-            column.ord_to_str(ord, &mut value)?;
+/// The (first) values of a string fast field, each segment's column opened
+/// once (opening one costs more than reading a value).
+struct FastStr<'s> {
+    searcher: &'s Searcher,
+    field: &'static str,
+    columns: Vec<Option<Option<tantivy::columnar::StrColumn>>>,
+}
+
+impl<'s> FastStr<'s> {
+    fn new(searcher: &'s Searcher, field: &'static str) -> Self {
+        let columns = vec![None; searcher.segment_readers().len()];
+        Self {
+            searcher,
+            field,
+            columns,
         }
     }
-    Ok(value)
+
+    fn get(&mut self, addr: DocAddress) -> Result<String, SearchError> {
+        let ord = addr.segment_ord as usize;
+        if self.columns[ord].is_none() {
+            let column = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
+            self.columns[ord] = Some(column);
+        }
+        let mut value = String::new();
+        if let Some(Some(column)) = &self.columns[ord] {
+            if let Some(term) = column.term_ords(addr.doc_id).next() {
+                column.ord_to_str(term, &mut value)?;
+            }
+        }
+        Ok(value)
+    }
 }
 
 /// Whether an allowed, live document of segment `ord` has `term`.

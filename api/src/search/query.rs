@@ -12,7 +12,9 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::analysis::{analyze, edit_distance, ident_analyzer, joined, prose_analyzer, split_words, typo_budget};
+use super::analysis::{
+    analyze, edit_distance, ident_analyzer, joined, joins_to, prose_analyzer, split_words, typo_budget,
+};
 use super::fields::Fields;
 
 /// Exact-value filters; within a list any value matches, across lists all
@@ -397,8 +399,7 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
         // An identifier typed as one word (`orderid` for `orderId`) is
         // marked whole, replacing marks of its words.
         for (from, to) in identifiers(text) {
-            let whole = joined(&text[from..to]);
-            if words.plain.contains(&whole) {
+            if words.plain.iter().any(|w| joins_to(&text[from..to], w)) {
                 hits.retain(|&(a, b)| b <= from || a >= to);
                 hits.push((from, to));
             }
