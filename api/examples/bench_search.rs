@@ -1115,6 +1115,11 @@ async fn main() {
     let (raw, raw_qps) = in_process(&index, &mix, EXTRAS, o.clients, o.seconds);
     let (raw1, _) = in_process(&index, &mix, EXTRAS, 1, o.seconds);
     let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, o.clients, o.seconds);
+    let ranking = Extras {
+        facets: false,
+        highlights: false,
+    };
+    let (rank_l, rank_qps) = in_process(&index, &mix, ranking, o.clients, o.seconds);
     let floor = Arc::new(Floor::open(&index_dir));
     let (floor_l, floor_qps) = floor_load(&floor, &mix, o.clients, o.seconds);
     drop(floor);
@@ -1295,8 +1300,13 @@ async fn main() {
     );
     row("floor: throughput", format!("{floor_qps:.0} queries/s"));
     row(
-        "in-process throughput / floor",
-        format!("{:.0} %", 100.0 * raw_qps / floor_qps),
+        &format!("in-process ranking only (no highlights), {} threads: p50 / p99", o.clients),
+        format!("{} / {}", ms(rank_l.quantile(0.5)), ms(rank_l.quantile(0.99))),
+    );
+    row("in-process ranking only: throughput", format!("{rank_qps:.0} queries/s"));
+    row(
+        "in-process throughput / floor: ranking only, with highlights",
+        format!("{:.0} %, {:.0} %", 100.0 * rank_qps / floor_qps, 100.0 * raw_qps / floor_qps),
     );
     row(
         "search page (+ highlights, facets) over HTTP: p50 / p99",

@@ -63,6 +63,18 @@ async fn the_portal_is_served() {
         "compressed for the browser"
     );
     assert_eq!(get("/assets/missing-5678.js", "*/*").await.unwrap().status(), 404);
+    // A compressed file the build wrote next to the asset is served as is.
+    std::fs::write(portal.join("assets/app-1234.js.br"), b"precompressed-brotli").unwrap();
+    let asset = app
+        .client
+        .get(format!("{}/assets/app-1234.js", app.address))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.headers()["content-encoding"], "br");
+    assert_eq!(asset.headers()["content-type"], "text/javascript");
+    assert_eq!(asset.bytes().await.unwrap().as_ref(), b"precompressed-brotli");
 
     std::fs::remove_file(portal.join("index.html")).unwrap();
     let missing = get("/", "text/html").await.unwrap();

@@ -1,7 +1,8 @@
 //! The portal: the Vite build of `frontend/` in a directory
 //! (`MESH_PORTAL_DIR`). Its files are served by path (hashed `/assets/…`
-//! cached for a year, the rest revalidated), gzip-compressed when the
-//! browser accepts it, and its `index.html` answers every other GET, so deep
+//! cached for a year, the rest revalidated), compressed when the browser
+//! accepts it — from the `.br`/`.gz` files the portal's build writes next
+//! to each file, else on the fly — and its `index.html` answers every other GET, so deep
 //! links (`/products/orders.order-events`) load the portal. Without a build,
 //! `/` says how to make one.
 
@@ -45,6 +46,8 @@ impl Portal {
         }
         let request = Request::new(axum::body::Body::empty());
         let response = ServeFile::new(self.index_file())
+            .precompressed_br()
+            .precompressed_gzip()
             .oneshot(request)
             .await
             .map(IntoResponse::into_response)
@@ -68,13 +71,13 @@ impl Portal {
             return self.missing();
         }
         let asset = request.uri().path().starts_with("/assets/");
-        let files = ServeDir::new(&self.dir);
+        let files = ServeDir::new(&self.dir).precompressed_br().precompressed_gzip();
         let response = if asset {
             // A missing hashed asset is a 404, never the page.
             files.oneshot(request).await.map(IntoResponse::into_response)
         } else {
             files
-                .fallback(ServeFile::new(self.index_file()))
+                .fallback(ServeFile::new(self.index_file()).precompressed_br().precompressed_gzip())
                 .oneshot(request)
                 .await
                 .map(IntoResponse::into_response)

@@ -316,19 +316,22 @@ pub struct Highlight {
 struct Matcher<'a> {
     plain: &'a [String],
     stems: &'a [String],
+    /// Words the index knows exactly: like the search, no typo matching.
+    known: &'a [bool],
 }
 
 impl Matcher<'_> {
     /// Does a stored word (already lowercased and folded) match: equal to a
-    /// query word, within its typo budget, sharing its stem (`refunded` for
-    /// `refunds`), or extending the last word (a prefix)?
+    /// query word, within the typo budget of a word the index does not
+    /// know, sharing its stem (`refunded` for `refunds`), or extending the
+    /// last word (a prefix)?
     fn matches(&self, word: &str) -> bool {
         let last = self.plain.len().saturating_sub(1);
         self.plain.iter().enumerate().any(|(i, q)| {
             if word == q {
                 return true;
             }
-            let budget = typo_budget(q);
+            let budget = if self.known.get(i).copied().unwrap_or(false) { 0 } else { typo_budget(q) };
             if budget > 0 && word.len().abs_diff(q.len()) <= budget as usize && edit_distance(word, q, budget) <= budget
             {
                 return true;
@@ -384,11 +387,34 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
     let matcher = Matcher {
         plain: &words.plain,
         stems: &words.stemmed,
+        known: &words.known,
     };
+    // Without typo matching, a field can only match if, lowercased and
+    // without separators, it contains a query word or stem: most fields of
+    // a hit do not, and this check costs far less than splitting them.
+    let exact_only = words.known.iter().all(|k| *k);
+    let needles: Vec<&str> = words
+        .plain
+        .iter()
+        .chain(words.stemmed.iter().filter(|s| s.len() >= 3))
+        .map(String::as_str)
+        .collect();
+    let mut squashed = String::new();
     let mut analyzer = ident_analyzer();
     let mut word = String::new();
     let mut out = Vec::new();
     for (field, text) in stored {
+        if exact_only && text.is_ascii() {
+            squashed.clear();
+            squashed.extend(
+                text.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .map(|c| c.to_ascii_lowercase()),
+            );
+            if !needles.iter().any(|n| squashed.contains(n)) {
+                continue;
+            }
+        }
         let mut hits: Vec<(usize, usize)> = Vec::new();
         for (from, to) in split_words(text) {
             normalize(&text[from..to], &mut analyzer, &mut word);
