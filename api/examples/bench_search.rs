@@ -923,7 +923,13 @@ const SEARCH_PAGE: &str = "query($q: String!, $f: SearchFiltersInput) { search(q
 
 /// The query mix searched in-process from `clients` threads, as a reader
 /// who may see public products (the visibility filter applies).
-fn in_process(index: &SearchIndex, mix: &Arc<Vec<Probe>>, extras: Extras, clients: usize, seconds: u64) -> (Latencies, f64) {
+fn in_process(
+    index: &SearchIndex,
+    mix: &Arc<Vec<Probe>>,
+    extras: Extras,
+    clients: usize,
+    seconds: u64,
+) -> (Latencies, f64) {
     let (index, mix) = (index.clone(), mix.clone());
     let reader = Audience::Readers(vec![mesh_catalog::catalog::policy::PUBLIC_READER.to_owned()]);
     load_threads(
@@ -975,13 +981,23 @@ impl Floor {
         use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
         use tantivy::schema::IndexRecordOption;
         use tantivy::Term;
-        let plain: Vec<String> = analyze(&mut ident_analyzer(), &probe.query).into_iter().map(|w| w.text).collect();
-        let stemmed: Vec<String> = analyze(&mut prose_analyzer(), &probe.query).into_iter().map(|w| w.text).collect();
+        let plain: Vec<String> = analyze(&mut ident_analyzer(), &probe.query)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
+        let stemmed: Vec<String> = analyze(&mut prose_analyzer(), &probe.query)
+            .into_iter()
+            .map(|w| w.text)
+            .collect();
         let known = |field, word: &str| {
-            self.searcher
-                .segment_readers()
-                .iter()
-                .any(|s| s.inverted_index(field).unwrap().terms().get(word.as_bytes()).unwrap().is_some())
+            self.searcher.segment_readers().iter().any(|s| {
+                s.inverted_index(field)
+                    .unwrap()
+                    .terms()
+                    .get(word.as_bytes())
+                    .unwrap()
+                    .is_some()
+            })
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (i, word) in plain.iter().enumerate() {
@@ -1300,13 +1316,23 @@ async fn main() {
     );
     row("floor: throughput", format!("{floor_qps:.0} queries/s"));
     row(
-        &format!("in-process ranking only (no highlights), {} threads: p50 / p99", o.clients),
+        &format!(
+            "in-process ranking only (no highlights), {} threads: p50 / p99",
+            o.clients
+        ),
         format!("{} / {}", ms(rank_l.quantile(0.5)), ms(rank_l.quantile(0.99))),
     );
-    row("in-process ranking only: throughput", format!("{rank_qps:.0} queries/s"));
+    row(
+        "in-process ranking only: throughput",
+        format!("{rank_qps:.0} queries/s"),
+    );
     row(
         "in-process throughput / floor: ranking only, with highlights",
-        format!("{:.0} %, {:.0} %", 100.0 * rank_qps / floor_qps, 100.0 * raw_qps / floor_qps),
+        format!(
+            "{:.0} %, {:.0} %",
+            100.0 * rank_qps / floor_qps,
+            100.0 * raw_qps / floor_qps
+        ),
     );
     row(
         "search page (+ highlights, facets) over HTTP: p50 / p99",

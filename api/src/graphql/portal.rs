@@ -77,7 +77,11 @@ impl Portal {
             files.oneshot(request).await.map(IntoResponse::into_response)
         } else {
             files
-                .fallback(ServeFile::new(self.index_file()).precompressed_br().precompressed_gzip())
+                .fallback(
+                    ServeFile::new(self.index_file())
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                )
                 .oneshot(request)
                 .await
                 .map(IntoResponse::into_response)

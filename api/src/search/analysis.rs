@@ -77,7 +77,11 @@ pub fn joined(identifier: &str) -> String {
 /// highlighting asks this of every identifier of a hit's text).
 pub fn joins_to(identifier: &str, word: &str) -> bool {
     let mut expected = word.chars();
-    for c in identifier.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
+    for c in identifier
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+    {
         if expected.next() != Some(c) {
             return false;
         }
@@ -258,7 +262,11 @@ mod tests {
             ("Straße", "straße"),
             ("", ""),
         ] {
-            assert_eq!(joins_to(identifier, word), joined(identifier) == word, "{identifier} {word}");
+            assert_eq!(
+                joins_to(identifier, word),
+                joined(identifier) == word,
+                "{identifier} {word}"
+            );
         }
     }
 

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
-use tantivy::BitSet;
+use tantivy::index::SegmentId;
 use tantivy::query::{
-    BitSetDocSet, BooleanQuery, ConstScorer, EnableScoring, EmptyScorer, Explanation, Occur, Query, RangeQuery,
-    Scorer, TermQuery, Weight,
+    BitSetDocSet, BooleanQuery, ConstScorer, EmptyScorer, EnableScoring, Explanation, Occur, Query, RangeQuery, Scorer,
+    TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::index::SegmentId;
+use tantivy::BitSet;
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 use crate::catalog::policy::Audience;
@@ -147,7 +147,11 @@ impl FilterCache {
                 None => {
                     let weight = match &mut weight {
                         Some(w) => w,
-                        None => weight.insert(filter.query(f).weight(EnableScoring::disabled_from_searcher(searcher))?),
+                        None => weight.insert(
+                            filter
+                                .query(f)
+                                .weight(EnableScoring::disabled_from_searcher(searcher))?,
+                        ),
                     };
                     let mut set = BitSet::with_max_value(segment.max_doc());
                     weight.for_each_no_score(segment, &mut |docs| {

@@ -24,8 +24,8 @@ use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::store::Compressor;
 use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument,
-    Term, TERMINATED,
+    DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, SegmentReader,
+    TantivyDocument, Term, TERMINATED,
 };
 
 pub use document::ProductDoc;
@@ -559,7 +559,11 @@ impl<'s> FastStr<'s> {
     fn get(&mut self, addr: DocAddress) -> Result<String, SearchError> {
         let ord = addr.segment_ord as usize;
         if self.columns[ord].is_none() {
-            let column = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
+            let column = self
+                .searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .str(self.field)?;
             self.columns[ord] = Some(column);
         }
         let mut value = String::new();

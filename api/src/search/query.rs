@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
@@ -159,7 +157,10 @@ pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> 
     let budget = typo_budget(&words.exact);
     if budget > 0 && words.known.contains(&false) {
         let fuzzy = FuzzyTermQuery::new(term(f.name_exact, &words.exact), budget, true);
-        whole.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), NAME_TYPO))));
+        whole.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(fuzzy), NAME_TYPO)),
+        ));
     }
     let n = words.plain.len();
     let none = String::new();
@@ -331,7 +332,11 @@ impl Matcher<'_> {
             if word == q {
                 return true;
             }
-            let budget = if self.known.get(i).copied().unwrap_or(false) { 0 } else { typo_budget(q) };
+            let budget = if self.known.get(i).copied().unwrap_or(false) {
+                0
+            } else {
+                typo_budget(q)
+            };
             if budget > 0 && word.len().abs_diff(q.len()) <= budget as usize && edit_distance(word, q, budget) <= budget
             {
                 return true;

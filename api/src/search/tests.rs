@@ -3,9 +3,9 @@
 //! exact field names, versions, name prefixes), and the bounded totals.
 
 use super::*;
+use crate::catalog::policy::PUBLIC_READER;
 use crate::catalog::schema::SchemaField;
 use crate::catalog::ProductStatus;
-use crate::catalog::policy::PUBLIC_READER;
 
 struct Product {
     name: &'static str,
@@ -17,7 +17,12 @@ struct Product {
     subscribers: u64,
 }
 
-fn product(name: &'static str, owner: &'static str, description: &'static str, fields: &'static [&'static str]) -> Product {
+fn product(
+    name: &'static str,
+    owner: &'static str,
+    description: &'static str,
+    fields: &'static [&'static str],
+) -> Product {
     Product {
         name,
         owner,
@@ -125,7 +130,13 @@ fn catalog() -> Vec<Product> {
                 "warehouse.dispatches",
                 "warehouse-team",
                 "Parcels leaving the warehouse with their shipment and order.",
-                &["dispatch_id", "shipment_type", "order_id", "shipment_ref_id", "shipment_ids"],
+                &[
+                    "dispatch_id",
+                    "shipment_type",
+                    "order_id",
+                    "shipment_ref_id",
+                    "shipment_ids",
+                ],
             )
         },
         product(
@@ -187,8 +198,10 @@ fn catalog() -> Vec<Product> {
     for i in 0..120 {
         let (a, b) = (WORDS[i % 12], WORDS[(i / 12) % 12]);
         let name: &'static str = Box::leak(format!("filler.{a}-{b}-{i}").into_boxed_str());
-        let description: &'static str = Box::leak(format!("The {a} and {b} feed number {i}, with team data.").into_boxed_str());
-        let fields: &'static [&'static str] = Box::leak(vec![&*Box::leak(format!("{a}_id").into_boxed_str()), "id"].into_boxed_slice());
+        let description: &'static str =
+            Box::leak(format!("The {a} and {b} feed number {i}, with team data.").into_boxed_str());
+        let fields: &'static [&'static str] =
+            Box::leak(vec![&*Box::leak(format!("{a}_id").into_boxed_str()), "id"].into_boxed_slice());
         products.push(product(name, "filler-team", description, fields));
     }
     products
@@ -208,7 +221,17 @@ fn index(products: &[Product]) -> SearchIndex {
 
 fn names(index: &SearchIndex, query: &str) -> Vec<String> {
     index
-        .search(query, &SearchFilters::default(), &Audience::All, 10, None, Extras { facets: false, highlights: false })
+        .search(
+            query,
+            &SearchFilters::default(),
+            &Audience::All,
+            10,
+            None,
+            Extras {
+                facets: false,
+                highlights: false,
+            },
+        )
         .unwrap()
         .hits
         .into_iter()
@@ -250,13 +273,20 @@ fn ranking_classes() {
     }
     // A published v2 before its deprecated v1, both before unrelated products.
     for q in ["order events", "order-events"] {
-        check(q, &|h| rank(h, "orders.order-events") == 0 && rank(h, "orders.order-events-v1") == 1);
+        check(q, &|h| {
+            rank(h, "orders.order-events") == 0 && rank(h, "orders.order-events-v1") == 1
+        });
     }
     // A 5–6-letter prefix reaches the products whose names start with it.
     for q in ["shipm", "shipme"] {
         check(q, &|h| h.first().map(String::as_str) == Some("logistics.shipments"));
     }
-    assert!(failures.is_empty(), "{} ranking cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} ranking cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -276,22 +306,57 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
         .collect();
     let index = index(&products);
     let pruned = index
-        .search("common", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: false, highlights: false })
+        .search(
+            "common",
+            &SearchFilters::default(),
+            &Audience::All,
+            20,
+            None,
+            Extras {
+                facets: false,
+                highlights: false,
+            },
+        )
         .unwrap();
     assert_eq!(pruned.total, TRACK_TOTAL);
     assert!(!pruned.total_exact);
     assert!(pruned.has_next_page);
     // Counting facets visits every match: exact total, same ranking.
     let full = index
-        .search("common", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: true, highlights: false })
+        .search(
+            "common",
+            &SearchFilters::default(),
+            &Audience::All,
+            20,
+            None,
+            Extras {
+                facets: true,
+                highlights: false,
+            },
+        )
         .unwrap();
     assert_eq!(full.total, TRACK_TOTAL + 500);
     assert!(full.total_exact);
-    let order = |page: &SearchPage| page.hits.iter().map(|h| (h.qualified_name.clone(), h.score)).collect::<Vec<_>>();
+    let order = |page: &SearchPage| {
+        page.hits
+            .iter()
+            .map(|h| (h.qualified_name.clone(), h.score))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(order(&pruned), order(&full));
     // Under the bound: exact.
     let few = index
-        .search("item-7", &SearchFilters::default(), &Audience::All, 20, None, Extras { facets: false, highlights: false })
+        .search(
+            "item-7",
+            &SearchFilters::default(),
+            &Audience::All,
+            20,
+            None,
+            Extras {
+                facets: false,
+                highlights: false,
+            },
+        )
         .unwrap();
     assert!(few.total_exact);
     assert!(few.total > 0 && few.total < TRACK_TOTAL);
