@@ -2,9 +2,10 @@
 //! or downstream to any depth (cycle-safe), and impact analysis.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{application, data_product, lineage_edge};
@@ -54,6 +55,50 @@ pub struct LineageNode {
     /// (`restricted-<n>`, unique within one answer) and `name` is
     /// `restricted`.
     pub restricted: bool,
+    /// The row behind the node, read by the walk (`None` for a restricted
+    /// node, or a node whose row is gone): resolvers need no second read.
+    pub entity: Option<NodeEntity>,
+}
+
+/// The product or application behind a lineage node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeEntity {
+    Product(Arc<data_product::Model>),
+    Application(Arc<application::Model>),
+}
+
+/// Most ids bound in one `IN (…)` list (SQLite allows 32,766 parameters,
+/// PostgreSQL 65,535): larger sets are read in several queries.
+const IN_CHUNK: usize = 10_000;
+
+/// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`].
+async fn rows_in<E: EntityTrait>(db: &impl ConnectionTrait, column: E::Column, ids: &[String]) -> Result<Vec<E::Model>>
+where
+    E::Column: ColumnTrait,
+{
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        rows.extend(E::find().filter(column.is_in(chunk.iter().cloned())).all(db).await?);
+    }
+    Ok(rows)
+}
+
+/// What a walk reached: each node's kind and signed distance, and the
+/// edges crossed (sorted by id).
+struct Reached {
+    nodes: HashMap<String, (NodeKind, i32)>,
+    edges: Vec<lineage_edge::Model>,
+}
+
+impl Reached {
+    /// The reached ids of one kind.
+    fn ids(&self, kind: NodeKind) -> Vec<String> {
+        self.nodes
+            .iter()
+            .filter(|(_, (k, _))| *k == kind)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
 }
 
 /// The name shown for products hidden from the caller.
@@ -101,31 +146,6 @@ fn edge_kind(from: NodeKind, to: NodeKind) -> Result<EdgeKind> {
             "an application cannot feed another application directly: connect them through a data product".into(),
         )),
     }
-}
-
-async fn resolve(db: &impl ConnectionTrait, node: &NodeRef) -> Result<(Endpoint, String)> {
-    Ok(match node {
-        NodeRef::Product(key) => {
-            let p = find_product(db, key).await?;
-            (
-                Endpoint {
-                    kind: NodeKind::Product,
-                    id: p.id,
-                },
-                p.qualified_name,
-            )
-        }
-        NodeRef::Application(key) => {
-            let a = find_application(db, key).await?;
-            (
-                Endpoint {
-                    kind: NodeKind::Application,
-                    id: a.id,
-                },
-                a.name,
-            )
-        }
-    })
 }
 
 /// An endpoint with what authorization needs: the teams owning it and,
@@ -350,78 +370,88 @@ impl Catalog {
         depth: i32,
     ) -> Result<LineageGraph> {
         policy::ensure_reader(principal)?;
-        if let NodeRef::Product(key) = of {
-            self.visible_product(principal, key).await?;
-        }
-        let graph = self.walk(of, direction, depth).await?;
-        self.mask(principal, graph).await
-    }
-
-    /// Replaces the products hidden from the caller by placeholders.
-    async fn mask(&self, principal: &Principal, mut graph: LineageGraph) -> Result<LineageGraph> {
-        let product_ids: Vec<String> = graph
-            .nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Product)
-            .map(|n| n.id.clone())
-            .collect();
-        let mut hidden: Vec<String> = data_product::Entity::find()
-            .filter(data_product::Column::Id.is_in(product_ids))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .filter(|p| !policy::can_see(principal, p))
-            .map(|p| p.id)
-            .collect();
-        if hidden.is_empty() {
-            return Ok(graph);
-        }
-        // Numbered in walk order (depth, then name), not by id: the
-        // placeholder says nothing about the product behind it.
-        let order: HashMap<&str, usize> = graph
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), i))
-            .collect();
-        hidden.sort_by_key(|id| order.get(id.as_str()).copied());
-        let placeholder: HashMap<String, String> = hidden
-            .into_iter()
-            .enumerate()
-            .map(|(i, id)| (id, format!("{RESTRICTED}-{}", i + 1)))
-            .collect();
-        for node in &mut graph.nodes {
-            if let Some(id) = placeholder.get(&node.id) {
-                node.id = id.clone();
-                node.name = RESTRICTED.to_owned();
-                node.restricted = true;
-            }
-        }
-        for edge in &mut graph.edges {
-            let mut touched = false;
-            for end in [&mut edge.from_id, &mut edge.to_id] {
-                if let Some(id) = placeholder.get(end.as_str()) {
-                    *end = id.clone();
-                    touched = true;
+        // A product root is checked for visibility before the depth (an
+        // application root after it), as before.
+        let root = match of {
+            NodeRef::Product(key) => {
+                let p = self.visible_product(principal, key).await?;
+                check_depth(depth)?;
+                LineageNode {
+                    kind: NodeKind::Product,
+                    id: p.id.clone(),
+                    name: p.qualified_name.clone(),
+                    depth: 0,
+                    restricted: false,
+                    entity: Some(NodeEntity::Product(Arc::new(p))),
                 }
             }
-            if touched {
-                edge.field_mappings = "[]".into();
-                edge.created_by = RESTRICTED.to_owned();
+            NodeRef::Application(key) => {
+                check_depth(depth)?;
+                let a = find_application(self.db(), key).await?;
+                LineageNode {
+                    kind: NodeKind::Application,
+                    id: a.id.clone(),
+                    name: a.name.clone(),
+                    depth: 0,
+                    restricted: false,
+                    entity: Some(NodeEntity::Application(Arc::new(a))),
+                }
             }
+        };
+        let reached = self.walk(&root.id, direction, depth).await?;
+        // One read per kind gives names, visibility and the rows the
+        // resolvers show.
+        let products =
+            rows_in::<data_product::Entity>(self.db(), data_product::Column::Id, &reached.ids(NodeKind::Product))
+                .await?;
+        let applications =
+            rows_in::<application::Entity>(self.db(), application::Column::Id, &reached.ids(NodeKind::Application))
+                .await?;
+        let mut hidden: HashSet<String> = HashSet::new();
+        let mut entities: HashMap<String, NodeEntity> = HashMap::with_capacity(products.len() + applications.len());
+        for p in products {
+            if !policy::can_see(principal, &p) {
+                hidden.insert(p.id.clone());
+            }
+            entities.insert(p.id.clone(), NodeEntity::Product(Arc::new(p)));
         }
-        Ok(graph)
+        for a in applications {
+            entities.insert(a.id.clone(), NodeEntity::Application(Arc::new(a)));
+        }
+        let mut nodes: Vec<LineageNode> = reached
+            .nodes
+            .into_iter()
+            .map(|(id, (kind, depth))| {
+                let entity = entities.remove(&id);
+                LineageNode {
+                    name: match &entity {
+                        Some(NodeEntity::Product(p)) => p.qualified_name.clone(),
+                        Some(NodeEntity::Application(a)) => a.name.clone(),
+                        None => String::new(),
+                    },
+                    kind,
+                    id,
+                    depth,
+                    restricted: false,
+                    entity,
+                }
+            })
+            .collect();
+        nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
+        Ok(mask(
+            LineageGraph {
+                root,
+                nodes,
+                edges: reached.edges,
+            },
+            &hidden,
+        ))
     }
 
-    /// Walks the whole graph from `of` up to `depth` hops in `direction`
-    /// (unfiltered: callers mask what the caller may not see).
-    async fn walk(&self, of: &NodeRef, direction: Direction, depth: i32) -> Result<LineageGraph> {
-        if !(1..=MAX_DEPTH).contains(&depth) {
-            return Err(CatalogError::Validation(format!(
-                "depth must be between 1 and {MAX_DEPTH}, got {depth}"
-            )));
-        }
-        let (root, root_name) = resolve(self.db(), of).await?;
+    /// Walks the whole graph from `root` up to `depth` hops in `direction`
+    /// (unfiltered: callers mask what the caller may not see); the root
+    /// itself is not among the nodes reached.
+    async fn walk(&self, root: &str, direction: Direction, depth: i32) -> Result<Reached> {
         let mut reached: HashMap<String, (NodeKind, i32)> = HashMap::new();
         let mut edges: HashMap<String, lineage_edge::Model> = HashMap::new();
         let walks: &[bool] = match direction {
@@ -430,8 +460,8 @@ impl Catalog {
             Direction::Both => &[false, true],
         };
         for &downstream in walks {
-            let mut seen: HashSet<String> = HashSet::from([root.id.clone()]);
-            let mut frontier = vec![root.id.clone()];
+            let mut seen: HashSet<String> = HashSet::from([root.to_owned()]);
+            let mut frontier = vec![root.to_owned()];
             for level in 1..=depth {
                 if frontier.is_empty() {
                     break;
@@ -441,10 +471,7 @@ impl Catalog {
                 } else {
                     lineage_edge::Column::ToId
                 };
-                let found = lineage_edge::Entity::find()
-                    .filter(column.is_in(frontier.clone()))
-                    .all(self.db())
-                    .await?;
+                let found = rows_in::<lineage_edge::Entity>(self.db(), column, &frontier).await?;
                 frontier.clear();
                 for edge in found {
                     let (next, kind) = if downstream {
@@ -461,65 +488,27 @@ impl Catalog {
                 }
             }
         }
-        reached.remove(&root.id);
-        let ids: Vec<String> = reached.keys().cloned().collect();
-        let names = self.names(self.db(), &ids).await?;
-        let mut nodes: Vec<LineageNode> = reached
-            .into_iter()
-            .map(|(id, (kind, depth))| LineageNode {
-                name: names.get(&id).cloned().unwrap_or_default(),
-                kind,
-                id,
-                depth,
-                restricted: false,
-            })
-            .collect();
-        nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.name.cmp(&b.name)));
+        reached.remove(root);
         let mut edges: Vec<_> = edges.into_values().collect();
         edges.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(LineageGraph {
-            root: LineageNode {
-                kind: root.kind,
-                id: root.id,
-                name: root_name,
-                depth: 0,
-                restricted: false,
-            },
-            nodes,
-            edges,
-        })
+        Ok(Reached { nodes: reached, edges })
     }
 
     /// Every product and application downstream of `product`; products
     /// hidden from the caller are only counted.
     pub async fn impact(&self, principal: &Principal, product: &str) -> Result<ImpactReport> {
         let root = self.visible_product(principal, product).await?;
-        let graph = self
-            .walk(&NodeRef::Product(root.id.clone()), Direction::Downstream, MAX_DEPTH)
-            .await?;
-        let depth_of: HashMap<&str, i32> = graph.nodes.iter().map(|n| (n.id.as_str(), n.depth)).collect();
-        let product_ids: Vec<&str> = graph
-            .nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Product)
-            .map(|n| n.id.as_str())
-            .collect();
-        let app_ids: Vec<&str> = graph
-            .nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Application)
-            .map(|n| n.id.as_str())
-            .collect();
-        let (visible, hidden): (Vec<_>, Vec<_>) = data_product::Entity::find()
-            .filter(data_product::Column::Id.is_in(product_ids))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .partition(|p| policy::can_see(principal, p));
+        let reached = self.walk(&root.id, Direction::Downstream, MAX_DEPTH).await?;
+        let depth_of = |id: &str| reached.nodes.get(id).map_or(0, |&(_, depth)| depth);
+        let (visible, hidden): (Vec<_>, Vec<_>) =
+            rows_in::<data_product::Entity>(self.db(), data_product::Column::Id, &reached.ids(NodeKind::Product))
+                .await?
+                .into_iter()
+                .partition(|p| policy::can_see(principal, p));
         let mut products: Vec<ImpactedProduct> = visible
             .into_iter()
             .map(|p| ImpactedProduct {
-                depth: depth_of[p.id.as_str()],
+                depth: depth_of(&p.id),
                 product: p,
             })
             .collect();
@@ -528,16 +517,15 @@ impl Catalog {
                 .cmp(&b.depth)
                 .then_with(|| a.product.qualified_name.cmp(&b.product.qualified_name))
         });
-        let mut applications: Vec<ImpactedApplication> = application::Entity::find()
-            .filter(application::Column::Id.is_in(app_ids))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|a| ImpactedApplication {
-                depth: depth_of[a.id.as_str()],
-                application: a,
-            })
-            .collect();
+        let mut applications: Vec<ImpactedApplication> =
+            rows_in::<application::Entity>(self.db(), application::Column::Id, &reached.ids(NodeKind::Application))
+                .await?
+                .into_iter()
+                .map(|a| ImpactedApplication {
+                    depth: depth_of(&a.id),
+                    application: a,
+                })
+                .collect();
         applications.sort_by(|a, b| {
             a.depth
                 .cmp(&b.depth)
@@ -554,20 +542,67 @@ impl Catalog {
     /// Display names of products and applications by id.
     async fn names(&self, db: &impl ConnectionTrait, ids: &[String]) -> Result<HashMap<String, String>> {
         let mut names: HashMap<String, String> = data_product::Entity::find()
+            .select_only()
+            .columns([data_product::Column::Id, data_product::Column::QualifiedName])
             .filter(data_product::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<(String, String)>()
             .all(db)
             .await?
             .into_iter()
-            .map(|p| (p.id, p.qualified_name))
             .collect();
         names.extend(
             application::Entity::find()
+                .select_only()
+                .columns([application::Column::Id, application::Column::Name])
                 .filter(application::Column::Id.is_in(ids.to_vec()))
+                .into_tuple::<(String, String)>()
                 .all(db)
-                .await?
-                .into_iter()
-                .map(|a| (a.id, a.name)),
+                .await?,
         );
         Ok(names)
     }
+}
+
+fn check_depth(depth: i32) -> Result<()> {
+    if (1..=MAX_DEPTH).contains(&depth) {
+        Ok(())
+    } else {
+        Err(CatalogError::Validation(format!(
+            "depth must be between 1 and {MAX_DEPTH}, got {depth}"
+        )))
+    }
+}
+
+/// Replaces the `hidden` products by placeholders: numbered in walk order
+/// (depth, then name), not by id, so a placeholder says nothing about the
+/// product behind it; edges touching one keep their shape and lose their
+/// details.
+fn mask(mut graph: LineageGraph, hidden: &HashSet<String>) -> LineageGraph {
+    if hidden.is_empty() {
+        return graph;
+    }
+    let mut placeholder: HashMap<String, String> = HashMap::with_capacity(hidden.len());
+    for node in &mut graph.nodes {
+        if hidden.contains(&node.id) {
+            let id = format!("{RESTRICTED}-{}", placeholder.len() + 1);
+            placeholder.insert(std::mem::replace(&mut node.id, id.clone()), id);
+            node.name = RESTRICTED.to_owned();
+            node.restricted = true;
+            node.entity = None;
+        }
+    }
+    for edge in &mut graph.edges {
+        let mut touched = false;
+        for end in [&mut edge.from_id, &mut edge.to_id] {
+            if let Some(id) = placeholder.get(end.as_str()) {
+                *end = id.clone();
+                touched = true;
+            }
+        }
+        if touched {
+            edge.field_mappings = "[]".into();
+            edge.created_by = RESTRICTED.to_owned();
+        }
+    }
+    graph
 }

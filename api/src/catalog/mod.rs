@@ -43,7 +43,7 @@ pub use audit::AuditFilter;
 pub use error::{CatalogError, Result};
 pub use freshness::{MonitoredProduct, SYSTEM_ACTOR};
 pub use lineage::{
-    ImpactReport, ImpactedApplication, ImpactedProduct, LineageGraph, LineageNode, NewLineageEdge, NodeRef,
+    ImpactReport, ImpactedApplication, ImpactedProduct, LineageGraph, LineageNode, NewLineageEdge, NodeEntity, NodeRef,
 };
 pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, QualityCheckInput, SlaInput, TopicInput};
 pub use quality::{quality_score, RecordQualityResult};

@@ -824,38 +824,44 @@ impl LineageEdge {
     }
 }
 
+// Borrowed from the walk's answer: its row was read with the walk, so
+// `entity` reads nothing more.
+pub struct LineageNode<'a>(&'a domain_layer::LineageNode);
+
 /// A node reached by a lineage walk.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct LineageNode {
-    pub kind: NodeKind,
+#[Object]
+impl LineageNode<'_> {
+    async fn kind(&self) -> NodeKind {
+        self.0.kind
+    }
     /// For a restricted node, an opaque placeholder (`restricted-<n>`).
-    pub id: ID,
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
     /// `restricted` for a restricted node.
-    pub name: String,
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
     /// Hops from the root: negative upstream, positive downstream.
-    pub depth: i32,
+    async fn depth(&self) -> i32 {
+        self.0.depth
+    }
     /// A product hidden from the caller: it exists in the graph, but who
     /// and what it is stays hidden.
-    pub restricted: bool,
-}
-
-#[ComplexObject]
-impl LineageNode {
-    async fn entity(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
-        entity(ctx, self.kind.as_str(), &self.id).await
+    async fn restricted(&self) -> bool {
+        self.0.restricted
     }
-}
-
-impl From<domain_layer::LineageNode> for LineageNode {
-    fn from(n: domain_layer::LineageNode) -> Self {
-        Self {
-            kind: n.kind,
-            id: ID(n.id),
-            name: n.name,
-            depth: n.depth,
-            restricted: n.restricted,
-        }
+    async fn entity(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
+        Ok(match &self.0.entity {
+            Some(domain_layer::NodeEntity::Product(p)) => {
+                Some(LineageEntity::DataProduct(Box::new(DataProduct((**p).clone()))))
+            }
+            Some(domain_layer::NodeEntity::Application(a)) => {
+                Some(LineageEntity::Application(Application((**a).clone())))
+            }
+            None if self.0.restricted => None,
+            None => entity(ctx, self.0.kind.as_str(), &self.0.id).await?,
+        })
     }
 }
 
@@ -864,12 +870,12 @@ pub struct LineageGraph(pub domain_layer::LineageGraph);
 
 #[Object]
 impl LineageGraph {
-    async fn root(&self) -> LineageNode {
-        self.0.root.clone().into()
+    async fn root(&self) -> LineageNode<'_> {
+        LineageNode(&self.0.root)
     }
     /// Reached nodes (the root excluded), nearest first.
-    async fn nodes(&self) -> Vec<LineageNode> {
-        self.0.nodes.iter().cloned().map(Into::into).collect()
+    async fn nodes(&self) -> Vec<LineageNode<'_>> {
+        self.0.nodes.iter().map(LineageNode).collect()
     }
     async fn edges(&self) -> Vec<LineageEdge> {
         self.0.edges.iter().cloned().map(LineageEdge).collect()
