@@ -11,6 +11,7 @@ mod m20261127_000001_catalog;
 mod m20261201_000001_outbox;
 mod m20261215_000001_use_cases;
 mod m20261230_000001_successor;
+mod m20261231_000001_topic_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_outbox::Migration),
             Box::new(m20261215_000001_use_cases::Migration),
             Box::new(m20261230_000001_successor::Migration),
+            Box::new(m20261231_000001_topic_index::Migration),
         ]
     }
 }
