@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{free_port, token_with_roles, Process, SECRET};
+use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
 use mesh_catalog::store::entities::{application, data_product, domain, lineage_edge, team};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
@@ -103,48 +103,6 @@ fn options() -> Options {
 
 // ---------------------------------------------------------- the graph
 
-/// A small deterministic generator (xorshift64*): every run stores the
-/// same graph.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-const DOMAINS: &[&str] = &[
-    "orders",
-    "payments",
-    "customers",
-    "inventory",
-    "logistics",
-    "marketing",
-    "analytics",
-    "finance",
-    "pricing",
-    "catalog",
-    "support",
-    "identity",
-    "fraud",
-    "loyalty",
-    "search",
-    "recommendations",
-    "billing",
-    "shipping",
-    "returns",
-    "warehouse",
-    "procurement",
-    "hr",
-    "security",
-    "telemetry",
-];
 const NOUNS: &[&str] = &[
     "order", "payment", "invoice", "customer", "account", "shipment", "parcel", "stock", "price", "refund", "ledger",
     "session", "click", "campaign", "risk", "ticket", "review", "forecast", "supplier", "device",
@@ -520,25 +478,13 @@ const IMPACT: &str = "query($qn: String!) { impact(of: $qn) {
 #[derive(Clone)]
 struct Client {
     http: reqwest::Client,
-    url: String,
+    port: u16,
 }
 
 impl Client {
     /// Sends a query; the answer's size (nodes or impacted entries).
     async fn run(&self, token: &str, query: &str, variables: Value) -> usize {
-        let body: Value = self
-            .http
-            .post(&self.url)
-            .bearer_auth(token)
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(body.get("errors").is_none(), "{body}");
-        let data = &body["data"];
+        let data = &common::graphql(&self.http, self.port, token, query, variables).await;
         if let Some(nodes) = data["lineage"]["nodes"].as_array() {
             nodes.len()
         } else {
@@ -638,7 +584,7 @@ async fn measure(
 ) {
     let client = Client {
         http: reqwest::Client::builder().pool_max_idle_per_host(16).build().unwrap(),
-        url: format!("http://127.0.0.1:{port}/graphql"),
+        port,
     };
     let reader = token_with_roles("bench-reader", &["orders-team"], &[]);
     let admin = token_with_roles("bench-admin", &[], &["admin"]);

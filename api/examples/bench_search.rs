@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::SECRET;
+use common::{Rng, DOMAINS, SECRET};
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::policy::Audience;
 use mesh_catalog::catalog::schema::SchemaField;
@@ -79,51 +79,6 @@ fn options() -> Options {
 
 // ------------------------------------------------------- synthetic catalog
 
-/// A small deterministic generator (xorshift64*), so every run indexes the
-/// same catalog.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
-        list[self.below(list.len())]
-    }
-}
-
-const DOMAINS: &[&str] = &[
-    "orders",
-    "payments",
-    "customers",
-    "inventory",
-    "logistics",
-    "marketing",
-    "analytics",
-    "finance",
-    "pricing",
-    "catalog",
-    "support",
-    "identity",
-    "fraud",
-    "loyalty",
-    "search",
-    "recommendations",
-    "billing",
-    "shipping",
-    "returns",
-    "warehouse",
-    "procurement",
-    "hr",
-    "security",
-    "telemetry",
-];
 const NOUNS: &[&str] = &[
     "order",
     "payment",

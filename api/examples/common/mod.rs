@@ -119,3 +119,50 @@ pub async fn graphql(http: &reqwest::Client, port: u16, token: &str, query: &str
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
 }
+
+/// A small deterministic generator (xorshift64*), so every run generates
+/// the same data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.below(list.len())]
+    }
+}
+
+/// The domains of the synthetic catalogs.
+pub const DOMAINS: &[&str] = &[
+    "orders",
+    "payments",
+    "customers",
+    "inventory",
+    "logistics",
+    "marketing",
+    "analytics",
+    "finance",
+    "pricing",
+    "catalog",
+    "support",
+    "identity",
+    "fraud",
+    "loyalty",
+    "search",
+    "recommendations",
+    "billing",
+    "shipping",
+    "returns",
+    "warehouse",
+    "procurement",
+    "hr",
+    "security",
+    "telemetry",
+];

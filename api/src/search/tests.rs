@@ -219,20 +219,19 @@ fn index(products: &[Product]) -> SearchIndex {
     index
 }
 
-fn names(index: &SearchIndex, query: &str) -> Vec<String> {
+/// A page of `first` hits for `query`, as an admin, without highlights.
+fn page(index: &SearchIndex, query: &str, first: usize, facets: bool) -> SearchPage {
+    let extras = Extras {
+        facets,
+        highlights: false,
+    };
     index
-        .search(
-            query,
-            &SearchFilters::default(),
-            &Audience::All,
-            10,
-            None,
-            Extras {
-                facets: false,
-                highlights: false,
-            },
-        )
+        .search(query, &SearchFilters::default(), &Audience::All, first, None, extras)
         .unwrap()
+}
+
+fn names(index: &SearchIndex, query: &str) -> Vec<String> {
+    page(index, query, 10, false)
         .hits
         .into_iter()
         .map(|h| h.qualified_name)
@@ -305,36 +304,12 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
         })
         .collect();
     let index = index(&products);
-    let pruned = index
-        .search(
-            "common",
-            &SearchFilters::default(),
-            &Audience::All,
-            20,
-            None,
-            Extras {
-                facets: false,
-                highlights: false,
-            },
-        )
-        .unwrap();
+    let pruned = page(&index, "common", 20, false);
     assert_eq!(pruned.total, TRACK_TOTAL);
     assert!(!pruned.total_exact);
     assert!(pruned.has_next_page);
     // Counting facets visits every match: exact total, same ranking.
-    let full = index
-        .search(
-            "common",
-            &SearchFilters::default(),
-            &Audience::All,
-            20,
-            None,
-            Extras {
-                facets: true,
-                highlights: false,
-            },
-        )
-        .unwrap();
+    let full = page(&index, "common", 20, true);
     assert_eq!(full.total, TRACK_TOTAL + 500);
     assert!(full.total_exact);
     let order = |page: &SearchPage| {
@@ -345,19 +320,7 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
     };
     assert_eq!(order(&pruned), order(&full));
     // Under the bound: exact.
-    let few = index
-        .search(
-            "item-7",
-            &SearchFilters::default(),
-            &Audience::All,
-            20,
-            None,
-            Extras {
-                facets: false,
-                highlights: false,
-            },
-        )
-        .unwrap();
+    let few = page(&index, "item-7", 20, false);
     assert!(few.total_exact);
     assert!(few.total > 0 && few.total < TRACK_TOTAL);
 }
