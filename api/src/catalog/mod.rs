@@ -215,16 +215,15 @@ impl Catalog {
         })
     }
 
-    /// The product whose live records `caller` wants to read, if it exists
-    /// and the policy allows it (`productEvents`).
+    /// The product whose live records `principal` wants to read, if it
+    /// exists and the policy allows it (`productEvents`).
     pub async fn product_for_records(
         &self,
-        caller: &Caller,
+        principal: &policy::Principal,
         key: &str,
     ) -> Result<(data_product::Model, policy::RecordAccess)> {
-        let principal = self.principal(caller).await?;
         let product = rows::find_product(self.db(), key).await?;
-        let access = policy::record_access(self.db(), &principal, &product, key).await?;
+        let access = policy::record_access(self.db(), principal, &product, key).await?;
         if self.settings.reserved_topics.contains(&product.topic_name) {
             return Err(CatalogError::Forbidden(format!(
                 "the records of {} are not available: its topic `{}` is reserved for the platform",

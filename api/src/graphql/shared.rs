@@ -27,15 +27,14 @@ use async_graphql::{
 use futures_util::stream::{BoxStream, StreamExt};
 use tokio::sync::{broadcast, oneshot};
 
-use crate::auth::Caller;
 use crate::catalog::Catalog;
 use crate::config::GraphqlLimits;
-use crate::stream::{Delivery, Feed, Live};
+use crate::stream::{newest_first, Delivery, Feed, Live};
 
 use super::limits::AliasLimit;
-use super::live::{EventsFrom, ProductEvent, ProductEventsFilter, StartPosition};
-use super::quota::{CallerKey, SubscriptionQuota};
-use super::subscription::access_lost;
+use super::live::{kafka_unavailable, EventsFrom, ProductEvent, ProductEventsFilter, StartPosition};
+use super::quota::SubscriptionQuota;
+use super::subscription::{EventsSetup, Subscriber};
 
 /// One message of a subscription: a response serialised once and shared,
 /// or one of this subscriber's own.
@@ -99,8 +98,24 @@ type RenderSchema = Schema<RenderRoot, EmptyMutation, EmptySubscription>;
 struct Document {
     query: ExecutableDocument,
     variables: Variables,
-    /// The response key of `productEvents` (its alias, if any).
+    place: Place,
+}
+
+/// Where `productEvents` is in a subscription document, for its errors.
+#[derive(Clone)]
+struct Place {
+    /// Its response key (the alias, if any).
     key: String,
+    pos: Pos,
+}
+
+impl Place {
+    /// `error` as this subscriber's response, located like the executor's.
+    fn error(&self, error: async_graphql::Error) -> Payload {
+        let mut error = error.into_server_error(self.pos);
+        error.path = vec![PathSegment::Field(self.key.clone())];
+        Payload::Own(Box::new(Response::from_errors(vec![error])))
+    }
 }
 
 /// The registry of renditions, shared by all connections. Cheap to clone.
@@ -141,12 +156,6 @@ struct Rendition {
     _stop: oneshot::Sender<()>,
 }
 
-/// Who is subscribing.
-pub struct Subscriber<'a> {
-    pub caller: &'a Caller,
-    pub key: &'a CallerKey,
-}
-
 impl SharedEvents {
     pub fn new(catalog: Catalog, live: Live, quota: SubscriptionQuota, limits: &GraphqlLimits) -> Self {
         let mut builder = Schema::build(RenderRoot, EmptyMutation, EmptySubscription)
@@ -177,56 +186,59 @@ impl SharedEvents {
         counts
     }
 
-    /// Subscribes through a shared rendition when `request` is a live
-    /// `productEvents` subscription the caller may read; `None` leaves it to
-    /// the full schema.
+    /// Serves `request` through a shared rendition if it is a live
+    /// `productEvents` subscription whose document and arguments the
+    /// rendering schema accepts. `None` leaves the request to the full
+    /// schema's executor: another field or start, or a document or arguments
+    /// refused, for which the executor gives the canonical errors. Once
+    /// planned, a refusal (hidden, forbidden, no slot left, Kafka down) is
+    /// answered here, from the same set-up the executor uses.
     pub async fn subscribe(&self, who: Subscriber<'_>, request: &Request) -> Option<BoxStream<'static, Payload>> {
         let (document, planned) = self.plan(request).await?;
         if !planned.latest {
             return None;
         }
         let inner = &self.inner;
-        let (product, access) = inner
-            .catalog
-            .product_for_records(who.caller, &planned.product)
-            .await
-            .ok()?;
-        let permit = inner.quota.acquire(who.key).ok()?;
-        let feed = inner
-            .live
-            .hub()
-            .feed(&product.topic_name, Some(&product.id))
-            .await
-            .ok()?;
-        let lost = access_lost(&inner.catalog, who.caller, &inner.live, product.id.clone())
-            .await
-            .ok()?;
+        let opened = match EventsSetup::open(&inner.catalog, &inner.live, &inner.quota, who, &planned.product).await {
+            Ok(opened) => opened,
+            Err(error) => return Some(futures_util::stream::iter([document.place.error(error)]).boxed()),
+        };
+        let EventsSetup {
+            product,
+            access,
+            permit,
+            lost,
+        } = opened;
+        let feed = match inner.live.hub().feed(&product.topic_name, Some(&product.id)).await {
+            Ok(feed) => feed,
+            Err(e) => {
+                let refusal = document.place.error(kafka_unavailable(e));
+                return Some(futures_util::stream::iter([refusal]).boxed());
+            }
+        };
         let group = GroupKey {
             product_id: product.id.clone(),
             pii: access.pii,
             request: request_key(request),
         };
+        let place = document.place.clone();
         let (rendition, rx) = self.rendition(group, document, planned.filter, &feed);
         let attached = feed.attach();
-        let field = rendition.renderer.document.key.clone();
-        let records = futures_util::stream::unfold((rendition, rx), |(rendition, mut rx)| async move {
-            let payload = match rx.recv().await {
-                Ok(bytes) => Payload::Shared(bytes),
-                Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                    let skipped = skipped + rx.len() as u64;
-                    rx = rx.resubscribe();
-                    let bytes = rendition.renderer.render(Delivery::Lagged(skipped), false).await?;
-                    Payload::Shared(bytes)
+        let records = newest_first(rx).filter_map(move |item| {
+            let rendition = rendition.clone();
+            async move {
+                match item {
+                    Ok(bytes) => Some(Payload::Shared(bytes)),
+                    // Rendered for this subscriber alone.
+                    Err(skipped) => rendition
+                        .renderer
+                        .render(Delivery::Lagged(skipped), false)
+                        .await
+                        .map(Payload::Shared),
                 }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            };
-            Some((payload, (rendition, rx)))
+            }
         });
-        let lost = lost.map(move |error| {
-            let mut error = error.into_server_error(Pos::default());
-            error.path = vec![PathSegment::Field(field.clone())];
-            Payload::Own(Box::new(Response::from_errors(vec![error])))
-        });
+        let lost = lost.map(move |error| place.error(error));
         // Whichever comes first; the stream ends after the error.
         let stream = futures_util::stream::select(records, lost).scan(false, move |ended, payload| {
             let _held = (&permit, &attached);
@@ -348,13 +360,16 @@ impl Document {
         if field.node.name.node != "productEvents" || !field.node.directives.is_empty() {
             return None;
         }
-        let key = field.node.response_key().node.to_string();
+        let place = Place {
+            key: field.node.response_key().node.to_string(),
+            pos: field.pos,
+        };
         node.ty = OperationType::Query;
         parsed.operations = DocumentOperations::Single(operation);
         Some(Self {
             query: parsed,
             variables: request.variables.clone(),
-            key,
+            place,
         })
     }
 }
@@ -388,7 +403,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(doc.key, "feed");
+        assert_eq!(doc.place.key, "feed");
         let DocumentOperations::Single(operation) = &doc.query.operations else {
             panic!("one operation");
         };
@@ -397,7 +412,7 @@ mod tests {
             "subscription A { productEvents(product: \"a.b\") { __typename } } query B { __typename }",
             Some("A"),
         );
-        assert_eq!(picked.unwrap().key, "productEvents");
+        assert_eq!(picked.unwrap().place.key, "productEvents");
     }
 
     #[test]

@@ -7,10 +7,13 @@
 use std::time::Duration;
 
 use async_graphql::{Context, ErrorExtensions, Result, Subscription};
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 
 use crate::auth::Caller;
-use crate::catalog::{policy, Catalog, CatalogError, ChangeKind};
+use crate::catalog::policy::{self, Principal, RecordAccess};
+use crate::catalog::{Catalog, CatalogError, ChangeKind};
+use crate::store::entities::data_product;
 use crate::stream::{Delivery, Live, StartAt};
 
 use super::error::GqlResult;
@@ -88,13 +91,22 @@ impl SubscriptionRoot {
     ) -> Result<impl Stream<Item = Result<ProductEvent>>> {
         // async-graphql keeps this resolver's future in the same allocation
         // as the stream it returns, for the subscription's lifetime: the
-        // lookups below are boxed so that allocation stays small.
+        // set-up is boxed so that allocation stays small.
         let filter = filter.unwrap_or_default();
         filter.validate()?;
-        let (product, access) = Box::pin(catalog(ctx).product_for_records(caller(ctx), &product))
-            .await
-            .gql()?;
-        let permit = permit(ctx)?;
+        let key = caller_key(ctx);
+        let who = Subscriber {
+            caller: caller(ctx),
+            principal: principal(ctx),
+            key: &key,
+        };
+        let quota = ctx.data_unchecked::<SubscriptionQuota>();
+        let EventsSetup {
+            product,
+            access,
+            permit,
+            lost,
+        } = Box::pin(EventsSetup::open(catalog(ctx), live(ctx), quota, who, &product)).await?;
         let start = from.map_or(StartAt::Latest, |f| f.start_at());
         let hub = live(ctx).hub();
         let records = if start == StartAt::Latest {
@@ -112,9 +124,7 @@ impl SubscriptionRoot {
         let records = records
             .filter(move |d| std::future::ready(filter.accepts(d, access.pii)))
             .map(move |d| Ok(ProductEvent::of(d, access.pii)));
-        let lost = Box::pin(access_lost(catalog(ctx), caller(ctx), live(ctx), product.id.clone()))
-            .await?
-            .map(Err);
+        let lost = lost.map(Err);
         // Whichever comes first; the stream ends after an error.
         Ok(
             futures_util::stream::select(records, lost).scan(false, move |ended, item| {
@@ -167,7 +177,7 @@ impl SubscriptionRoot {
 /// `product_id`: checked again whenever a catalog event revokes access to
 /// it or retires it (events from every replica arrive through
 /// `mesh.catalog.events`).
-pub(super) async fn access_lost(
+async fn access_lost(
     catalog: &Catalog,
     caller: &Caller,
     live: &Live,
@@ -191,18 +201,71 @@ pub(super) async fn access_lost(
         .then(move |_| {
             let (catalog, caller, product_id) = (catalog.clone(), caller.clone(), product_id.clone());
             // Boxed, as in `catalog_events`: held by every idle subscriber.
-            Box::pin(async move { catalog.product_for_records(&caller, &product_id).await })
+            Box::pin(async move {
+                let principal = catalog.principal(&caller).await?;
+                catalog.product_for_records(&principal, &product_id).await
+            })
         })
         .filter_map(|checked| std::future::ready(checked.err()))
         .take(1)
         .map(|e| e.extend()))
 }
 
-/// Takes one of the caller's live-subscription slots (see `quota`).
-fn permit(ctx: &Context<'_>) -> Result<Permit> {
-    let key = ctx
-        .data_opt::<CallerKey>()
+/// The key of the caller's live-subscription slots (see `quota`).
+fn caller_key(ctx: &Context<'_>) -> CallerKey {
+    ctx.data_opt::<CallerKey>()
         .cloned()
-        .unwrap_or_else(|| CallerKey(format!("user:{}", principal(ctx).actor())));
-    ctx.data_unchecked::<SubscriptionQuota>().acquire(&key)
+        .unwrap_or_else(|| CallerKey(format!("user:{}", principal(ctx).actor())))
+}
+
+/// Takes one of the caller's live-subscription slots.
+fn permit(ctx: &Context<'_>) -> Result<Permit> {
+    ctx.data_unchecked::<SubscriptionQuota>().acquire(&caller_key(ctx))
+}
+
+/// Who opens a subscription, resolved once for the operation (by the
+/// WebSocket, as each operation starts).
+pub struct Subscriber<'a> {
+    pub caller: &'a Caller,
+    pub principal: &'a Principal,
+    pub key: &'a CallerKey,
+}
+
+/// What a `productEvents` subscription holds before its first record. The
+/// one set-up of both paths that serve it: the executor (this module) and
+/// the shared renditions (`shared`).
+pub(super) struct EventsSetup {
+    pub product: data_product::Model,
+    pub access: RecordAccess,
+    /// The caller's slot, held as long as the stream.
+    pub permit: Permit,
+    /// Yields one error if the caller loses access (or the product is
+    /// retired) while subscribed.
+    pub lost: BoxStream<'static, async_graphql::Error>,
+}
+
+impl EventsSetup {
+    /// Checks that `who` may read the records of `product` (NOT_FOUND when
+    /// hidden, FORBIDDEN when visible but not readable), takes a slot
+    /// (RATE_LIMITED when none is left) and starts watching for lost access
+    /// (UNAVAILABLE without Kafka).
+    pub(super) async fn open(
+        catalog: &Catalog,
+        live: &Live,
+        quota: &SubscriptionQuota,
+        who: Subscriber<'_>,
+        product: &str,
+    ) -> Result<Self> {
+        let (product, access) = catalog.product_for_records(who.principal, product).await.gql()?;
+        let permit = quota.acquire(who.key)?;
+        let lost = access_lost(catalog, who.caller, live, product.id.clone())
+            .await?
+            .boxed();
+        Ok(Self {
+            product,
+            access,
+            permit,
+            lost,
+        })
+    }
 }

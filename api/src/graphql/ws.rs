@@ -40,7 +40,8 @@ use crate::catalog::Catalog;
 use super::app::{authenticate, AppState};
 use super::error::ensure_codes;
 use super::quota::CallerKey;
-use super::shared::{Payload, Subscriber};
+use super::shared::Payload;
+use super::subscription::Subscriber;
 use super::{request_loader, RequestContext};
 
 /// Close code when the token expires, or an operation starts before
@@ -140,22 +141,17 @@ struct Connection {
 struct Session {
     caller: Caller,
     key: CallerKey,
-    principal: Principal,
     expires: Option<tokio::time::Instant>,
 }
 
-impl Session {
-    /// Data of one operation run by the executor: the caller, and a loader
-    /// whose cache lives as long as the operation.
-    fn data(&self, catalog: &Catalog) -> Arc<Data> {
-        let mut data = Data::default();
-        data.insert(self.key.clone());
-        data.insert(RequestContext {
-            principal: self.principal.clone(),
-        });
-        data.insert(request_loader(catalog));
-        Arc::new(data)
-    }
+/// Data of one operation run by the executor: the caller, and a loader
+/// whose cache lives as long as the operation.
+fn operation_data(key: CallerKey, principal: Principal, catalog: &Catalog) -> Data {
+    let mut data = Data::default();
+    data.insert(key);
+    data.insert(RequestContext { principal });
+    data.insert(request_loader(catalog));
+    data
 }
 
 /// What the connection loop waits for.
@@ -314,9 +310,6 @@ impl Connection {
                 .map_err(|e| async_graphql::Error::new(e.to_string()))?,
             None => self.header_caller.clone(),
         };
-        // INTERNAL, or UNAVAILABLE when a connection storm exhausts the
-        // database pool (the client may retry).
-        let principal = self.state.catalog.principal(&caller).await.map_err(|e| e.extend())?;
         let key = CallerKey(match &caller {
             Caller::User(identity) => format!("user:{}", identity.subject),
             Caller::Anonymous => format!("ip:{}", self.client.ip()),
@@ -325,41 +318,52 @@ impl Connection {
             let left = at.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::time::Instant::now() + left
         });
-        Ok(Session {
-            caller,
-            key,
-            principal,
-            expires,
-        })
+        Ok(Session { caller, key, expires })
     }
 
     /// The stream of one operation. It is set up inside the stream, so a
     /// slow start (a topic's first consumer) does not hold up the others.
+    /// The caller's principal is resolved for each operation, once, so
+    /// access granted or revoked since `connection_init` counts.
     fn start(&self, session: &Session, request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
-        let (shared, schema, setups) = (
+        let (shared, schema, setups, catalog) = (
             self.state.shared.clone(),
             self.state.schema.clone(),
             self.state.ws_setups.clone(),
+            self.state.catalog.clone(),
         );
         let (caller, key) = (session.caller.clone(), session.key.clone());
-        let data = session.data(&self.state.catalog);
         // Boxed so that the finished set-up is freed, not kept inline.
         let setup = Box::pin(async move {
             let _turn = setups.acquire().await;
+            // INTERNAL, or UNAVAILABLE when a connection storm exhausts the
+            // database pool (the client may retry).
+            let principal = match catalog.principal(&caller).await {
+                Ok(principal) => principal,
+                Err(e) => {
+                    let e = e.extend();
+                    let mut error = async_graphql::ServerError::new(e.message, None);
+                    error.extensions = e.extensions;
+                    let refusal = Payload::Own(Box::new(async_graphql::Response::from_errors(vec![error])));
+                    return futures_util::stream::iter([refusal]).boxed();
+                }
+            };
             let who = Subscriber {
                 caller: &caller,
+                principal: &principal,
                 key: &key,
             };
-            match shared.subscribe(who, &request).await {
-                Some(stream) => stream,
-                None => schema
-                    .execute_stream_with_session_data(request, data)
-                    .map(|mut response| {
-                        ensure_codes(&mut response);
-                        Payload::Own(Box::new(response))
-                    })
-                    .boxed(),
+            if let Some(stream) = shared.subscribe(who, &request).await {
+                return stream;
             }
+            let data = operation_data(key, principal, &catalog);
+            schema
+                .execute_stream_with_session_data(request, Arc::new(data))
+                .map(|mut response| {
+                    ensure_codes(&mut response);
+                    Payload::Own(Box::new(response))
+                })
+                .boxed()
         });
         futures_util::stream::once(setup)
             .flatten()

@@ -200,17 +200,12 @@ impl Feed {
     /// A live stream that counts as no subscriber: for a reader that serves
     /// several subscribers, each of which holds an [`Attached`].
     pub fn tap(self: &Arc<Self>) -> impl Stream<Item = Delivery> + Send + 'static {
-        let rx = self.tx.subscribe();
-        futures_util::stream::unfold((self.clone(), rx), |(feed, mut rx)| async move {
-            match rx.recv().await {
-                Ok(item) => Some((Delivery::Record(item), (feed, rx))),
-                Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                    // Jump to the newest: also skip what is still queued.
-                    let skipped = skipped + rx.len() as u64;
-                    let rx = rx.resubscribe();
-                    Some((Delivery::Lagged(skipped), (feed, rx)))
-                }
-                Err(broadcast::error::RecvError::Closed) => None,
+        let feed = self.clone();
+        newest_first(self.tx.subscribe()).map(move |item| {
+            let _held = &feed;
+            match item {
+                Ok(record) => Delivery::Record(record),
+                Err(skipped) => Delivery::Lagged(skipped),
             }
         })
     }
@@ -238,6 +233,25 @@ impl Feed {
     pub fn subscribers(&self) -> usize {
         self.attached.load(Ordering::Relaxed)
     }
+}
+
+/// A broadcast receiver as a stream, for readers that must not hold the
+/// sender up: one that falls behind jumps to the newest item, also skipping
+/// what is still queued, and yields `Err(skipped)` once in place of what it
+/// missed. Ends when the sender is gone.
+pub fn newest_first<T: Clone + Send + 'static>(
+    rx: broadcast::Receiver<T>,
+) -> impl Stream<Item = Result<T, u64>> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(item) => Some((Ok(item), rx)),
+            Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                let skipped = skipped + rx.len() as u64;
+                Some((Err(skipped), rx.resubscribe()))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
 }
 
 /// One subscriber of a [`Feed`], counted while held.

@@ -36,7 +36,7 @@ use crate::catalog::{Catalog, Change, ChangeHook, ChangeKind};
 use crate::config::{KafkaBrokers, KafkaConfig};
 use crate::store::Store;
 
-pub use hub::{ActiveFeed, Delivery, Feed, Hub, LiveItem, LiveRecord, ProductHealth, StartAt};
+pub use hub::{newest_first, ActiveFeed, Delivery, Feed, Hub, LiveItem, LiveRecord, ProductHealth, StartAt};
 
 /// The topic every catalog event is published to.
 pub use crate::catalog::outbox::CATALOG_EVENTS_TOPIC;
