@@ -105,43 +105,74 @@ try {
   }
 
   // 3. Lineage: 1,000 nodes and 2,000 edges.
-  if (want('lineage')) {
-    const results = [];
-    for (let i = 0; i < 3; i++) {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      const page = await ctx.newPage();
-      await page.addInitScript(() => {
-        window.__longTasks = [];
-        new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__longTasks.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
-        const obs = new MutationObserver(() => {
-          if (!window.__shown && document.querySelector('.react-flow__node') && document.querySelector('.react-flow__edge')) {
-            // the frame after the nodes and the edges are in the DOM is when they are painted
-            requestAnimationFrame(() => (window.__shown = performance.now()));
-            obs.disconnect();
-          }
-        });
-        document.addEventListener('DOMContentLoaded', () => obs.observe(document.body, { subtree: true, childList: true }));
+  // The target's measure ("data → laid out and shown") on a cold page: the benchmark route is loaded
+  // afresh in a new browser context (nothing cached, a new layout worker), its graph is generated the
+  // moment its code has loaded ("data exists"), and the clock stops on the frame after the first
+  // nodes and edges are in the DOM. Also printed: the time from the navigation itself.
+  // `lineage-warm` (also run by `--only=lineage`): the reader opens the lineage after a product page
+  // (which starts the layout worker while idle); same graph, same clock, the route reached by an
+  // in-app navigation 3 s after the product page has loaded.
+  const lineageRun = async (warm) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    await page.addInitScript(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__longTasks.push({ start: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
+      const obs = new MutationObserver(() => {
+        if (!window.__shown && document.querySelector('.react-flow__node') && document.querySelector('.react-flow__edge')) {
+          // the frame after the nodes and the edges are in the DOM is when they are painted
+          requestAnimationFrame(() => (window.__shown = performance.now()));
+          obs.disconnect();
+        }
       });
-      await page.goto(`${server.base}/_bench/lineage?nodes=1000&edges=2000`);
-      await page.locator('.react-flow__node').first().waitFor({ timeout: 60_000 });
-      await page.locator('.react-flow__edge').first().waitFor({ timeout: 60_000 });
-      await page.waitForTimeout(500);
-      const m = await page.evaluate(() => {
-        const ready = performance.getEntriesByName('lineage-data-ready')[0]?.startTime ?? 0;
-        const laid = performance.getEntriesByName('lineage-laid-out')[0]?.startTime ?? 0;
-        const shown = window.__shown ?? performance.now();
-        const tasks = window.__longTasks.filter((t) => t.start >= ready);
-        return { ready, laid, shown, maxTask: Math.max(0, ...tasks.map((t) => t.duration)), info: document.querySelector('[data-testid=bench-info]')?.textContent };
-      });
-      results.push({ ...m, nodesRendered: await page.locator('.react-flow__node').count() });
-      console.error(`lineage run ${i + 1}: data → laid out ${Math.round(m.laid - m.ready)} ms, → shown ${Math.round(m.shown - m.ready)} ms; ${m.info}`);
-      await ctx.close();
+      document.addEventListener('DOMContentLoaded', () => obs.observe(document.body, { subtree: true, childList: true }));
+    });
+    const bench = '/_bench/lineage?nodes=1000&edges=2000';
+    let navAt = 0;
+    if (warm) {
+      await page.goto(`${server.base}/products/orders.enriched-orders`);
+      await page.getByRole('tab', { name: /Lineage/ }).waitFor();
+      await page.waitForTimeout(3000);
+      navAt = await page.evaluate((to) => {
+        const t = performance.now();
+        history.pushState(null, '', to);
+        dispatchEvent(new PopStateEvent('popstate'));
+        return t;
+      }, bench);
+    } else {
+      await page.goto(`${server.base}${bench}`);
     }
-    const r = results.map((x) => ({ layoutToShown: x.shown - x.ready, layoutMs: x.laid - x.ready, maxTask: x.maxTask, info: x.info, rendered: x.nodesRendered }));
+    await page.locator('.react-flow__node').first().waitFor({ timeout: 60_000 });
+    await page.locator('.react-flow__edge').first().waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(500);
+    const m = await page.evaluate(() => {
+      const ready = performance.getEntriesByName('lineage-data-ready')[0]?.startTime ?? 0;
+      const laid = performance.getEntriesByName('lineage-laid-out')[0]?.startTime ?? 0;
+      const shown = window.__shown ?? performance.now();
+      const tasks = window.__longTasks.filter((t) => t.start >= ready);
+      return { ready, laid, shown, maxTask: Math.max(0, ...tasks.map((t) => t.duration)), info: document.querySelector('[data-testid=bench-info]')?.textContent };
+    });
+    const r = { layoutToShown: m.shown - m.ready, layoutMs: m.laid - m.ready, fromNav: m.shown - navAt, maxTask: m.maxTask, info: m.info, rendered: await page.locator('.react-flow__node').count() };
+    await ctx.close();
+    return r;
+  };
+  const lineageScenarios = [...(want('lineage') ? [false] : []), ...(want('lineage') || want('lineage-warm') ? [true] : [])];
+  for (const warm of lineageScenarios) {
+    const r = [];
+    for (let i = 0; i < 3; i++) {
+      const x = await lineageRun(warm);
+      r.push(x);
+      console.error(`lineage${warm ? ' (after a product page)' : ''} run ${i + 1}: data → laid out ${Math.round(x.layoutMs)} ms, → shown ${Math.round(x.layoutToShown)} ms (${warm ? 'navigation' : 'page opened'} → shown ${Math.round(x.fromNav)} ms); ${x.info}`);
+    }
     const worst = Math.max(...r.map((x) => x.layoutToShown));
     const worstTask = Math.max(...r.map((x) => x.maxTask));
-    row('Lineage 1,000 nodes / 2,000 edges: data → laid out and shown (nodes and edges)', '≤ 2 s', `${r.map((x) => `${Math.round(x.layoutToShown)} ms`).join(', ')} (3 runs; ELK in a Web Worker; ${r[0].rendered} nodes in view rendered)`, worst <= 2000);
-    row('Lineage: longest main-thread task meanwhile', '≤ 200 ms', `${r.map((x) => `${Math.round(x.maxTask)} ms`).join(', ')}`, worstTask <= 200);
+    const from = r.map((x) => `${Math.round(x.fromNav)}`).join(', ');
+    if (!warm) {
+      row('Lineage 1,000 nodes / 2,000 edges: data → laid out and shown (nodes and edges)', '≤ 2 s', `${r.map((x) => `${Math.round(x.layoutToShown)} ms`).join(', ')} (3 runs, each a cold page; ELK in a Web Worker; ${r[0].rendered} nodes in view rendered; page opened → shown ${from} ms)`, worst <= 2000);
+      row('Lineage: longest main-thread task meanwhile', '≤ 200 ms', `${r.map((x) => `${Math.round(x.maxTask)} ms`).join(', ')}`, worstTask <= 200);
+    } else {
+      row('Lineage, opened after a product page (worker started while idle): data → laid out and shown', '≤ 2 s', `${r.map((x) => `${Math.round(x.layoutToShown)} ms`).join(', ')} (3 runs; navigation → shown ${from} ms; longest main-thread task ${r.map((x) => `${Math.round(x.maxTask)}`).join(', ')} ms)`, worst <= 2000 && worstTask <= 200);
+    }
   }
 
   // 4. Live tail: 200 records/s for 60 s.

@@ -1,8 +1,9 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { Link, Route, Switch, useLocation } from 'wouter';
+import { Link, Route, Switch, useLocation, useSearch } from 'wouter';
 import { useAuth } from './auth';
 import { Loading } from './errors';
 import { SearchPage } from './pages/Search';
+import { showsLineage, startLayoutWorker } from './lineage/layoutWorker';
 
 const DomainsPage = lazy(() => import('./pages/Domains'));
 const ProductPage = lazy(() => import('./pages/Product'));
@@ -47,6 +48,11 @@ export function App() {
   const [panel, setPanel] = useState(() => localStorage.getItem(PANEL_KEY) === '1');
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => localStorage.setItem(PANEL_KEY, panel ? '1' : '0'), [panel]);
+  const search = useSearch();
+  // A view with a lineage graph: start the layout worker now, while that view's code and data load.
+  useEffect(() => {
+    if (showsLineage(location, search)) startLayoutWorker();
+  }, [location, search]);
 
   if (location === '/graphql') {
     return (

@@ -1,7 +1,7 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, type Edge, type Node, type NodeProps, type NodeTypes } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import type { LayoutRequest, LayoutResponse } from './layout.worker';
+import { layout } from './layoutWorker';
 import type { GEdge, GNode } from './graph';
 import { Loading } from '../errors';
 
@@ -18,47 +18,6 @@ const HANDLES: NonNullable<Node['handles']> = [
   { type: 'target', position: Position.Left, x: -3, y: H / 2 - 3, width: 6, height: 6 },
   { type: 'source', position: Position.Right, x: W - 3, y: H / 2 - 3, width: 6, height: 6 },
 ];
-
-let worker: Worker | null = null;
-let seq = 0;
-const pending = new Map<number, (r: LayoutResponse) => void>();
-function layoutWorker(): Worker {
-  if (!worker) {
-    worker = new Worker(new URL('./layout.worker.ts', import.meta.url), { type: 'module' });
-    worker.onmessage = (e: MessageEvent<LayoutResponse>) => {
-      pending.get(e.data.id)?.(e.data);
-      pending.delete(e.data.id);
-    };
-  }
-  return worker;
-}
-// Boot the worker (and ELK's warm-up) as soon as the lineage code loads, while the data is fetched.
-if (typeof window !== 'undefined') layoutWorker();
-
-/** Lays `nodes` out in the worker; the answer holds x, y per node in the order of `nodes`. */
-export function layout(nodes: readonly GNode[], edges: readonly GEdge[]): Promise<LayoutResponse> {
-  const id = ++seq;
-  const index = new Map<string, number>();
-  const depth = new Int32Array(nodes.length);
-  nodes.forEach((n, i) => {
-    index.set(n.id, i);
-    depth[i] = n.depth;
-  });
-  const pairs = new Uint32Array(edges.length * 2);
-  let m = 0;
-  for (const e of edges) {
-    const s = index.get(e.source);
-    const t = index.get(e.target);
-    if (s === undefined || t === undefined) continue;
-    pairs[m++] = s;
-    pairs[m++] = t;
-  }
-  const req: LayoutRequest = { id, direction: 'RIGHT', n: nodes.length, width: W, height: H, depth, edges: pairs.subarray(0, m), sentAt: performance.timeOrigin + performance.now() };
-  return new Promise((resolve) => {
-    pending.set(id, resolve);
-    layoutWorker().postMessage(req, [depth.buffer, pairs.buffer]);
-  });
-}
 
 /** What a node offers besides opening it. */
 export type ExpandState = 'expand' | 'collapse' | 'busy';
@@ -173,7 +132,7 @@ export function LineageGraph({
 
   useEffect(() => {
     let live = true;
-    layout(nodes, edges).then((r) => {
+    layout(nodes, edges, W, H).then((r) => {
       if (!live) return;
       if (r.error || !r.xy) setLayoutError(r.error ?? 'layout failed');
       else {

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { Link, useSearchParams } from 'wouter';
 import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
@@ -12,6 +12,7 @@ import { RequestAccess } from '../components/RequestAccess';
 import { Modal } from '../components/Modal';
 import { ProductPicker } from '../components/ProductPicker';
 import { QualityChart } from '../components/QualityChart';
+import { startLayoutWorker, startLayoutWorkerWhenIdle } from '../lineage/layoutWorker';
 
 const SchemaTab = lazy(() => import('../components/SchemaTab'));
 const LineageTab = lazy(() => import('../lineage/LineageTab'));
@@ -42,6 +43,10 @@ export default function ProductPage({ qn }: { qn: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: ProductQuery, variables: { qn } });
   const isMember = useIsMember();
   const { viewer } = useAuth();
+  // Readers often open the lineage next: once the product is shown and the page is idle, start the
+  // layout worker (ELK's start-up and warm-up then happen before the lineage data arrives).
+  const loaded = data !== undefined;
+  useEffect(() => (loaded ? startLayoutWorkerWhenIdle() : undefined), [loaded]);
 
   if (fetching && !data) return <Loading label="Loading the product…" />;
   if (error && !data) return <section className="page"><h1>{qn}</h1><ErrorView error={error} /></section>;
@@ -126,7 +131,9 @@ export default function ProductPage({ qn }: { qn: string }) {
         <TabList aria-label="Product sections" className="tablist">
           <Tab id="overview" className="tab">Overview</Tab>
           <Tab id="schema" className="tab">Schema</Tab>
-          <Tab id="lineage" className="tab">Lineage &amp; impact</Tab>
+          <Tab id="lineage" className="tab" onHoverStart={() => void startLayoutWorker()} onFocus={() => void startLayoutWorker()}>
+            Lineage &amp; impact
+          </Tab>
           <Tab id="consumers" className="tab">Consumers &amp; use cases</Tab>
           <Tab id="live" className="tab">Live tail</Tab>
         </TabList>
