@@ -44,20 +44,13 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// HS256 with `secret` and every other setting at its default.
-    pub fn with_secret(secret: &str) -> Self {
-        Self {
-            jwt_secret: Some(secret.to_owned()),
-            issuer: None,
-            audience: None,
-            jwks: None,
-            jwks_min_refresh: Duration::from_secs(30),
-            jwks_max_age: Duration::from_secs(15 * 60),
-            leeway: Duration::from_secs(30),
-            roles_claim: "roles".into(),
-            teams_claim: "teams".into(),
-        }
-    }
+    // The defaults of the settings that have one: the command line's
+    // defaults, and `config`'s `AuthConfig::with_secret`.
+    pub const DEFAULT_JWKS_MIN_REFRESH: &'static str = "30s";
+    pub const DEFAULT_JWKS_MAX_AGE: &'static str = "15m";
+    pub const DEFAULT_LEEWAY: &'static str = "30s";
+    pub const DEFAULT_ROLES_CLAIM: &'static str = "roles";
+    pub const DEFAULT_TEAMS_CLAIM: &'static str = "teams";
 }
 
 /// An authenticated caller.

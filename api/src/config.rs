@@ -121,20 +121,20 @@ pub struct AuthArgs {
     pub jwks_url: Option<String>,
     /// Shortest interval between two JWKS refreshes (an unknown `kid`
     /// triggers one at most this often).
-    #[arg(long, env = "MESH_JWKS_MIN_REFRESH", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "MESH_JWKS_MIN_REFRESH", default_value = AuthConfig::DEFAULT_JWKS_MIN_REFRESH, value_parser = parse_duration)]
     pub jwks_min_refresh: Duration,
     /// Cached JWKS keys are re-fetched after this long.
-    #[arg(long, env = "MESH_JWKS_MAX_AGE", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, env = "MESH_JWKS_MAX_AGE", default_value = AuthConfig::DEFAULT_JWKS_MAX_AGE, value_parser = parse_duration)]
     pub jwks_max_age: Duration,
     /// Clock skew tolerated on `exp` and `nbf`.
-    #[arg(long, env = "MESH_JWT_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "MESH_JWT_LEEWAY", default_value = AuthConfig::DEFAULT_LEEWAY, value_parser = parse_duration)]
     pub jwt_leeway: Duration,
     /// Claim holding the caller's roles (a dotted path such as
     /// `realm_access.roles` reaches into nested objects).
-    #[arg(long, env = "MESH_JWT_ROLES_CLAIM", default_value = "roles")]
+    #[arg(long, env = "MESH_JWT_ROLES_CLAIM", default_value = AuthConfig::DEFAULT_ROLES_CLAIM)]
     pub jwt_roles_claim: String,
     /// Claim holding the caller's team names (dotted paths allowed).
-    #[arg(long, env = "MESH_JWT_TEAMS_CLAIM", default_value = "teams")]
+    #[arg(long, env = "MESH_JWT_TEAMS_CLAIM", default_value = AuthConfig::DEFAULT_TEAMS_CLAIM)]
     pub jwt_teams_claim: String,
 }
 
@@ -569,6 +569,25 @@ impl Config {
             kafka: args.kafka.resolve()?,
             portal_dir: args.portal_dir.clone(),
         })
+    }
+}
+
+impl AuthConfig {
+    /// HS256 with `secret` and every other setting at its default (tests,
+    /// benchmarks).
+    pub fn with_secret(secret: &str) -> Self {
+        let duration = |text| parse_duration(text).expect("the default parses");
+        Self {
+            jwt_secret: Some(secret.to_owned()),
+            issuer: None,
+            audience: None,
+            jwks: None,
+            jwks_min_refresh: duration(Self::DEFAULT_JWKS_MIN_REFRESH),
+            jwks_max_age: duration(Self::DEFAULT_JWKS_MAX_AGE),
+            leeway: duration(Self::DEFAULT_LEEWAY),
+            roles_claim: Self::DEFAULT_ROLES_CLAIM.into(),
+            teams_claim: Self::DEFAULT_TEAMS_CLAIM.into(),
+        }
     }
 }
 

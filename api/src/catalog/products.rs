@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::store::entities::{access_subscription, data_product, domain, product_tag, quality_check};
 
 use super::policy::{self, Action, Principal};
-use super::rows::{bump_version, find_domain, find_product, find_team};
+use super::rows::{bump_version, find_domain, find_product, find_team, stale};
 use super::schema::CompatibilityMode;
 use super::schemas::{self, SchemaInput};
 use super::topic_rules;
@@ -245,48 +245,16 @@ impl Catalog {
         }
     }
 
-    /// Creates or updates a product, registering its schema when given.
+    /// Creates or updates a product, registering its schema when given:
+    /// the input is checked first, then every rule that needs the catalog,
+    /// then the product's row is written once.
     pub async fn publish_product(&self, caller: &Caller, input: PublishProduct) -> Result<data_product::Model> {
-        let qualified = QualifiedName::new(
-            Name::parse("domain name", &input.domain)?,
-            Name::parse("product name", &input.name)?,
-        );
-        let qname = qualified.to_string();
-        let tags = input.tags.as_deref().map(tags).transpose()?;
-        let contacts = input.contacts.as_deref().map(contacts).transpose()?;
-        let display_name = input
-            .display_name
-            .as_deref()
-            .map(|d| required_text("display name", d, 200))
-            .transpose()?;
-        let description = input
-            .description
-            .as_deref()
-            .map(|d| text("description", d, 100_000))
-            .transpose()?;
-        if let Some(sla) = &input.sla {
-            validate_sla(sla)?;
-        }
-        if let Some(topic) = &input.topic {
-            validate_topic(topic, input.adopted)?;
-        }
-        let checks = input
-            .quality_checks
-            .iter()
-            .map(|c| {
-                if c.threshold.is_some_and(|t| !t.is_finite()) {
-                    return Err(CatalogError::Validation(
-                        "check threshold must be a finite number".into(),
-                    ));
-                }
-                Ok((Name::parse("check name", &c.name)?, c))
-            })
-            .collect::<Result<Vec<_>>>()?;
-
+        let checked = Checked::parse(&input)?;
+        let qname = checked.qualified.to_string();
         let unit = self
             .begin(caller, Op::new("publishDataProduct", EntityKind::Product, &qname))
             .await?;
-        let domain = find_domain(unit.conn(), qualified.domain.as_str()).await?;
+        let domain = find_domain(unit.conn(), checked.qualified.domain.as_str()).await?;
         let mut unit = self
             .allow(
                 policy::authorize(&unit.principal, Action::ChangeProduct { domain: &domain }),
@@ -301,7 +269,6 @@ impl Catalog {
             .filter(data_product::Column::QualifiedName.eq(&qname))
             .one(unit.conn())
             .await?;
-        let now = Utc::now();
         // The topic the product will be bound to: the one given, else the
         // current one, else its qualified name.
         let bound_topic = existing.as_ref().map(|p| p.topic_name.as_str());
@@ -313,7 +280,8 @@ impl Catalog {
         if bound_topic != Some(topic_name.as_str()) {
             unit = self.check_topic_binding(unit, &domain, &topic_name).await?;
         }
-        let (mut model, created) = match existing {
+        ensure_topic_free(&unit, &topic_name, existing.as_ref().map(|p| p.id.as_str())).await?;
+        let status = match &existing {
             None => {
                 if input.expected_version.is_some_and(|v| v != 0) {
                     return Err(CatalogError::Conflict(format!(
@@ -321,49 +289,7 @@ impl Catalog {
                         input.expected_version.unwrap_or_default()
                     )));
                 }
-                let topic = input.topic.clone().unwrap_or_default();
-                let model = data_product::ActiveModel {
-                    id: Set(new_id()),
-                    qualified_name: Set(qname.clone()),
-                    domain_id: Set(domain.id.clone()),
-                    name: Set(qualified.name.as_str().to_owned()),
-                    display_name: Set(display_name
-                        .clone()
-                        .unwrap_or_else(|| qualified.name.as_str().to_owned())),
-                    description: Set(description.clone().unwrap_or_default()),
-                    owner_team_id: Set(owner_team
-                        .as_ref()
-                        .map_or(domain.owner_team_id.clone(), |t| t.id.clone())),
-                    contacts: Set(serde_json::to_string(&contacts.clone().unwrap_or_default()).unwrap_or_default()),
-                    status: Set(ProductStatus::Draft.as_str().to_owned()),
-                    deprecation_reason: Set(None),
-                    sunset_date: Set(None),
-                    successor_id: Set(None),
-                    visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
-                    quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
-                    compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
-                    topic_name: Set(topic_name.clone()),
-                    topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
-                    topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
-                    topic_cleanup_policy: Set(topic
-                        .cleanup_policy
-                        .unwrap_or(CleanupPolicy::Delete)
-                        .as_str()
-                        .to_owned()),
-                    sla_tier: Set(None),
-                    sla_availability_percent: Set(None),
-                    sla_max_freshness_seconds: Set(None),
-                    sla_max_latency_ms: Set(None),
-                    sla_retention_days: Set(None),
-                    sla_support_hours: Set(None),
-                    sla_on_call: Set(None),
-                    version: Set(1),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(unit.conn())
-                .await?;
-                (model, true)
+                ProductStatus::Draft
             }
             Some(current) => {
                 if input.adopted {
@@ -371,95 +297,50 @@ impl Catalog {
                         "data product `{qname}` already exists: adopt the topic under another name"
                     )));
                 }
-                if ProductStatus::decode(&current.status)? == ProductStatus::Retired {
-                    return Err(CatalogError::Conflict(format!(
-                        "data product `{qname}` is retired and cannot change"
-                    )));
-                }
+                ProductStatus::decode(&current.status)?
+            }
+        };
+        let target = match (status, input.draft) {
+            (ProductStatus::Retired, _) => {
+                return Err(CatalogError::Conflict(format!(
+                    "data product `{qname}` is retired and cannot change"
+                )))
+            }
+            (ProductStatus::Draft, true) => ProductStatus::Draft,
+            (ProductStatus::Draft, false) => ProductStatus::Published,
+            (ProductStatus::Published | ProductStatus::Deprecated, true) => {
+                return Err(CatalogError::Conflict(format!(
+                    "data product `{qname}` is {status} and cannot go back to DRAFT"
+                )))
+            }
+            (other, false) => other,
+        };
+        let row = Row {
+            input: &input,
+            checked: &checked,
+            topic_name,
+            owner_team_id: owner_team.map(|t| t.id),
+            status: target,
+            now: Utc::now(),
+        };
+        let (model, created) = match existing {
+            None => {
+                ensure_schema(&qname, target, input.schema.is_some())?;
+                (row.new(&domain).insert(unit.conn()).await?, true)
+            }
+            Some(current) => {
                 let Some(expected) = input.expected_version else {
                     return Err(CatalogError::Conflict(format!(
                         "data product `{qname}` already exists at version {}: pass expectedVersion to update it",
                         current.version
                     )));
                 };
-                let version = bump_version(&unit, &current, Some(expected)).await?;
-                let mut active: data_product::ActiveModel = current.clone().into();
-                active.version = Set(version);
-                active.updated_at = Set(now);
-                if let Some(d) = &display_name {
-                    active.display_name = Set(d.clone());
-                }
-                if let Some(d) = &description {
-                    active.description = Set(d.clone());
-                }
-                if let Some(t) = &owner_team {
-                    active.owner_team_id = Set(t.id.clone());
-                }
-                if let Some(c) = &contacts {
-                    active.contacts = Set(serde_json::to_string(c).unwrap_or_default());
-                }
-                if let Some(v) = input.visibility {
-                    active.visibility = Set(v.as_str().to_owned());
-                }
-                if let Some(c) = input.quality_class {
-                    active.quality_class = Set(c.as_str().to_owned());
-                }
-                if let Some(m) = input.compatibility {
-                    active.compatibility = Set(schemas::mode_str(m).to_owned());
-                }
-                if let Some(topic) = &input.topic {
-                    active.topic_name = Set(topic_name.clone());
-                    if let Some(p) = topic.partitions {
-                        if p < current.topic_partitions {
-                            return Err(CatalogError::Validation(format!(
-                                "a topic's partitions cannot decrease ({} → {p})",
-                                current.topic_partitions
-                            )));
-                        }
-                        active.topic_partitions = Set(p);
-                    }
-                    if let Some(r) = topic.retention_ms {
-                        active.topic_retention_ms = Set(r);
-                    }
-                    if let Some(c) = topic.cleanup_policy {
-                        active.topic_cleanup_policy = Set(c.as_str().to_owned());
-                    }
-                }
-                (active.update(unit.conn()).await?, false)
+                let has_schema = input.schema.is_some() || schemas::has_schema(unit.conn(), &current.id).await?;
+                ensure_schema(&qname, target, has_schema)?;
+                (row.update(&unit, current, expected).await?, false)
             }
         };
-        // The topic must not be claimed by another product; name it only to
-        // a caller who may see it.
-        let clash = data_product::Entity::find()
-            .filter(data_product::Column::TopicName.eq(&model.topic_name))
-            .filter(data_product::Column::Id.ne(&model.id))
-            .one(unit.conn())
-            .await?;
-        if let Some(other) = clash {
-            return Err(CatalogError::Conflict(if policy::can_see(&unit.principal, &other) {
-                format!(
-                    "topic `{}` already belongs to data product `{}`",
-                    model.topic_name, other.qualified_name
-                )
-            } else {
-                format!(
-                    "topic `{}` is not available: choose another topic name",
-                    model.topic_name
-                )
-            }));
-        }
-        if let Some(sla) = &input.sla {
-            let mut active: data_product::ActiveModel = model.into();
-            active.sla_tier = Set(Some(sla.tier.as_str().to_owned()));
-            active.sla_availability_percent = Set(sla.availability_percent);
-            active.sla_max_freshness_seconds = Set(sla.max_freshness_seconds);
-            active.sla_max_latency_ms = Set(sla.max_latency_ms);
-            active.sla_retention_days = Set(sla.retention_days);
-            active.sla_support_hours = Set(sla.support_hours.clone());
-            active.sla_on_call = Set(sla.on_call.clone());
-            model = active.update(unit.conn()).await?;
-        }
-        if let Some(tags) = &tags {
+        if let Some(tags) = &checked.tags {
             product_tag::Entity::delete_many()
                 .filter(product_tag::Column::ProductId.eq(&model.id))
                 .exec(unit.conn())
@@ -473,34 +354,13 @@ impl Catalog {
                 .await?;
             }
         }
-        for (name, check) in checks {
-            upsert_check(&unit, &model.id, &name, check).await?;
+        for (name, check) in &checked.checks {
+            upsert_check(&unit, &model.id, name, check).await?;
         }
         let registered = match &input.schema {
             Some(schema) => schemas::register_in(&unit, &model, schema).await?,
             None => None,
         };
-        let status = ProductStatus::decode(&model.status)?;
-        let target = match (status, input.draft) {
-            (ProductStatus::Draft, true) => ProductStatus::Draft,
-            (ProductStatus::Draft, false) => ProductStatus::Published,
-            (ProductStatus::Published, true) | (ProductStatus::Deprecated, true) => {
-                return Err(CatalogError::Conflict(format!(
-                    "data product `{qname}` is {status} and cannot go back to DRAFT"
-                )))
-            }
-            (other, _) => other,
-        };
-        if target != ProductStatus::Draft && !schemas::has_schema(unit.conn(), &model.id).await? {
-            return Err(CatalogError::Validation(format!(
-                "data product `{qname}` needs a schema to be published (or publish it as a draft)"
-            )));
-        }
-        if target != status {
-            let mut active: data_product::ActiveModel = model.into();
-            active.status = Set(target.as_str().to_owned());
-            model = active.update(unit.conn()).await?;
-        }
         let kind = if created || (status == ProductStatus::Draft && target == ProductStatus::Published) {
             ChangeKind::ProductPublished
         } else {
@@ -758,6 +618,228 @@ impl Catalog {
             total_count,
         })
     }
+}
+
+/// What `publishDataProduct` can check of its input without the catalog.
+struct Checked {
+    qualified: QualifiedName,
+    display_name: Option<String>,
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+    contacts: Option<Vec<Contact>>,
+    checks: Vec<(Name, QualityCheckInput)>,
+}
+
+impl Checked {
+    fn parse(input: &PublishProduct) -> Result<Self> {
+        let qualified = QualifiedName::new(
+            Name::parse("domain name", &input.domain)?,
+            Name::parse("product name", &input.name)?,
+        );
+        let tags = input.tags.as_deref().map(tags).transpose()?;
+        let contacts = input.contacts.as_deref().map(contacts).transpose()?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(|d| required_text("display name", d, 200))
+            .transpose()?;
+        let description = input
+            .description
+            .as_deref()
+            .map(|d| text("description", d, 100_000))
+            .transpose()?;
+        if let Some(sla) = &input.sla {
+            validate_sla(sla)?;
+        }
+        if let Some(topic) = &input.topic {
+            validate_topic(topic, input.adopted)?;
+        }
+        let checks = input
+            .quality_checks
+            .iter()
+            .map(|c| {
+                if c.threshold.is_some_and(|t| !t.is_finite()) {
+                    return Err(CatalogError::Validation(
+                        "check threshold must be a finite number".into(),
+                    ));
+                }
+                Ok((Name::parse("check name", &c.name)?, c.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            qualified,
+            display_name,
+            description,
+            tags,
+            contacts,
+            checks,
+        })
+    }
+}
+
+/// A product's row as `publishDataProduct` writes it, from the checked
+/// input and what the catalog decided (topic, owner, status).
+struct Row<'a> {
+    input: &'a PublishProduct,
+    checked: &'a Checked,
+    topic_name: String,
+    /// The owner team given, if any.
+    owner_team_id: Option<String>,
+    status: ProductStatus,
+    now: chrono::DateTime<Utc>,
+}
+
+impl Row<'_> {
+    /// A new product: what is not given takes its default.
+    fn new(self, domain: &domain::Model) -> data_product::ActiveModel {
+        let (input, checked) = (self.input, self.checked);
+        let name = checked.qualified.name.as_str();
+        let topic = input.topic.clone().unwrap_or_default();
+        let mut row = data_product::ActiveModel {
+            id: Set(new_id()),
+            qualified_name: Set(checked.qualified.to_string()),
+            domain_id: Set(domain.id.clone()),
+            name: Set(name.to_owned()),
+            display_name: Set(checked.display_name.clone().unwrap_or_else(|| name.to_owned())),
+            description: Set(checked.description.clone().unwrap_or_default()),
+            owner_team_id: Set(self.owner_team_id.unwrap_or_else(|| domain.owner_team_id.clone())),
+            contacts: Set(serde_json::to_string(&checked.contacts.clone().unwrap_or_default()).unwrap_or_default()),
+            status: Set(self.status.as_str().to_owned()),
+            deprecation_reason: Set(None),
+            sunset_date: Set(None),
+            successor_id: Set(None),
+            visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
+            quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
+            compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
+            topic_name: Set(self.topic_name),
+            topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
+            topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
+            topic_cleanup_policy: Set(topic
+                .cleanup_policy
+                .unwrap_or(CleanupPolicy::Delete)
+                .as_str()
+                .to_owned()),
+            sla_tier: Set(None),
+            sla_availability_percent: Set(None),
+            sla_max_freshness_seconds: Set(None),
+            sla_max_latency_ms: Set(None),
+            sla_retention_days: Set(None),
+            sla_support_hours: Set(None),
+            sla_on_call: Set(None),
+            version: Set(1),
+            created_at: Set(self.now),
+            updated_at: Set(self.now),
+        };
+        if let Some(sla) = &input.sla {
+            set_sla(&mut row, sla);
+        }
+        row
+    }
+
+    /// An update of `current` at version `expected`: what is given
+    /// replaces what is stored; written only if the stored version is still
+    /// `expected` (optimistic concurrency).
+    async fn update(self, unit: &Unit, current: data_product::Model, expected: i32) -> Result<data_product::Model> {
+        let (input, checked) = (self.input, self.checked);
+        if expected != current.version {
+            return Err(stale(&current, expected));
+        }
+        let mut row: data_product::ActiveModel = current.clone().into();
+        row.version = Set(expected + 1);
+        row.updated_at = Set(self.now);
+        row.status = Set(self.status.as_str().to_owned());
+        if let Some(d) = &checked.display_name {
+            row.display_name = Set(d.clone());
+        }
+        if let Some(d) = &checked.description {
+            row.description = Set(d.clone());
+        }
+        if let Some(t) = self.owner_team_id {
+            row.owner_team_id = Set(t);
+        }
+        if let Some(c) = &checked.contacts {
+            row.contacts = Set(serde_json::to_string(c).unwrap_or_default());
+        }
+        if let Some(v) = input.visibility {
+            row.visibility = Set(v.as_str().to_owned());
+        }
+        if let Some(c) = input.quality_class {
+            row.quality_class = Set(c.as_str().to_owned());
+        }
+        if let Some(m) = input.compatibility {
+            row.compatibility = Set(schemas::mode_str(m).to_owned());
+        }
+        if let Some(topic) = &input.topic {
+            row.topic_name = Set(self.topic_name);
+            if let Some(p) = topic.partitions {
+                if p < current.topic_partitions {
+                    return Err(CatalogError::Validation(format!(
+                        "a topic's partitions cannot decrease ({} → {p})",
+                        current.topic_partitions
+                    )));
+                }
+                row.topic_partitions = Set(p);
+            }
+            if let Some(r) = topic.retention_ms {
+                row.topic_retention_ms = Set(r);
+            }
+            if let Some(c) = topic.cleanup_policy {
+                row.topic_cleanup_policy = Set(c.as_str().to_owned());
+            }
+        }
+        if let Some(sla) = &input.sla {
+            set_sla(&mut row, sla);
+        }
+        let updated = data_product::Entity::update(row)
+            .validate()?
+            .filter(data_product::Column::Version.eq(expected))
+            .exec(unit.conn())
+            .await;
+        match updated {
+            Err(sea_orm::DbErr::RecordNotUpdated) => Err(stale(&current, expected)),
+            other => Ok(other?),
+        }
+    }
+}
+
+fn set_sla(row: &mut data_product::ActiveModel, sla: &SlaInput) {
+    row.sla_tier = Set(Some(sla.tier.as_str().to_owned()));
+    row.sla_availability_percent = Set(sla.availability_percent);
+    row.sla_max_freshness_seconds = Set(sla.max_freshness_seconds);
+    row.sla_max_latency_ms = Set(sla.max_latency_ms);
+    row.sla_retention_days = Set(sla.retention_days);
+    row.sla_support_hours = Set(sla.support_hours.clone());
+    row.sla_on_call = Set(sla.on_call.clone());
+}
+
+/// A product leaving DRAFT needs a schema.
+fn ensure_schema(qname: &str, target: ProductStatus, has_schema: bool) -> Result<()> {
+    if target == ProductStatus::Draft || has_schema {
+        return Ok(());
+    }
+    Err(CatalogError::Validation(format!(
+        "data product `{qname}` needs a schema to be published (or publish it as a draft)"
+    )))
+}
+
+/// Refuses a topic another product is bound to, naming that product only to
+/// a caller who may see it.
+async fn ensure_topic_free(unit: &Unit, topic: &str, product_id: Option<&str>) -> Result<()> {
+    let mut clash = data_product::Entity::find().filter(data_product::Column::TopicName.eq(topic));
+    if let Some(id) = product_id {
+        clash = clash.filter(data_product::Column::Id.ne(id));
+    }
+    let Some(other) = clash.one(unit.conn()).await? else {
+        return Ok(());
+    };
+    Err(CatalogError::Conflict(if policy::can_see(&unit.principal, &other) {
+        format!(
+            "topic `{topic}` already belongs to data product `{}`",
+            other.qualified_name
+        )
+    } else {
+        format!("topic `{topic}` is not available: choose another topic name")
+    }))
 }
 
 async fn upsert_check(unit: &Unit, product_id: &str, name: &Name, input: &QualityCheckInput) -> Result<()> {

@@ -74,7 +74,7 @@ pub(crate) async fn bump_version(unit: &Unit, product: &data_product::Model, exp
     Ok(expected + 1)
 }
 
-fn stale(product: &data_product::Model, expected: i32) -> CatalogError {
+pub(crate) fn stale(product: &data_product::Model, expected: i32) -> CatalogError {
     CatalogError::Conflict(format!(
         "data product `{}` was changed concurrently: expected version {expected}, current version {}",
         product.qualified_name, product.version
