@@ -30,6 +30,17 @@ function NavLink({ href, children, onClick }: { href: string; children: React.Re
   );
 }
 
+/** On navigation to a view with a lineage graph, starts the layout worker at once, while that view's
+ * code and data load (on its own, so that App does not re-render on every change of the query string). */
+function LineagePrestart() {
+  const [location] = useLocation();
+  const search = useSearch();
+  useEffect(() => {
+    if (showsLineage(location, search)) startLayoutWorker();
+  }, [location, search]);
+  return null;
+}
+
 function AuthBanner() {
   const { authProblem, dismissProblem } = useAuth();
   if (!authProblem) return null;
@@ -48,11 +59,6 @@ export function App() {
   const [panel, setPanel] = useState(() => localStorage.getItem(PANEL_KEY) === '1');
   const [menuOpen, setMenuOpen] = useState(false);
   useEffect(() => localStorage.setItem(PANEL_KEY, panel ? '1' : '0'), [panel]);
-  const search = useSearch();
-  // A view with a lineage graph: start the layout worker now, while that view's code and data load.
-  useEffect(() => {
-    if (showsLineage(location, search)) startLayoutWorker();
-  }, [location, search]);
 
   if (location === '/graphql') {
     return (
@@ -101,6 +107,7 @@ export function App() {
           </Link>
         </div>
       </header>
+      <LineagePrestart />
       <AuthBanner />
       <div className="body">
         <main id="main" tabIndex={-1}>

@@ -2,6 +2,7 @@ import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, type Edge, type Node, type NodeProps, type NodeTypes } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { layout } from './layoutWorker';
+import type { WorkerBoot } from './layout.worker';
 import type { GEdge, GNode } from './graph';
 import { Loading } from '../errors';
 
@@ -109,7 +110,7 @@ export function LineageGraph({
   nodes: GNode[];
   edges: GEdge[];
   onOpen?: (n: GNode) => void;
-  onLaidOut?: (info: { ms: number; queuedMs: number; nodes: number }) => void;
+  onLaidOut?: (info: { ms: number; queuedMs: number; nodes: number; boot: WorkerBoot }) => void;
   /** Expand/collapse controls by node id. */
   states?: ReadonlyMap<string, ExpandState>;
   onToggle?: (n: GNode) => void;
@@ -139,7 +140,7 @@ export function LineageGraph({
         const xy = r.xy;
         setLayoutError(null);
         setLaid((prev) => ({ of: nodes, edges, xy, n: (prev?.n ?? 0) + 1, view: prev ? prev.view : openingView(nodes, xy, heightRef.current) }));
-        cb.current?.({ ms: r.ms, queuedMs: r.queuedMs, nodes: nodes.length });
+        cb.current?.({ ms: r.ms, queuedMs: r.queuedMs, nodes: nodes.length, boot: r.boot });
       }
     });
     return () => {

@@ -24,15 +24,13 @@ export function startLayoutWorker(): Worker {
   return worker;
 }
 
-/** Starts the layout worker once the page is idle (a reader may open a lineage view next).
- * Returns a function that cancels it if it has not started yet. */
-export function startLayoutWorkerWhenIdle(): () => void {
-  if (worker || typeof window === 'undefined') return () => {};
+/** Runs `f` once the page is idle; returns a function that cancels it if it has not run yet. */
+export function whenIdle(f: () => void): () => void {
   if ('requestIdleCallback' in window) {
-    const h = window.requestIdleCallback(() => startLayoutWorker(), { timeout: 3000 });
+    const h = window.requestIdleCallback(() => f(), { timeout: 3000 });
     return () => window.cancelIdleCallback(h);
   }
-  const h = setTimeout(() => startLayoutWorker(), 1000);
+  const h = setTimeout(f, 1000);
   return () => clearTimeout(h);
 }
 

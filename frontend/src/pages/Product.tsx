@@ -12,10 +12,25 @@ import { RequestAccess } from '../components/RequestAccess';
 import { Modal } from '../components/Modal';
 import { ProductPicker } from '../components/ProductPicker';
 import { QualityChart } from '../components/QualityChart';
-import { startLayoutWorker, startLayoutWorkerWhenIdle } from '../lineage/layoutWorker';
+import { startLayoutWorker, whenIdle } from '../lineage/layoutWorker';
 
 const SchemaTab = lazy(() => import('../components/SchemaTab'));
-const LineageTab = lazy(() => import('../lineage/LineageTab'));
+// The lineage tab's code is fetched while the product page is idle (with the layout worker): a
+// tab whose code is already here renders at once. Through React.lazy it would still suspend once,
+// and React holds a suspended boundary's content back until 300 ms after its fallback appeared.
+let lineageTabModule: typeof import('../lineage/LineageTab') | null = null;
+const loadLineageTab = () => import('../lineage/LineageTab').then((m) => (lineageTabModule = m));
+const LazyLineageTab = lazy(loadLineageTab);
+function LineageTab({ qn }: { qn: string }) {
+  const Loaded = lineageTabModule?.default;
+  return Loaded ? <Loaded qn={qn} /> : <LazyLineageTab qn={qn} />;
+}
+/** Readers often open the lineage next: its code and the layout worker (ELK's start-up and
+ * warm-up) are loaded before the lineage data is asked for. */
+function prepareLineage() {
+  startLayoutWorker();
+  void loadLineageTab();
+}
 const LiveTail = lazy(() => import('../components/LiveTail'));
 const ConsumersTab = lazy(() => import('../components/ConsumersTab'));
 
@@ -43,10 +58,9 @@ export default function ProductPage({ qn }: { qn: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: ProductQuery, variables: { qn } });
   const isMember = useIsMember();
   const { viewer } = useAuth();
-  // Readers often open the lineage next: once the product is shown and the page is idle, start the
-  // layout worker (ELK's start-up and warm-up then happen before the lineage data arrives).
+  // Once the product is shown and the page is idle (or the Lineage tab is hovered or focused).
   const loaded = data !== undefined;
-  useEffect(() => (loaded ? startLayoutWorkerWhenIdle() : undefined), [loaded]);
+  useEffect(() => (loaded ? whenIdle(prepareLineage) : undefined), [loaded]);
 
   if (fetching && !data) return <Loading label="Loading the product…" />;
   if (error && !data) return <section className="page"><h1>{qn}</h1><ErrorView error={error} /></section>;
@@ -131,7 +145,7 @@ export default function ProductPage({ qn }: { qn: string }) {
         <TabList aria-label="Product sections" className="tablist">
           <Tab id="overview" className="tab">Overview</Tab>
           <Tab id="schema" className="tab">Schema</Tab>
-          <Tab id="lineage" className="tab" onHoverStart={() => void startLayoutWorker()} onFocus={() => void startLayoutWorker()}>
+          <Tab id="lineage" className="tab" onHoverStart={prepareLineage} onFocus={prepareLineage}>
             Lineage &amp; impact
           </Tab>
           <Tab id="consumers" className="tab">Consumers &amp; use cases</Tab>
