@@ -47,7 +47,9 @@ pub use lineage::{
 };
 pub use products::{Deprecate, ProductFilter, ProductPage, PublishProduct, QualityCheckInput, SlaInput, TopicInput};
 pub use quality::{quality_score, RecordQualityResult};
-pub use schemas::{decode_format, decode_mode, format_str, mode_str, stored_fields, SchemaDiff, SchemaInput};
+pub use schemas::{
+    decode_format, decode_mode, format_str, mode_str, parse_stored, stored_fields, SchemaDiff, SchemaInput,
+};
 pub use teams::{NewDomain, NewTeam};
 pub use topic_rules::ReservedTopics;
 pub use types::*;

@@ -86,7 +86,9 @@ fn parse(input: &SchemaInput) -> Result<SchemaDefinition> {
     SchemaDefinition::parse(input.format, &input.definition).map_err(|e| CatalogError::Validation(e.to_string()))
 }
 
-fn parse_stored(version: &schema_version::Model) -> Result<SchemaDefinition> {
+/// A stored version's definition, parsed as at its registration: what registration checks
+/// against, the stream decoder reads records with and the demo traffic is generated from.
+pub fn parse_stored(version: &schema_version::Model) -> Result<SchemaDefinition> {
     SchemaDefinition::parse(decode_format(&version.format)?, &version.definition)
         .map_err(|e| CatalogError::Internal(format!("stored schema {} no longer parses: {e}", version.id)))
 }

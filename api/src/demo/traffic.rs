@@ -9,11 +9,13 @@
 //! whole demo), which the embedded broker sustains for hours. Products marked
 //! `"traffic": false` in the demo data get none, so the demo also shows a
 //! stale product.
+//!
+//! The latest version is read as registration reads it
+//! (`catalog::parse_stored`); Avro references follow its named types.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use apache_avro::schema::{Name, UnionSchema, UuidSchema};
+use apache_avro::schema::{UnionSchema, UuidSchema};
 use apache_avro::types::Value as Avro;
 use apache_avro::writer::datum::GenericDatumWriter;
 use apache_avro::Schema as AvroSchema;
@@ -22,6 +24,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Map, Value};
 
+use crate::catalog::schema::{json_validator, AvroSchema as ParsedAvro};
 use crate::catalog::{Catalog, ProductStatus};
 use crate::store::entities::{data_product, schema_version};
 use crate::stream::Live;
@@ -40,8 +43,7 @@ struct Source {
 enum Encoding {
     /// Confluent wire format with this schema id.
     Avro {
-        schema: AvroSchema,
-        names: HashMap<Name, AvroSchema>,
+        definition: ParsedAvro,
         schema_id: u32,
     },
     Json {
@@ -93,25 +95,23 @@ async fn sources(catalog: &Catalog) -> Result<Vec<Source>, sea_orm::DbErr> {
         else {
             continue;
         };
-        let encoding = if latest.format == "AVRO" {
-            let Ok(schema) = AvroSchema::parse_str(&latest.definition) else {
-                continue;
-            };
+        let Ok(definition) = crate::catalog::parse_stored(&latest) else {
+            continue;
+        };
+        let encoding = if let Some(avro) = definition.avro() {
             let Ok(Some(schema_id)) = catalog.schema_registry_id(&latest.id).await else {
                 continue;
             };
-            let mut names = HashMap::new();
-            collect_names(&schema, &mut names);
             Encoding::Avro {
-                schema,
-                names,
+                definition: avro.clone(),
                 schema_id: schema_id as u32,
             }
+        } else if let Some(json) = definition.json() {
+            Encoding::Json {
+                schema: json.to_value(),
+            }
         } else {
-            let Ok(schema) = serde_json::from_str(&latest.definition) else {
-                continue;
-            };
-            Encoding::Json { schema }
+            continue;
         };
         let rate = match product.sla_tier.as_deref() {
             Some("PLATINUM") => 2.0,
@@ -137,16 +137,12 @@ async fn produce(producer: FutureProducer, source: Source) {
     loop {
         ticker.tick().await;
         let (key, payload) = match &source.encoding {
-            Encoding::Avro {
-                schema,
-                names,
-                schema_id,
-            } => {
-                let value = avro_sample(schema, names, "", 0);
+            Encoding::Avro { definition, schema_id } => {
+                let value = avro_sample(definition.schema(), definition, "", 0);
                 let key = key_of_avro(&value);
                 let mut bytes = vec![0u8];
                 bytes.extend_from_slice(&schema_id.to_be_bytes());
-                match GenericDatumWriter::builder(schema)
+                match GenericDatumWriter::builder(definition.schema())
                     .build()
                     .and_then(|w| w.write_value_to_vec(value))
                 {
@@ -200,27 +196,6 @@ fn is_id(name: &str) -> bool {
     lower.ends_with("_id") || lower.ends_with("id") && lower.len() > 2
 }
 
-fn collect_names(schema: &AvroSchema, names: &mut HashMap<Name, AvroSchema>) {
-    match schema {
-        AvroSchema::Record(record) => {
-            names.insert(record.name.clone(), schema.clone());
-            for field in &record.fields {
-                collect_names(&field.schema, names);
-            }
-        }
-        AvroSchema::Enum(e) => {
-            names.insert(e.name.clone(), schema.clone());
-        }
-        AvroSchema::Fixed(f) => {
-            names.insert(f.name.clone(), schema.clone());
-        }
-        AvroSchema::Array(a) => collect_names(&a.items, names),
-        AvroSchema::Map(m) => collect_names(&m.types, names),
-        AvroSchema::Union(u) => u.variants().iter().for_each(|v| collect_names(v, names)),
-        _ => {}
-    }
-}
-
 /// A plausible string for a field, from its name.
 fn text_for(field: &str) -> String {
     let lower = field.to_ascii_lowercase();
@@ -248,7 +223,8 @@ fn text_for(field: &str) -> String {
     }
 }
 
-fn avro_sample(schema: &AvroSchema, names: &HashMap<Name, AvroSchema>, field: &str, depth: usize) -> Avro {
+/// A value of `schema`, a part of `definition` (whose named types references follow).
+fn avro_sample(schema: &AvroSchema, definition: &ParsedAvro, field: &str, depth: usize) -> Avro {
     let now = Utc::now();
     match schema {
         AvroSchema::Null => Avro::Null,
@@ -286,33 +262,33 @@ fn avro_sample(schema: &AvroSchema, names: &HashMap<Name, AvroSchema>, field: &s
         }
         AvroSchema::Array(a) if depth < MAX_DEPTH => Avro::Array(
             (0..fastrand::usize(1..4))
-                .map(|_| avro_sample(&a.items, names, field, depth + 1))
+                .map(|_| avro_sample(&a.items, definition, field, depth + 1))
                 .collect(),
         ),
         AvroSchema::Map(m) if depth < MAX_DEPTH => Avro::Map(
             (0..fastrand::usize(1..3))
-                .map(|i| (format!("k{i}"), avro_sample(&m.types, names, field, depth + 1)))
+                .map(|i| (format!("k{i}"), avro_sample(&m.types, definition, field, depth + 1)))
                 .collect(),
         ),
         AvroSchema::Array(_) => Avro::Array(Vec::new()),
         AvroSchema::Map(_) => Avro::Map(Default::default()),
-        AvroSchema::Union(u) => union_sample(u, names, field, depth),
+        AvroSchema::Union(u) => union_sample(u, definition, field, depth),
         AvroSchema::Record(record) => Avro::Record(
             record
                 .fields
                 .iter()
-                .map(|f| (f.name.clone(), avro_sample(&f.schema, names, &f.name, depth + 1)))
+                .map(|f| (f.name.clone(), avro_sample(&f.schema, definition, &f.name, depth + 1)))
                 .collect(),
         ),
-        AvroSchema::Ref { name } => match names.get(name) {
-            Some(named) if depth < MAX_DEPTH => avro_sample(named, names, field, depth + 1),
+        AvroSchema::Ref { name } => match definition.named(name) {
+            Some(named) if depth < MAX_DEPTH => avro_sample(named, definition, field, depth + 1),
             _ => Avro::Null,
         },
     }
 }
 
 /// A union: null now and then when allowed, else one of the other branches.
-fn union_sample(union: &UnionSchema, names: &HashMap<Name, AvroSchema>, field: &str, depth: usize) -> Avro {
+fn union_sample(union: &UnionSchema, definition: &ParsedAvro, field: &str, depth: usize) -> Avro {
     let variants = union.variants();
     let null = variants.iter().position(|v| matches!(v, AvroSchema::Null));
     let others: Vec<usize> = (0..variants.len()).filter(|i| Some(*i) != null).collect();
@@ -322,7 +298,7 @@ fn union_sample(union: &UnionSchema, names: &HashMap<Name, AvroSchema>, field: &
     };
     Avro::Union(
         index as u32,
-        Box::new(avro_sample(&variants[index], names, field, depth + 1)),
+        Box::new(avro_sample(&variants[index], definition, field, depth + 1)),
     )
 }
 
@@ -409,20 +385,25 @@ fn patterned(schema: &Value, field: &str) -> Value {
         format!("ABC-{}", fastrand::u32(100..1000)),
         uuid::Uuid::new_v4().to_string(),
     ];
+    let Ok(validator) = json_validator(schema) else {
+        return json!(text_for(field));
+    };
     candidates
         .into_iter()
         .map(Value::String)
-        .find(|candidate| jsonschema::is_valid(schema, candidate))
+        .find(|candidate| validator.is_valid(candidate))
         .unwrap_or_else(|| json!(text_for(field)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::schema::{SchemaDefinition, SchemaFormat};
 
     #[test]
     fn avro_samples_encode_with_their_schema() {
-        let schema = AvroSchema::parse_str(
+        let definition = SchemaDefinition::parse(
+            SchemaFormat::Avro,
             r#"{"type":"record","name":"R","fields":[
                 {"name":"order_id","type":"string"},
                 {"name":"amount","type":{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}},
@@ -434,12 +415,12 @@ mod tests {
             ]}"#,
         )
         .unwrap();
-        let mut names = HashMap::new();
-        collect_names(&schema, &mut names);
+        let definition = definition.avro().unwrap();
+        let schema = definition.schema();
         for _ in 0..50 {
-            let value = avro_sample(&schema, &names, "", 0);
+            let value = avro_sample(schema, definition, "", 0);
             assert!(key_of_avro(&value).starts_with("order-"));
-            let writer = GenericDatumWriter::builder(&schema).build().unwrap();
+            let writer = GenericDatumWriter::builder(schema).build().unwrap();
             writer.write_value_to_vec(value).expect("a generated value encodes");
         }
     }

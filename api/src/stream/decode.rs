@@ -12,6 +12,10 @@
 //!
 //! Anything else is a [`DecodeFailure`] carrying the raw bytes in base64: a
 //! record is never silently dropped.
+//!
+//! Each version is read through its [`SchemaDefinition`], parsed as registration
+//! parses it (`catalog::parse_stored`): its Avro schema, its JSON Schema
+//! validator (the same draft) and its field list (for the PII paths).
 
 use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::Schema as AvroSchema;
@@ -19,6 +23,7 @@ use base64::Engine;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
+use crate::catalog::schema::SchemaDefinition;
 use crate::store::entities::{schema_registry_id, schema_version};
 use crate::store::Store;
 
@@ -67,8 +72,18 @@ fn wire_schema_id(bytes: &[u8]) -> Option<i64> {
 struct Known {
     version: i32,
     registry_id: i64,
-    avro: Option<AvroSchema>,
-    json: Option<jsonschema::Validator>,
+    /// `None` when the stored definition no longer parses.
+    definition: Option<SchemaDefinition>,
+}
+
+impl Known {
+    fn avro(&self) -> Option<&AvroSchema> {
+        Some(self.definition.as_ref()?.avro()?.schema())
+    }
+
+    fn json(&self) -> Option<&jsonschema::Validator> {
+        Some(self.definition.as_ref()?.json()?.validator())
+    }
 }
 
 /// The schema versions of one product, parsed once per feed.
@@ -101,35 +116,27 @@ impl Decoder {
         let mut versions = Vec::with_capacity(rows.len());
         let mut pii: Vec<String> = Vec::new();
         for row in rows {
-            if let Ok(fields) = crate::catalog::stored_fields(&row) {
+            let registry_id = ids.iter().find(|i| i.schema_version_id == row.id).map_or(-1, |i| i.id);
+            let definition = match crate::catalog::parse_stored(&row) {
+                Ok(definition) => Some(definition),
+                Err(e) => {
+                    tracing::warn!(product = product_id, version = row.version, error = %e, "unusable schema");
+                    None
+                }
+            };
+            if let Some(definition) = &definition {
                 pii.extend(
-                    fields
+                    definition
+                        .fields()
                         .into_iter()
                         .filter(|f| f.tags.iter().any(|t| t == "PII"))
                         .map(|f| f.path),
                 );
             }
-            let registry_id = ids.iter().find(|i| i.schema_version_id == row.id).map_or(-1, |i| i.id);
-            let (mut avro, mut json) = (None, None);
-            if row.format == "AVRO" {
-                match AvroSchema::parse_str(&row.definition) {
-                    Ok(schema) => avro = Some(schema),
-                    Err(e) => {
-                        tracing::warn!(product = product_id, version = row.version, error = %e, "unusable Avro schema")
-                    }
-                }
-            } else {
-                match serde_json::from_str::<Value>(&row.definition).map(|d| crate::catalog::schema::json_validator(&d))
-                {
-                    Ok(Ok(validator)) => json = Some(validator),
-                    _ => tracing::warn!(product = product_id, version = row.version, "unusable JSON Schema"),
-                }
-            }
             versions.push(Known {
                 version: row.version,
                 registry_id,
-                avro,
-                json,
+                definition,
             });
         }
         pii.sort();
@@ -172,23 +179,21 @@ impl Decoder {
         let mut reasons = Vec::new();
         if let Some(id) = wire_schema_id(bytes) {
             match self.versions.iter().find(|k| k.registry_id == id) {
-                Some(Known {
-                    avro: Some(schema),
-                    version,
-                    ..
-                }) => match read_avro(schema, &bytes[5..]) {
-                    Ok(value) => {
-                        return Ok(Decoded {
-                            value,
-                            encoding: Encoding::AvroConfluent,
-                            schema_version: Some(*version),
-                            conforms: true,
-                            masked: None,
-                        });
-                    }
-                    Err(e) => reasons.push(format!("Avro with schema id {id} (version {version}): {e}")),
+                Some(known) => match known.avro() {
+                    Some(schema) => match read_avro(schema, &bytes[5..]) {
+                        Ok(value) => {
+                            return Ok(Decoded {
+                                value,
+                                encoding: Encoding::AvroConfluent,
+                                schema_version: Some(known.version),
+                                conforms: true,
+                                masked: None,
+                            });
+                        }
+                        Err(e) => reasons.push(format!("Avro with schema id {id} (version {}): {e}", known.version)),
+                    },
+                    None => reasons.push(format!("schema id {id} is not an Avro schema")),
                 },
-                Some(_) => reasons.push(format!("schema id {id} is not an Avro schema")),
                 None => reasons.push(format!("unknown schema id {id} for this product")),
             }
         }
@@ -196,7 +201,7 @@ impl Decoder {
             let matched = self
                 .versions
                 .iter()
-                .find(|k| k.json.as_ref().is_some_and(|v| v.is_valid(&value)));
+                .find(|k| k.json().is_some_and(|v| v.is_valid(&value)));
             return Ok(Decoded {
                 conforms: matched.is_some(),
                 schema_version: matched.map(|k| k.version),
@@ -206,7 +211,7 @@ impl Decoder {
             });
         }
         for known in &self.versions {
-            if let Some(schema) = &known.avro {
+            if let Some(schema) = known.avro() {
                 if let Ok(value) = read_avro(schema, bytes) {
                     return Ok(Decoded {
                         value,
@@ -218,7 +223,7 @@ impl Decoder {
                 }
             }
         }
-        reasons.push(if self.versions.iter().any(|k| k.avro.is_some()) {
+        reasons.push(if self.versions.iter().any(|k| k.avro().is_some()) {
             "not JSON, and no Avro schema version of the product reads it".into()
         } else {
             "not JSON".into()

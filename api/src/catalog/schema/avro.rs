@@ -18,8 +18,9 @@ use apache_avro::schema::{
 use super::issue::{with_abort_notice, Issue, Kind, MAX_STEPS};
 use super::{canonical_json, collect_tags, join_path, FieldInfo, SchemaField, MAX_DEPTH, MAX_NODES};
 
+/// A parsed Avro definition: the schema and its named types.
 #[derive(Debug, Clone)]
-pub(super) struct AvroSchema {
+pub struct AvroSchema {
     schema: Schema,
     /// Named types by full name (and by alias full name) to resolve `Schema::Ref`.
     names: HashMap<Name, Schema>,
@@ -30,10 +31,17 @@ impl AvroSchema {
         let schema = Schema::parse_str(raw).map_err(|e| error_chain(&e))?;
         let mut names = HashMap::new();
         collect_names(&schema, &mut names, 0);
-        let parsed = AvroSchema { schema, names };
-        // Expanding the fields enforces the depth and size limits once, at registration.
-        parsed.walk_fields()?;
-        Ok(parsed)
+        Ok(AvroSchema { schema, names })
+    }
+
+    /// The schema as apache-avro parsed it (what its datum readers and writers take).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The named type (record, enum, fixed) a `Schema::Ref` names, by full name or alias.
+    pub fn named(&self, name: &Name) -> Option<&Schema> {
+        self.names.get(name)
     }
 
     pub(super) fn canonical(&self) -> String {
@@ -43,13 +51,8 @@ impl AvroSchema {
         }
     }
 
-    pub(super) fn fields(&self) -> Vec<FieldInfo> {
-        // `parse` already ran the same walk successfully, so the error branch is unreachable
-        // in practice; an empty listing is the safe answer should it ever happen.
-        self.walk_fields().unwrap_or_default()
-    }
-
-    fn walk_fields(&self) -> Result<Vec<FieldInfo>, String> {
+    /// The field list; fails when the definition nests too deep or expands too far.
+    pub(super) fn fields(&self) -> Result<Vec<FieldInfo>, String> {
         let mut walker = FieldWalker {
             schema: self,
             out: Vec::new(),
@@ -162,6 +165,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Indexes every named type (and its aliases) defined inline in `schema`.
+///
+/// Not apache-avro's `ResolvedSchema`: it indexes no aliases, and it fails on two kinds of
+/// definitions its own parser accepts (and registration always has): a reference to a named
+/// type by one of its aliases, and two definitions of one full name (the first is kept here).
 fn collect_names(schema: &Schema, names: &mut HashMap<Name, Schema>, depth: usize) {
     if depth > 4 * MAX_DEPTH {
         return;

@@ -24,7 +24,7 @@ pub fn diff(from: &SchemaDefinition, to: &SchemaDefinition) -> Vec<FieldChange> 
     // For every field of `to`, the index of its counterpart in `from`. Parents precede their
     // children in the listing, so a renamed parent is resolved before its children.
     let mut counterpart: Vec<Option<usize>> = Vec::with_capacity(after.len());
-    for field in &after {
+    for field in after {
         let base = match field.parent {
             None => Some(String::new()),
             Some(p) => counterpart

@@ -1,5 +1,5 @@
 //! What a reader/writer check finds: the format-specific rules (`avro.rs`,
-//! `json.rs`) report [`Issue`]s in reader/writer terms; `compat.rs` turns
+//! `json/compat.rs`) report [`Issue`]s in reader/writer terms; `compat.rs` turns
 //! them into "added"/"removed" once it knows which side is the new schema.
 
 /// Budget of comparison steps for one reader/writer check; exhausting it reports the schema

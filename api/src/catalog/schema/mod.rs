@@ -16,6 +16,10 @@
 //! module only interprets the parsed trees. Every walk is bounded (nesting depth, expanded
 //! node count, comparison steps) so that no input can overflow the stack or run unbounded;
 //! recursive types are listed once and compared coinductively.
+//!
+//! [`SchemaDefinition::parse`] is the one parse of a definition: registration (canonical
+//! form, fields, compatibility, diffs), the stream decoder (Avro schema, JSON validator, PII
+//! fields) and the demo traffic generator all read the [`SchemaDefinition`] it returns.
 
 mod avro;
 mod compat;
@@ -28,10 +32,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use avro::AvroSchema;
 pub use compat::check_compatibility;
 pub use diff::diff;
 pub use infer::{infer_json_schema, Inferred};
-pub use json::validator as json_validator;
+pub use json::{validator as json_validator, JsonSchema};
 
 /// Maximum nesting of schema levels (records/objects, arrays, maps, unions) we accept.
 /// Deeper definitions are rejected as invalid so that every walk stays bounded.
@@ -98,17 +103,19 @@ impl SchemaError {
     }
 }
 
-/// A parsed, valid schema definition. Only constructible through `parse`.
+/// A parsed, valid schema definition with its field list. Only constructible through `parse`.
 #[derive(Debug, Clone)]
 pub struct SchemaDefinition {
     raw: String,
     parsed: Parsed,
+    /// Listed once by `parse`, which rejects a definition whose listing exceeds the limits.
+    fields: Vec<FieldInfo>,
 }
 
 #[derive(Debug, Clone)]
 enum Parsed {
-    Avro(avro::AvroSchema),
-    Json(json::JsonSchema),
+    Avro(AvroSchema),
+    Json(JsonSchema),
 }
 
 impl SchemaDefinition {
@@ -116,17 +123,21 @@ impl SchemaDefinition {
     /// too many nodes are rejected here, so every later walk of an accepted definition is
     /// bounded and cannot fail.
     pub fn parse(format: SchemaFormat, raw: &str) -> Result<Self, SchemaError> {
-        let parsed = match format {
+        let parse = || match format {
             SchemaFormat::Avro => {
-                Parsed::Avro(avro::AvroSchema::parse(raw).map_err(|m| SchemaError::invalid(format, m))?)
+                let schema = AvroSchema::parse(raw)?;
+                Ok((schema.fields()?, Parsed::Avro(schema)))
             }
             SchemaFormat::JsonSchema => {
-                Parsed::Json(json::JsonSchema::parse(raw).map_err(|m| SchemaError::invalid(format, m))?)
+                let schema = JsonSchema::parse(raw)?;
+                Ok((schema.fields()?, Parsed::Json(schema)))
             }
         };
+        let (fields, parsed) = parse().map_err(|m: String| SchemaError::invalid(format, m))?;
         Ok(SchemaDefinition {
             raw: raw.to_string(),
             parsed,
+            fields,
         })
     }
 
@@ -157,14 +168,27 @@ impl SchemaDefinition {
 
     /// Flattened field list, depth-first in declaration order.
     pub fn fields(&self) -> Vec<SchemaField> {
-        self.field_infos().into_iter().map(|i| i.field).collect()
+        self.fields.iter().map(|i| i.field.clone()).collect()
     }
 
     /// Fields plus the structural information `diff` needs (parents and aliases).
-    fn field_infos(&self) -> Vec<FieldInfo> {
+    fn field_infos(&self) -> &[FieldInfo] {
+        &self.fields
+    }
+
+    /// The parsed Avro schema, for a definition in that format.
+    pub fn avro(&self) -> Option<&AvroSchema> {
         match &self.parsed {
-            Parsed::Avro(s) => s.fields(),
-            Parsed::Json(s) => s.fields(),
+            Parsed::Avro(s) => Some(s),
+            Parsed::Json(_) => None,
+        }
+    }
+
+    /// The parsed JSON Schema, for a definition in that format.
+    pub fn json(&self) -> Option<&JsonSchema> {
+        match &self.parsed {
+            Parsed::Json(s) => Some(s),
+            Parsed::Avro(_) => None,
         }
     }
 }
