@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
+use mesh_catalog::catalog::{CleanupPolicy, EdgeKind, NodeKind, ProductStatus, QualityClass, SlaTier, Visibility};
 use mesh_catalog::store::entities::{application, data_product, domain, lineage_edge, team};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
@@ -322,24 +323,28 @@ async fn insert(db: &DatabaseConnection, g: &Graph) {
                 )),
                 owner_team_id: Set(format!("team-{d}")),
                 contacts: Set("[]".into()),
-                status: Set("PUBLISHED".into()),
+                status: Set(ProductStatus::Published),
                 deprecation_reason: Set(None),
                 sunset_date: Set(None),
                 successor_id: Set(None),
-                visibility: Set(if n.private { "PRIVATE" } else { "PUBLIC" }.into()),
+                visibility: Set(if n.private {
+                    Visibility::Private
+                } else {
+                    Visibility::Public
+                }),
                 compatibility: Set("BACKWARD".into()),
                 topic_name: Set(n.name.clone()),
                 topic_partitions: Set(3),
                 topic_retention_ms: Set(604_800_000),
-                topic_cleanup_policy: Set("DELETE".into()),
-                sla_tier: Set(Some("GOLD".into())),
+                topic_cleanup_policy: Set(CleanupPolicy::Delete),
+                sla_tier: Set(Some(SlaTier::Gold)),
                 sla_availability_percent: Set(None),
                 sla_max_freshness_seconds: Set(None),
                 sla_max_latency_ms: Set(None),
                 sla_retention_days: Set(None),
                 sla_support_hours: Set(None),
                 sla_on_call: Set(None),
-                quality_class: Set("CURATED".into()),
+                quality_class: Set(QualityClass::Curated),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -363,9 +368,9 @@ async fn insert(db: &DatabaseConnection, g: &Graph) {
         let rows = chunk.iter().enumerate().map(|(i, &(from, to))| {
             let (f, t) = (&g.nodes[from], &g.nodes[to]);
             let kind = match (f.product, t.product) {
-                (true, true) => "DERIVED_FROM",
-                (true, false) => "CONSUMES",
-                _ => "PRODUCES",
+                (true, true) => EdgeKind::DerivedFrom,
+                (true, false) => EdgeKind::Consumes,
+                _ => EdgeKind::Produces,
             };
             let mappings = if f.product && t.product {
                 r#"[{"from":"customer_id","to":"customer_id"},{"from":"amount","to":"total"}]"#
@@ -374,11 +379,11 @@ async fn insert(db: &DatabaseConnection, g: &Graph) {
             };
             lineage_edge::ActiveModel {
                 id: Set(format!("e{:07}-{:05}", c, i)),
-                from_kind: Set(if f.product { "PRODUCT" } else { "APPLICATION" }.into()),
+                from_kind: Set(node_kind(f)),
                 from_id: Set(f.id.clone()),
-                to_kind: Set(if t.product { "PRODUCT" } else { "APPLICATION" }.into()),
+                to_kind: Set(node_kind(t)),
                 to_id: Set(t.id.clone()),
-                kind: Set(kind.into()),
+                kind: Set(kind),
                 field_mappings: Set(mappings.into()),
                 created_by: Set("bench".into()),
                 created_at: Set(now),
@@ -751,4 +756,12 @@ async fn main() {
         std::fs::write(out, md).unwrap();
     }
     let _ = std::fs::remove_dir_all(&work);
+}
+
+fn node_kind(node: &Node) -> NodeKind {
+    if node.product {
+        NodeKind::Product
+    } else {
+        NodeKind::Application
+    }
 }

@@ -25,6 +25,9 @@ use common::{Rng, DOMAINS, SECRET};
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::policy::Audience;
 use mesh_catalog::catalog::schema::SchemaField;
+use mesh_catalog::catalog::{
+    CheckKind, CleanupPolicy, ProductStatus, QualityClass, QualityStatus, SlaTier, SubscriptionStatus, Visibility,
+};
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
 use mesh_catalog::search::{Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
@@ -462,24 +465,26 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 description: Set(p.description.clone()),
                 owner_team_id: Set(format!("team-{d}")),
                 contacts: Set("[]".into()),
-                status: Set(p.status.into()),
+                status: Set(ProductStatus::decode(p.status).expect("a generated status")),
                 deprecation_reason: Set((p.status == "DEPRECATED").then(|| "superseded".into())),
                 sunset_date: Set(None),
                 successor_id: Set(None),
-                visibility: Set("PUBLIC".into()),
+                visibility: Set(Visibility::Public),
                 compatibility: Set("BACKWARD".into()),
                 topic_name: Set(format!("{d}.{}", p.name)),
                 topic_partitions: Set(3),
                 topic_retention_ms: Set(604_800_000),
-                topic_cleanup_policy: Set("DELETE".into()),
-                sla_tier: Set(Some(p.tier.into())),
+                topic_cleanup_policy: Set(CleanupPolicy::Delete),
+                sla_tier: Set(Some(SlaTier::decode(p.tier).expect("a generated tier"))),
                 sla_availability_percent: Set(None),
                 sla_max_freshness_seconds: Set(None),
                 sla_max_latency_ms: Set(None),
                 sla_retention_days: Set(None),
                 sla_support_hours: Set(None),
                 sla_on_call: Set(None),
-                quality_class: Set(["AUTHORITATIVE", "CURATED", "RAW"][p.domain % 3].into()),
+                quality_class: Set(
+                    [QualityClass::Authoritative, QualityClass::Curated, QualityClass::Raw][p.domain % 3]
+                ),
                 version: Set(1),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -509,7 +514,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
             id: Set(format!("qc-{}", p.id)),
             product_id: Set(p.id.clone()),
             name: Set("completeness".into()),
-            kind: Set("COMPLETENESS".into()),
+            kind: Set(CheckKind::Completeness),
             description: Set(String::new()),
             threshold: Set(Some(0.99)),
             created_at: Set(now),
@@ -523,7 +528,12 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 id: Set(format!("qr-{}", p.id)),
                 check_id: Set(format!("qc-{}", p.id)),
                 product_id: Set(p.id.clone()),
-                status: Set(["PASS", "PASS", "WARN", "FAIL"][i % 4].into()),
+                status: Set([
+                    QualityStatus::Pass,
+                    QualityStatus::Pass,
+                    QualityStatus::Warn,
+                    QualityStatus::Fail,
+                ][i % 4]),
                 observed_value: Set(Some(0.99)),
                 message: Set(None),
                 observed_at: Set(now),
@@ -538,7 +548,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 application_id: Set(format!("app-{}", i % 50)),
                 product_id: Set(p.id.clone()),
                 purpose: Set("bench".into()),
-                status: Set("APPROVED".into()),
+                status: Set(SubscriptionStatus::Approved),
                 requested_by: Set("bench".into()),
                 requested_at: Set(now),
                 decided_by: Set(Some("bench".into())),

@@ -188,7 +188,7 @@ impl Catalog {
                 unit,
             )
             .await?;
-        if current.status != from.as_str() {
+        if current.status != from {
             return Err(CatalogError::Conflict(format!(
                 "subscription {} is {}; only a {from} subscription can become {to}",
                 current.id, current.status
@@ -205,7 +205,7 @@ impl Catalog {
             .col_expr(access_subscription::Column::DecidedAt, Expr::value(Utc::now()))
             .col_expr(access_subscription::Column::DecisionReason, Expr::value(reason.clone()))
             .filter(access_subscription::Column::Id.eq(&current.id))
-            .filter(access_subscription::Column::Status.eq(from.as_str()))
+            .filter(access_subscription::Column::Status.eq(from))
             .exec(unit.conn())
             .await?;
         if updated.rows_affected != 1 {
@@ -321,7 +321,7 @@ impl Catalog {
                 query.filter(access_subscription::Column::ApplicationId.eq(find_application(self.db(), app).await?.id));
         }
         if let Some(status) = status {
-            query = query.filter(access_subscription::Column::Status.eq(status.as_str()));
+            query = query.filter(access_subscription::Column::Status.eq(status));
         }
         Ok(query
             .order_by_desc(access_subscription::Column::RequestedAt)
@@ -339,7 +339,7 @@ pub(crate) async fn insert_request(
     product: &data_product::Model,
     purpose: String,
 ) -> Result<access_subscription::Model> {
-    match ProductStatus::decode(&product.status)? {
+    match product.status {
         ProductStatus::Published => {}
         status => {
             return Err(CatalogError::Conflict(format!(
@@ -368,7 +368,7 @@ pub(crate) async fn insert_request(
         application_id: Set(app.id.clone()),
         product_id: Set(product.id.clone()),
         purpose: Set(purpose),
-        status: Set(SubscriptionStatus::Pending.as_str().to_owned()),
+        status: Set(SubscriptionStatus::Pending),
         requested_by: Set(unit.actor.clone()),
         requested_at: Set(Utc::now()),
         decided_by: Set(None),

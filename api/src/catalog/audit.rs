@@ -57,10 +57,10 @@ impl Catalog {
             query = query.filter(audit_entry::Column::EntityId.eq(id));
         }
         if let Some(kind) = filter.entity_kind {
-            query = query.filter(audit_entry::Column::EntityKind.eq(kind.as_str()));
+            query = query.filter(audit_entry::Column::EntityKind.eq(kind));
         }
         if !filter.actions.is_empty() {
-            query = query.filter(audit_entry::Column::Action.is_in(filter.actions.iter().map(|a| a.as_str())));
+            query = query.filter(audit_entry::Column::Action.is_in(filter.actions.iter().copied()));
         }
         if let Some(key) = &filter.domain {
             let domain = find_domain(self.db(), key).await?;
@@ -93,7 +93,7 @@ fn about_domain(domain_id: &str) -> Condition {
             .and_where(data_product::Column::DomainId.eq(domain_id))
             .to_owned()
     };
-    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k);
     Condition::any()
         .add(
             Condition::all()
@@ -106,7 +106,7 @@ fn about_domain(domain_id: &str) -> Condition {
 /// Entries about the products `products` selects (their ids) and about the
 /// subscriptions to them.
 fn about_products(products: impl Fn() -> SelectStatement) -> Condition {
-    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k);
     Condition::any()
         .add(
             Condition::all()
@@ -135,14 +135,14 @@ fn visible_entries(products: Condition) -> Condition {
             .cond_where(products.clone())
             .to_owned()
     };
-    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k.as_str());
+    let kind = |k: EntityKind| audit_entry::Column::EntityKind.eq(k);
     let product_end = |kind_col: lineage_edge::Column, id_col: lineage_edge::Column| {
         Condition::any()
             .add(kind_col.ne(NodeKind::Product.as_str()))
             .add(id_col.in_subquery(visible_ids()))
     };
     Condition::all()
-        .add(audit_entry::Column::Action.ne(ChangeKind::Denied.as_str()))
+        .add(audit_entry::Column::Action.ne(ChangeKind::Denied))
         .add(
             Condition::any()
                 .add(audit_entry::Column::EntityKind.is_in([

@@ -235,11 +235,11 @@ pub(crate) async fn insert_edge(
         .map_err(|e| CatalogError::Internal(format!("cannot encode field mappings: {e}")))?;
     Ok(lineage_edge::ActiveModel {
         id: Set(new_id()),
-        from_kind: Set(from.kind.as_str().to_owned()),
+        from_kind: Set(from.kind),
         from_id: Set(from.id.clone()),
-        to_kind: Set(to.kind.as_str().to_owned()),
+        to_kind: Set(to.kind),
         to_id: Set(to.id.clone()),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         field_mappings: Set(mappings),
         created_by: Set(unit.actor.clone()),
         created_at: Set(Utc::now()),
@@ -315,13 +315,12 @@ impl Catalog {
             .one(unit.conn())
             .await?
             .ok_or_else(|| CatalogError::not_found("lineage edge", id))?;
-        let end = |kind: &str, id: &str| match NodeKind::decode(kind) {
-            Ok(NodeKind::Product) => Ok(NodeRef::Product(id.to_owned())),
-            Ok(NodeKind::Application) => Ok(NodeRef::Application(id.to_owned())),
-            Err(e) => Err(e),
+        let end = |kind: NodeKind, id: &str| match kind {
+            NodeKind::Product => NodeRef::Product(id.to_owned()),
+            NodeKind::Application => NodeRef::Application(id.to_owned()),
         };
-        let from = resolve_owned(unit.conn(), &end(&edge.from_kind, &edge.from_id)?).await?;
-        let to = resolve_owned(unit.conn(), &end(&edge.to_kind, &edge.to_id)?).await?;
+        let from = resolve_owned(unit.conn(), &end(edge.from_kind, &edge.from_id)).await?;
+        let to = resolve_owned(unit.conn(), &end(edge.to_kind, &edge.to_id)).await?;
         // An edge touching a hidden product is itself hidden.
         let unit = self
             .allow(
@@ -482,7 +481,7 @@ impl Catalog {
                     if seen.insert(next.clone()) {
                         frontier.push(next.clone());
                         let signed = if downstream { level } else { -level };
-                        reached.entry(next.clone()).or_insert((NodeKind::decode(kind)?, signed));
+                        reached.entry(next.clone()).or_insert((*kind, signed));
                     }
                     edges.insert(edge.id.clone(), edge);
                 }

@@ -107,10 +107,10 @@ pub(super) async fn write(tx: &DatabaseTransaction, change: &Change) -> Result<(
     });
     outbox::ActiveModel {
         event_id: Set(change.id.clone()),
-        event_type: Set(change.kind.as_str().to_owned()),
+        event_type: Set(change.kind),
         at: Set(change.at),
         actor: Set(change.actor.clone()),
-        entity_kind: Set(change.entity_kind.as_str().to_owned()),
+        entity_kind: Set(change.entity_kind),
         entity_id: Set(change.entity_id.clone()),
         payload: Set(payload.to_string()),
         ..Default::default()

@@ -123,7 +123,7 @@ impl Principal {
         let subscribed = access_subscription::Entity::find()
             .select_only()
             .column(access_subscription::Column::ProductId)
-            .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+            .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
             .filter(
                 access_subscription::Column::ApplicationId.in_subquery(
                     Query::select()
@@ -186,7 +186,7 @@ pub fn can_see(principal: &Principal, product: &data_product::Model) -> bool {
     if principal.admin {
         return true;
     }
-    principal.can_read() && (product.visibility == Visibility::Public.as_str() || is_insider(principal, product))
+    principal.can_read() && (product.visibility == Visibility::Public || is_insider(principal, product))
 }
 
 /// Members of the domain team or owner team, and subscribers.
@@ -216,7 +216,7 @@ pub fn product_condition(principal: &Principal) -> Option<Condition> {
     let ids = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
     Some(
         Condition::any()
-            .add(data_product::Column::Visibility.eq(Visibility::Public.as_str()))
+            .add(data_product::Column::Visibility.eq(Visibility::Public))
             .add(data_product::Column::DomainId.is_in(ids(&principal.domains)))
             .add(data_product::Column::OwnerTeamId.is_in(ids(&principal.teams)))
             .add(data_product::Column::Id.is_in(ids(&principal.subscribed))),
@@ -263,7 +263,7 @@ pub fn reader_keys(
     let mut keys = vec![team_reader(&product.owner_team_id)];
     keys.extend(domain_team.map(team_reader));
     keys.extend(subscriber_teams.iter().map(|t| team_reader(t)));
-    if product.visibility == Visibility::Public.as_str() {
+    if product.visibility == Visibility::Public {
         keys.push(PUBLIC_READER.to_owned());
     }
     keys.sort();
@@ -437,16 +437,16 @@ mod tests {
             description: String::new(),
             owner_team_id: "t-owner".into(),
             contacts: "[]".into(),
-            status: "PUBLISHED".into(),
+            status: crate::values::ProductStatus::Published,
             deprecation_reason: None,
             sunset_date: None,
             successor_id: None,
-            visibility: visibility.as_str().into(),
+            visibility,
             compatibility: "BACKWARD".into(),
             topic_name: "pay.ledger".into(),
             topic_partitions: 1,
             topic_retention_ms: 1,
-            topic_cleanup_policy: "DELETE".into(),
+            topic_cleanup_policy: crate::values::CleanupPolicy::Delete,
             sla_tier: None,
             sla_availability_percent: None,
             sla_max_freshness_seconds: None,
@@ -454,7 +454,7 @@ mod tests {
             sla_retention_days: None,
             sla_support_hours: None,
             sla_on_call: None,
-            quality_class: "RAW".into(),
+            quality_class: crate::values::QualityClass::Raw,
             version: 1,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
@@ -630,7 +630,7 @@ pub async fn record_access(
     let teams: Vec<String> = principal.teams.iter().cloned().collect();
     let with_pii = access_subscription::Entity::find()
         .filter(access_subscription::Column::ProductId.eq(&product.id))
-        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
         .filter(access_subscription::Column::PiiAccess.eq(true))
         .filter(
             access_subscription::Column::ApplicationId.in_subquery(

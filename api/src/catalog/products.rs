@@ -297,7 +297,7 @@ impl Catalog {
                         "data product `{qname}` already exists: adopt the topic under another name"
                     )));
                 }
-                ProductStatus::decode(&current.status)?
+                current.status
             }
         };
         let target = match (status, input.draft) {
@@ -326,7 +326,7 @@ impl Catalog {
         let (model, created) = match existing {
             None => {
                 ensure_schema(&qname, target, input.schema.is_some())?;
-                (row.new(&domain).insert(unit.conn()).await?, true)
+                (row.create(&domain).insert(unit.conn()).await?, true)
             }
             Some(current) => {
                 let Some(expected) = input.expected_version else {
@@ -412,7 +412,7 @@ impl Catalog {
                 Op::new("deprecateDataProduct", EntityKind::Product, &input.product),
             )
             .await?;
-        let status = ProductStatus::decode(&product.status)?;
+        let status = product.status;
         if status != ProductStatus::Published {
             return Err(CatalogError::Conflict(format!(
                 "only a PUBLISHED product can be deprecated; `{}` is {status}",
@@ -435,7 +435,7 @@ impl Catalog {
                         product.qualified_name
                     )));
                 }
-                let status = ProductStatus::decode(&successor.status)?;
+                let status = successor.status;
                 if status != ProductStatus::Published {
                     return Err(CatalogError::Validation(format!(
                         "the successor `{}` must be PUBLISHED; it is {status}",
@@ -447,7 +447,7 @@ impl Catalog {
         };
         let version = bump_version(&unit, &product, input.expected_version).await?;
         let mut active: data_product::ActiveModel = product.into();
-        active.status = Set(ProductStatus::Deprecated.as_str().to_owned());
+        active.status = Set(ProductStatus::Deprecated);
         active.deprecation_reason = Set(Some(reason.clone()));
         active.sunset_date = Set(sunset.clone());
         active.successor_id = Set(successor.as_ref().map(|s| s.id.clone()));
@@ -484,7 +484,7 @@ impl Catalog {
         let (mut unit, product) = self
             .product_to_change(caller, Op::new("retireDataProduct", EntityKind::Product, product))
             .await?;
-        let status = ProductStatus::decode(&product.status)?;
+        let status = product.status;
         if !matches!(status, ProductStatus::Deprecated | ProductStatus::Draft) {
             return Err(CatalogError::Conflict(format!(
                 "only a DEPRECATED or DRAFT product can be retired; `{}` is {status}",
@@ -506,12 +506,12 @@ impl Catalog {
                     Expr::value("data product retired"),
                 )
                 .filter(access_subscription::Column::ProductId.eq(&product.id))
-                .filter(access_subscription::Column::Status.eq(from.as_str()))
+                .filter(access_subscription::Column::Status.eq(from))
                 .exec(unit.conn())
                 .await?;
         }
         let mut active: data_product::ActiveModel = product.into();
-        active.status = Set(ProductStatus::Retired.as_str().to_owned());
+        active.status = Set(ProductStatus::Retired);
         active.version = Set(version);
         let model = active.update(unit.conn()).await?;
         unit.record(Event {
@@ -574,17 +574,16 @@ impl Catalog {
             cond = cond.add(data_product::Column::OwnerTeamId.eq(team.id));
         }
         if !filter.statuses.is_empty() {
-            cond = cond.add(data_product::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+            cond = cond.add(data_product::Column::Status.is_in(filter.statuses.iter().copied()));
         }
         if !filter.quality_classes.is_empty() {
-            cond =
-                cond.add(data_product::Column::QualityClass.is_in(filter.quality_classes.iter().map(|c| c.as_str())));
+            cond = cond.add(data_product::Column::QualityClass.is_in(filter.quality_classes.iter().copied()));
         }
         if !filter.tiers.is_empty() {
-            cond = cond.add(data_product::Column::SlaTier.is_in(filter.tiers.iter().map(|s| s.as_str())));
+            cond = cond.add(data_product::Column::SlaTier.is_in(filter.tiers.iter().copied()));
         }
         if let Some(v) = filter.visibility {
-            cond = cond.add(data_product::Column::Visibility.eq(v.as_str()));
+            cond = cond.add(data_product::Column::Visibility.eq(v));
         }
         for tag in &filter.tags {
             cond = cond.add(
@@ -691,7 +690,7 @@ struct Row<'a> {
 
 impl Row<'_> {
     /// A new product: what is not given takes its default.
-    fn new(self, domain: &domain::Model) -> data_product::ActiveModel {
+    fn create(self, domain: &domain::Model) -> data_product::ActiveModel {
         let (input, checked) = (self.input, self.checked);
         let name = checked.qualified.name.as_str();
         let topic = input.topic.clone().unwrap_or_default();
@@ -704,21 +703,17 @@ impl Row<'_> {
             description: Set(checked.description.clone().unwrap_or_default()),
             owner_team_id: Set(self.owner_team_id.unwrap_or_else(|| domain.owner_team_id.clone())),
             contacts: Set(serde_json::to_string(&checked.contacts.clone().unwrap_or_default()).unwrap_or_default()),
-            status: Set(self.status.as_str().to_owned()),
+            status: Set(self.status),
             deprecation_reason: Set(None),
             sunset_date: Set(None),
             successor_id: Set(None),
-            visibility: Set(input.visibility.unwrap_or(Visibility::Public).as_str().to_owned()),
-            quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw).as_str().to_owned()),
+            visibility: Set(input.visibility.unwrap_or(Visibility::Public)),
+            quality_class: Set(input.quality_class.unwrap_or(QualityClass::Raw)),
             compatibility: Set(schemas::mode_str(input.compatibility.unwrap_or_default()).to_owned()),
             topic_name: Set(self.topic_name),
             topic_partitions: Set(topic.partitions.unwrap_or(DEFAULT_PARTITIONS)),
             topic_retention_ms: Set(topic.retention_ms.unwrap_or(DEFAULT_RETENTION_MS)),
-            topic_cleanup_policy: Set(topic
-                .cleanup_policy
-                .unwrap_or(CleanupPolicy::Delete)
-                .as_str()
-                .to_owned()),
+            topic_cleanup_policy: Set(topic.cleanup_policy.unwrap_or(CleanupPolicy::Delete)),
             sla_tier: Set(None),
             sla_availability_percent: Set(None),
             sla_max_freshness_seconds: Set(None),
@@ -747,7 +742,7 @@ impl Row<'_> {
         let mut row: data_product::ActiveModel = current.clone().into();
         row.version = Set(expected + 1);
         row.updated_at = Set(self.now);
-        row.status = Set(self.status.as_str().to_owned());
+        row.status = Set(self.status);
         if let Some(d) = &checked.display_name {
             row.display_name = Set(d.clone());
         }
@@ -761,10 +756,10 @@ impl Row<'_> {
             row.contacts = Set(serde_json::to_string(c).unwrap_or_default());
         }
         if let Some(v) = input.visibility {
-            row.visibility = Set(v.as_str().to_owned());
+            row.visibility = Set(v);
         }
         if let Some(c) = input.quality_class {
-            row.quality_class = Set(c.as_str().to_owned());
+            row.quality_class = Set(c);
         }
         if let Some(m) = input.compatibility {
             row.compatibility = Set(schemas::mode_str(m).to_owned());
@@ -784,7 +779,7 @@ impl Row<'_> {
                 row.topic_retention_ms = Set(r);
             }
             if let Some(c) = topic.cleanup_policy {
-                row.topic_cleanup_policy = Set(c.as_str().to_owned());
+                row.topic_cleanup_policy = Set(c);
             }
         }
         if let Some(sla) = &input.sla {
@@ -803,7 +798,7 @@ impl Row<'_> {
 }
 
 fn set_sla(row: &mut data_product::ActiveModel, sla: &SlaInput) {
-    row.sla_tier = Set(Some(sla.tier.as_str().to_owned()));
+    row.sla_tier = Set(Some(sla.tier));
     row.sla_availability_percent = Set(sla.availability_percent);
     row.sla_max_freshness_seconds = Set(sla.max_freshness_seconds);
     row.sla_max_latency_ms = Set(sla.max_latency_ms);
@@ -852,7 +847,7 @@ async fn upsert_check(unit: &Unit, product_id: &str, name: &Name, input: &Qualit
     match existing {
         Some(check) => {
             let mut active: quality_check::ActiveModel = check.into();
-            active.kind = Set(input.kind.as_str().to_owned());
+            active.kind = Set(input.kind);
             active.description = Set(description);
             active.threshold = Set(input.threshold);
             active.update(unit.conn()).await?;
@@ -862,7 +857,7 @@ async fn upsert_check(unit: &Unit, product_id: &str, name: &Name, input: &Qualit
                 id: Set(new_id()),
                 product_id: Set(product_id.to_owned()),
                 name: Set(name.as_str().to_owned()),
-                kind: Set(input.kind.as_str().to_owned()),
+                kind: Set(input.kind),
                 description: Set(description),
                 threshold: Set(input.threshold),
                 created_at: Set(Utc::now()),

@@ -92,7 +92,7 @@ impl Catalog {
             id: Set(new_id()),
             check_id: Set(check.id.clone()),
             product_id: Set(product.id.clone()),
-            status: Set(input.status.as_str().to_owned()),
+            status: Set(input.status),
             observed_value: Set(input.observed_value),
             message: Set(message),
             observed_at: Set(observed_at),

@@ -201,7 +201,7 @@ impl Catalog {
         let (mut unit, product) = self
             .product_to_change(caller, Op::new("registerSchemaVersion", EntityKind::Product, product))
             .await?;
-        if ProductStatus::decode(&product.status)? == ProductStatus::Retired {
+        if product.status == ProductStatus::Retired {
             return Err(CatalogError::Conflict(format!(
                 "data product `{}` is retired and cannot change",
                 product.qualified_name

@@ -137,7 +137,7 @@ impl Catalog {
         if let Some(retired) = inputs
             .iter()
             .chain(&outputs)
-            .find(|p| p.status == ProductStatus::Retired.as_str())
+            .find(|p| p.status == ProductStatus::Retired)
         {
             return Err(CatalogError::Conflict(format!(
                 "`{}` is RETIRED and cannot take part in a use case",
@@ -160,7 +160,7 @@ impl Catalog {
             id: Set(new_id()),
             application_id: Set(app.id.clone()),
             name: Set(name.as_str().to_owned()),
-            kind: Set(input.kind.as_str().to_owned()),
+            kind: Set(input.kind),
             description: Set(description),
             transformation: Set(transformation),
             created_by: Set(unit.actor.clone()),
@@ -288,7 +288,7 @@ impl Catalog {
             .await?;
         let approved: HashSet<String> = access_subscription::Entity::find()
             .filter(access_subscription::Column::ApplicationId.eq(&app.id))
-            .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+            .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
             .all(unit.conn())
             .await?
             .into_iter()
@@ -397,7 +397,7 @@ impl Catalog {
         policy::ensure_reader(principal)?;
         let mut query = use_case::Entity::find();
         if let Some(kind) = kind {
-            query = query.filter(use_case::Column::Kind.eq(kind.as_str()));
+            query = query.filter(use_case::Column::Kind.eq(kind));
         }
         if let Some(product) = product {
             let product = self.visible_product(principal, product).await?;

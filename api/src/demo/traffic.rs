@@ -25,6 +25,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Map, Value};
 
 use crate::catalog::schema::{json_validator, AvroSchema as ParsedAvro};
+use crate::catalog::SlaTier;
 use crate::catalog::{Catalog, ProductStatus};
 use crate::store::entities::{data_product, schema_version};
 use crate::stream::Live;
@@ -113,10 +114,10 @@ async fn sources(catalog: &Catalog) -> Result<Vec<Source>, sea_orm::DbErr> {
         } else {
             continue;
         };
-        let rate = match product.sla_tier.as_deref() {
-            Some("PLATINUM") => 2.0,
-            Some("GOLD") => 1.0,
-            Some("SILVER") => 0.5,
+        let rate = match product.sla_tier {
+            Some(SlaTier::Platinum) => 2.0,
+            Some(SlaTier::Gold) => 1.0,
+            Some(SlaTier::Silver) => 0.5,
             _ => 0.2,
         };
         sources.push(Source {

@@ -8,7 +8,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilt
 use tantivy::TantivyDocument;
 
 use crate::catalog::schema::SchemaField;
-use crate::catalog::{policy, quality_score, ProductStatus, QualityStatus, SubscriptionStatus};
+use crate::catalog::{
+    policy, quality_score, ProductStatus, QualityClass, QualityStatus, SlaTier, SubscriptionStatus, Visibility,
+};
 use crate::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,
@@ -30,9 +32,9 @@ pub struct ProductDoc {
     pub owner: String,
     pub tags: Vec<String>,
     pub status: ProductStatus,
-    pub visibility: String,
-    pub tier: Option<String>,
-    pub quality_class: String,
+    pub visibility: Visibility,
+    pub tier: Option<SlaTier>,
+    pub quality_class: QualityClass,
     pub format: Option<String>,
     pub fields: Vec<SchemaField>,
     pub quality: Option<f64>,
@@ -89,14 +91,14 @@ impl ProductDoc {
         doc.add_text(f.domain, &self.domain);
         doc.add_text(f.owner, &self.owner);
         doc.add_text(f.status, self.status.as_str());
-        doc.add_text(f.visibility, &self.visibility);
+        doc.add_text(f.visibility, self.visibility.as_str());
         for reader in &self.readers {
             doc.add_text(f.readers, reader);
         }
-        if let Some(tier) = &self.tier {
-            doc.add_text(f.tier, tier);
+        if let Some(tier) = self.tier {
+            doc.add_text(f.tier, tier.as_str());
         }
-        doc.add_text(f.quality_class, &self.quality_class);
+        doc.add_text(f.quality_class, self.quality_class.as_str());
         if let Some(format) = &self.format {
             doc.add_text(f.format, format);
         }
@@ -177,7 +179,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .filter(quality_check::Column::ProductId.is_in(ids.clone()))
         .all(db)
         .await?;
-    let mut latest_result: HashMap<String, String> = HashMap::new();
+    let mut latest_result: HashMap<String, QualityStatus> = HashMap::new();
     for r in quality_result::Entity::find()
         .filter(quality_result::Column::ProductId.is_in(ids.clone()))
         .order_by_desc(quality_result::Column::ObservedAt)
@@ -188,8 +190,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
     }
     let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
     for c in checks {
-        if let Some(status) = latest_result.get(&c.id) {
-            let status = QualityStatus::decode(status)?;
+        if let Some(&status) = latest_result.get(&c.id) {
             statuses.entry(c.product_id).or_default().push(status);
         }
     }
@@ -198,7 +199,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .column(access_subscription::Column::ProductId)
         .column_as(Expr::col(access_subscription::Column::Id).count(), "n")
         .filter(access_subscription::Column::ProductId.is_in(ids.clone()))
-        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
         .group_by(access_subscription::Column::ProductId)
         .into_tuple::<(String, i64)>()
         .all(db)
@@ -227,7 +228,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 readers: keys,
                 owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
                 tags: tags.remove(&p.id).unwrap_or_default(),
-                status: ProductStatus::decode(&p.status)?,
+                status: p.status,
                 visibility: p.visibility,
                 tier: p.sla_tier,
                 quality_class: p.quality_class,
@@ -252,7 +253,7 @@ async fn subscriber_teams(
         .column(access_subscription::Column::ProductId)
         .column(access_subscription::Column::ApplicationId)
         .filter(access_subscription::Column::ProductId.is_in(product_ids.to_vec()))
-        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved.as_str()))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
         .into_tuple()
         .all(db)
         .await?;

@@ -5,7 +5,7 @@
 use super::*;
 use crate::catalog::policy::PUBLIC_READER;
 use crate::catalog::schema::SchemaField;
-use crate::catalog::ProductStatus;
+use crate::catalog::{ProductStatus, QualityClass, Visibility};
 
 struct Product {
     name: &'static str,
@@ -46,9 +46,9 @@ fn doc(i: usize, p: &Product) -> ProductDoc {
         owner: p.owner.to_owned(),
         tags: Vec::new(),
         status: p.status,
-        visibility: "PUBLIC".to_owned(),
+        visibility: Visibility::Public,
         tier: None,
-        quality_class: "GOLD".to_owned(),
+        quality_class: QualityClass::Curated,
         format: Some("AVRO".to_owned()),
         fields: p
             .fields

@@ -8,6 +8,8 @@
 macro_rules! entity {
     ($table:literal, $($body:tt)*) => {
         use sea_orm::entity::prelude::*;
+        #[allow(unused_imports)]
+        use crate::values::*;
 
         #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
         #[sea_orm(table_name = $table)]
@@ -65,28 +67,27 @@ pub mod data_product {
         pub owner_team_id: String,
         /// JSON array of `catalog::Contact`.
         pub contacts: String,
-        pub status: String,
+        pub status: ProductStatus,
         pub deprecation_reason: Option<String>,
         /// ISO date (YYYY-MM-DD).
         pub sunset_date: Option<String>,
         /// The product consumers should move to, when deprecated.
         #[serde(default)]
         pub successor_id: Option<String>,
-        pub visibility: String,
+        pub visibility: Visibility,
         pub compatibility: String,
         pub topic_name: String,
         pub topic_partitions: i32,
         pub topic_retention_ms: i64,
-        pub topic_cleanup_policy: String,
-        pub sla_tier: Option<String>,
+        pub topic_cleanup_policy: CleanupPolicy,
+        pub sla_tier: Option<SlaTier>,
         pub sla_availability_percent: Option<f64>,
         pub sla_max_freshness_seconds: Option<i64>,
         pub sla_max_latency_ms: Option<i64>,
         pub sla_retention_days: Option<i32>,
         pub sla_support_hours: Option<String>,
         pub sla_on_call: Option<String>,
-        /// `catalog::QualityClass`.
-        pub quality_class: String,
+        pub quality_class: QualityClass,
         /// Optimistic concurrency token, incremented by every change.
         pub version: i32,
         pub created_at: DateTimeUtc,
@@ -125,7 +126,7 @@ pub mod quality_check {
         pub id: String,
         pub product_id: String,
         pub name: String,
-        pub kind: String,
+        pub kind: CheckKind,
         pub description: String,
         pub threshold: Option<f64>,
         pub created_at: DateTimeUtc,
@@ -138,7 +139,7 @@ pub mod quality_result {
         pub id: String,
         pub check_id: String,
         pub product_id: String,
-        pub status: String,
+        pub status: QualityStatus,
         pub observed_value: Option<f64>,
         pub message: Option<String>,
         pub observed_at: DateTimeUtc,
@@ -164,7 +165,7 @@ pub mod access_subscription {
         pub application_id: String,
         pub product_id: String,
         pub purpose: String,
-        pub status: String,
+        pub status: SubscriptionStatus,
         pub requested_by: String,
         pub requested_at: DateTimeUtc,
         pub decided_by: Option<String>,
@@ -179,11 +180,11 @@ pub mod lineage_edge {
     entity!("lineage_edge",
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        pub from_kind: String,
+        pub from_kind: NodeKind,
         pub from_id: String,
-        pub to_kind: String,
+        pub to_kind: NodeKind,
         pub to_id: String,
-        pub kind: String,
+        pub kind: EdgeKind,
         /// JSON array of `catalog::FieldMapping`.
         pub field_mappings: String,
         pub created_by: String,
@@ -197,8 +198,8 @@ pub mod audit_entry {
         pub id: String,
         pub at: DateTimeUtc,
         pub actor: String,
-        pub action: String,
-        pub entity_kind: String,
+        pub action: ChangeKind,
+        pub entity_kind: EntityKind,
         pub entity_id: String,
         pub entity_name: String,
         pub summary: String,
@@ -211,10 +212,10 @@ pub mod outbox {
         #[sea_orm(primary_key)]
         pub seq: i64,
         pub event_id: String,
-        pub event_type: String,
+        pub event_type: ChangeKind,
         pub at: DateTimeUtc,
         pub actor: String,
-        pub entity_kind: String,
+        pub entity_kind: EntityKind,
         /// The Kafka record key.
         pub entity_id: String,
         /// The published JSON event.
@@ -238,7 +239,7 @@ pub mod use_case {
         pub application_id: String,
         pub name: String,
         /// `catalog::UseCaseKind`.
-        pub kind: String,
+        pub kind: UseCaseKind,
         pub description: String,
         pub transformation: String,
         pub created_by: String,

@@ -13,7 +13,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::catalog::ProductStatus;
+use crate::catalog::{CleanupPolicy, ProductStatus};
 
 use crate::store::entities::data_product;
 use crate::store::Store;
@@ -39,17 +39,17 @@ impl TopicSpec {
             &product.topic_name,
             product.topic_partitions,
             product.topic_retention_ms,
-            &product.topic_cleanup_policy,
+            product.topic_cleanup_policy,
         )
     }
 
     /// From the catalog's topic settings (`cleanup`: `DELETE`, `COMPACT` or
     /// `COMPACT_DELETE`).
-    fn declared(name: &str, partitions: i32, retention_ms: i64, cleanup: &str) -> Self {
+    fn declared(name: &str, partitions: i32, retention_ms: i64, cleanup: CleanupPolicy) -> Self {
         let cleanup_policy = match cleanup {
-            "COMPACT" => "compact",
-            "COMPACT_DELETE" => "compact,delete",
-            _ => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+            CleanupPolicy::Delete => "delete",
         };
         Self {
             name: name.to_owned(),
@@ -67,7 +67,7 @@ struct ProductTopic {
     topic_name: String,
     topic_partitions: i32,
     topic_retention_ms: i64,
-    topic_cleanup_policy: String,
+    topic_cleanup_policy: CleanupPolicy,
 }
 
 /// Products per page of the start-up check.
@@ -181,7 +181,7 @@ impl Admin {
     /// through the catalog and batches the admin requests, so that a large
     /// catalog costs a few requests per page, not several per product.
     pub async fn ensure_all_product_topics(&self, store: &Store) -> Result<(), StreamError> {
-        let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
+        let statuses = [ProductStatus::Published, ProductStatus::Deprecated];
         let existing = self.all_partitions().await?;
         let (mut created, mut checked) = (0, 0);
         let mut after = String::new();
@@ -209,7 +209,7 @@ impl Admin {
                         &p.topic_name,
                         p.topic_partitions,
                         p.topic_retention_ms,
-                        &p.topic_cleanup_policy,
+                        p.topic_cleanup_policy,
                     )
                 })
                 .partition(|spec| existing.contains_key(&spec.name));

@@ -1,0 +1,70 @@
+//! Quality checks and their results.
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{CheckKind, QualityStatus};
+use crate::store::entities::{quality_check, quality_result};
+
+use super::super::loader;
+use super::super::loaders::*;
+use super::*;
+
+/// A named data quality check of a product.
+pub struct QualityCheck(pub quality_check::Model);
+
+#[Object]
+impl QualityCheck {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> Result<CheckKind> {
+        Ok(self.0.kind)
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn threshold(&self) -> Option<f64> {
+        self.0.threshold
+    }
+    async fn latest_result(&self, ctx: &Context<'_>) -> Result<Option<QualityResult>> {
+        let rows = loader(ctx)
+            .load_one(ResultsOfCheck(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().next().map(QualityResult))
+    }
+    /// Results, newest first.
+    async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
+        let rows = loader(ctx)
+            .load_one(ResultsOfCheck(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().take(limit).map(QualityResult).collect())
+    }
+}
+
+/// One measurement of a quality check.
+pub struct QualityResult(pub quality_result::Model);
+
+#[Object]
+impl QualityResult {
+    async fn id(&self) -> ID {
+        id(&self.0.id)
+    }
+    async fn status(&self) -> Result<QualityStatus> {
+        Ok(self.0.status)
+    }
+    async fn observed_value(&self) -> Option<f64> {
+        self.0.observed_value
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn observed_at(&self) -> DateTime<Utc> {
+        self.0.observed_at
+    }
+}
