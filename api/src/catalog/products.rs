@@ -30,8 +30,9 @@ pub struct TopicInput {
     pub cleanup_policy: Option<CleanupPolicy>,
 }
 
-/// The product's SLA: its contract with consumers.
-#[derive(Debug, Clone, PartialEq)]
+// The product's SLA: its contract with consumers. Also the GraphQL input
+// `SlaInput` (a plain comment: the SDL gives that input no description).
+#[derive(Debug, Clone, PartialEq, async_graphql::InputObject)]
 pub struct SlaInput {
     pub tier: SlaTier,
     pub availability_percent: Option<f64>,

@@ -57,31 +57,6 @@ pub struct TopicInput {
 }
 
 #[derive(InputObject)]
-pub struct SlaInput {
-    pub tier: SlaTier,
-    pub availability_percent: Option<f64>,
-    pub max_freshness_seconds: Option<i64>,
-    pub max_latency_ms: Option<i64>,
-    pub retention_days: Option<i32>,
-    pub support_hours: Option<String>,
-    pub on_call: Option<String>,
-}
-
-impl From<SlaInput> for domain_layer::SlaInput {
-    fn from(s: SlaInput) -> Self {
-        Self {
-            tier: s.tier,
-            availability_percent: s.availability_percent,
-            max_freshness_seconds: s.max_freshness_seconds,
-            max_latency_ms: s.max_latency_ms,
-            retention_days: s.retention_days,
-            support_hours: s.support_hours,
-            on_call: s.on_call,
-        }
-    }
-}
-
-#[derive(InputObject)]
 pub struct QualityCheckInput {
     pub name: String,
     pub kind: CheckKind,
@@ -120,7 +95,7 @@ pub struct PublishDataProductInput {
     pub quality_class: Option<QualityClass>,
     pub compatibility: Option<CompatibilityMode>,
     pub topic: Option<TopicInput>,
-    pub sla: Option<SlaInput>,
+    pub sla: Option<domain_layer::SlaInput>,
     /// Registered as the next schema version when it differs from the latest.
     pub schema: Option<SchemaInput>,
     /// Declared (or updated) quality checks, by name.
@@ -151,7 +126,7 @@ impl From<PublishDataProductInput> for domain_layer::PublishProduct {
                 retention_ms: t.retention_ms,
                 cleanup_policy: t.cleanup_policy,
             }),
-            sla: i.sla.map(Into::into),
+            sla: i.sla,
             schema: i.schema.map(Into::into),
             quality_checks: i.quality_checks.into_iter().map(Into::into).collect(),
             draft: i.draft,
@@ -181,7 +156,7 @@ pub struct AdoptTopicInput {
     /// RAW when omitted.
     pub quality_class: Option<QualityClass>,
     pub compatibility: Option<CompatibilityMode>,
-    pub sla: Option<SlaInput>,
+    pub sla: Option<domain_layer::SlaInput>,
     /// The schema; when omitted, a JSON Schema is inferred from the topic's
     /// newest records (`UnadoptedTopic.inferredSchema` shows it beforehand).
     pub schema: Option<SchemaInput>,
@@ -209,7 +184,7 @@ impl From<AdoptTopicInput> for domain_layer::PublishProduct {
             quality_class: i.quality_class,
             compatibility: i.compatibility.map(Into::into),
             topic: None,
-            sla: i.sla.map(Into::into),
+            sla: i.sla,
             schema: i.schema.map(Into::into),
             quality_checks: i.quality_checks.into_iter().map(Into::into).collect(),
             draft: i.draft,
