@@ -235,6 +235,15 @@ impl Catalog {
         Ok((product, access))
     }
 
+    /// What `principal` may find with `search` and `suggest`: refused when
+    /// it may not read the catalog at all. The index applies the audience
+    /// inside its query (so totals and facets count only what it may see);
+    /// the hits' rows pass `policy::can_see` again as they are loaded.
+    pub fn search_audience(&self, principal: &policy::Principal) -> Result<policy::Audience> {
+        policy::ensure_reader(principal)?;
+        Ok(policy::search_audience(principal))
+    }
+
     /// Whether `caller` may see the cluster's unadopted topics and sample
     /// their records (and so adopt one); a refusal is audited.
     pub async fn inspect_cluster(&self, caller: &Caller, operation: &'static str, topic: &str) -> Result<()> {

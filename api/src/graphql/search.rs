@@ -4,7 +4,7 @@
 use async_graphql::connection::{Connection, CursorType, Edge, OpaqueCursor};
 use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, SimpleObject};
 
-use crate::catalog::{policy, CatalogError, ProductStatus, QualityClass, SlaTier};
+use crate::catalog::{CatalogError, ProductStatus, QualityClass, SlaTier};
 use crate::search::{
     Cursor, Extras, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit,
     SearchIndex, Suggestion as IndexSuggestion,
@@ -12,7 +12,7 @@ use crate::search::{
 
 use super::error::GqlResult;
 use super::objects::{visible_product, DataProduct, SchemaFormat};
-use super::principal;
+use super::{catalog, principal};
 
 /// Narrows a search; within a list any value matches, across lists all
 /// must. RETIRED products only appear when `statuses` includes RETIRED.
@@ -285,8 +285,7 @@ impl SearchQuery {
             .transpose()
             .map_err(|_| CatalogError::Validation("invalid cursor".into()).extend())?;
         let filters: SearchFilters = filters.unwrap_or_default().into();
-        policy::ensure_reader(principal(ctx)).gql()?;
-        let audience = policy::search_audience(principal(ctx));
+        let audience = catalog(ctx).search_audience(principal(ctx)).gql()?;
         let index = index(ctx).clone();
         let has_previous = after.is_some();
         let extras = selected_extras(ctx);
@@ -329,8 +328,7 @@ impl SearchQuery {
             )
             .extend());
         }
-        policy::ensure_reader(principal(ctx)).gql()?;
-        let audience = policy::search_audience(principal(ctx));
+        let audience = catalog(ctx).search_audience(principal(ctx)).gql()?;
         let index = index(ctx).clone();
         let found = index
             .run(move |index| index.suggest(&prefix, &audience, limit as usize))
