@@ -40,7 +40,9 @@ export async function startServer() {
   const log = createWriteStream(join(ROOT, 'test-results', 'server.log'));
   const child = spawn(
     BIN,
-    ['serve', '--demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--embedded-kafka-port', String(kafkaPort), '--portal-dir', dist],
+    ['serve', '--demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--embedded-kafka-port', String(kafkaPort), '--portal-dir', dist,
+     // Health history (`liveHistory`) from one freshness pass a second.
+     '--freshness-check', '1s'],
     { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', MESH_PORTAL_DIR: dist, MESH_RATE_LIMIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout.pipe(log);

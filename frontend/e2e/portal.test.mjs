@@ -95,7 +95,15 @@ describe('portal', { timeout: 600_000 }, () => {
   test('product page: open from the results, SLA vs live health, deprecation banner', async () => {
     const s = await newSession(browser, server, 'alice');
     const { page } = s;
+    // The server has watched the topic for a few seconds already.
+    const history = '{ dataProduct(qualifiedName: "orders.order-events") { liveHistory(minutes: 1) { at } } }';
+    for (let i = 0; i < 100; i += 1) {
+      const { data } = await gql(server.base, history, {}, await demoToken(server.base, 'alice'));
+      if (data?.dataProduct?.liveHistory?.length >= 4) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await page.goto('/?q=order%20events');
+    const opened = Date.now() / 1000;
     await page.getByRole('link', { name: 'Order Events', exact: true }).first().click();
     await page.waitForURL(/\/products\/orders\.order-events$/, T);
     await page.getByRole('heading', { name: 'Order Events', level: 1 }).waitFor(T);
@@ -103,6 +111,9 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByRole('heading', { name: /Quality checks/ }).waitFor(T);
     await page.getByTestId('topic-status').getByText(/exists/).waitFor(T);
     await page.locator('.chart canvas').first().waitFor(T);
+    // The charts start with the server's recent history (`liveHistory`),
+    // from before the page was opened, not only with the live samples.
+    await page.waitForFunction((t) => Number(document.querySelector('figure.chart')?.dataset.from) < t - 1, opened, T);
     await capture(page, 'product');
     await page.getByRole('tab', { name: /Consumers/ }).click();
     await page.getByRole('heading', { name: 'Consumers' }).waitFor(T);

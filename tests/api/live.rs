@@ -664,6 +664,84 @@ async fn freshness_flags_on_tansu() {
     freshness_flags(Broker::Tansu).await;
 }
 
+/// `liveHistory` has the recent past at once: the freshness monitor's
+/// intervals, with the records produced before anyone looked and their
+/// last time; empty for a product without a freshness SLA; `minutes` is
+/// checked.
+async fn live_history(broker: Broker) {
+    let mut config = broker.config();
+    config.freshness_interval = Duration::from_millis(300);
+    let app = spawn_live(Backend::Sqlite, config).await;
+    app.orders_domain().await;
+    let topic = json_product_fresh_within(&app, "recent", 60).await;
+    let schema = r#"{"type":"object","properties":{"id":{"type":"integer"}}}"#;
+    app.ok(
+        "alice",
+        PUBLISH,
+        json!({ "input": {
+            "domain": "orders", "name": "unmonitored", "description": "no SLA", "tags": [],
+            "schema": { "format": "JSON_SCHEMA", "definition": schema },
+        }}),
+    )
+    .await;
+    let producer = producer(&app.bootstrap);
+    // Two passes see the topic first, then records arrive.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let before = chrono::Utc::now();
+    for id in 0..30 {
+        produce(&producer, &topic, "k", format!("{{\"id\": {id}}}").as_bytes()).await;
+    }
+    let query = "{ a: dataProduct(qualifiedName: \"orders.recent\") { liveHistory(minutes: 5) { at eventsPerSecond lastEventTime } }
+                   b: dataProduct(qualifiedName: \"orders.unmonitored\") { liveHistory { at } } }";
+    let started = Instant::now();
+    let history = loop {
+        let data = app.ok("alice", query, json!({})).await;
+        assert_eq!(
+            data["b"]["liveHistory"],
+            json!([]),
+            "no freshness SLA, no history: {data:#}"
+        );
+        let history = data["a"]["liveHistory"].as_array().unwrap().clone();
+        if history.iter().any(|i| i["lastEventTime"].is_string()) {
+            break history;
+        }
+        assert!(started.elapsed() < WAIT, "no interval with the records: {data:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let at = |i: &Value, key: &str| chrono::DateTime::parse_from_rfc3339(i[key].as_str().unwrap()).unwrap();
+    assert!(
+        history.windows(2).all(|w| at(&w[0], "at") < at(&w[1], "at")),
+        "oldest first: {history:#?}"
+    );
+    // Before the records: intervals with no event and no last event time.
+    assert!(
+        history
+            .iter()
+            .any(|i| i["lastEventTime"].is_null() && i["eventsPerSecond"] == 0.0),
+        "{history:#?}"
+    );
+    let counted: f64 = history
+        .windows(2)
+        .map(|w| (at(&w[1], "at") - at(&w[0], "at")).as_seconds_f64() * w[1]["eventsPerSecond"].as_f64().unwrap())
+        .sum();
+    assert!(counted > 0.0, "{history:#?}");
+    let last = history.last().unwrap();
+    assert!(at(last, "lastEventTime") >= before, "{history:#?}");
+
+    let bad = "{ dataProduct(qualifiedName: \"orders.recent\") { liveHistory(minutes: 0) { at } } }";
+    assert_eq!(app.error_code("alice", bad, json!({})).await, "VALIDATION");
+}
+
+#[tokio::test]
+async fn live_history_on_apache_kafka() {
+    live_history(Broker::Apache).await;
+}
+
+#[tokio::test]
+async fn live_history_on_tansu() {
+    live_history(Broker::Tansu).await;
+}
+
 /// The first answer of a product's live figures, from a feed that has just
 /// started, already knows the newest record and the recent rate: no STALE,
 /// 0 events/s and no last event time for a topic that is being produced.

@@ -360,6 +360,40 @@ impl ProductHealth {
     }
 }
 
+/// A product's live figures over one interval of the freshness monitor.
+#[derive(SimpleObject, Clone)]
+pub struct LiveInterval {
+    /// The interval's end.
+    pub at: DateTime<Utc>,
+    /// Records per second over the interval, from the topic's offsets.
+    pub events_per_second: f64,
+    /// When a record last arrived, as of `at`, to within one interval; null
+    /// if none arrived since this server started watching the topic.
+    pub last_event_time: Option<DateTime<Utc>>,
+}
+
+/// `DataProduct.liveHistory`: the freshness monitor's intervals of the last
+/// `minutes` (1–30).
+pub fn live_history(
+    live: &Live,
+    product: &data_product::Model,
+    minutes: i32,
+) -> async_graphql::Result<Vec<LiveInterval>> {
+    if !(1..=30).contains(&minutes) {
+        return Err(CatalogError::Validation("minutes must be between 1 and 30".into()).extend());
+    }
+    let span = Duration::from_secs(minutes as u64 * 60);
+    Ok(live
+        .history(&product.id, span)
+        .into_iter()
+        .map(|i| LiveInterval {
+            at: i.at,
+            events_per_second: i.events_per_second,
+            last_event_time: i.last_event_at,
+        })
+        .collect())
+}
+
 /// A setting where the topic in Kafka differs from the catalog.
 #[derive(SimpleObject, Clone)]
 pub struct TopicDrift {

@@ -124,6 +124,7 @@ struct LiveInner {
     store: Store,
     stop: tokio::sync::watch::Sender<bool>,
     freshness_interval: std::time::Duration,
+    history: freshness::History,
     #[cfg(feature = "embedded-broker")]
     _embedded: Option<embedded::EmbeddedBroker>,
 }
@@ -175,6 +176,7 @@ impl Live {
                 store,
                 stop,
                 freshness_interval: config.freshness_interval,
+                history: freshness::History::default(),
                 #[cfg(feature = "embedded-broker")]
                 _embedded: embedded_broker,
             }),
@@ -215,7 +217,19 @@ impl Live {
     /// changes of `catalog` (started once the catalog exists, since the
     /// catalog holds this bridge's hook).
     pub fn watch_freshness(&self, catalog: Catalog) -> Result<(), StreamError> {
-        freshness::start(&self.inner.kafka, catalog, self.inner.freshness_interval, &self.tasks())
+        freshness::start(
+            &self.inner.kafka,
+            catalog,
+            self.inner.freshness_interval,
+            self.inner.history.clone(),
+            &self.tasks(),
+        )
+    }
+
+    /// A monitored product's figures over the last `span`, one interval
+    /// per pass of the freshness monitor (see [`freshness::History`]).
+    pub fn history(&self, product_id: &str, span: std::time::Duration) -> Vec<freshness::Interval> {
+        self.inner.history.intervals(product_id, span)
     }
 
     /// Starts following `mesh.catalog.events` from `from`, handing the

@@ -46,7 +46,7 @@ export default function Chart({ title, x, series, height = 160, yLabel }: { titl
   }, [x, series]);
 
   return (
-    <figure className="chart">
+    <figure className="chart" data-from={x[0]}>
       <figcaption>{title}</figcaption>
       <div ref={el} role="img" aria-label={`${title}: ${series.map((s) => `${s.label} latest ${s.values[s.values.length - 1] ?? 'none'}`).join('; ')}`} />
     </figure>

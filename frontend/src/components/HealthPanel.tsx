@@ -40,9 +40,17 @@ interface Sla {
   onCall: string | null;
 }
 
-const MAX_POINTS = 150; // 5 minutes at one sample every 2 s
+/** A past interval from `liveHistory` (the server's freshness monitor). */
+interface Past {
+  at: string;
+  eventsPerSecond: number;
+  lastEventTime: string | null;
+}
 
-export function HealthPanel({ qn, sla, initial }: { qn: string; sla: Sla | null; initial: Sample }) {
+const MAX_POINTS = 150; // 5 minutes at one sample every 2 s
+const HISTORY_SECONDS = 5 * 60;
+
+export function HealthPanel({ qn, sla, initial, history }: { qn: string; sla: Sla | null; initial: Sample; history: readonly Past[] }) {
   const [{ data: samples, error }] = useSubscription<Sample[] | undefined, Sample[], { product: string }>(
     { query: HealthSub, variables: { product: qn } },
     (prev = [], next) => [...prev, (next as unknown as { productHealth: Sample }).productHealth].slice(-MAX_POINTS),
@@ -50,12 +58,21 @@ export function HealthPanel({ qn, sla, initial }: { qn: string; sla: Sla | null;
   const list = useMemo(() => (samples && samples.length ? samples : [initial]), [samples, initial]);
   const last = list[list.length - 1];
 
+  // The charts start with the last minutes the server remembers, then go
+  // on with the live samples; the whole stays within the last 5 minutes.
   const chart = useMemo(() => {
-    const x = list.map((s) => new Date(s.at).getTime() / 1000);
-    const eps = list.map((s) => s.eventsPerSecond);
-    const fresh = list.map((s) => (s.lastEventTime ? Math.max(0, (new Date(s.at).getTime() - new Date(s.lastEventTime).getTime()) / 1000) : null));
+    const firstLive = new Date(list[0].at).getTime();
+    const newest = new Date(list[list.length - 1].at).getTime();
+    const past = history.filter((h) => {
+      const t = new Date(h.at).getTime();
+      return t < firstLive && t >= newest - HISTORY_SECONDS * 1000;
+    });
+    const points: Past[] = [...past, ...list];
+    const x = points.map((s) => new Date(s.at).getTime() / 1000);
+    const eps = points.map((s) => s.eventsPerSecond);
+    const fresh = points.map((s) => (s.lastEventTime ? Math.max(0, (new Date(s.at).getTime() - new Date(s.lastEventTime).getTime()) / 1000) : null));
     return { x, eps, fresh };
-  }, [list]);
+  }, [list, history]);
   const epsSeries = useMemo(() => [{ label: 'events/s', color: '#1565c0', values: chart.eps }], [chart]);
   const freshSeries = useMemo(() => {
     const s = [{ label: 'seconds since last event', color: '#2e7d32', values: chart.fresh as (number | null)[] }];

@@ -221,7 +221,7 @@ function Overview({ p }: { p: Product }) {
           <dd>{fmtTime(p.createdAt)} / {fmtTime(p.updatedAt)}</dd>
         </dl>
       </section>
-      <HealthPanel qn={p.qualifiedName} sla={p.sla} initial={p.live} />
+      <HealthPanel qn={p.qualifiedName} sla={p.sla} initial={p.live} history={p.liveHistory} />
       <section className="card" aria-labelledby="quality">
         <h2 id="quality">Quality checks {p.qualityScore != null && <span className="score">score {Math.round(p.qualityScore)}/100</span>}</h2>
         {p.qualityChecks.length === 0 ? (

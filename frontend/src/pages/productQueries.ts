@@ -21,6 +21,7 @@ export const ProductQuery = graphql(`
       topic { name partitions retentionMs cleanupPolicy }
       topicStatus { exists partitions drift { setting expected actual } }
       live { eventsPerSecond lastEventTime freshness schemaConformance recentRecords maxFreshnessSeconds at }
+      liveHistory(minutes: 5) { at eventsPerSecond lastEventTime }
       sla { tier availabilityPercent maxFreshnessSeconds maxLatencyMs retentionDays supportHours onCall }
       schema { version format }
       schemaVersions { version createdAt createdBy }

@@ -159,6 +159,18 @@ impl DataProduct {
     async fn live(&self, ctx: &Context<'_>) -> Result<super::super::live::ProductHealth> {
         super::super::live::live_figures(ctx.data_unchecked(), &self.0).await
     }
+    /// Events/s and the last event time over the last `minutes` (1–30), one
+    /// interval per pass of the server's freshness monitor
+    /// (`--freshness-check`), for products that declare a maximum
+    /// freshness; empty for the others and after a restart until two passes
+    /// have run. For charts that show the recent past at once.
+    async fn live_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] minutes: i32,
+    ) -> Result<Vec<super::super::live::LiveInterval>> {
+        super::super::live::live_history(ctx.data_unchecked(), &self.0, minutes)
+    }
     async fn sla(&self) -> Result<Option<Sla>> {
         let Some(tier) = &self.0.sla_tier else { return Ok(None) };
         Ok(Some(Sla {
