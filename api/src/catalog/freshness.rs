@@ -29,7 +29,7 @@ impl Catalog {
     /// PUBLISHED and DEPRECATED products whose SLA declares a maximum
     /// freshness: the ones the monitor judges.
     pub async fn monitored_products(&self) -> Result<Vec<MonitoredProduct>> {
-        let statuses = [ProductStatus::Published.as_str(), ProductStatus::Deprecated.as_str()];
+        let statuses = [ProductStatus::Published, ProductStatus::Deprecated];
         Ok(data_product::Entity::find()
             .filter(data_product::Column::Status.is_in(statuses))
             .filter(data_product::Column::SlaMaxFreshnessSeconds.is_not_null())
@@ -46,19 +46,19 @@ impl Catalog {
     /// The latest flag of every flagged product (`true`: stale), read from
     /// the audit log so that a restarted monitor does not flag again.
     pub async fn freshness_flags(&self) -> Result<HashMap<String, bool>> {
-        let kinds = [ChangeKind::ProductStale.as_str(), ChangeKind::ProductFresh.as_str()];
+        let kinds = [ChangeKind::ProductStale, ChangeKind::ProductFresh];
         let rows = audit_entry::Entity::find()
             .filter(audit_entry::Column::Action.is_in(kinds))
             .order_by_asc(audit_entry::Column::Id)
             .select_only()
             .column(audit_entry::Column::EntityId)
             .column(audit_entry::Column::Action)
-            .into_tuple::<(String, String)>()
+            .into_tuple::<(String, ChangeKind)>()
             .all(self.db())
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, action)| (id, action == ChangeKind::ProductStale.as_str()))
+            .map(|(id, action)| (id, action == ChangeKind::ProductStale))
             .collect())
     }
 
@@ -76,8 +76,8 @@ impl Catalog {
             .lock_exclusive()
             .one(unit.conn())
             .await?;
-        let kinds = [ChangeKind::ProductStale.as_str(), ChangeKind::ProductFresh.as_str()];
-        let latest: Option<String> = audit_entry::Entity::find()
+        let kinds = [ChangeKind::ProductStale, ChangeKind::ProductFresh];
+        let latest: Option<ChangeKind> = audit_entry::Entity::find()
             .filter(audit_entry::Column::EntityId.eq(product.id.clone()))
             .filter(audit_entry::Column::Action.is_in(kinds))
             .order_by_desc(audit_entry::Column::Id)
@@ -86,7 +86,7 @@ impl Catalog {
             .into_tuple()
             .one(unit.conn())
             .await?;
-        if latest.is_some_and(|a| a == ChangeKind::ProductStale.as_str()) == stale {
+        if (latest == Some(ChangeKind::ProductStale)) == stale {
             return Ok(false);
         }
         let kind = if stale {
