@@ -10,7 +10,9 @@
 //!
 //! For profiling: `BENCH_SLOWEST=1` prints the slowest queries of the mix,
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
-//! under `perf record`).
+//! under `perf record`), `BENCH_ONLY_BUILD=1` after the index build, with
+//! its stages timed one by one (`search::profile`) and the raw-tantivy
+//! floor.
 
 mod common;
 
@@ -30,6 +32,7 @@ use mesh_catalog::catalog::{
 };
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
+use mesh_catalog::search::profile::process_cpu;
 use mesh_catalog::search::{Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
@@ -1034,6 +1037,37 @@ async fn over_http(
     .await
 }
 
+/// `BENCH_ONLY_BUILD=1`: each stage of the index build timed alone.
+async fn build_split(db: &DatabaseConnection, row: &mut impl FnMut(&str, String)) {
+    let p = mesh_catalog::search::profile::build_phases(db).await.unwrap();
+    let per = |d: Duration| format!("{d:.2?} ({:.1} µs/product)", d.as_secs_f64() * 1e6 / p.products as f64);
+    let cpu = |d: Duration, c: Duration| format!("{} CPU {c:.1?}", per(d));
+    row("split: database load + document assembly", cpu(p.database, p.cpu[0]));
+    row("split:   of which schema fields JSON decode", per(p.fields_json));
+    row("split: tantivy documents (to_document)", cpu(p.documents, p.cpu[1]));
+    row("split:   of which digests", per(p.digests));
+    row("split: our analyzers, 1 thread", per(p.tokenize));
+    row("split: tantivy default tokenizer, 1 thread", per(p.tokenize_default));
+    row("split: writer add_document (RAM), all documents", per(p.index));
+    row("split: writer commit (RAM)", cpu(p.commit, p.cpu[2]));
+    row("split: merges after the commit", per(p.merges));
+    row(
+        "split: floor: raw tantivy, default tokenizer (RAM)",
+        cpu(p.floor, p.cpu[3]),
+    );
+    for h in &p.heaps {
+        row(
+            &format!("split: add + commit with a {} MiB writer heap", h.heap_mib),
+            format!(
+                "{}, {} segments, peak RSS +{:.0} MiB",
+                cpu(h.wall, h.cpu),
+                h.segments,
+                h.peak_growth_kib as f64 / 1024.0
+            ),
+        );
+    }
+}
+
 // ------------------------------------------------------------------ main
 
 #[tokio::main]
@@ -1061,12 +1095,20 @@ async fn main() {
     // Index build.
     let index_dir = work.join("index");
     let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.clone())).unwrap();
-    let t = Instant::now();
+    let only_build = std::env::var_os("BENCH_ONLY_BUILD").is_some();
+    let before_build = rss_kib(std::process::id());
+    // The peak RSS from here on (Linux: writing 5 to clear_refs resets it).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let (t, cpu) = (Instant::now(), process_cpu());
     let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
     let build = t.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu);
     row(
         "index build",
-        format!("{build:.2?} ({:.0} docs/s)", o.products as f64 / build.as_secs_f64()),
+        format!(
+            "{build:.2?} ({:.0} docs/s; CPU {cpu:.1?})",
+            o.products as f64 / build.as_secs_f64()
+        ),
     );
     row("index segments after the build", index.segments().to_string());
     row(
@@ -1074,6 +1116,20 @@ async fn main() {
         format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
     );
     drop(indexer);
+    if only_build {
+        let after = rss_kib(std::process::id());
+        row(
+            "benchmark RSS before the build / peak during it",
+            format!(
+                "{:.0} / {:.0} MiB",
+                before_build.0 as f64 / 1024.0,
+                after.1 as f64 / 1024.0
+            ),
+        );
+        build_split(store.db(), &mut row).await;
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
 
     // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));

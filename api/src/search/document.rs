@@ -112,9 +112,23 @@ impl ProductDoc {
     /// A fingerprint of everything indexed about the product (64-bit
     /// FNV-1a of its debug form: stable across processes of one build).
     pub fn digest(&self) -> u64 {
-        format!("{self:?}").bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        // Hashed as it is formatted (the same bytes as hashing
+        // `format!("{self:?}")`, without building that string).
+        let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+        let _ = std::fmt::Write::write_fmt(&mut hash, format_args!("{self:?}"));
+        hash.0
+    }
+}
+
+/// 64-bit FNV-1a over the text written to it.
+struct Fnv(u64);
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = s.bytes().fold(self.0, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
+        });
+        Ok(())
     }
 }
 
@@ -129,76 +143,141 @@ pub async fn all_product_ids(db: &DatabaseConnection) -> Result<Vec<String>, Sea
         .await?)
 }
 
+/// Which products to load.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// These ids (missing ones are skipped).
+    Ids(&'a [String]),
+    /// Every product whose id sorts between these two, both included, in
+    /// the database's order: a chunk of [`all_product_ids`], read without
+    /// binding its ids (a rebuild's queries then skip building and binding
+    /// a thousand-value `IN` list per table).
+    Range(&'a str, &'a str),
+}
+
+impl Scope<'_> {
+    /// The condition on `column` (a product id).
+    fn on(self, column: impl ColumnTrait) -> Expr {
+        match self {
+            Scope::Ids(ids) => column.is_in(ids.iter().cloned()),
+            Scope::Range(first, last) => column.between(first, last),
+        }
+    }
+}
+
 /// Loads the documents of `ids` (missing ids are skipped).
 pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {
+    load_scope(db, Scope::Ids(ids)).await
+}
+
+/// Loads the documents of the products in `scope`.
+pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec<ProductDoc>, SearchError> {
     let products = data_product::Entity::find()
-        .filter(data_product::Column::Id.is_in(ids.to_vec()))
+        .filter(scope.on(data_product::Column::Id))
         .all(db)
         .await?;
     if products.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
-    let domain_ids: Vec<String> = products.iter().map(|p| p.domain_id.clone()).collect();
-    let team_ids: Vec<String> = products.iter().map(|p| p.owner_team_id.clone()).collect();
-    let domains: HashMap<String, domain::Model> = domain::Entity::find()
+    // The related rows of the products read: by range when the products
+    // were (rows of products created since are never looked up), else by id.
+    let scope = match scope {
+        Scope::Range(..) => scope,
+        Scope::Ids(_) => Scope::Ids(&ids),
+    };
+    let distinct = |mut v: Vec<String>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let domain_ids = distinct(products.iter().map(|p| p.domain_id.clone()).collect());
+    let team_ids = distinct(products.iter().map(|p| p.owner_team_id.clone()).collect());
+    // Only the columns the documents use (a schema version's definition
+    // and canonical text, the largest values of the catalog, are not read).
+    let domains: HashMap<String, (String, String)> = domain::Entity::find()
+        .select_only()
+        .column(domain::Column::Id)
+        .column(domain::Column::Name)
+        .column(domain::Column::OwnerTeamId)
         .filter(domain::Column::Id.is_in(domain_ids))
+        .into_tuple::<(String, String, String)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|d| (d.id.clone(), d))
+        .map(|(id, name, owner)| (id, (name, owner)))
         .collect();
     let teams: HashMap<String, String> = team::Entity::find()
+        .select_only()
+        .column(team::Column::Id)
+        .column(team::Column::Name)
         .filter(team::Column::Id.is_in(team_ids))
+        .into_tuple::<(String, String)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|t| (t.id, t.name))
         .collect();
     let mut tags: HashMap<String, Vec<String>> = HashMap::new();
-    for t in product_tag::Entity::find()
-        .filter(product_tag::Column::ProductId.is_in(ids.clone()))
+    for (product, tag) in product_tag::Entity::find()
+        .select_only()
+        .column(product_tag::Column::ProductId)
+        .column(product_tag::Column::Tag)
+        .filter(scope.on(product_tag::Column::ProductId))
         .order_by_asc(product_tag::Column::Tag)
+        .into_tuple::<(String, String)>()
         .all(db)
         .await?
     {
-        tags.entry(t.product_id).or_default().push(t.tag);
+        tags.entry(product).or_default().push(tag);
     }
     // Latest schema version per product: versions ascend, the last wins.
-    let mut latest: HashMap<String, schema_version::Model> = HashMap::new();
-    for v in schema_version::Entity::find()
-        .filter(schema_version::Column::ProductId.is_in(ids.clone()))
+    let mut latest: HashMap<String, (String, String)> = HashMap::new();
+    for (product, format, fields) in schema_version::Entity::find()
+        .select_only()
+        .column(schema_version::Column::ProductId)
+        .column(schema_version::Column::Format)
+        .column(schema_version::Column::Fields)
+        .filter(scope.on(schema_version::Column::ProductId))
         .order_by_asc(schema_version::Column::Version)
+        .into_tuple::<(String, String, String)>()
         .all(db)
         .await?
     {
-        latest.insert(v.product_id.clone(), v);
+        latest.insert(product, (format, fields));
     }
     // Latest result per check: results descend by time, the first wins.
-    let checks = quality_check::Entity::find()
-        .filter(quality_check::Column::ProductId.is_in(ids.clone()))
+    let checks: Vec<(String, String)> = quality_check::Entity::find()
+        .select_only()
+        .column(quality_check::Column::Id)
+        .column(quality_check::Column::ProductId)
+        .filter(scope.on(quality_check::Column::ProductId))
+        .into_tuple()
         .all(db)
         .await?;
     let mut latest_result: HashMap<String, QualityStatus> = HashMap::new();
-    for r in quality_result::Entity::find()
-        .filter(quality_result::Column::ProductId.is_in(ids.clone()))
+    for (check, status) in quality_result::Entity::find()
+        .select_only()
+        .column(quality_result::Column::CheckId)
+        .column(quality_result::Column::Status)
+        .filter(scope.on(quality_result::Column::ProductId))
         .order_by_desc(quality_result::Column::ObservedAt)
+        .into_tuple::<(String, QualityStatus)>()
         .all(db)
         .await?
     {
-        latest_result.entry(r.check_id).or_insert(r.status);
+        latest_result.entry(check).or_insert(status);
     }
     let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
-    for c in checks {
-        if let Some(&status) = latest_result.get(&c.id) {
-            statuses.entry(c.product_id).or_default().push(status);
+    for (check, product) in checks {
+        if let Some(&status) = latest_result.get(&check) {
+            statuses.entry(product).or_default().push(status);
         }
     }
     let subscribers: HashMap<String, i64> = access_subscription::Entity::find()
         .select_only()
         .column(access_subscription::Column::ProductId)
         .column_as(Expr::col(access_subscription::Column::Id).count(), "n")
-        .filter(access_subscription::Column::ProductId.is_in(ids.clone()))
+        .filter(scope.on(access_subscription::Column::ProductId))
         .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
         .group_by(access_subscription::Column::ProductId)
         .into_tuple::<(String, i64)>()
@@ -207,16 +286,16 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
         .into_iter()
         .collect();
 
-    let readers = subscriber_teams(db, &ids).await?;
+    let readers = subscriber_teams(db, scope).await?;
     products
         .into_iter()
         .map(|p| {
             let domain = domains.get(&p.domain_id);
             let subscriber_teams = readers.get(&p.id).map(Vec::as_slice).unwrap_or_default();
-            let keys = policy::reader_keys(&p, domain.map(|d| d.owner_team_id.as_str()), subscriber_teams);
-            let schema = latest.get(&p.id);
-            let fields: Vec<SchemaField> = match schema {
-                Some(v) => serde_json::from_str(&v.fields)?,
+            let keys = policy::reader_keys(&p, domain.map(|(_, owner)| owner.as_str()), subscriber_teams);
+            let schema = latest.remove(&p.id);
+            let fields: Vec<SchemaField> = match &schema {
+                Some((_, fields)) => serde_json::from_str(fields)?,
                 None => Vec::new(),
             };
             Ok(ProductDoc {
@@ -224,7 +303,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 name: p.name,
                 display_name: p.display_name,
                 description: p.description,
-                domain: domain.map(|d| d.name.clone()).unwrap_or_default(),
+                domain: domain.map(|(name, _)| name.clone()).unwrap_or_default(),
                 readers: keys,
                 owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
                 tags: tags.remove(&p.id).unwrap_or_default(),
@@ -232,7 +311,7 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
                 visibility: p.visibility,
                 tier: p.sla_tier,
                 quality_class: p.quality_class,
-                format: schema.map(|v| v.format.clone()),
+                format: schema.map(|(format, _)| format),
                 fields,
                 quality: statuses.get(&p.id).and_then(|s| quality_score(s)),
                 subscribers: u64::try_from(subscribers.get(&p.id).copied().unwrap_or(0)).unwrap_or(0),
@@ -246,24 +325,27 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
 /// product: they may find the product even when it is private.
 async fn subscriber_teams(
     db: &DatabaseConnection,
-    product_ids: &[String],
+    scope: Scope<'_>,
 ) -> Result<HashMap<String, Vec<String>>, SearchError> {
     let approved: Vec<(String, String)> = access_subscription::Entity::find()
         .select_only()
         .column(access_subscription::Column::ProductId)
         .column(access_subscription::Column::ApplicationId)
-        .filter(access_subscription::Column::ProductId.is_in(product_ids.to_vec()))
+        .filter(scope.on(access_subscription::Column::ProductId))
         .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
         .into_tuple()
         .all(db)
         .await?;
     let app_ids: Vec<String> = approved.iter().map(|(_, a)| a.clone()).collect();
     let owners: HashMap<String, String> = application::Entity::find()
+        .select_only()
+        .column(application::Column::Id)
+        .column(application::Column::OwnerTeamId)
         .filter(application::Column::Id.is_in(app_ids))
+        .into_tuple::<(String, String)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|a| (a.id, a.owner_team_id))
         .collect();
     let mut teams: HashMap<String, Vec<String>> = HashMap::new();
     for (product, app) in approved {
@@ -272,4 +354,44 @@ async fn subscriber_teams(
         }
     }
     Ok(teams)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_hashes_the_debug_form() {
+        let doc = ProductDoc {
+            id: "p1".into(),
+            qualified_name: "orders.order-events".into(),
+            name: "order-events".into(),
+            display_name: "Order Events".into(),
+            description: "Every order, as placed — «quoted» and \"escaped\"\n".into(),
+            domain: "orders".into(),
+            owner: "orders-team".into(),
+            tags: vec!["pii".into(), "gold".into()],
+            status: ProductStatus::Published,
+            visibility: Visibility::Public,
+            tier: Some(SlaTier::Gold),
+            quality_class: QualityClass::Curated,
+            format: Some("AVRO".into()),
+            fields: vec![SchemaField {
+                path: "lines[].sku".into(),
+                type_name: "string".into(),
+                doc: Some("The SKU".into()),
+                nullable: false,
+                required: true,
+                default: None,
+                tags: Vec::new(),
+            }],
+            quality: Some(97.5),
+            subscribers: 3,
+            readers: vec!["public".into(), "team:t1".into()],
+        };
+        let formatted = format!("{doc:?}").bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+        assert_eq!(doc.digest(), formatted);
+    }
 }

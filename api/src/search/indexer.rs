@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
+use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use tantivy::{IndexWriter, Term};
 use tokio::sync::{mpsc, oneshot};
@@ -17,16 +18,22 @@ use crate::catalog::{Change, ChangeHook, EntityKind};
 use crate::store::entities::{access_subscription, audit_entry, data_product};
 use crate::store::Store;
 
-use super::document::{all_product_ids, load};
+use super::document::{all_product_ids, load, load_scope, Scope};
 use super::{SearchError, SearchIndex};
 
 /// How far before the watermark the start-up reconciliation looks, to cover
 /// transactions that committed out of timestamp order.
 const RECONCILE_MARGIN: Duration = Duration::minutes(5);
 /// Products loaded per database round trip during a rebuild.
-const CHUNK: usize = 500;
-/// Indexing memory budget of the writer.
-const WRITER_HEAP: usize = 64 * 1024 * 1024;
+pub(super) const CHUNK: usize = 1000;
+/// Chunks a rebuild loads at once (each on its own connection, while the
+/// writer indexes the previous ones).
+const LOADERS: usize = 2;
+/// Indexing memory budget of the writer, shared by its threads: a thread
+/// writes a segment each time it has buffered its share. Large enough that
+/// a rebuild of 100,000 products writes a few segments rather than many
+/// small ones that the merge policy then merges again.
+pub(super) const WRITER_HEAP: usize = 256 * 1024 * 1024;
 
 enum Command {
     Products { ids: Vec<String>, at: DateTime<Utc> },
@@ -74,7 +81,7 @@ impl Indexer {
     /// Brings the index up to date with the database (full rebuild when
     /// `fresh`, otherwise reconciliation), then starts the writer task.
     pub async fn start(index: SearchIndex, store: &Store, fresh: bool) -> Result<Self, SearchError> {
-        let writer = index.inner.index.writer(WRITER_HEAP)?;
+        let writer = bulk_writer(&index.inner.index)?;
         let stored = stored_watermark(&index).unwrap_or_else(Utc::now);
         let progress = Arc::new(Mutex::new(IndexProgress {
             applied: stored,
@@ -229,10 +236,20 @@ impl Worker {
         }
         let (tx, mut rx) = mpsc::channel(2);
         let db = self.db.clone();
-        let chunks: Vec<Vec<String>> = ids.chunks(CHUNK).map(<[String]>::to_vec).collect();
+        // Each chunk of the sorted ids is read as the range of ids it spans.
+        let ranges: Vec<(String, String)> = ids
+            .chunks(CHUNK)
+            .map(|chunk| (chunk[0].clone(), chunk[chunk.len() - 1].clone()))
+            .collect();
         let loader = tokio::spawn(async move {
-            for chunk in chunks {
-                let docs = load(&db, &chunk).await;
+            let mut loads = futures_util::stream::iter(ranges)
+                .map(|(first, last)| {
+                    let db = db.clone();
+                    tokio::spawn(async move { load_scope(&db, Scope::Range(&first, &last)).await })
+                })
+                .buffered(LOADERS);
+            while let Some(docs) = loads.next().await {
+                let docs = docs.map_err(|_| SearchError::Stopped).and_then(|docs| docs);
                 let failed = docs.is_err();
                 if tx.send(docs).await.is_err() || failed {
                     break;
@@ -345,6 +362,16 @@ impl Worker {
 fn stored_watermark(index: &SearchIndex) -> Option<DateTime<Utc>> {
     let payload = index.inner.index.load_metas().ok()?.payload?;
     serde_json::from_str::<Payload>(&payload).ok().map(|p| p.watermark)
+}
+
+/// The index's writer (the indexer's, and the benchmark's split of a build).
+pub(super) fn bulk_writer(index: &tantivy::Index) -> Result<IndexWriter, SearchError> {
+    writer_with_heap(index, WRITER_HEAP)
+}
+
+/// A writer with `heap` bytes of indexing memory, shared by its threads.
+pub(super) fn writer_with_heap(index: &tantivy::Index, heap: usize) -> Result<IndexWriter, SearchError> {
+    Ok(index.writer(heap)?)
 }
 
 fn commit(writer: &mut IndexWriter, watermark: DateTime<Utc>) -> Result<(), SearchError> {

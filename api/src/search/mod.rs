@@ -12,6 +12,8 @@ mod document;
 mod fields;
 mod filter;
 mod indexer;
+#[doc(hidden)]
+pub mod profile;
 mod query;
 mod rank;
 mod verify;
