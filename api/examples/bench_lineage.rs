@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
 use mesh_catalog::catalog::{CleanupPolicy, EdgeKind, NodeKind, ProductStatus, QualityClass, SlaTier, Visibility};
-use mesh_catalog::store::entities::{application, data_product, domain, lineage_edge, team};
+use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
 use serde_json::{json, Value};
@@ -283,28 +283,7 @@ fn generate(total: usize) -> Graph {
 
 async fn insert(db: &DatabaseConnection, g: &Graph) {
     let now = Utc::now() - chrono::Duration::hours(1);
-    let teams: Vec<team::ActiveModel> = DOMAINS
-        .iter()
-        .map(|d| team::ActiveModel {
-            id: Set(format!("team-{d}")),
-            name: Set(format!("{d}-team")),
-            description: Set(String::new()),
-            created_at: Set(now),
-        })
-        .collect();
-    team::Entity::insert_many(teams).exec(db).await.unwrap();
-    let domains: Vec<domain::ActiveModel> = DOMAINS
-        .iter()
-        .map(|d| domain::ActiveModel {
-            id: Set(format!("domain-{d}")),
-            name: Set(d.to_string()),
-            description: Set(String::new()),
-            owner_team_id: Set(format!("team-{d}")),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .collect();
-    domain::Entity::insert_many(domains).exec(db).await.unwrap();
+    common::insert_domains(db, now).await;
     let products: Vec<&Node> = g.nodes.iter().filter(|n| n.product).collect();
     for chunk in products.chunks(400) {
         let rows = chunk.iter().map(|n| {

@@ -35,8 +35,7 @@ use mesh_catalog::search::analysis::split_words;
 use mesh_catalog::search::profile::process_cpu;
 use mesh_catalog::search::{Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
-    access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
-    team,
+    access_subscription, application, data_product, product_tag, quality_check, quality_result, schema_version,
 };
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
@@ -423,28 +422,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
     // An hour ago: a start-up reconciles only changes near the index's
     // watermark, so the warm start below finds nothing to redo.
     let now = Utc::now() - chrono::Duration::hours(1);
-    let teams: Vec<team::ActiveModel> = DOMAINS
-        .iter()
-        .map(|d| team::ActiveModel {
-            id: Set(format!("team-{d}")),
-            name: Set(format!("{d}-team")),
-            description: Set(String::new()),
-            created_at: Set(now),
-        })
-        .collect();
-    team::Entity::insert_many(teams).exec(db).await.unwrap();
-    let domains: Vec<domain::ActiveModel> = DOMAINS
-        .iter()
-        .map(|d| domain::ActiveModel {
-            id: Set(format!("domain-{d}")),
-            name: Set(d.to_string()),
-            description: Set(String::new()),
-            owner_team_id: Set(format!("team-{d}")),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .collect();
-    domain::Entity::insert_many(domains).exec(db).await.unwrap();
+    common::insert_domains(db, now).await;
     let apps: Vec<application::ActiveModel> = (0..50)
         .map(|i| application::ActiveModel {
             id: Set(format!("app-{i}")),

@@ -139,6 +139,29 @@ impl Rng {
     }
 }
 
+/// Inserts a team `<domain>-team` (id `team-<domain>`) owning each domain
+/// of [`DOMAINS`] (id `domain-<domain>`), straight into the store.
+pub async fn insert_domains(db: &sea_orm::DatabaseConnection, now: chrono::DateTime<chrono::Utc>) {
+    use mesh_catalog::store::entities::{domain, team};
+    use sea_orm::{EntityTrait, Set};
+    let teams = DOMAINS.iter().map(|d| team::ActiveModel {
+        id: Set(format!("team-{d}")),
+        name: Set(format!("{d}-team")),
+        description: Set(String::new()),
+        created_at: Set(now),
+    });
+    team::Entity::insert_many(teams).exec(db).await.unwrap();
+    let domains = DOMAINS.iter().map(|d| domain::ActiveModel {
+        id: Set(format!("domain-{d}")),
+        name: Set(d.to_string()),
+        description: Set(String::new()),
+        owner_team_id: Set(format!("team-{d}")),
+        created_at: Set(now),
+        updated_at: Set(now),
+    });
+    domain::Entity::insert_many(domains).exec(db).await.unwrap();
+}
+
 /// The domains of the synthetic catalogs.
 pub const DOMAINS: &[&str] = &[
     "orders",
