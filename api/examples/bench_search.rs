@@ -38,7 +38,7 @@ use mesh_catalog::store::entities::{
     access_subscription, application, data_product, product_tag, quality_check, quality_result, schema_version,
 };
 use mesh_catalog::store::Store;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
+use sea_orm::{ActiveEnum, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- options
@@ -446,7 +446,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 description: Set(p.description.clone()),
                 owner_team_id: Set(format!("team-{d}")),
                 contacts: Set("[]".into()),
-                status: Set(ProductStatus::decode(p.status).expect("a generated status")),
+                status: Set(ProductStatus::try_from_value(&p.status.to_owned()).expect("a generated status")),
                 deprecation_reason: Set((p.status == "DEPRECATED").then(|| "superseded".into())),
                 sunset_date: Set(None),
                 successor_id: Set(None),
@@ -456,7 +456,9 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
                 topic_partitions: Set(3),
                 topic_retention_ms: Set(604_800_000),
                 topic_cleanup_policy: Set(CleanupPolicy::Delete),
-                sla_tier: Set(Some(SlaTier::decode(p.tier).expect("a generated tier"))),
+                sla_tier: Set(Some(
+                    SlaTier::try_from_value(&p.tier.to_owned()).expect("a generated tier"),
+                )),
                 sla_availability_percent: Set(None),
                 sla_max_freshness_seconds: Set(None),
                 sla_max_latency_ms: Set(None),

@@ -1,17 +1,10 @@
 //! The closed sets of values of the catalog (a product's status, its
 //! visibility, a change's kind…), shared by every layer: one spelling for
 //! GraphQL, JSON and the database, where the store's entities hold them as
-//! typed columns.
+//! typed columns. A spelling read from elsewhere than a column parses with
+//! sea-orm's `ActiveEnum::try_from_value`.
 
 use serde::{Deserialize, Serialize};
-
-/// A stored spelling that names no value: a corrupt row or message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} value `{value}`")]
-pub struct UnknownValue {
-    pub kind: &'static str,
-    pub value: String,
-}
 
 /// Defines a closed set of values with one spelling shared by GraphQL, JSON
 /// and the database column (a typed column through `DeriveActiveEnum`).
@@ -31,14 +24,6 @@ macro_rules! string_enum {
             /// The stored and wire spelling.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
-            }
-
-            /// Reads a value stored outside its column (JSON, raw SQL).
-            pub fn decode(text: &str) -> Result<Self, UnknownValue> {
-                match text {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(UnknownValue { kind: stringify!($name), value: other.to_owned() }),
-                }
             }
         }
 
@@ -152,13 +137,15 @@ string_enum! {
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::ActiveEnum;
+
     use super::*;
 
     #[test]
     fn enums_decode_their_own_spelling() {
         for s in [ProductStatus::Draft, ProductStatus::Retired] {
-            assert_eq!(ProductStatus::decode(s.as_str()).unwrap(), s);
+            assert_eq!(ProductStatus::try_from_value(&s.as_str().to_owned()).unwrap(), s);
         }
-        assert!(ProductStatus::decode("nope").is_err());
+        assert!(ProductStatus::try_from_value(&"nope".to_owned()).is_err());
     }
 }

@@ -69,12 +69,6 @@ impl From<StoreError> for CatalogError {
     }
 }
 
-impl From<crate::values::UnknownValue> for CatalogError {
-    fn from(e: crate::values::UnknownValue) -> Self {
-        CatalogError::Internal(format!("{e} in the database"))
-    }
-}
-
 impl From<sea_orm::DbErr> for CatalogError {
     fn from(err: sea_orm::DbErr) -> Self {
         StoreError::from(err).into()
