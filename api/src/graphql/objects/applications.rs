@@ -74,16 +74,13 @@ impl Application {
         #[graphql(default_with = "Direction::Both")] direction: Direction,
         #[graphql(default = 1)] depth: i32,
     ) -> Result<LineageGraph> {
-        let graph = catalog(ctx)
-            .lineage(
-                principal(ctx),
-                &domain_layer::NodeRef::Application(self.0.id.clone()),
-                direction,
-                depth,
-            )
-            .await
-            .gql()?;
-        Ok(LineageGraph(graph))
+        LineageGraph::around(
+            ctx,
+            domain_layer::NodeRef::Application(self.0.id.clone()),
+            direction,
+            depth,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

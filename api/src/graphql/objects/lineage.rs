@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use crate::catalog::{self as domain_layer, EdgeKind, FieldMapping, NodeKind};
 use crate::store::entities::lineage_edge;
 
-use super::super::loader;
+use super::super::error::GqlResult;
 use super::super::loaders::*;
+use super::super::{catalog, loader, principal};
 use super::*;
 
 /// A lineage endpoint.
@@ -107,6 +108,23 @@ impl LineageNode<'_> {
 
 /// The part of the lineage graph reached from a root node.
 pub struct LineageGraph(pub domain_layer::LineageGraph);
+
+impl LineageGraph {
+    /// The walk from `root` as the caller may see it (the `lineage` field of
+    /// products and applications).
+    pub(super) async fn around(
+        ctx: &Context<'_>,
+        root: domain_layer::NodeRef,
+        direction: domain_layer::Direction,
+        depth: i32,
+    ) -> Result<Self> {
+        let graph = catalog(ctx)
+            .lineage(principal(ctx), &root, direction, depth)
+            .await
+            .gql()?;
+        Ok(Self(graph))
+    }
+}
 
 #[Object]
 impl LineageGraph {

@@ -10,8 +10,8 @@ use crate::catalog::{
 use crate::store::entities::{access_subscription, data_product, schema_version, use_case};
 
 use super::super::error::GqlResult;
+use super::super::loader;
 use super::super::loaders::*;
-use super::super::{catalog, loader, principal};
 use super::*;
 
 /// The Kafka topic that carries a product's records.
@@ -254,16 +254,7 @@ impl DataProduct {
         #[graphql(default_with = "Direction::Both")] direction: Direction,
         #[graphql(default = 1)] depth: i32,
     ) -> Result<LineageGraph> {
-        let graph = catalog(ctx)
-            .lineage(
-                principal(ctx),
-                &domain_layer::NodeRef::Product(self.0.id.clone()),
-                direction,
-                depth,
-            )
-            .await
-            .gql()?;
-        Ok(LineageGraph(graph))
+        LineageGraph::around(ctx, domain_layer::NodeRef::Product(self.0.id.clone()), direction, depth).await
     }
     /// The use cases reading (INPUT) or writing (OUTPUT) this product.
     async fn use_cases(&self, ctx: &Context<'_>, role: Option<UseCaseRoleValue>) -> Result<Vec<UseCase>> {
