@@ -18,6 +18,10 @@
 //! few hundred distinct typical products (1 client: p50/p99; 4 clients:
 //! throughput), and both for the 1,000-consumer hub.
 //!
+//! After the server's figures, the floor under them: the catalog's own work
+//! (SQL and assembly) in this process, without GraphQL or HTTP
+//! (`BENCH_NO_FLOOR=1` skips it).
+//!
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
 //! `--postgres` runs the same on PostgreSQL (`MESH_TEST_POSTGRES_URL`, or
 //! `--postgres-url URL`). `BENCH_ONLY=lineage|impact` skips the other;
@@ -34,7 +38,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
-use mesh_catalog::catalog::{CleanupPolicy, EdgeKind, NodeKind, ProductStatus, QualityClass, SlaTier, Visibility};
+use mesh_catalog::auth::{Caller, Identity};
+use mesh_catalog::catalog::{
+    Catalog, CleanupPolicy, Direction, EdgeKind, NodeKind, NodeRef, ProductStatus, QualityClass, SlaTier, Visibility,
+};
 use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
@@ -465,17 +472,51 @@ struct Client {
     port: u16,
 }
 
+/// The size of one answer.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    /// Nodes (lineage) or impacted entries, restricted ones included
+    /// (impact).
+    nodes: usize,
+    /// Edges (lineage).
+    edges: usize,
+    /// The response body.
+    bytes: usize,
+}
+
 impl Client {
-    /// Sends a query; the answer's size (nodes or impacted entries).
-    async fn run(&self, token: &str, query: &str, variables: Value) -> usize {
-        let data = &common::graphql(&self.http, self.port, token, query, variables).await;
+    /// Sends a query; the answer's size.
+    async fn run(&self, token: &str, query: &str, variables: Value) -> Size {
+        let body = self
+            .http
+            .post(format!("http://127.0.0.1:{}/graphql", self.port))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+        assert!(body.get("errors").is_none(), "{body}");
+        let data = &body["data"];
+        let bytes = body.to_string().len();
         if let Some(nodes) = data["lineage"]["nodes"].as_array() {
-            nodes.len()
+            Size {
+                nodes: nodes.len(),
+                edges: data["lineage"]["edges"].as_array().map_or(0, Vec::len),
+                bytes,
+            }
         } else {
             let count = |k: &str| data["impact"][k].as_array().map_or(0, Vec::len);
-            count("products")
-                + count("applications")
-                + data["impact"]["restrictedProducts"].as_u64().unwrap_or(0) as usize
+            Size {
+                nodes: count("products")
+                    + count("applications")
+                    + data["impact"]["restrictedProducts"].as_u64().unwrap_or(0) as usize,
+                edges: 0,
+                bytes,
+            }
         }
     }
 }
@@ -495,17 +536,54 @@ impl Probe {
     }
 }
 
-/// Every node once, one at a time: latencies and the mean answer size.
-async fn one_client(client: &Client, token: &str, probe: Probe, nodes: &[String]) -> (Latencies, f64) {
+/// Every node once, one at a time: latencies, the mean answer size (nodes)
+/// and each node's latency and answer size (in `nodes` order).
+async fn one_client(
+    client: &Client,
+    token: &str,
+    probe: Probe,
+    nodes: &[String],
+) -> (Latencies, f64, Vec<(Duration, Size)>) {
     let mut lat = Latencies::default();
-    let mut size = 0;
+    let mut each = Vec::with_capacity(nodes.len());
     for qn in nodes {
         let (query, vars) = probe.query(qn);
         let t = Instant::now();
-        size += client.run(token, query, vars).await;
+        let size = client.run(token, query, vars).await;
         lat.0.push(t.elapsed());
+        each.push((t.elapsed(), size));
     }
-    (lat, size as f64 / nodes.len().max(1) as f64)
+    let total: usize = each.iter().map(|(_, s)| s.nodes).sum();
+    (lat, total as f64 / nodes.len().max(1) as f64, each)
+}
+
+/// The slowest 1 % of the nodes (at least 5; the p99 of 400 is the 5th
+/// slowest), slowest first: what the p99 is made of.
+fn slowest(nodes: &[String], each: &[(Duration, Size)]) -> String {
+    let mut order: Vec<usize> = (0..each.len()).collect();
+    order.sort_by(|&a, &b| each[b].0.cmp(&each[a].0));
+    let n = (each.len() / 100).max(5).min(each.len());
+    let mut sizes: Vec<usize> = each.iter().map(|(_, s)| s.nodes).collect();
+    sizes.sort_unstable();
+    let p99_size = sizes
+        .get(((sizes.len().max(1) - 1) as f64 * 0.99).round() as usize)
+        .copied()
+        .unwrap_or(0);
+    let list: Vec<String> = order[..n]
+        .iter()
+        .map(|&i| {
+            let (t, s) = each[i];
+            format!(
+                "{} {} ({} nodes, {} edges, {} kB)",
+                ms(t),
+                nodes[i],
+                s.nodes,
+                s.edges,
+                s.bytes / 1000
+            )
+        })
+        .collect();
+    format!("p99 of answer sizes {p99_size} nodes; slowest: {}", list.join("; "))
 }
 
 /// `clients` concurrent clients cycling through the nodes for `seconds`.
@@ -547,7 +625,7 @@ async fn many_clients(
 /// The same node `runs` times: latencies and the answer size.
 async fn repeated(client: &Client, token: &str, probe: Probe, qn: &str, runs: usize) -> (Latencies, usize) {
     let (query, vars) = probe.query(qn);
-    let size = client.run(token, query, vars.clone()).await;
+    let size = client.run(token, query, vars.clone()).await.nodes;
     let mut lat = Latencies::default();
     for _ in 0..runs {
         let t = Instant::now();
@@ -586,11 +664,12 @@ async fn measure(
             if (only == "lineage" && probe == Probe::Impact) || (only == "impact" && probe != Probe::Impact) {
                 continue;
             }
-            let (lat, size) = one_client(&client, token, probe, &typical).await;
+            let (lat, size, each) = one_client(&client, token, probe, &typical).await;
             row(
                 &format!("{label}{name}, typical, {who}, 1 client: p50 / p99 (mean nodes)"),
                 format!("{} / {} ({size:.0})", ms(lat.quantile(0.5)), ms(lat.quantile(0.99))),
             );
+            println!("    {}", slowest(&typical, &each));
             let (lat, qps) = many_clients(&client, token, probe, &typical, 4, o.seconds).await;
             row(
                 &format!("{label}{name}, typical, {who}, 4 clients: throughput (p99)"),
@@ -612,6 +691,97 @@ async fn measure(
             );
         }
     }
+}
+
+/// The floor under the server's answers: the catalog's own work (the SQL
+/// queries and the assembly of the answer, summary rows as the portal's
+/// selections get), in this process on the same database, without GraphQL,
+/// serialisation or HTTP. Typical nodes once each (p50 / p99), the hub
+/// `hub_runs` times (p50 / max).
+async fn catalog_floor(o: &Options, g: &Graph, typical: &[String], db_url: &str, row: &mut impl FnMut(&str, String)) {
+    let catalog = Catalog::new(Store::open(db_url).await.unwrap());
+    let reader = Caller::User(Identity {
+        subject: "bench-reader".into(),
+        teams: vec!["orders-team".into()],
+        roles: vec![],
+    });
+    let principal = catalog.principal(&reader).await.unwrap();
+    let hub = g.nodes[g.hub].name.clone();
+    let lineage = |qn: String, depth: i32| {
+        let (catalog, principal) = (&catalog, &principal);
+        async move {
+            let of = NodeRef::Product(qn);
+            let t = Instant::now();
+            let graph = catalog
+                .lineage_of(principal, &of, Direction::Downstream, depth)
+                .summary_rows(true)
+                .summary_edges(true)
+                .run()
+                .await
+                .unwrap();
+            (t.elapsed(), graph.nodes.len())
+        }
+    };
+    let impact = |qn: String| {
+        let (catalog, principal) = (&catalog, &principal);
+        async move {
+            let t = Instant::now();
+            let report = catalog
+                .impact_of(principal, &qn)
+                .summary_rows(true)
+                .with_teams(true)
+                .run()
+                .await
+                .unwrap();
+            (
+                t.elapsed(),
+                report.products.len() + report.applications.len() + report.restricted_products as usize,
+            )
+        }
+    };
+    for qn in typical.iter().take(30) {
+        lineage(qn.clone(), 5).await;
+    }
+    let mut lat = Latencies::default();
+    for qn in typical {
+        lat.0.push(lineage(qn.clone(), 5).await.0);
+    }
+    let mut imp = Latencies::default();
+    for qn in typical {
+        imp.0.push(impact(qn.clone()).await.0);
+    }
+    row(
+        "floor: the catalog alone (SQL + assembly, in-process, no GraphQL/HTTP), reader, typical: lineage 5 hops p50 / p99; impact p50 / p99",
+        format!(
+            "{} / {}; {} / {}",
+            ms(lat.quantile(0.5)),
+            ms(lat.quantile(0.99)),
+            ms(imp.quantile(0.5)),
+            ms(imp.quantile(0.99))
+        ),
+    );
+    let mut hub_rows = Vec::new();
+    for (name, depth) in [("1 hop", Some(1)), ("5 hops", Some(5)), ("impact", None)] {
+        let mut lat = Latencies::default();
+        let mut size = 0;
+        for _ in 0..o.hub_runs {
+            let (t, n) = match depth {
+                Some(depth) => lineage(hub.clone(), depth).await,
+                None => impact(hub.clone()).await,
+            };
+            lat.0.push(t);
+            size = n;
+        }
+        hub_rows.push(format!(
+            "{name} {} / {} ({size})",
+            ms(lat.quantile(0.5)),
+            ms(lat.quantile(1.0))
+        ));
+    }
+    row(
+        "floor: the catalog alone, reader, 1,000-consumer hub: p50 / max (nodes)",
+        hub_rows.join("; "),
+    );
 }
 
 async fn wait_ready(port: u16, server: &mut Process) -> Duration {
@@ -690,6 +860,9 @@ async fn main() {
     }
     measure(&o, &g, &typical, port, "", &mut row).await;
     server.terminate();
+    if std::env::var_os("BENCH_NO_FLOOR").is_none() {
+        catalog_floor(&o, &g, &typical, &db_url, &mut row).await;
+    }
 
     if let Some(admin_url) = &o.postgres {
         let admin = Database::connect(admin_url)

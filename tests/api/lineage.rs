@@ -7,7 +7,8 @@ use crate::helpers::{on_both, order_schema, TestApp, ADMIN};
 on_both!(
     lineage_depth_direction_and_cycles,
     impact_lists_everything_downstream_with_owners,
-    lineage_refusals
+    lineage_refusals,
+    summary_and_whole_rows_answer_alike
 );
 
 const ADD: &str = "mutation($from: LineageNodeInput!, $to: LineageNodeInput!, $m: [FieldMappingInput!]) {
@@ -217,4 +218,179 @@ async fn lineage_refusals(app: TestApp) {
         .await,
         "NOT_FOUND"
     );
+}
+
+/// The chain, plus `payments.ledger` (PRIVATE, team payments-team: carol)
+/// fed by `orders.enriched` (with a field mapping) and feeding
+/// `reporting`; masked for everyone but admins and carol.
+async fn chain_with_private(app: &TestApp) {
+    chain(app).await;
+    app.ok(
+        ADMIN,
+        "mutation { createTeam(input: {name: \"payments-team\", members: [\"carol\"]}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        ADMIN,
+        "mutation { createDomain(input: {name: \"payments\", ownerTeam: \"payments-team\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    app.ok(
+        "carol",
+        crate::helpers::PUBLISH,
+        json!({ "input": {
+            "domain": "payments", "name": "ledger", "visibility": "PRIVATE", "description": "The ledger",
+            "schema": { "format": "AVRO", "definition": order_schema(&[]) },
+        }}),
+    )
+    .await;
+    let ledger = json!({ "product": "payments.ledger" });
+    app.ok(
+        ADMIN,
+        ADD,
+        json!({ "from": p("enriched"), "to": ledger, "m": [{ "from": "amount", "to": "debit" }] }),
+    )
+    .await;
+    app.ok(ADMIN, ADD, json!({ "from": ledger, "to": a("reporting") }))
+        .await;
+}
+
+/// Removes, recursively, the members of objects named in `extra`.
+fn without(value: &Value, extra: &[&str]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !extra.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), without(v, extra)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| without(v, extra)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A selection that summary rows serve gives the same answer as one that
+/// needs whole rows (the server looks ahead and reads less), for every
+/// kind of caller, masking included; and so do impact's owner teams read
+/// with the report or through the data loader.
+async fn summary_and_whole_rows_answer_alike(app: TestApp) {
+    chain_with_private(&app).await;
+    const SUMMARY: &str = "query($of: LineageNodeInput!, $d: Direction!) {
+      lineage(of: $of, direction: $d, depth: 10) {
+        root { id name kind depth restricted entity { __typename } }
+        nodes { id name kind depth restricted
+          entity { __typename ... on DataProduct { id qualifiedName name status } ... on Application { id name } } }
+        edges { id kind fromId toId } } }";
+    // The same, plus fields only whole rows hold (through a fragment).
+    const WHOLE: &str = "query($of: LineageNodeInput!, $d: Direction!) {
+      lineage(of: $of, direction: $d, depth: 10) {
+        root { id name kind depth restricted entity { __typename } }
+        nodes { ...node }
+        edges { id kind fromId toId fieldMappings { from to } createdAt } } }
+      fragment node on LineageNode { id name kind depth restricted
+        entity { __typename ... on DataProduct { id qualifiedName name status description }
+                 ... on Application { id name description } } }";
+    const IMPACT_SUMMARY: &str = "query($of: String!) { impact(of: $of) {
+      product { qualifiedName }
+      products { depth product { id qualifiedName status } }
+      applications { depth application { id name } }
+      restrictedProducts } }";
+    const IMPACT_WHOLE: &str = "query($of: String!) { impact(of: $of) {
+      product { qualifiedName }
+      products { depth product { id qualifiedName status displayName } ownerTeam { name } }
+      applications { depth application { id name description } ownerTeam { name } }
+      restrictedProducts teams { name } } }";
+    // Owner teams read with the report, rows summarised.
+    const IMPACT_TEAMS: &str = "query($of: String!) { impact(of: $of) {
+      product { qualifiedName }
+      products { depth product { id qualifiedName status } ownerTeam { name } }
+      applications { depth application { id name } ownerTeam { name } }
+      restrictedProducts teams { name } } }";
+
+    for user in [None, Some("alice"), Some("carol"), Some("bob"), Some(ADMIN)] {
+        let token = user.map(|u| app.token(u));
+        let run = |query: &'static str, vars: Value| {
+            let token = token.clone();
+            let app = &app;
+            async move {
+                let body = app.post(token.as_deref(), query, vars).await;
+                assert!(body.get("errors").is_none(), "{user:?}: {body:#}");
+                body["data"].clone()
+            }
+        };
+        for (of, d) in [
+            (p("raw"), "DOWNSTREAM"),
+            (p("report"), "UPSTREAM"),
+            (a("reporting"), "BOTH"),
+            (p("enriched"), "BOTH"),
+        ] {
+            let vars = json!({ "of": of, "d": d });
+            let summary = run(SUMMARY, vars.clone()).await;
+            let whole = run(WHOLE, vars.clone()).await;
+            assert_eq!(
+                summary,
+                without(&whole, &["description", "fieldMappings", "createdAt"]),
+                "{user:?} {vars}"
+            );
+            let restricted = summary["lineage"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["restricted"] == true)
+                .count();
+            // Every walk reaches the ledger: named for insiders only.
+            let insider = matches!(user, Some("carol") | Some(ADMIN));
+            assert_eq!(restricted, usize::from(!insider), "{user:?} {vars}: {summary:#}");
+            let text = summary.to_string();
+            assert_eq!(text.contains("ledger"), insider, "{user:?} {vars}: {summary:#}");
+        }
+        for of in ["orders.raw", "orders.enriched", "orders.daily"] {
+            let vars = json!({ "of": of });
+            let summary = run(IMPACT_SUMMARY, vars.clone()).await;
+            let whole = run(IMPACT_WHOLE, vars.clone()).await;
+            let teams = run(IMPACT_TEAMS, vars.clone()).await;
+            assert_eq!(
+                summary,
+                without(&whole, &["displayName", "description", "ownerTeam", "teams"]),
+                "{user:?} {of}"
+            );
+            assert_eq!(teams, without(&whole, &["displayName", "description"]), "{user:?} {of}");
+        }
+    }
+    // What the whole rows add is there, and masked for outsiders.
+    let whole = app
+        .anon(
+            "{ lineage(of: {product: \"orders.enriched\"}, direction: DOWNSTREAM, depth: 1) {
+                 nodes { restricted entity { ... on DataProduct { description } } }
+                 edges { toId fieldMappings { from to } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = whole["lineage"]["nodes"].as_array().unwrap();
+    assert!(
+        nodes.iter().any(|n| n["entity"]["description"] == "The daily stream"),
+        "{whole:#}"
+    );
+    for edge in whole["lineage"]["edges"].as_array().unwrap() {
+        if edge["toId"].as_str().unwrap().starts_with("restricted-") {
+            assert_eq!(edge["fieldMappings"], json!([]), "{whole:#}");
+        } else {
+            assert_eq!(
+                edge["fieldMappings"],
+                json!([{ "from": "amount", "to": "revenue" }]),
+                "{whole:#}"
+            );
+        }
+    }
+    let admin = app
+        .ok(
+            ADMIN,
+            "{ lineage(of: {product: \"orders.enriched\"}, direction: DOWNSTREAM, depth: 1) {
+                 edges { toId fieldMappings { from to } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(admin.to_string().contains("debit"), "{admin:#}");
 }

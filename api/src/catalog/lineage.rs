@@ -4,17 +4,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::auth::Caller;
-use crate::store::entities::{application, data_product, lineage_edge};
+use crate::store::entities::{application, data_product, lineage_edge, team};
 
 use super::policy::{self, Action, Principal};
 use super::rows::{find_application, find_domain, find_product};
 use super::{
-    new_id, Catalog, CatalogError, ChangeKind, Direction, EdgeKind, EntityKind, Event, FieldMapping, NodeKind, Op,
-    Result, Unit,
+    new_id, Catalog, CatalogError, ChangeKind, CleanupPolicy, Direction, EdgeKind, EntityKind, Event, FieldMapping,
+    NodeKind, Op, ProductStatus, QualityClass, Result, Unit, Visibility,
 };
 
 /// Deepest walk accepted; deeper requests are clamped.
@@ -83,6 +83,176 @@ where
     Ok(rows)
 }
 
+// ------------------------------------------------------------ summary rows
+//
+// A lineage or impact answer over thousands of nodes spends much of its
+// time reading and copying whole rows (a product has 30 columns) of which
+// the portal shows two or three. When the caller's selection reads only
+// what a summary row holds (the GraphQL layer looks ahead), the reads
+// below select only those columns; the other fields of the model hold
+// placeholders (empty strings, `None`, the epoch) that nothing reads.
+
+/// The product columns a summary row holds: what `policy::can_see` needs
+/// (id, visibility, domain, owner team) and what a lineage node shows.
+const SUMMARY_PRODUCT_COLUMNS: [data_product::Column; 7] = [
+    data_product::Column::Id,
+    data_product::Column::QualifiedName,
+    data_product::Column::Name,
+    data_product::Column::DomainId,
+    data_product::Column::OwnerTeamId,
+    data_product::Column::Status,
+    data_product::Column::Visibility,
+];
+
+type ProductSummary = (String, String, String, String, String, ProductStatus, Visibility);
+
+/// A product model holding only [`SUMMARY_PRODUCT_COLUMNS`].
+fn product_from_summary(
+    (id, qualified_name, name, domain_id, owner_team_id, status, visibility): ProductSummary,
+) -> data_product::Model {
+    data_product::Model {
+        id,
+        qualified_name,
+        domain_id,
+        name,
+        display_name: String::new(),
+        description: String::new(),
+        owner_team_id,
+        contacts: "[]".into(),
+        status,
+        deprecation_reason: None,
+        sunset_date: None,
+        successor_id: None,
+        visibility,
+        compatibility: String::new(),
+        topic_name: String::new(),
+        topic_partitions: 0,
+        topic_retention_ms: 0,
+        topic_cleanup_policy: CleanupPolicy::Delete,
+        sla_tier: None,
+        sla_availability_percent: None,
+        sla_max_freshness_seconds: None,
+        sla_max_latency_ms: None,
+        sla_retention_days: None,
+        sla_support_hours: None,
+        sla_on_call: None,
+        quality_class: QualityClass::Raw,
+        version: 0,
+        created_at: DateTime::UNIX_EPOCH,
+        updated_at: DateTime::UNIX_EPOCH,
+    }
+}
+
+/// The application columns a summary row holds.
+const SUMMARY_APPLICATION_COLUMNS: [application::Column; 3] = [
+    application::Column::Id,
+    application::Column::Name,
+    application::Column::OwnerTeamId,
+];
+
+/// An application model holding only [`SUMMARY_APPLICATION_COLUMNS`].
+fn application_from_summary((id, name, owner_team_id): (String, String, String)) -> application::Model {
+    application::Model {
+        id,
+        name,
+        description: String::new(),
+        owner_team_id,
+        created_at: DateTime::UNIX_EPOCH,
+        updated_at: DateTime::UNIX_EPOCH,
+    }
+}
+
+/// The edge columns a walk needs (and the portal shows).
+const SUMMARY_EDGE_COLUMNS: [lineage_edge::Column; 6] = [
+    lineage_edge::Column::Id,
+    lineage_edge::Column::FromKind,
+    lineage_edge::Column::FromId,
+    lineage_edge::Column::ToKind,
+    lineage_edge::Column::ToId,
+    lineage_edge::Column::Kind,
+];
+
+type EdgeSummary = (String, NodeKind, String, NodeKind, String, EdgeKind);
+
+/// An edge model holding only [`SUMMARY_EDGE_COLUMNS`] (no field mappings,
+/// author or time).
+fn edge_from_summary((id, from_kind, from_id, to_kind, to_id, kind): EdgeSummary) -> lineage_edge::Model {
+    lineage_edge::Model {
+        id,
+        from_kind,
+        from_id,
+        to_kind,
+        to_id,
+        kind,
+        field_mappings: "[]".into(),
+        created_by: String::new(),
+        created_at: DateTime::UNIX_EPOCH,
+    }
+}
+
+/// The products with these ids: whole rows, or summaries.
+async fn products_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<data_product::Model>> {
+    if whole {
+        return rows_in::<data_product::Entity>(db, data_product::Column::Id, ids).await;
+    }
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found = data_product::Entity::find()
+            .select_only()
+            .columns(SUMMARY_PRODUCT_COLUMNS)
+            .filter(data_product::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple::<ProductSummary>()
+            .all(db)
+            .await?;
+        rows.extend(found.into_iter().map(product_from_summary));
+    }
+    Ok(rows)
+}
+
+/// The applications with these ids: whole rows, or summaries.
+async fn applications_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<application::Model>> {
+    if whole {
+        return rows_in::<application::Entity>(db, application::Column::Id, ids).await;
+    }
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found = application::Entity::find()
+            .select_only()
+            .columns(SUMMARY_APPLICATION_COLUMNS)
+            .filter(application::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple::<(String, String, String)>()
+            .all(db)
+            .await?;
+        rows.extend(found.into_iter().map(application_from_summary));
+    }
+    Ok(rows)
+}
+
+/// The edges whose `column` (from or to) is in `ids`: whole rows, or
+/// summaries.
+async fn edges_in(
+    db: &impl ConnectionTrait,
+    column: lineage_edge::Column,
+    ids: &[String],
+    whole: bool,
+) -> Result<Vec<lineage_edge::Model>> {
+    if whole {
+        return rows_in::<lineage_edge::Entity>(db, column, ids).await;
+    }
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found = lineage_edge::Entity::find()
+            .select_only()
+            .columns(SUMMARY_EDGE_COLUMNS)
+            .filter(column.is_in(chunk.iter().cloned()))
+            .into_tuple::<EdgeSummary>()
+            .all(db)
+            .await?;
+        rows.extend(found.into_iter().map(edge_from_summary));
+    }
+    Ok(rows)
+}
+
 /// What a walk reached: each node's kind and signed distance, and the
 /// edges crossed (sorted by id).
 struct Reached {
@@ -135,6 +305,78 @@ pub struct ImpactReport {
     pub applications: Vec<ImpactedApplication>,
     /// How many impacted products are hidden from the caller.
     pub restricted_products: u64,
+    /// The owner teams of the impacted products and applications listed,
+    /// by id, when asked for ([`ImpactRequest::with_teams`]); empty
+    /// otherwise.
+    pub teams: HashMap<String, team::Model>,
+}
+
+/// A lineage walk to answer ([`Catalog::lineage_of`]): by default with
+/// whole rows, as [`Catalog::lineage`] answers.
+#[must_use]
+pub struct LineageRequest<'a> {
+    catalog: &'a Catalog,
+    principal: &'a Principal,
+    of: &'a NodeRef,
+    direction: Direction,
+    depth: i32,
+    whole_rows: bool,
+    edge_details: bool,
+}
+
+impl LineageRequest<'_> {
+    /// With `summary`, the reached nodes carry summary rows: a product's
+    /// id, qualified name, name, domain, owner team, status and visibility,
+    /// an application's id, name and owner team; the other fields of
+    /// [`NodeEntity`]'s model are placeholders. The root keeps its whole
+    /// row. Same nodes, order and masking.
+    pub fn summary_rows(mut self, summary: bool) -> Self {
+        self.whole_rows = !summary;
+        self
+    }
+
+    /// With `summary`, the edges carry their id, kind and ends only (field
+    /// mappings empty, author and time placeholders).
+    pub fn summary_edges(mut self, summary: bool) -> Self {
+        self.edge_details = !summary;
+        self
+    }
+
+    pub async fn run(self) -> Result<LineageGraph> {
+        self.catalog.answer_lineage(self).await
+    }
+}
+
+/// An impact report to answer ([`Catalog::impact_of`]): by default with
+/// whole rows and no teams, as [`Catalog::impact`] answers.
+#[must_use]
+pub struct ImpactRequest<'a> {
+    catalog: &'a Catalog,
+    principal: &'a Principal,
+    product: &'a str,
+    whole_rows: bool,
+    teams: bool,
+}
+
+impl ImpactRequest<'_> {
+    /// With `summary`, the impacted products and applications carry
+    /// summary rows (see [`LineageRequest::summary_rows`]); the root keeps
+    /// its whole row. Same entries, order and count of hidden products.
+    pub fn summary_rows(mut self, summary: bool) -> Self {
+        self.whole_rows = !summary;
+        self
+    }
+
+    /// With `teams`, the report carries the owner teams of what it lists
+    /// ([`ImpactReport::teams`]), read with it.
+    pub fn with_teams(mut self, teams: bool) -> Self {
+        self.teams = teams;
+        self
+    }
+
+    pub async fn run(self) -> Result<ImpactReport> {
+        self.catalog.answer_impact(self).await
+    }
 }
 
 fn edge_kind(from: NodeKind, to: NodeKind) -> Result<EdgeKind> {
@@ -368,6 +610,38 @@ impl Catalog {
         direction: Direction,
         depth: i32,
     ) -> Result<LineageGraph> {
+        self.lineage_of(principal, of, direction, depth).run().await
+    }
+
+    /// [`Self::lineage`], with options ([`LineageRequest`]).
+    pub fn lineage_of<'a>(
+        &'a self,
+        principal: &'a Principal,
+        of: &'a NodeRef,
+        direction: Direction,
+        depth: i32,
+    ) -> LineageRequest<'a> {
+        LineageRequest {
+            catalog: self,
+            principal,
+            of,
+            direction,
+            depth,
+            whole_rows: true,
+            edge_details: true,
+        }
+    }
+
+    async fn answer_lineage(&self, request: LineageRequest<'_>) -> Result<LineageGraph> {
+        let LineageRequest {
+            principal,
+            of,
+            direction,
+            depth,
+            whole_rows,
+            edge_details,
+            ..
+        } = request;
         policy::ensure_reader(principal)?;
         // A product root is checked for visibility before the depth (an
         // application root after it), as before.
@@ -397,15 +671,11 @@ impl Catalog {
                 }
             }
         };
-        let reached = self.walk(&root.id, direction, depth).await?;
+        let reached = self.walk(&root.id, direction, depth, edge_details).await?;
         // One read per kind gives names, visibility and the rows the
         // resolvers show.
-        let products =
-            rows_in::<data_product::Entity>(self.db(), data_product::Column::Id, &reached.ids(NodeKind::Product))
-                .await?;
-        let applications =
-            rows_in::<application::Entity>(self.db(), application::Column::Id, &reached.ids(NodeKind::Application))
-                .await?;
+        let products = products_in(self.db(), &reached.ids(NodeKind::Product), whole_rows).await?;
+        let applications = applications_in(self.db(), &reached.ids(NodeKind::Application), whole_rows).await?;
         let mut hidden: HashSet<String> = HashSet::new();
         let mut entities: HashMap<String, NodeEntity> = HashMap::with_capacity(products.len() + applications.len());
         for p in products {
@@ -449,8 +719,9 @@ impl Catalog {
 
     /// Walks the whole graph from `root` up to `depth` hops in `direction`
     /// (unfiltered: callers mask what the caller may not see); the root
-    /// itself is not among the nodes reached.
-    async fn walk(&self, root: &str, direction: Direction, depth: i32) -> Result<Reached> {
+    /// itself is not among the nodes reached. Edges are whole rows with
+    /// `edge_details`, summaries otherwise.
+    async fn walk(&self, root: &str, direction: Direction, depth: i32, edge_details: bool) -> Result<Reached> {
         let mut reached: HashMap<String, (NodeKind, i32)> = HashMap::new();
         let mut edges: HashMap<String, lineage_edge::Model> = HashMap::new();
         let walks: &[bool] = match direction {
@@ -470,7 +741,7 @@ impl Catalog {
                 } else {
                     lineage_edge::Column::ToId
                 };
-                let found = rows_in::<lineage_edge::Entity>(self.db(), column, &frontier).await?;
+                let found = edges_in(self.db(), column, &frontier, edge_details).await?;
                 frontier.clear();
                 for edge in found {
                     let (next, kind) = if downstream {
@@ -496,14 +767,35 @@ impl Catalog {
     /// Every product and application downstream of `product`; products
     /// hidden from the caller are only counted.
     pub async fn impact(&self, principal: &Principal, product: &str) -> Result<ImpactReport> {
+        self.impact_of(principal, product).run().await
+    }
+
+    /// [`Self::impact`], with options ([`ImpactRequest`]).
+    pub fn impact_of<'a>(&'a self, principal: &'a Principal, product: &'a str) -> ImpactRequest<'a> {
+        ImpactRequest {
+            catalog: self,
+            principal,
+            product,
+            whole_rows: true,
+            teams: false,
+        }
+    }
+
+    async fn answer_impact(&self, request: ImpactRequest<'_>) -> Result<ImpactReport> {
+        let ImpactRequest {
+            principal,
+            product,
+            whole_rows,
+            teams,
+            ..
+        } = request;
         let root = self.visible_product(principal, product).await?;
-        let reached = self.walk(&root.id, Direction::Downstream, MAX_DEPTH).await?;
+        let reached = self.walk(&root.id, Direction::Downstream, MAX_DEPTH, false).await?;
         let depth_of = |id: &str| reached.nodes.get(id).map_or(0, |&(_, depth)| depth);
-        let (visible, hidden): (Vec<_>, Vec<_>) =
-            rows_in::<data_product::Entity>(self.db(), data_product::Column::Id, &reached.ids(NodeKind::Product))
-                .await?
-                .into_iter()
-                .partition(|p| policy::can_see(principal, p));
+        let (visible, hidden): (Vec<_>, Vec<_>) = products_in(self.db(), &reached.ids(NodeKind::Product), whole_rows)
+            .await?
+            .into_iter()
+            .partition(|p| policy::can_see(principal, p));
         let mut products: Vec<ImpactedProduct> = visible
             .into_iter()
             .map(|p| ImpactedProduct {
@@ -517,7 +809,7 @@ impl Catalog {
                 .then_with(|| a.product.qualified_name.cmp(&b.product.qualified_name))
         });
         let mut applications: Vec<ImpactedApplication> =
-            rows_in::<application::Entity>(self.db(), application::Column::Id, &reached.ids(NodeKind::Application))
+            applications_in(self.db(), &reached.ids(NodeKind::Application), whole_rows)
                 .await?
                 .into_iter()
                 .map(|a| ImpactedApplication {
@@ -530,11 +822,28 @@ impl Catalog {
                 .cmp(&b.depth)
                 .then_with(|| a.application.name.cmp(&b.application.name))
         });
+        let teams = if teams {
+            // The owners of what is listed (not of the hidden products).
+            let ids: HashSet<&String> = products
+                .iter()
+                .map(|p| &p.product.owner_team_id)
+                .chain(applications.iter().map(|a| &a.application.owner_team_id))
+                .collect();
+            let ids: Vec<String> = ids.into_iter().cloned().collect();
+            rows_in::<team::Entity>(self.db(), team::Column::Id, &ids)
+                .await?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         Ok(ImpactReport {
             product: root,
             products,
             applications,
             restricted_products: hidden.len() as u64,
+            teams,
         })
     }
 

@@ -228,12 +228,7 @@ impl QueryRoot {
         #[graphql(default_with = "Direction::Downstream")] direction: Direction,
         #[graphql(default = 3)] depth: i32,
     ) -> Result<LineageGraph> {
-        Ok(LineageGraph(
-            catalog(ctx)
-                .lineage(principal(ctx), &of.into(), direction, depth)
-                .await
-                .gql()?,
-        ))
+        LineageGraph::around(ctx, of.into(), direction, depth).await
     }
 
     /// Every downstream product and application of a product, with owners.
@@ -242,7 +237,7 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "Product id or qualified name")] of: String,
     ) -> Result<ImpactReport> {
-        Ok(ImpactReport(catalog(ctx).impact(principal(ctx), &of).await.gql()?))
+        ImpactReport::of(ctx, &of).await
     }
 
     /// Field-level diff between two schema versions of a product (defaults:
