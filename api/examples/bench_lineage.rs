@@ -36,12 +36,17 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use chrono::Utc;
 use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
 use mesh_catalog::auth::{Caller, Identity};
+use mesh_catalog::catalog::policy::Principal;
 use mesh_catalog::catalog::{
     Catalog, CleanupPolicy, Direction, EdgeKind, NodeKind, NodeRef, ProductStatus, QualityClass, SlaTier, Visibility,
 };
+use mesh_catalog::config::GraphqlLimits;
+use mesh_catalog::graphql::http::response_body;
+use mesh_catalog::graphql::{build_schema, request_loader, Query, RequestContext};
 use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
@@ -693,12 +698,78 @@ async fn measure(
     }
 }
 
-/// The floor under the server's answers: the catalog's own work (the SQL
-/// queries and the assembly of the answer, summary rows as the portal's
-/// selections get), in this process on the same database, without GraphQL,
-/// serialisation or HTTP. Typical nodes once each (p50 / p99), the hub
-/// `hub_runs` times (p50 / max).
-async fn catalog_floor(o: &Options, g: &Graph, typical: &[String], db_url: &str, row: &mut impl FnMut(&str, String)) {
+/// The typical nodes and the hub run through `schema` in this process, as
+/// `principal`: rows of figures, and the hub's answers.
+async fn gql_floor<M, S>(
+    what: &str,
+    schema: &Schema<Query, M, S>,
+    (o, typical, hub, catalog, principal): (&Options, &[String], &str, &Catalog, &Principal),
+    row: &mut impl FnMut(&str, String),
+) -> Vec<(&'static str, async_graphql::Response)>
+where
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    let run = |query: &'static str, vars: Value| {
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(vars))
+            .data(catalog.clone())
+            .data(RequestContext {
+                principal: principal.clone(),
+            })
+            .data(request_loader(catalog));
+        async move {
+            let t = Instant::now();
+            let response = schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            (t.elapsed(), response)
+        }
+    };
+    let mut cells = Vec::new();
+    for probe in [Probe::Lineage(5), Probe::Impact] {
+        let mut lat = Latencies::default();
+        for qn in typical {
+            let (query, vars) = probe.query(qn);
+            lat.0.push(run(query, vars).await.0);
+        }
+        cells.push(format!("{} / {}", ms(lat.quantile(0.5)), ms(lat.quantile(0.99))));
+    }
+    row(
+        &format!("floor: {what}, reader, typical: lineage 5 hops p50 / p99; impact p50 / p99"),
+        cells.join("; "),
+    );
+    let mut cells = Vec::new();
+    let mut answers = Vec::new();
+    for (name, probe) in [
+        ("1 hop", Probe::Lineage(1)),
+        ("5 hops", Probe::Lineage(5)),
+        ("impact", Probe::Impact),
+    ] {
+        let (query, vars) = probe.query(hub);
+        let mut lat = Latencies::default();
+        let mut last = None;
+        for _ in 0..o.hub_runs {
+            let (t, response) = run(query, vars.clone()).await;
+            lat.0.push(t);
+            last = Some(response);
+        }
+        answers.push((name, last.unwrap()));
+        cells.push(format!("{name} {} / {}", ms(lat.quantile(0.5)), ms(lat.quantile(1.0))));
+    }
+    row(
+        &format!("floor: {what}, reader, 1,000-consumer hub: p50 / max"),
+        cells.join("; "),
+    );
+    answers
+}
+
+/// The floors under the server's answers, in this process on the same
+/// database: the catalog's own work (the SQL queries and the assembly of
+/// the answer, summary rows as the portal's selections get), without
+/// GraphQL, serialisation or HTTP; then the GraphQL execution; then the
+/// serialisation. Typical nodes once each (p50 / p99), the hub `hub_runs`
+/// times (p50 / max).
+async fn floors(o: &Options, g: &Graph, typical: &[String], db_url: &str, row: &mut impl FnMut(&str, String)) {
     let catalog = Catalog::new(Store::open(db_url).await.unwrap());
     let reader = Caller::User(Identity {
         subject: "bench-reader".into(),
@@ -782,6 +853,55 @@ async fn catalog_floor(o: &Options, g: &Graph, typical: &[String], db_url: &str,
         "floor: the catalog alone, reader, 1,000-consumer hub: p50 / max (nodes)",
         hub_rows.join("; "),
     );
+
+    // The same through the server's GraphQL schema, in this process: the
+    // catalog and async-graphql's execution, without serialisation or
+    // HTTP; then without the schema's one extension (the alias limit: any
+    // extension makes the executor wrap every field's resolution), and the
+    // serialisation of the answers alone.
+    let mut answers = gql_floor(
+        "GraphQL in-process (catalog + execution)",
+        &build_schema(None, &GraphqlLimits::default()),
+        (o, typical, &hub, &catalog, &principal),
+        row,
+    )
+    .await;
+    gql_floor(
+        "GraphQL in-process, schema without extensions",
+        &Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish(),
+        (o, typical, &hub, &catalog, &principal),
+        row,
+    )
+    .await;
+    answers.truncate(3);
+    // Serialisation alone, on the hub's answers: as the server did (a
+    // serde_json tree, then bytes) and as it does (straight to bytes).
+    let mut cells = Vec::new();
+    for (name, response) in answers.iter().take(3) {
+        let mut tree = Latencies::default();
+        let mut direct = Latencies::default();
+        let mut bytes = 0;
+        for _ in 0..o.hub_runs {
+            let t = Instant::now();
+            let body = serde_json::to_vec(&serde_json::to_value(response).unwrap()).unwrap();
+            tree.0.push(t.elapsed());
+            let t = Instant::now();
+            let fast = response_body(response, true).unwrap();
+            direct.0.push(t.elapsed());
+            assert_eq!(body, fast);
+            bytes = body.len();
+        }
+        cells.push(format!(
+            "{name} ({} kB) {} → {}",
+            bytes / 1000,
+            ms(tree.quantile(0.5)),
+            ms(direct.quantile(0.5))
+        ));
+    }
+    row(
+        "floor: serialisation alone, hub answers: p50 via a serde_json tree → straight to bytes",
+        cells.join("; "),
+    );
 }
 
 async fn wait_ready(port: u16, server: &mut Process) -> Duration {
@@ -861,7 +981,7 @@ async fn main() {
     measure(&o, &g, &typical, port, "", &mut row).await;
     server.terminate();
     if std::env::var_os("BENCH_NO_FLOOR").is_none() {
-        catalog_floor(&o, &g, &typical, &db_url, &mut row).await;
+        floors(&o, &g, &typical, &db_url, &mut row).await;
     }
 
     if let Some(admin_url) = &o.postgres {
