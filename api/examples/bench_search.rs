@@ -12,7 +12,8 @@
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
 //! under `perf record`), `BENCH_ONLY_BUILD=1` after the index build, with
 //! its stages timed one by one (`search::profile`) and the raw-tantivy
-//! floor.
+//! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
+//! generated catalog, through the real server, on SQLite and PostgreSQL.
 
 mod common;
 
@@ -813,6 +814,38 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// CPU time used so far by `pid`'s threads, in all and by those whose
+/// name starts with `prefix` (Linux; 100 ticks per second).
+fn thread_cpu(pid: u32, prefix: &str) -> (Duration, Duration) {
+    let ticks = |stat: &str| -> Option<(String, u64)> {
+        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+        Some((
+            name.to_owned(),
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?,
+        ))
+    };
+    let (mut all, mut matching) = (0, 0);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Some((name, t)) = std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(ticks)
+        {
+            all += t;
+            if name.starts_with(prefix) {
+                matching += t;
+            }
+        }
+    }
+    (Duration::from_millis(all * 10), Duration::from_millis(matching * 10))
+}
+
 /// The server process, killed when dropped (also when the benchmark fails).
 struct Server(Child);
 
@@ -823,23 +856,283 @@ impl Drop for Server {
     }
 }
 
+/// Which Kafka the benchmark's server talks to.
+#[derive(Clone, Copy)]
+enum Broker {
+    /// None: search needs none, and an embedded one would spend the run
+    /// creating the topics of 100,000 published products.
+    Unreachable,
+    /// The in-process one (`scripts/demo`'s default), on this port.
+    Embedded(u16),
+}
+
 fn start_server(dir: &Path, port: u16) -> Server {
-    let child = Command::new(server_binary())
+    start_server_on(dir, port, None, Broker::Unreachable)
+}
+
+/// The server on `dir`'s SQLite catalog, or on `database_url` when given.
+fn start_server_on(dir: &Path, port: u16, database_url: Option<&str>, broker: Broker) -> Server {
+    let mut command = Command::new(server_binary());
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env("MESH_JWT_SECRET", SECRET)
         // The benchmark reads anonymously, at full speed.
         .env("MESH_ANONYMOUS_READ", "true")
         .env("MESH_RATE_LIMIT", "0")
-        // No broker: search needs none, and an embedded one would spend the
-        // run creating the topics of 100,000 published products.
-        .env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
         .env("RUST_LOG", "error,librdkafka=off,rdkafka=off")
+        .env_remove("DATABASE_URL")
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("mesh-catalog binary (scripts/bench-search builds it)");
-    Server(child)
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    match broker {
+        Broker::Unreachable => command.env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        Broker::Embedded(port) => command.env("MESH_EMBEDDED_KAFKA_PORT", port.to_string()),
+    };
+    Server(
+        command
+            .spawn()
+            .expect("mesh-catalog binary (scripts/bench-search builds it)"),
+    )
+}
+
+/// Waits until the server answers GraphQL (not `/readyz`: without a
+/// broker the server never catches up with mesh.catalog.events, so it
+/// never reports ready).
+async fn wait_serving(client: &reqwest::Client, url: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let answered = client
+            .post(url)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if answered {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server did not answer GraphQL within {limit:?}");
+}
+
+fn admin_token() -> String {
+    TokenService::new(&AuthConfig::with_secret(SECRET))
+        .mint(
+            &Identity {
+                subject: "bench".into(),
+                teams: vec![],
+                roles: vec!["admin".into()],
+            },
+            Duration::from_secs(3600),
+        )
+        .expect("a secret is configured")
+}
+
+const PUBLISH: &str = "mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { id } }";
+const AVRO: &str = r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}"#;
+
+/// Publish → searchable: 100 publishes one after the other, each searched
+/// for (by a word only it has) until the search finds it.
+async fn publish_to_searchable(client: &reqwest::Client, url: &str, token: &str, tag: &str) -> Latencies {
+    let mut fresh = Latencies::default();
+    for i in 0..100 {
+        let marker = format!("zq{i}x{tag}{}", std::process::id());
+        let name = format!("fresh-{tag}-{i}");
+        let input = json!({ "domain": "orders", "name": name, "description": format!("marker {marker}"),
+            "schema": { "format": "AVRO", "definition": AVRO } });
+        graphql(client, url, Some(token), PUBLISH, json!({ "i": input })).await;
+        let committed = Instant::now();
+        let wanted = format!("orders.{name}");
+        loop {
+            let r = graphql(client, url, None, SEARCH, json!({ "q": marker })).await;
+            let edges = r["data"]["search"]["edges"].as_array().cloned().unwrap_or_default();
+            if edges
+                .iter()
+                .any(|e| e["node"]["product"]["qualifiedName"] == wanted.as_str())
+            {
+                break;
+            }
+            assert!(committed.elapsed() < Duration::from_secs(5), "not searchable after 5 s");
+        }
+        fresh.0.push(committed.elapsed());
+    }
+    fresh
+}
+
+/// Publishing throughput into the full catalog: `clients` clients, each
+/// publishing new products (with a schema) one after the other.
+async fn publish_load(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    tag: &str,
+    clients: usize,
+    seconds: u64,
+) -> (Latencies, f64) {
+    let (client, url, token, tag) = (client.clone(), url.to_owned(), token.to_owned(), tag.to_owned());
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    load_tasks(clients, seconds, move |_| {
+        let (client, url, token, tag, counter) = (client.clone(), url.clone(), token.clone(), tag.clone(), counter.clone());
+        async move {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let input = json!({ "domain": DOMAINS[n % DOMAINS.len()], "name": format!("load-{tag}-{n}"), "description": "publish load",
+                "schema": { "format": "AVRO", "definition": AVRO } });
+            graphql(&client, &url, Some(&token), PUBLISH, json!({ "i": input })).await;
+        }
+    })
+    .await
+}
+
+/// `BENCH_ONLY_PUBLISH=1`: publishing into the generated catalog, through
+/// the real server, on SQLite and on PostgreSQL, without a broker and with
+/// the embedded one.
+async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut impl FnMut(&str, String)) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let token = admin_token();
+    let (pg_url, pg_name) = {
+        let admin = Database::connect(&o.postgres)
+            .await
+            .expect("PostgreSQL reachable (run scripts/postgres.sh)");
+        let name = format!("mc_bench_pub_{}", std::process::id());
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await
+            .unwrap();
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", o.postgres.rsplit_once('/').unwrap().0);
+        let t = Instant::now();
+        let store = Store::open(&url).await.unwrap();
+        insert(store.db(), catalog).await;
+        row("PostgreSQL: products stored", format!("{:.1?}", t.elapsed()));
+        (url, name)
+    };
+    for (store, database_url) in [("SQLite", None), ("PostgreSQL", Some(pg_url.as_str()))] {
+        let dir = work.join(format!("publish-{store}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        if database_url.is_none() {
+            std::fs::copy(work.join("catalog.db"), dir.join("catalog.db")).unwrap();
+        }
+        let port = common::free_port();
+        let t = Instant::now();
+        let server = start_server_on(&dir, port, database_url, Broker::Unreachable);
+        let url = format!("http://127.0.0.1:{port}/graphql");
+        wait_serving(&client, &url, Duration::from_secs(600)).await;
+        let what = format!("{store}, no broker");
+        row(
+            &format!("{what}: server start (index build) to serving"),
+            format!("{:.1?}", t.elapsed()),
+        );
+        let tag = store.to_lowercase();
+        let fresh = publish_to_searchable(&client, &url, &token, &tag).await;
+        let cpu_before = thread_cpu(server.0.id(), "merge_thread");
+        let (load, rate) = publish_load(&client, &url, &token, &tag, 4, o.seconds).await;
+        // Merges still running after the load count: they are its cost.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let cpu_after = thread_cpu(server.0.id(), "merge_thread");
+        let published = (rate * o.seconds as f64).max(1.0);
+        row(
+            &format!("{what}: server CPU per publish, of which index merges"),
+            format!(
+                "{:.2} ms, {:.2} ms",
+                (cpu_after.0 - cpu_before.0).as_secs_f64() * 1e3 / published,
+                (cpu_after.1 - cpu_before.1).as_secs_f64() * 1e3 / published
+            ),
+        );
+        row(
+            &format!("{what}: publish → searchable (100 publishes): p50 / p99"),
+            format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
+        );
+        row(
+            &format!("{what}: publishes over HTTP, 4 clients: throughput, p50 / p99"),
+            format!("{rate:.0} /s, {} / {}", ms(load.quantile(0.5)), ms(load.quantile(0.99))),
+        );
+        let rss = rss_kib(server.0.id());
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap_or_default();
+        let mib = |name: &str| -> f64 {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        row(
+            &format!("{what}: server RSS now (anonymous + files) / peak"),
+            format!(
+                "{:.0} ({:.0} + {:.0}) / {:.0} MiB",
+                rss.0 as f64 / 1024.0,
+                mib("RssAnon:"),
+                mib("RssFile:"),
+                rss.1 as f64 / 1024.0
+            ),
+        );
+        drop(server);
+    }
+    if let Ok(admin) = Database::connect(&o.postgres).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+            .await;
+    }
+    publish_into_embedded_broker(o, work, &client, &token, row).await;
+}
+
+/// Publishing with the embedded broker, from an empty catalog: 4 clients
+/// for 6 windows of `--seconds`, each window's rate and how many topics the
+/// broker has at its end (each product's topic is created after its commit,
+/// in the background).
+async fn publish_into_embedded_broker(
+    o: &Options,
+    work: &Path,
+    client: &reqwest::Client,
+    token: &str,
+    row: &mut impl FnMut(&str, String),
+) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let dir = work.join("publish-embedded");
+    std::fs::create_dir_all(&dir).unwrap();
+    {
+        // The domains and their teams, no products.
+        let store = Store::open(&format!("sqlite://{}", dir.join("catalog.db").display()))
+            .await
+            .unwrap();
+        common::insert_domains(store.db(), Utc::now()).await;
+    }
+    let (port, kafka_port) = (common::free_port(), common::free_port());
+    let server = start_server_on(&dir, port, None, Broker::Embedded(kafka_port));
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    wait_serving(client, &url, Duration::from_secs(120)).await;
+    let metadata: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", format!("127.0.0.1:{kafka_port}"))
+        .set("log_level", "0")
+        .create()
+        .unwrap();
+    let mut published = 0.0;
+    for window in 1..=6 {
+        let tag = format!("embedded{window}");
+        let (load, rate) = publish_load(client, &url, token, &tag, 4, o.seconds).await;
+        published += rate * o.seconds as f64;
+        let topics = metadata
+            .fetch_metadata(None, Duration::from_secs(60))
+            .map(|m| m.topics().iter().filter(|t| t.name().contains(".load-")).count())
+            .unwrap_or(0);
+        let cpu = thread_cpu(server.0.id(), "");
+        row(
+            &format!("SQLite, embedded broker, window {window}: publishes/s, p99; topics created / published; server CPU so far"),
+            format!(
+                "{rate:.0} /s, {}; {topics} / {published:.0}; {:.1?}",
+                ms(load.quantile(0.99)),
+                cpu.0
+            ),
+        );
+    }
+    drop(server);
 }
 
 async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
@@ -1072,6 +1365,12 @@ async fn main() {
         format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()),
     );
 
+    if std::env::var_os("BENCH_ONLY_PUBLISH").is_some() {
+        publish_only(&o, &work, &catalog, &mut row).await;
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
+
     // Index build.
     let index_dir = work.join("index");
     let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.clone())).unwrap();
@@ -1189,20 +1488,7 @@ async fn main() {
     let server = start_server(&work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    // Serving GraphQL, not `/readyz`: without a broker the server never
-    // catches up with mesh.catalog.events, so it never reports ready.
-    for _ in 0..600 {
-        let answered = client
-            .post(&url)
-            .json(&json!({ "query": "{ __typename }" }))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if answered {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_serving(&client, &url, Duration::from_secs(120)).await;
     let started_rss = rss_kib(server.0.id());
     let started_in = server_started.elapsed();
     let (http, http_qps) = over_http(&client, &url, &mix, SEARCH, o.clients, o.seconds).await;
@@ -1223,56 +1509,10 @@ async fn main() {
         http_suggest.0.push(s.elapsed());
     }
 
-    // Publish → searchable, through the API.
-    let tokens = TokenService::new(&AuthConfig::with_secret(SECRET));
-    let token = tokens
-        .mint(
-            &Identity {
-                subject: "bench".into(),
-                teams: vec![],
-                roles: vec!["admin".into()],
-            },
-            Duration::from_secs(3600),
-        )
-        .expect("a secret is configured");
-    let mut fresh = Latencies::default();
-    for i in 0..100 {
-        let marker = format!("zq{i}x{}", std::process::id());
-        let publish = "mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { id } }";
-        let input = json!({ "domain": "orders", "name": format!("fresh-{i}"), "description": format!("marker {marker}"),
-            "schema": { "format": "AVRO", "definition": "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}" } });
-        graphql(&client, &url, Some(&token), publish, json!({ "i": input })).await;
-        let committed = Instant::now();
-        loop {
-            let r = graphql(&client, &url, None, SEARCH, json!({ "q": marker })).await;
-            let wanted = format!("orders.fresh-{i}");
-            let edges = r["data"]["search"]["edges"].as_array().cloned().unwrap_or_default();
-            if edges
-                .iter()
-                .any(|e| e["node"]["product"]["qualifiedName"] == wanted.as_str())
-            {
-                break;
-            }
-            assert!(committed.elapsed() < Duration::from_secs(5), "not searchable after 5 s");
-        }
-        fresh.0.push(committed.elapsed());
-    }
-    // Publishing throughput into the full catalog: 4 clients.
-    let publishes = {
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        load_tasks(4, o.seconds, move |_| {
-            let (client, url, token, counter) = (client.clone(), url.clone(), token.clone(), counter.clone());
-            async move {
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let publish = "mutation($i: PublishDataProductInput!) { publishDataProduct(input: $i) { id } }";
-                let input = json!({ "domain": DOMAINS[n % DOMAINS.len()], "name": format!("load-{n}"), "description": "publish load",
-                    "schema": { "format": "AVRO", "definition": "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}" } });
-                graphql(&client, &url, Some(&token), publish, json!({ "i": input })).await;
-            }
-        })
-        .await
-    };
+    // Publish → searchable, and publishing into the full catalog.
+    let token = admin_token();
+    let fresh = publish_to_searchable(&client, &url, &token, "a").await;
+    let publishes = publish_load(&client, &url, &token, "a", 4, o.seconds).await;
     let rss = rss_kib(server.0.id());
     drop(server);
 

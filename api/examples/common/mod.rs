@@ -71,7 +71,12 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// The `mesh-catalog` binary built beside this benchmark.
+/// The server built beside the benchmark, or `BENCH_SERVER` (a baseline
+/// build to compare with).
 pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("BENCH_SERVER") {
+        return PathBuf::from(path);
+    }
     let exe = std::env::current_exe().unwrap();
     exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog")
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::mpsc;
+
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::catalog::{CleanupPolicy, ProductStatus};
@@ -18,7 +20,7 @@ use crate::catalog::{CleanupPolicy, ProductStatus};
 use crate::store::entities::data_product;
 use crate::store::Store;
 
-use super::{Kafka, StreamError};
+use super::{Kafka, StreamError, Tasks};
 
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,9 +72,20 @@ struct ProductTopic {
     topic_cleanup_policy: CleanupPolicy,
 }
 
+impl ProductTopic {
+    fn spec(&self) -> TopicSpec {
+        TopicSpec::declared(
+            &self.topic_name,
+            self.topic_partitions,
+            self.topic_retention_ms,
+            self.topic_cleanup_policy,
+        )
+    }
+}
+
 /// Products per page of the start-up check.
 const PAGE: u64 = 500;
-/// Topics per admin request of the start-up check.
+/// Topics per admin request.
 const BATCH: usize = 50;
 
 /// One setting where the topic in Kafka differs from the catalog.
@@ -154,23 +167,28 @@ impl Admin {
             .collect()
     }
 
-    /// Creates the topic of a product (by id) when missing, and logs drift.
-    pub async fn ensure_product_topic(&self, store: &Store, product_id: &str) -> Result<(), StreamError> {
-        match data_product::Entity::find_by_id(product_id.to_owned())
-            .one(store.db())
-            .await?
-        {
-            Some(product) => self.ensure_topic_of(&product).await,
-            None => Ok(()),
-        }
-    }
-
-    /// Creates the topic of `product` when missing, and logs drift.
-    async fn ensure_topic_of(&self, product: &data_product::Model) -> Result<(), StreamError> {
-        let spec = TopicSpec::of_product(product);
-        if !self.ensure_topic(&spec).await? {
-            let state = self.inspect(&spec).await?;
-            log_drift(&spec, &state.drift);
+    /// Creates the topics of `product_ids` that are missing, in one
+    /// request, and logs the drift of those that exist (ids no longer in
+    /// the catalog are skipped).
+    pub async fn ensure_product_topics(&self, store: &Store, product_ids: &[String]) -> Result<(), StreamError> {
+        let products = data_product::Entity::find()
+            .filter(data_product::Column::Id.is_in(product_ids.iter().map(String::as_str)))
+            .select_only()
+            .column(data_product::Column::Id)
+            .column(data_product::Column::TopicName)
+            .column(data_product::Column::TopicPartitions)
+            .column(data_product::Column::TopicRetentionMs)
+            .column(data_product::Column::TopicCleanupPolicy)
+            .into_model::<ProductTopic>()
+            .all(store.db())
+            .await?;
+        let specs: Vec<TopicSpec> = products.iter().map(ProductTopic::spec).collect();
+        for batch in specs.chunks(BATCH) {
+            let created = self.create_topics(batch).await?;
+            for (spec, _) in batch.iter().zip(created).filter(|(_, created)| !created) {
+                let state = self.inspect(spec).await?;
+                log_drift(spec, &state.drift);
+            }
         }
         Ok(())
     }
@@ -204,14 +222,7 @@ impl Admin {
             after = last.id.clone();
             let (present, missing): (Vec<TopicSpec>, Vec<TopicSpec>) = page
                 .iter()
-                .map(|p| {
-                    TopicSpec::declared(
-                        &p.topic_name,
-                        p.topic_partitions,
-                        p.topic_retention_ms,
-                        p.topic_cleanup_policy,
-                    )
-                })
+                .map(ProductTopic::spec)
                 .partition(|spec| existing.contains_key(&spec.name));
             // A failed batch is reported and the check goes on.
             for batch in missing.chunks(BATCH) {
@@ -319,6 +330,37 @@ impl Admin {
             partitions: Some(partitions),
             drift: drift(spec, partitions, &config),
         })
+    }
+}
+
+/// Products whose topic must exist, created by one background task: the
+/// products queued while a request runs go into the next one, so a burst
+/// of publishes costs a few admin requests rather than one each.
+#[derive(Clone)]
+pub struct TopicQueue(mpsc::UnboundedSender<String>);
+
+impl TopicQueue {
+    pub fn start(admin: Admin, store: Store, tasks: &Tasks) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            while rx.recv_many(&mut ids, 4 * BATCH).await > 0 {
+                ids.sort_unstable();
+                ids.dedup();
+                if let Err(e) = admin.ensure_product_topics(&store, &ids).await {
+                    tracing::warn!(products = ids.len(), error = %e, "cannot create the products' topics");
+                }
+                ids.clear();
+            }
+        });
+        Self(tx)
+    }
+
+    /// Asks for the topic of `product_id` (created if missing, else checked
+    /// for drift).
+    pub fn push(&self, product_id: String) {
+        // Fails only once the server stops, when no topic is wanted.
+        let _ = self.0.send(product_id);
     }
 }
 

@@ -117,11 +117,11 @@ pub struct Live {
 struct LiveInner {
     kafka: Kafka,
     admin: admin::Admin,
+    topic_queue: admin::TopicQueue,
     topics: topics::Topics,
     hub: Hub,
     relay: relay::RelayHandle,
     relay_latency: Histogram,
-    store: Store,
     stop: tokio::sync::watch::Sender<bool>,
     freshness_interval: std::time::Duration,
     history: freshness::History,
@@ -155,6 +155,7 @@ impl Live {
         let admin = admin::Admin::new(&kafka)?;
         let topics = topics::Topics::new(&kafka, admin.clone())?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = Tasks(stopped);
         // 1 ms … about 16 s.
         let relay_latency = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         let relay = relay::start(
@@ -162,18 +163,19 @@ impl Live {
             store.clone(),
             admin.clone(),
             relay_latency.clone(),
-            &Tasks(stopped),
+            &tasks,
         )?;
+        let topic_queue = admin::TopicQueue::start(admin.clone(), store.clone(), &tasks);
         let hub = Hub::new(kafka.clone(), store.clone(), config.live_queue);
         Ok(Self {
             inner: Arc::new(LiveInner {
                 kafka,
                 admin,
+                topic_queue,
                 topics,
                 hub,
                 relay,
                 relay_latency,
-                store,
                 stop,
                 freshness_interval: config.freshness_interval,
                 history: freshness::History::default(),
@@ -275,18 +277,7 @@ impl ChangeHook for LiveHook {
         self.live.inner.relay.wake();
         match change.kind {
             ChangeKind::ProductPublished | ChangeKind::ProductUpdated => {
-                let live = self.live.clone();
-                let product_id = change.entity_id.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = live
-                        .inner
-                        .admin
-                        .ensure_product_topic(&live.inner.store, &product_id)
-                        .await
-                    {
-                        tracing::warn!(product = %product_id, error = %e, "cannot create the product's topic");
-                    }
-                });
+                self.live.inner.topic_queue.push(change.entity_id.clone())
             }
             ChangeKind::SchemaRegistered => self.live.inner.hub.schemas_changed(&change.entity_id),
             _ => {}
