@@ -694,20 +694,23 @@ fn words(text: &str) -> String {
         .join(" ")
 }
 
-async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnection, String, Duration) {
+/// A fresh PostgreSQL database `name` beside `admin_url`'s; its URL.
+async fn create_database(admin_url: &str, name: &str) -> String {
     let admin = Database::connect(admin_url)
         .await
         .expect("PostgreSQL reachable (run scripts/postgres.sh)");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.execute_unprepared(&sql).await.unwrap();
+    }
+    format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+}
+
+async fn postgres_setup(admin_url: &str, catalog: &[Synth]) -> (DatabaseConnection, String, Duration) {
     let name = format!("mc_bench_{}", std::process::id());
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-        .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let url = create_database(admin_url, &name).await;
     let mut options = ConnectOptions::new(url.clone());
     options.max_connections(32).sqlx_logging(false);
     let db = Database::connect(options).await.unwrap();
@@ -994,19 +997,8 @@ async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut imp
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     let token = admin_token();
     let (pg_url, pg_name) = {
-        let admin = Database::connect(&o.postgres)
-            .await
-            .expect("PostgreSQL reachable (run scripts/postgres.sh)");
         let name = format!("mc_bench_pub_{}", std::process::id());
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-            .await
-            .unwrap();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", o.postgres.rsplit_once('/').unwrap().0);
+        let url = create_database(&o.postgres, &name).await;
         let t = Instant::now();
         let store = Store::open(&url).await.unwrap();
         insert(store.db(), catalog).await;

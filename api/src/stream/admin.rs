@@ -13,7 +13,9 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::mpsc;
 
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Select, SelectModel, Selector,
+};
 
 use crate::catalog::{CleanupPolicy, ProductStatus};
 
@@ -73,6 +75,18 @@ struct ProductTopic {
 }
 
 impl ProductTopic {
+    /// The products `query` finds, reading only their topic settings.
+    fn select(query: Select<data_product::Entity>) -> Selector<SelectModel<ProductTopic>> {
+        query
+            .select_only()
+            .column(data_product::Column::Id)
+            .column(data_product::Column::TopicName)
+            .column(data_product::Column::TopicPartitions)
+            .column(data_product::Column::TopicRetentionMs)
+            .column(data_product::Column::TopicCleanupPolicy)
+            .into_model::<ProductTopic>()
+    }
+
     fn spec(&self) -> TopicSpec {
         TopicSpec::declared(
             &self.topic_name,
@@ -171,17 +185,11 @@ impl Admin {
     /// request, and logs the drift of those that exist (ids no longer in
     /// the catalog are skipped).
     pub async fn ensure_product_topics(&self, store: &Store, product_ids: &[String]) -> Result<(), StreamError> {
-        let products = data_product::Entity::find()
-            .filter(data_product::Column::Id.is_in(product_ids.iter().map(String::as_str)))
-            .select_only()
-            .column(data_product::Column::Id)
-            .column(data_product::Column::TopicName)
-            .column(data_product::Column::TopicPartitions)
-            .column(data_product::Column::TopicRetentionMs)
-            .column(data_product::Column::TopicCleanupPolicy)
-            .into_model::<ProductTopic>()
-            .all(store.db())
-            .await?;
+        let products = ProductTopic::select(
+            data_product::Entity::find().filter(data_product::Column::Id.is_in(product_ids.iter().map(String::as_str))),
+        )
+        .all(store.db())
+        .await?;
         let specs: Vec<TopicSpec> = products.iter().map(ProductTopic::spec).collect();
         for batch in specs.chunks(BATCH) {
             let created = self.create_topics(batch).await?;
@@ -204,20 +212,15 @@ impl Admin {
         let (mut created, mut checked) = (0, 0);
         let mut after = String::new();
         loop {
-            let page = data_product::Entity::find()
-                .filter(data_product::Column::Status.is_in(statuses))
-                .filter(data_product::Column::Id.gt(after.as_str()))
-                .order_by_asc(data_product::Column::Id)
-                .limit(PAGE)
-                .select_only()
-                .column(data_product::Column::Id)
-                .column(data_product::Column::TopicName)
-                .column(data_product::Column::TopicPartitions)
-                .column(data_product::Column::TopicRetentionMs)
-                .column(data_product::Column::TopicCleanupPolicy)
-                .into_model::<ProductTopic>()
-                .all(store.db())
-                .await?;
+            let page = ProductTopic::select(
+                data_product::Entity::find()
+                    .filter(data_product::Column::Status.is_in(statuses))
+                    .filter(data_product::Column::Id.gt(after.as_str()))
+                    .order_by_asc(data_product::Column::Id)
+                    .limit(PAGE),
+            )
+            .all(store.db())
+            .await?;
             let Some(last) = page.last() else { break };
             after = last.id.clone();
             let (present, missing): (Vec<TopicSpec>, Vec<TopicSpec>) = page
