@@ -806,15 +806,20 @@ fn server_binary() -> PathBuf {
 
 /// Current and peak resident memory of a process, KiB.
 fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = proc_status(pid);
+    (status("VmRSS:"), status("VmHWM:"))
+}
+
+/// `pid`'s `/proc/…/status`, as a lookup of its kB fields (0 if absent).
+fn proc_status(pid: u32) -> impl Fn(&str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
+    move |name: &str| {
         status
             .lines()
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
             .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    }
 }
 
 /// CPU time used so far by `pid`'s threads, in all and by those whose
@@ -1045,24 +1050,16 @@ async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut imp
             &format!("{what}: publishes over HTTP, 4 clients: throughput, p50 / p99"),
             format!("{rate:.0} /s, {} / {}", ms(load.quantile(0.5)), ms(load.quantile(0.99))),
         );
-        let rss = rss_kib(server.0.id());
-        let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap_or_default();
-        let mib = |name: &str| -> f64 {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-                .unwrap_or(0.0)
-                / 1024.0
-        };
+        let status = proc_status(server.0.id());
+        let mib = |name: &str| status(name) as f64 / 1024.0;
         row(
             &format!("{what}: server RSS now (anonymous + files) / peak"),
             format!(
                 "{:.0} ({:.0} + {:.0}) / {:.0} MiB",
-                rss.0 as f64 / 1024.0,
+                mib("VmRSS:"),
                 mib("RssAnon:"),
                 mib("RssFile:"),
-                rss.1 as f64 / 1024.0
+                mib("VmHWM:")
             ),
         );
         drop(server);

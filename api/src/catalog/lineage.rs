@@ -190,42 +190,64 @@ fn edge_from_summary((id, from_kind, from_id, to_kind, to_id, kind): EdgeSummary
     }
 }
 
-/// The products with these ids: whole rows, or summaries.
-async fn products_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<data_product::Model>> {
+/// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`]:
+/// whole rows, or only `columns` read as `T` and made a model by `model`.
+async fn rows_or_summaries_in<E, T>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[String],
+    whole: bool,
+    columns: &[E::Column],
+    model: fn(T) -> E::Model,
+) -> Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait,
+    T: sea_orm::TryGetableMany,
+{
     if whole {
-        return rows_in::<data_product::Entity>(db, data_product::Column::Id, ids).await;
+        return rows_in::<E>(db, column, ids).await;
     }
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IN_CHUNK) {
-        let found = data_product::Entity::find()
+        let found = E::find()
             .select_only()
-            .columns(SUMMARY_PRODUCT_COLUMNS)
-            .filter(data_product::Column::Id.is_in(chunk.iter().cloned()))
-            .into_tuple::<ProductSummary>()
+            .columns(columns.iter().copied())
+            .filter(column.is_in(chunk.iter().cloned()))
+            .into_tuple::<T>()
             .all(db)
             .await?;
-        rows.extend(found.into_iter().map(product_from_summary));
+        rows.extend(found.into_iter().map(model));
     }
     Ok(rows)
 }
 
+/// The products with these ids: whole rows, or summaries.
+async fn products_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<data_product::Model>> {
+    let columns = &SUMMARY_PRODUCT_COLUMNS;
+    rows_or_summaries_in::<data_product::Entity, _>(
+        db,
+        data_product::Column::Id,
+        ids,
+        whole,
+        columns,
+        product_from_summary,
+    )
+    .await
+}
+
 /// The applications with these ids: whole rows, or summaries.
 async fn applications_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<application::Model>> {
-    if whole {
-        return rows_in::<application::Entity>(db, application::Column::Id, ids).await;
-    }
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IN_CHUNK) {
-        let found = application::Entity::find()
-            .select_only()
-            .columns(SUMMARY_APPLICATION_COLUMNS)
-            .filter(application::Column::Id.is_in(chunk.iter().cloned()))
-            .into_tuple::<(String, String, String)>()
-            .all(db)
-            .await?;
-        rows.extend(found.into_iter().map(application_from_summary));
-    }
-    Ok(rows)
+    let columns = &SUMMARY_APPLICATION_COLUMNS;
+    rows_or_summaries_in::<application::Entity, _>(
+        db,
+        application::Column::Id,
+        ids,
+        whole,
+        columns,
+        application_from_summary,
+    )
+    .await
 }
 
 /// The edges whose `column` (from or to) is in `ids`: whole rows, or
@@ -236,21 +258,8 @@ async fn edges_in(
     ids: &[String],
     whole: bool,
 ) -> Result<Vec<lineage_edge::Model>> {
-    if whole {
-        return rows_in::<lineage_edge::Entity>(db, column, ids).await;
-    }
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(IN_CHUNK) {
-        let found = lineage_edge::Entity::find()
-            .select_only()
-            .columns(SUMMARY_EDGE_COLUMNS)
-            .filter(column.is_in(chunk.iter().cloned()))
-            .into_tuple::<EdgeSummary>()
-            .all(db)
-            .await?;
-        rows.extend(found.into_iter().map(edge_from_summary));
-    }
-    Ok(rows)
+    rows_or_summaries_in::<lineage_edge::Entity, _>(db, column, ids, whole, &SUMMARY_EDGE_COLUMNS, edge_from_summary)
+        .await
 }
 
 /// What a walk reached: each node's kind and signed distance, and the
