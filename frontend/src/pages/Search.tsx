@@ -1,8 +1,8 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { useQuery } from 'urql';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useQuery, type CombinedError } from 'urql';
 import { Link, useLocation, useSearchParams } from 'wouter';
 import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
-import { graphql } from '../graphql';
+import { graphql, type ResultOf } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
@@ -76,6 +76,7 @@ export const FACETS = [
 
 type FacetKey = (typeof FACETS)[number]['key'];
 const PAGE_SIZE = 10;
+const FIRST_PAGE: string[] = [];
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -105,74 +106,81 @@ export function SearchPage() {
       setText(urlQ);
     }
   }, [urlQ]);
-  const debounced = useDebounced(text, 40);
+  // What is typed is searched at once (a request per edit; urql drops the answer to an older one);
+  // the URL follows once typing pauses, for sharing and back/forward, without a history entry
+  // per keystroke.
+  const forUrl = useDebounced(text, 300);
   useEffect(() => {
-    if (debounced === lastPushed.current) return;
-    lastPushed.current = debounced;
+    if (forUrl === lastPushed.current) return;
+    lastPushed.current = forUrl;
     setParams(
       (p) => {
         const n = new URLSearchParams(p);
-        if (debounced) n.set('q', debounced);
+        if (forUrl) n.set('q', forUrl);
         else n.delete('q');
         n.delete('pg');
         return n;
       },
       { replace: true },
     );
-  }, [debounced, setParams]);
+  }, [forUrl, setParams]);
 
   const filters = useMemo(() => {
     const f: Record<string, string[]> = {};
     for (const facet of FACETS) f[facet.key] = params.getAll(facet.param);
     return f;
   }, [params]);
-  const pages = params.getAll('pg');
+  // The page (a cursor per page turned) belongs to the text in the URL; while newer text waits to
+  // go there, its results start at the first page.
+  const urlPages = useMemo(() => params.getAll('pg'), [params]);
+  const pages = text === urlQ ? urlPages : FIRST_PAGE;
   const after = pages.length ? pages[pages.length - 1] : null;
 
-  // One request per (debounced) edit: the results and the typeahead's suggestions for the last word.
+  // One request per edit: the results and the typeahead's suggestions for the last word.
   const prefix = lastWord(text);
-  // The debounced text is searched at once; the URL follows it (replace) for sharing and back/forward.
-  const q = debounced;
-  const urlPrefix = lastWord(q);
   const [{ data, fetching, error, operation }] = useQuery({
     query: SearchQuery,
     variables: {
-      query: q,
+      query: text,
       filters: filters as never,
       first: PAGE_SIZE,
       after,
-      prefix: urlPrefix,
-      withSuggest: urlPrefix.length >= 2,
+      prefix,
+      withSuggest: prefix.length >= 2,
     },
     requestPolicy: 'cache-and-network',
   });
-  const suggestions = prefix.length >= 2 && prefix === urlPrefix ? (data?.suggest ?? []) : [];
+  const suggestions = prefix.length >= 2 ? (data?.suggest ?? []) : [];
 
-  const toggle = (param: string, value: string) => {
-    setParams((p) => {
-      const n = new URLSearchParams(p);
-      const vals = n.getAll(param);
-      n.delete(param);
-      const next = vals.includes(value) ? vals.filter((v) => v !== value) : [...vals, value];
-      next.forEach((v) => n.append(param, v));
-      n.delete('pg');
-      return n;
-    });
-  };
-  const clearFilters = () =>
-    setParams((p) => {
-      const n = new URLSearchParams(p);
-      FACETS.forEach((f) => n.delete(f.param));
-      n.delete('pg');
-      return n;
-    });
+  const toggle = useCallback(
+    (param: string, value: string) =>
+      setParams((p) => {
+        const n = new URLSearchParams(p);
+        const vals = n.getAll(param);
+        n.delete(param);
+        const next = vals.includes(value) ? vals.filter((v) => v !== value) : [...vals, value];
+        next.forEach((v) => n.append(param, v));
+        n.delete('pg');
+        return n;
+      }),
+    [setParams],
+  );
+  const clearFilters = useCallback(
+    () =>
+      setParams((p) => {
+        const n = new URLSearchParams(p);
+        FACETS.forEach((f) => n.delete(f.param));
+        n.delete('pg');
+        return n;
+      }),
+    [setParams],
+  );
   const activeFilters = FACETS.flatMap((f) => params.getAll(f.param).map((v) => ({ ...f, value: v })));
 
   const search = data?.search;
   const [wide, setWide] = useState(() => window.matchMedia('(min-width: 901px)').matches);
-  // The text the shown results are for (the URL may already hold a newer one).
-  const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? q;
-  const pageNo = pages.length + 1;
+  // The text the shown results are for (the box may already hold newer text).
+  const shownQ = (operation?.variables as { query?: string } | undefined)?.query ?? text;
 
   return (
     <section className="page search-page" aria-labelledby="search-title">
@@ -270,133 +278,182 @@ export function SearchPage() {
           <summary>
             Filters{activeFilters.length > 0 && ` (${activeFilters.length} active)`}
           </summary>
-          <div className="facets" role="group" aria-label="Filters">
-          {search &&
-            FACETS.map((f) => {
-              const counts = search.facets[f.key as FacetKey];
-              const selected = params.getAll(f.param);
-              const values = [...counts];
-              for (const s of selected) if (!values.some((v) => v.value === s)) values.push({ value: s, count: 0 });
-              return (
-                <fieldset key={f.key} className="facet" data-testid={`facet-${f.param}`}>
-                  <legend>{f.label}</legend>
-                  {values.length === 0 && <p className="muted small">none</p>}
-                  <ul>
-                    {values.slice(0, 12).map((v) => (
-                      <li key={v.value}>
-                        <label>
-                          <input type="checkbox" checked={selected.includes(v.value)} onChange={() => toggle(f.param, v.value)} />{' '}
-                          <span className="facet-value">{v.value}</span> <span className="count">{v.count}</span>
-                        </label>
-                      </li>
-                    ))}
-                  </ul>
-                </fieldset>
-              );
-            })}
-          </div>
+          <FacetList facets={search?.facets} selected={filters} toggle={toggle} />
         </details>
-        <div className="results" aria-live="polite" aria-busy={fetching}>
-          <ErrorView error={error} />
-          {!search && fetching && <Loading label="Searching…" />}
-          {search && (
-            <>
-              <p className="result-count" data-testid="result-count">
-                {search.totalCount} product{search.totalCount === 1 ? '' : 's'}
-                {shownQ && (
-                  <>
-                    {' '}
-                    for <strong>“{shownQ}”</strong>
-                  </>
-                )}
-                {pageNo > 1 && <> · page {pageNo}</>}
-                {fetching && <span className="muted"> · updating…</span>}
-              </p>
-              {search.edges.length === 0 && (
-                <Empty>
-                  No product matches. Try fewer words or <button type="button" className="linkish" onClick={clearFilters}>clear the filters</button>.
-                </Empty>
-              )}
-              <ol className="hits" data-testid="hits">
-                {search.edges.map(({ node, cursor }) => {
-                  const p = node.product;
-                  if (!p) return null;
-                  return (
-                    <li key={cursor} className="hit card">
-                      <div className="hit-head">
-                        <Link href={`/products/${encodeURIComponent(p.qualifiedName)}`} className="hit-title">
-                          {p.displayName || p.qualifiedName}
-                        </Link>
-                        <code className="qn">{p.qualifiedName}</code>
-                      </div>
-                      <div className="hit-meta">
-                        <StatusBadge status={p.status} /> <QualityClassBadge value={p.qualityClass} /> <TierBadge tier={p.sla?.tier} />
-                        {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
-                        <span className="muted">
-                          {p.domain.name} · owned by {p.ownerTeam.name}
-                          {p.schema && <> · {p.schema.format === 'AVRO' ? 'Avro' : 'JSON Schema'}</>}
-                          {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {p.subscriberCount} subscriber
-                          {p.subscriberCount === 1 ? '' : 's'}
-                        </span>
-                      </div>
-                      {node.matchedFields.length > 0 && (
-                        <p className="matched small">
-                          Matched in: {node.matchedFields.map((f) => <span key={f} className="matched-field">{f}</span>)}
-                        </p>
-                      )}
-                      {node.highlights.length > 0 ? (
-                        <ul className="highlights">
-                          {node.highlights.slice(0, 3).map((h, i) => (
-                            <li key={i}>
-                              <span className="hl-field">{h.field}</span> <Marked fragment={h.fragment} ranges={h.ranges} />
-                            </li>
-                          ))}
-                        </ul>
-                      ) : (
-                        <p className="desc">{p.description.slice(0, 200)}</p>
-                      )}
-                      <Tags tags={p.tags} />
-                    </li>
-                  );
-                })}
-              </ol>
-              <nav className="pager" aria-label="Pages">
-                <button
-                  type="button"
-                  className="btn"
-                  disabled={pages.length === 0}
-                  onClick={() =>
-                    setParams((p) => {
-                      const n = new URLSearchParams(p);
-                      const pg = n.getAll('pg');
-                      n.delete('pg');
-                      pg.slice(0, -1).forEach((c) => n.append('pg', c));
-                      return n;
-                    })
-                  }
-                >
-                  Previous page
-                </button>
-                <span>Page {pageNo}</span>
-                <button
-                  type="button"
-                  className="btn"
-                  disabled={!search.pageInfo.hasNextPage}
-                  onClick={() =>
-                    setParams((p) => {
-                      const n = new URLSearchParams(p);
-                      if (search.pageInfo.endCursor) n.append('pg', search.pageInfo.endCursor);
-                      return n;
-                    })
-                  }
-                >
-                  Next page
-                </button>
-              </nav>
-            </>
-          )}
-        </div>
+        <ResultList
+          search={search}
+          fetching={fetching}
+          error={error}
+          shownQ={shownQ}
+          pages={pages}
+          setParams={setParams}
+          clearFilters={clearFilters}
+        />
       </div>
     </section>
   );
 }
+
+type SearchResult = NonNullable<ResultOf<typeof SearchQuery>['search']>;
+
+/** The facets and their counts (a selected value no longer counted stays, at 0); rendered again when the answer or the filters change, not per keystroke. */
+const FacetList = memo(function FacetList({
+  facets,
+  selected,
+  toggle,
+}: {
+  facets: SearchResult['facets'] | undefined;
+  selected: Record<string, string[]>;
+  toggle: (param: string, value: string) => void;
+}) {
+  return (
+    <div className="facets" role="group" aria-label="Filters">
+    {facets &&
+      FACETS.map((f) => {
+        const counts = facets[f.key as FacetKey];
+        const chosen = selected[f.key] ?? [];
+        const values = [...counts];
+        for (const s of chosen) if (!values.some((v) => v.value === s)) values.push({ value: s, count: 0 });
+        return (
+          <fieldset key={f.key} className="facet" data-testid={`facet-${f.param}`}>
+            <legend>{f.label}</legend>
+            {values.length === 0 && <p className="muted small">none</p>}
+            <ul>
+              {values.slice(0, 12).map((v) => (
+                <li key={v.value}>
+                  <label>
+                    <input type="checkbox" checked={chosen.includes(v.value)} onChange={() => toggle(f.param, v.value)} />{' '}
+                    <span className="facet-value">{v.value}</span> <span className="count">{v.count}</span>
+                  </label>
+                </li>
+              ))}
+            </ul>
+          </fieldset>
+        );
+      })}
+    </div>
+  );
+});
+
+/** The hits of one answer, their count and the pager; rendered again when the answer changes, not per keystroke. */
+const ResultList = memo(function ResultList({
+  search,
+  fetching,
+  error,
+  shownQ,
+  pages,
+  setParams,
+  clearFilters,
+}: {
+  search: SearchResult | undefined;
+  fetching: boolean;
+  error: CombinedError | undefined;
+  shownQ: string;
+  pages: string[];
+  setParams: ReturnType<typeof useSearchParams>[1];
+  clearFilters: () => void;
+}) {
+  const pageNo = pages.length + 1;
+  return (
+    <div className="results" aria-live="polite" aria-busy={fetching}>
+      <ErrorView error={error} />
+      {!search && fetching && <Loading label="Searching…" />}
+      {search && (
+        <>
+          <p className="result-count" data-testid="result-count">
+            {search.totalCount} product{search.totalCount === 1 ? '' : 's'}
+            {shownQ && (
+              <>
+                {' '}
+                for <strong>“{shownQ}”</strong>
+              </>
+            )}
+            {pageNo > 1 && <> · page {pageNo}</>}
+            {fetching && <span className="muted"> · updating…</span>}
+          </p>
+          {search.edges.length === 0 && (
+            <Empty>
+              No product matches. Try fewer words or <button type="button" className="linkish" onClick={clearFilters}>clear the filters</button>.
+            </Empty>
+          )}
+          <ol className="hits" data-testid="hits">
+            {search.edges.map(({ node, cursor }) => {
+              const p = node.product;
+              if (!p) return null;
+              return (
+                <li key={cursor} className="hit card">
+                  <div className="hit-head">
+                    <Link href={`/products/${encodeURIComponent(p.qualifiedName)}`} className="hit-title">
+                      {p.displayName || p.qualifiedName}
+                    </Link>
+                    <code className="qn">{p.qualifiedName}</code>
+                  </div>
+                  <div className="hit-meta">
+                    <StatusBadge status={p.status} /> <QualityClassBadge value={p.qualityClass} /> <TierBadge tier={p.sla?.tier} />
+                    {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
+                    <span className="muted">
+                      {p.domain.name} · owned by {p.ownerTeam.name}
+                      {p.schema && <> · {p.schema.format === 'AVRO' ? 'Avro' : 'JSON Schema'}</>}
+                      {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {p.subscriberCount} subscriber
+                      {p.subscriberCount === 1 ? '' : 's'}
+                    </span>
+                  </div>
+                  {node.matchedFields.length > 0 && (
+                    <p className="matched small">
+                      Matched in: {node.matchedFields.map((f) => <span key={f} className="matched-field">{f}</span>)}
+                    </p>
+                  )}
+                  {node.highlights.length > 0 ? (
+                    <ul className="highlights">
+                      {node.highlights.slice(0, 3).map((h, i) => (
+                        <li key={i}>
+                          <span className="hl-field">{h.field}</span> <Marked fragment={h.fragment} ranges={h.ranges} />
+                        </li>
+                      ))}
+                    </ul>
+                  ) : (
+                    <p className="desc">{p.description.slice(0, 200)}</p>
+                  )}
+                  <Tags tags={p.tags} />
+                </li>
+              );
+            })}
+          </ol>
+          <nav className="pager" aria-label="Pages">
+            <button
+              type="button"
+              className="btn"
+              disabled={pages.length === 0}
+              onClick={() =>
+                setParams((p) => {
+                  const n = new URLSearchParams(p);
+                  const pg = n.getAll('pg');
+                  n.delete('pg');
+                  pg.slice(0, -1).forEach((c) => n.append('pg', c));
+                  return n;
+                })
+              }
+            >
+              Previous page
+            </button>
+            <span>Page {pageNo}</span>
+            <button
+              type="button"
+              className="btn"
+              disabled={!search.pageInfo.hasNextPage}
+              onClick={() =>
+                setParams((p) => {
+                  const n = new URLSearchParams(p);
+                  if (search.pageInfo.endCursor) n.append('pg', search.pageInfo.endCursor);
+                  return n;
+                })
+              }
+            >
+              Next page
+            </button>
+          </nav>
+        </>
+      )}
+    </div>
+  );
+});
