@@ -28,7 +28,7 @@ use crate::graphql::http::router;
 use crate::graphql::portal::Portal;
 use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::ws;
-use crate::graphql::{build_schema, Services};
+use crate::graphql::{build_schema, AliasLimit, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
 use crate::store::{Store, StoreError};
 use crate::stream::{Live, StreamError};
@@ -124,6 +124,7 @@ impl Application {
         let (drain, draining) = tokio::sync::watch::channel(false);
         let state = AppState {
             schema: build_schema(Some(services), &config.limits),
+            aliases: AliasLimit::new(config.limits.max_aliases),
             shared,
             ws_setups: ws::setup_limit(),
             catalog: catalog.clone(),

@@ -74,6 +74,52 @@ async fn reserved_topics_are_never_bound(app: TestApp) {
     assert_eq!(products["dataProducts"]["totalCount"], 0);
 }
 
+/// The alias limit holds on the WebSocket as over HTTP: a subscription
+/// repeating a field under 65 aliases is refused before it runs, and the
+/// connection stays usable.
+#[tokio::test]
+async fn aliases_are_limited_on_the_websocket() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    let fields = |n: usize| {
+        (0..n)
+            .map(|i| format!("a{i}: __typename"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    client
+        .subscribe("wide", &format!("subscription {{ {} }}", fields(65)), json!({}))
+        .await;
+    match client.next(Duration::from_secs(30)).await {
+        (id, Incoming::Errors(errors)) => {
+            assert_eq!(id, "wide");
+            assert_eq!(errors[0]["extensions"]["code"], "VALIDATION", "{errors}");
+            assert!(
+                errors[0]["message"].as_str().unwrap().contains("65 aliased fields"),
+                "{errors}"
+            );
+        }
+        other => panic!("expected the alias limit, got {other:?}"),
+    }
+    assert!(matches!(
+        client.next(Duration::from_secs(30)).await,
+        (_, Incoming::Complete)
+    ));
+    // Within the limit, the same connection answers (a query over the socket).
+    client
+        .subscribe("ok", &format!("{{ {} }}", fields(64)), json!({}))
+        .await;
+    match client.next(Duration::from_secs(30)).await {
+        (id, Incoming::Data(data)) => {
+            assert_eq!(id, "ok");
+            assert_eq!(data["a63"], "Query", "{data}");
+        }
+        other => panic!("expected data, got {other:?}"),
+    }
+}
+
 /// A product bound to a reserved topic before the rule existed cannot be
 /// streamed: its records would be the catalog's own events.
 #[tokio::test]

@@ -21,12 +21,14 @@ use super::metrics::Metrics;
 use super::portal::Portal;
 use super::ratelimit::RateLimiter;
 use super::shared::SharedEvents;
-use super::AppSchema;
+use super::{AliasLimit, AppSchema};
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
+    /// Checked by the transports before a document executes.
+    pub aliases: AliasLimit,
     pub catalog: Catalog,
     pub tokens: Arc<TokenService>,
     /// `None`: no rate limit.

@@ -324,10 +324,15 @@ async fn execute(
         Some((OperationType::Subscription, name)) => ("subscription", name),
         None => ("invalid", None),
     };
-    let request = request
-        .data(RequestContext { principal })
-        .data(request_loader(&state.catalog));
-    let executed = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await;
+    let executed = match state.aliases.check(&mut request) {
+        Err(refused) => Ok(async_graphql::Response::from_errors(vec![refused])),
+        Ok(()) => {
+            let request = request
+                .data(RequestContext { principal })
+                .data(request_loader(&state.catalog));
+            tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await
+        }
+    };
     state.metrics.request(kind, operation.as_deref(), started.elapsed());
     let Ok(mut response) = executed else {
         return request_error(

@@ -31,6 +31,7 @@ use crate::config::GraphqlLimits;
 use crate::search::SearchIndex;
 use crate::stream::Live;
 
+pub use limits::AliasLimit;
 pub use loaders::StoreLoader;
 use mutation::MutationRoot;
 use query::QueryRoot;
@@ -86,8 +87,7 @@ pub struct RequestContext {
 pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSchema {
     let mut builder = Schema::build(Query::default(), MutationRoot, SubscriptionRoot)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .extension(limits::AliasLimit::new(limits.max_aliases));
+        .limit_complexity(limits.max_complexity);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -31,7 +31,6 @@ use crate::catalog::Catalog;
 use crate::config::GraphqlLimits;
 use crate::stream::{newest_first, Delivery, Feed, Live};
 
-use super::limits::AliasLimit;
 use super::live::{kafka_unavailable, EventsFrom, ProductEvent, ProductEventsFilter, StartPosition};
 use super::quota::SubscriptionQuota;
 use super::subscription::{EventsSetup, Subscriber};
@@ -160,8 +159,7 @@ impl SharedEvents {
     pub fn new(catalog: Catalog, live: Live, quota: SubscriptionQuota, limits: &GraphqlLimits) -> Self {
         let mut builder = Schema::build(RenderRoot, EmptyMutation, EmptySubscription)
             .limit_depth(limits.max_depth)
-            .limit_complexity(limits.max_complexity)
-            .extension(AliasLimit::new(limits.max_aliases));
+            .limit_complexity(limits.max_complexity);
         if !limits.introspection {
             builder = builder.disable_introspection();
         }

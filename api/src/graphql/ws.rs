@@ -325,7 +325,12 @@ impl Connection {
     /// slow start (a topic's first consumer) does not hold up the others.
     /// The caller's principal is resolved for each operation, once, so
     /// access granted or revoked since `connection_init` counts.
-    fn start(&self, session: &Session, request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
+    fn start(&self, session: &Session, mut request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
+        if let Err(refused) = self.state.aliases.check(&mut request) {
+            let mut response = async_graphql::Response::from_errors(vec![refused]);
+            ensure_codes(&mut response);
+            return futures_util::stream::iter([Some(Payload::Own(Box::new(response))), None]).boxed();
+        }
         let (shared, schema, setups, catalog) = (
             self.state.shared.clone(),
             self.state.schema.clone(),

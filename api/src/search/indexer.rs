@@ -283,7 +283,6 @@ impl Worker {
         .await
         .map_err(|_| SearchError::Stopped)??;
         self.applied(started);
-        release_freed_memory();
         Ok(ids.len())
     }
 
@@ -358,18 +357,6 @@ impl Worker {
         let mut progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
         progress.applied = progress.applied.max(watermark);
         progress.newest = progress.newest.max(progress.applied);
-    }
-}
-
-/// Hands the memory a rebuild freed back to the system. glibc's allocator
-/// keeps freed memory in the arena of the thread that used it, so the
-/// documents and buffers of a rebuild stayed in the server's RSS for its
-/// lifetime.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointer and only returns free pages.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
