@@ -14,6 +14,7 @@
 //! its stages timed one by one (`search::profile`) and the raw-tantivy
 //! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
 //! generated catalog, through the real server, on SQLite and PostgreSQL.
+//! `BENCH_SERVER=path` runs another build of the server (a baseline).
 
 mod common;
 
@@ -799,11 +800,6 @@ async fn postgres_query(db: &DatabaseConnection, probe: &Probe) {
 
 // ---------------------------------------------------------------- server
 
-fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().join("mesh-catalog")
-}
-
 /// Current and peak resident memory of a process, KiB.
 fn rss_kib(pid: u32) -> (u64, u64) {
     let status = proc_status(pid);
@@ -880,7 +876,7 @@ fn start_server(dir: &Path, port: u16) -> Server {
 
 /// The server on `dir`'s SQLite catalog, or on `database_url` when given.
 fn start_server_on(dir: &Path, port: u16, database_url: Option<&str>, broker: Broker) -> Server {
-    let mut command = Command::new(server_binary());
+    let mut command = Command::new(common::server_binary());
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)

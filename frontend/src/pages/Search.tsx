@@ -444,6 +444,12 @@ const ResultList = memo(function ResultList({
               onClick={() =>
                 setParams((p) => {
                   const n = new URLSearchParams(p);
+                  // The cursor belongs to the shown results' text, which the URL may not hold yet.
+                  if ((n.get('q') ?? '') !== shownQ) {
+                    n.delete('pg');
+                    if (shownQ) n.set('q', shownQ);
+                    else n.delete('q');
+                  }
                   if (search.pageInfo.endCursor) n.append('pg', search.pageInfo.endCursor);
                   return n;
                 })
