@@ -432,10 +432,7 @@ fn ms(d: Duration) -> String {
 // ---------------------------------------------------------------- server
 
 fn start_server(dir: &Path, port: u16, database_url: Option<&str>) -> Process {
-    // BENCH_SERVER: another build of the server (a baseline, for a
-    // before/after comparison on the same graph).
-    let binary = std::env::var_os("BENCH_SERVER").map_or_else(common::server_binary, PathBuf::from);
-    let mut command = Command::new(binary);
+    let mut command = Command::new(common::server_binary());
     command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)

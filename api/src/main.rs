@@ -41,9 +41,9 @@ fn set_purge_delay(ms: std::ffi::c_long) -> Option<std::ffi::c_long> {
 /// mimalloc's purge delay while the server runs (ms; mimalloc 3's default
 /// is a second). A delayed purge waits for an arena's next use, so at a
 /// second what a burst of publishing freed stayed resident (a peak above
-/// 320 MiB at 100,000 products); at once, it cost a quarter of the
-/// publishing throughput (pages decommitted and committed again within
-/// milliseconds).
+/// 320 MiB at 100,000 products); at once, pages were decommitted and
+/// committed again within milliseconds (twice the purges and the system
+/// time).
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Runs the server's start-up, where a full index rebuild frees hundreds

@@ -70,7 +70,6 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The `mesh-catalog` binary built beside this benchmark.
 /// The server built beside the benchmark, or `BENCH_SERVER` (a baseline
 /// build to compare with).
 pub fn server_binary() -> PathBuf {

@@ -224,13 +224,12 @@ where
 
 /// The products with these ids: whole rows, or summaries.
 async fn products_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<data_product::Model>> {
-    let columns = &SUMMARY_PRODUCT_COLUMNS;
     rows_or_summaries_in::<data_product::Entity, _>(
         db,
         data_product::Column::Id,
         ids,
         whole,
-        columns,
+        &SUMMARY_PRODUCT_COLUMNS,
         product_from_summary,
     )
     .await
@@ -238,13 +237,12 @@ async fn products_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> 
 
 /// The applications with these ids: whole rows, or summaries.
 async fn applications_in(db: &impl ConnectionTrait, ids: &[String], whole: bool) -> Result<Vec<application::Model>> {
-    let columns = &SUMMARY_APPLICATION_COLUMNS;
     rows_or_summaries_in::<application::Entity, _>(
         db,
         application::Column::Id,
         ids,
         whole,
-        columns,
+        &SUMMARY_APPLICATION_COLUMNS,
         application_from_summary,
     )
     .await

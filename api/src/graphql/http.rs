@@ -269,6 +269,15 @@ fn operation(request: &mut async_graphql::Request) -> Option<(OperationType, Opt
     Some((operation.node.ty, name.map(|n| n.to_string())))
 }
 
+/// An operation type as the request metrics name it.
+fn operation_kind(ty: OperationType) -> &'static str {
+    match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
 /// Request parameters that are not GraphQL over HTTP: 400 `BAD_REQUEST`.
 struct BadRequest(String);
 
@@ -307,6 +316,14 @@ async fn execute(
         Ok(caller) => caller,
         Err(response) => return response,
     };
+    let (kind, operation) = operation(&mut request).map_or(("invalid", None), |(ty, name)| (operation_kind(ty), name));
+    // Before the principal's database reads: a refused document costs none.
+    if let Err(refusal) = state.aliases.check(&mut request) {
+        state
+            .metrics
+            .request(kind, operation.as_deref(), std::time::Duration::ZERO);
+        return graphql_response(media, *refusal);
+    }
     let principal = match state.catalog.principal(&caller).await {
         Ok(principal) => principal,
         Err(CatalogError::Unavailable(message)) => {
@@ -318,21 +335,10 @@ async fn execute(
         }
     };
     let started = std::time::Instant::now();
-    let (kind, operation) = match operation(&mut request) {
-        Some((OperationType::Query, name)) => ("query", name),
-        Some((OperationType::Mutation, name)) => ("mutation", name),
-        Some((OperationType::Subscription, name)) => ("subscription", name),
-        None => ("invalid", None),
-    };
-    let executed = match state.aliases.check(&mut request) {
-        Err(refused) => Ok(async_graphql::Response::from_errors(vec![refused])),
-        Ok(()) => {
-            let request = request
-                .data(RequestContext { principal })
-                .data(request_loader(&state.catalog));
-            tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await
-        }
-    };
+    let request = request
+        .data(RequestContext { principal })
+        .data(request_loader(&state.catalog));
+    let executed = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await;
     state.metrics.request(kind, operation.as_deref(), started.elapsed());
     let Ok(mut response) = executed else {
         return request_error(

@@ -9,7 +9,9 @@
 //! cost 6–12 ms on a lineage answer of 1,000 nodes.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Request, ServerError};
+use async_graphql::{Request, Response, ServerError};
+
+use super::error::ensure_codes;
 
 /// Refuses documents with more than `max` aliased fields (counted over
 /// every operation and fragment definition as written).
@@ -24,21 +26,24 @@ impl AliasLimit {
     }
 
     /// Parses `request` (the parse stays in it for execution) and refuses
-    /// it when it has too many aliases. A document that does not parse
-    /// passes: execution reports its syntax error.
-    pub fn check(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// it, with the coded response to send, when it has too many aliases.
+    /// A document that does not parse passes: execution reports its syntax
+    /// error.
+    pub fn check(&self, request: &mut Request) -> Result<(), Box<Response>> {
         let Ok(document) = request.parsed_query() else {
             return Ok(());
         };
         let aliases = count_aliases(document);
         if aliases > self.max {
-            return Err(ServerError::new(
+            let mut refusal = Response::from_errors(vec![ServerError::new(
                 format!(
                     "the query has {aliases} aliased fields; at most {} are allowed",
                     self.max
                 ),
                 None,
-            ));
+            )]);
+            ensure_codes(&mut refusal);
+            return Err(Box::new(refusal));
         }
         Ok(())
     }

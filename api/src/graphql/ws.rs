@@ -326,10 +326,8 @@ impl Connection {
     /// The caller's principal is resolved for each operation, once, so
     /// access granted or revoked since `connection_init` counts.
     fn start(&self, session: &Session, mut request: async_graphql::Request) -> BoxStream<'static, Option<Payload>> {
-        if let Err(refused) = self.state.aliases.check(&mut request) {
-            let mut response = async_graphql::Response::from_errors(vec![refused]);
-            ensure_codes(&mut response);
-            return futures_util::stream::iter([Some(Payload::Own(Box::new(response))), None]).boxed();
+        if let Err(refusal) = self.state.aliases.check(&mut request) {
+            return futures_util::stream::iter([Some(Payload::Own(refusal)), None]).boxed();
         }
         let (shared, schema, setups, catalog) = (
             self.state.shared.clone(),

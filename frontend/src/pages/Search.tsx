@@ -99,7 +99,7 @@ export function SearchPage() {
   const [text, setText] = useState(urlQ);
   const lastPushed = useRef(urlQ);
 
-  // The URL is the source of truth for what is searched; typing updates it (debounced).
+  // A URL changed from outside (a link, back/forward) sets the text.
   useEffect(() => {
     if (urlQ !== lastPushed.current) {
       lastPushed.current = urlQ;
