@@ -13,7 +13,8 @@
 //! under `perf record`), `BENCH_ONLY_BUILD=1` after the index build, with
 //! its stages timed one by one (`search::profile`) and the raw-tantivy
 //! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
-//! generated catalog, through the real server, on SQLite and PostgreSQL.
+//! generated catalog, through the real server, on SQLite and PostgreSQL
+//! (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only, without a broker).
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
 
 mod common;
@@ -993,10 +994,21 @@ async fn publish_load(
 
 /// `BENCH_ONLY_PUBLISH=1`: publishing into the generated catalog, through
 /// the real server, on SQLite and on PostgreSQL, without a broker and with
-/// the embedded one.
-async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut impl FnMut(&str, String)) {
+/// the embedded one; `sqlite_only`: on SQLite without a broker.
+async fn publish_only(
+    o: &Options,
+    work: &Path,
+    catalog: &[Synth],
+    sqlite_only: bool,
+    row: &mut impl FnMut(&str, String),
+) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     let token = admin_token();
+    let mut stores = vec![("SQLite", None)];
+    if sqlite_only {
+        publish_into(&client, &token, o, work, &stores, row).await;
+        return;
+    }
     let (pg_url, pg_name) = {
         let name = format!("mc_bench_pub_{}", std::process::id());
         let url = create_database(&o.postgres, &name).await;
@@ -1006,7 +1018,28 @@ async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut imp
         row("PostgreSQL: products stored", format!("{:.1?}", t.elapsed()));
         (url, name)
     };
-    for (store, database_url) in [("SQLite", None), ("PostgreSQL", Some(pg_url.as_str()))] {
+    stores.push(("PostgreSQL", Some(pg_url.as_str())));
+    publish_into(&client, &token, o, work, &stores, row).await;
+    if let Ok(admin) = Database::connect(&o.postgres).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+            .await;
+    }
+    publish_into_embedded_broker(o, work, &client, &token, row).await;
+}
+
+/// Publishing into the generated catalog on each of `stores` (a name and
+/// its database URL, `None` for the copy of the SQLite catalog), without a
+/// broker: start-up, publish → searchable, 4 clients' throughput, RSS.
+async fn publish_into(
+    client: &reqwest::Client,
+    token: &str,
+    o: &Options,
+    work: &Path,
+    stores: &[(&str, Option<&str>)],
+    row: &mut impl FnMut(&str, String),
+) {
+    for &(store, database_url) in stores {
         let dir = work.join(format!("publish-{store}"));
         std::fs::create_dir_all(&dir).unwrap();
         if database_url.is_none() {
@@ -1060,12 +1093,6 @@ async fn publish_only(o: &Options, work: &Path, catalog: &[Synth], row: &mut imp
         );
         drop(server);
     }
-    if let Ok(admin) = Database::connect(&o.postgres).await {
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-            .await;
-    }
-    publish_into_embedded_broker(o, work, &client, &token, row).await;
 }
 
 /// Publishing with the embedded broker, from an empty catalog: 4 clients
@@ -1350,8 +1377,8 @@ async fn main() {
         format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()),
     );
 
-    if std::env::var_os("BENCH_ONLY_PUBLISH").is_some() {
-        publish_only(&o, &work, &catalog, &mut row).await;
+    if let Some(only) = std::env::var_os("BENCH_ONLY_PUBLISH") {
+        publish_only(&o, &work, &catalog, only == "sqlite", &mut row).await;
         let _ = std::fs::remove_dir_all(&work);
         return;
     }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use tantivy::indexer::UserOperation;
 use tantivy::merge_policy::LogMergePolicy;
 use tantivy::{IndexWriter, Term};
 use tokio::sync::{mpsc, oneshot};
@@ -214,12 +215,18 @@ impl Worker {
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
             let f = index.inner.fields;
             let mut writer = writer.lock().map_err(|_| SearchError::Stopped)?;
-            for id in &ids {
-                writer.delete_term(Term::from_field_text(f.id, id));
-            }
-            for doc in &docs {
-                writer.add_document(doc.to_document(&f))?;
-            }
+            // One group: its documents go to one indexing thread, so the
+            // commit writes one segment. Added one by one, they were spread
+            // over the writer's threads, and each wrote a segment of its
+            // own, at a fixed cost of about 1 MiB per indexed field
+            // (tantivy-fst's node registry) however few its documents:
+            // under a stream of publishes that was a third of the server's
+            // CPU (docs/BENCHMARKS-search.md, "Session 13").
+            let deletes = ids
+                .iter()
+                .map(|id| UserOperation::Delete(Term::from_field_text(f.id, id)));
+            let adds = docs.iter().map(|doc| UserOperation::Add(doc.to_document(&f)));
+            writer.run(deletes.chain(adds).collect::<Vec<_>>())?;
             commit(&mut writer, watermark)?;
             index.reload()
         })
