@@ -1049,16 +1049,16 @@ async fn publish_into(
         let t = Instant::now();
         let server = start_server_on(&dir, port, database_url, Broker::Unreachable);
         let url = format!("http://127.0.0.1:{port}/graphql");
-        wait_serving(&client, &url, Duration::from_secs(600)).await;
+        wait_serving(client, &url, Duration::from_secs(600)).await;
         let what = format!("{store}, no broker");
         row(
             &format!("{what}: server start (index build) to serving"),
             format!("{:.1?}", t.elapsed()),
         );
         let tag = store.to_lowercase();
-        let fresh = publish_to_searchable(&client, &url, &token, &tag).await;
+        let fresh = publish_to_searchable(client, &url, token, &tag).await;
         let cpu_before = thread_cpu(server.0.id(), "merge_thread");
-        let (load, rate) = publish_load(&client, &url, &token, &tag, 4, o.seconds).await;
+        let (load, rate) = publish_load(client, &url, token, &tag, 4, o.seconds).await;
         // Merges still running after the load count: they are its cost.
         tokio::time::sleep(Duration::from_secs(2)).await;
         let cpu_after = thread_cpu(server.0.id(), "merge_thread");

@@ -40,14 +40,41 @@ pub fn auth() -> AuthConfig {
 /// The user whose tokens carry the `admin` role in tests.
 pub const ADMIN: &str = "admin";
 
-/// A fresh, uniquely named PostgreSQL database.
+/// A fresh, uniquely named PostgreSQL database. Its name carries this
+/// process's id; the first call drops the databases of test runs that have
+/// ended.
 pub async fn fresh_postgres_url() -> String {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let base =
         std::env::var("MESH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let name = format!("mc_t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("mc_t_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     let admin = Database::connect(&base)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {base} is not reachable ({e}); run scripts/test, which starts it"));
+    SWEPT
+        .get_or_init(|| async {
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    r"SELECT datname FROM pg_database WHERE datname LIKE 'mc\_t\_%'",
+                ))
+                .await
+                .unwrap_or_default();
+            for row in rows {
+                let Ok(old) = row.try_get::<String>("", "datname") else {
+                    continue;
+                };
+                let owner = old["mc_t_".len()..]
+                    .split_once('_')
+                    .and_then(|(pid, _)| pid.parse().ok());
+                if owner.is_none_or(|pid| !running(pid)) {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
+                        .await;
+                }
+            }
+        })
+        .await;
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
@@ -67,10 +94,32 @@ pub async fn count(database_url: &str, sql: &str) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// A fresh directory under `$TMPDIR/mesh-catalog-tests/<this process's
+/// id>/`. The first call removes the directories of test runs that have
+/// ended (servers restarted on a data directory need it to outlive them, so
+/// a run's own directories stay until the next run).
 pub fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesh-catalog-test-{}", uuid::Uuid::new_v4().simple()));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    let root = std::env::temp_dir().join("mesh-catalog-tests");
+    SWEPT.call_once(|| {
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let owner = entry.file_name().to_str().and_then(|name| name.parse().ok());
+            if owner.is_none_or(|pid| !running(pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    });
+    let dir = root
+        .join(std::process::id().to_string())
+        .join(uuid::Uuid::new_v4().simple().to_string());
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Whether process `pid` is running (Linux; elsewhere every process counts
+/// as running, and nothing is swept).
+fn running(pid: u32) -> bool {
+    !cfg!(target_os = "linux") || std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
