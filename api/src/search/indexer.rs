@@ -20,7 +20,8 @@ use crate::catalog::{Change, ChangeHook, EntityKind};
 use crate::store::entities::{access_subscription, audit_entry, data_product};
 use crate::store::Store;
 
-use super::document::{all_product_ids, load, load_scope, Scope};
+use super::document::{all_product_ids, load, load_scope, ProductDoc, Scope};
+use super::fields::Fields;
 use super::{SearchError, SearchIndex};
 
 /// How far before the watermark the start-up reconciliation looks, to cover
@@ -213,20 +214,8 @@ impl Worker {
         let index = self.index.clone();
         let ids = ids.to_vec();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
-            let f = index.inner.fields;
             let mut writer = writer.lock().map_err(|_| SearchError::Stopped)?;
-            // One group: its documents go to one indexing thread, so the
-            // commit writes one segment. Added one by one, they were spread
-            // over the writer's threads, and each wrote a segment of its
-            // own, at a fixed cost of about 1 MiB per indexed field
-            // (tantivy-fst's node registry) however few its documents:
-            // under a stream of publishes that was a third of the server's
-            // CPU (docs/BENCHMARKS-search.md, "Session 13").
-            let deletes = ids
-                .iter()
-                .map(|id| UserOperation::Delete(Term::from_field_text(f.id, id)));
-            let adds = docs.iter().map(|doc| UserOperation::Add(doc.to_document(&f)));
-            writer.run(deletes.chain(adds).collect::<Vec<_>>())?;
+            replace(&writer, &index.inner.fields, &ids, &docs)?;
             commit(&mut writer, watermark)?;
             index.reload()
         })
@@ -365,6 +354,35 @@ impl Worker {
         progress.applied = progress.applied.max(watermark);
         progress.newest = progress.newest.max(progress.applied);
     }
+}
+
+/// Replaces the documents of `ids` with `docs` (those of the `ids` still in
+/// the database), uncommitted. The documents go to the writer in groups: a
+/// group's documents go to one indexing thread, so a commit of up to CHUNK
+/// writes one segment. Added one by one, they were spread over the writer's
+/// threads, and each wrote a segment of its own, at a fixed cost of about
+/// 1 MiB per indexed field (tantivy-fst's node registry) however few its
+/// documents: under a stream of publishes that was a third of the server's
+/// CPU (docs/BENCHMARKS-search.md, "Session 13"). The writer checks its
+/// memory budget between groups, hence the bound.
+pub(super) fn replace(
+    writer: &IndexWriter,
+    f: &Fields,
+    ids: &[String],
+    docs: &[ProductDoc],
+) -> Result<(), SearchError> {
+    for id in ids {
+        writer.delete_term(Term::from_field_text(f.id, id));
+    }
+    for group in docs.chunks(CHUNK) {
+        writer.run(
+            group
+                .iter()
+                .map(|doc| UserOperation::Add(doc.to_document(f)))
+                .collect::<Vec<_>>(),
+        )?;
+    }
+    Ok(())
 }
 
 /// The watermark of the index's last commit, if it has one.

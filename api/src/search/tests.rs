@@ -324,3 +324,22 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
     assert!(few.total_exact);
     assert!(few.total > 0 && few.total < TRACK_TOTAL);
 }
+
+#[test]
+fn a_commit_of_changed_products_writes_one_segment() {
+    let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
+    let mut writer = super::indexer::bulk_writer(&index.inner.index).unwrap();
+    let docs: Vec<ProductDoc> = catalog().iter().enumerate().map(|(i, p)| doc(i, p)).collect();
+    let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
+    let f = &index.inner.fields;
+    super::indexer::replace(&writer, f, &ids, &docs).unwrap();
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert_eq!((index.segments(), index.len()), (1, docs.len() as u64));
+
+    // Replaced again, three of them: one more segment, no duplicates.
+    super::indexer::replace(&writer, f, &ids[..3], &docs[..3]).unwrap();
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert_eq!((index.segments(), index.len()), (2, docs.len() as u64));
+}
