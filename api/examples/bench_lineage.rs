@@ -36,7 +36,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::Schema;
 use chrono::Utc;
 use common::{free_port, token_with_roles, Process, Rng, DOMAINS, SECRET};
 use mesh_catalog::auth::{Caller, Identity};
@@ -46,7 +45,7 @@ use mesh_catalog::catalog::{
 };
 use mesh_catalog::config::GraphqlLimits;
 use mesh_catalog::graphql::http::response_body;
-use mesh_catalog::graphql::{build_schema, request_loader, Query, RequestContext};
+use mesh_catalog::graphql::{build_schema, request_loader, RequestContext};
 use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
@@ -695,18 +694,13 @@ async fn measure(
     }
 }
 
-/// The typical nodes and the hub run through `schema` in this process, as
-/// `principal`: rows of figures, and the hub's answers.
-async fn gql_floor<M, S>(
-    what: &str,
-    schema: &Schema<Query, M, S>,
+/// The typical nodes and the hub run through the server's schema in this
+/// process, as `principal`: rows of figures, and the hub's answers.
+async fn gql_floor(
     (o, typical, hub, catalog, principal): (&Options, &[String], &str, &Catalog, &Principal),
     row: &mut impl FnMut(&str, String),
-) -> Vec<(&'static str, async_graphql::Response)>
-where
-    M: async_graphql::ObjectType + 'static,
-    S: async_graphql::SubscriptionType + 'static,
-{
+) -> Vec<(&'static str, async_graphql::Response)> {
+    let schema = &build_schema(None, &GraphqlLimits::default());
     let run = |query: &'static str, vars: Value| {
         let request = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(vars))
@@ -732,7 +726,7 @@ where
         cells.push(format!("{} / {}", ms(lat.quantile(0.5)), ms(lat.quantile(0.99))));
     }
     row(
-        &format!("floor: {what}, reader, typical: lineage 5 hops p50 / p99; impact p50 / p99"),
+        "floor: GraphQL in-process (catalog + execution), reader, typical: lineage 5 hops p50 / p99; impact p50 / p99",
         cells.join("; "),
     );
     let mut cells = Vec::new();
@@ -754,7 +748,7 @@ where
         cells.push(format!("{name} {} / {}", ms(lat.quantile(0.5)), ms(lat.quantile(1.0))));
     }
     row(
-        &format!("floor: {what}, reader, 1,000-consumer hub: p50 / max"),
+        "floor: GraphQL in-process (catalog + execution), reader, 1,000-consumer hub: p50 / max",
         cells.join("; "),
     );
     answers
@@ -854,13 +848,7 @@ async fn floors(o: &Options, g: &Graph, typical: &[String], db_url: &str, row: &
     // The same through the server's GraphQL schema, in this process: the
     // catalog and async-graphql's execution, without serialisation or
     // HTTP; then the serialisation of the answers alone.
-    let mut answers = gql_floor(
-        "GraphQL in-process (catalog + execution)",
-        &build_schema(None, &GraphqlLimits::default()),
-        (o, typical, &hub, &catalog, &principal),
-        row,
-    )
-    .await;
+    let mut answers = gql_floor((o, typical, &hub, &catalog, &principal), row).await;
     answers.truncate(3);
     // Serialisation alone, on the hub's answers: as the server did (a
     // serde_json tree, then bytes) and as it does (straight to bytes).

@@ -1004,10 +1004,8 @@ async fn publish_only(
 ) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     let token = admin_token();
-    let mut stores = vec![("SQLite", None)];
     if sqlite_only {
-        publish_into(&client, &token, o, work, &stores, row).await;
-        return;
+        return publish_into(&client, &token, o, work, &[("SQLite", None)], row).await;
     }
     let (pg_url, pg_name) = {
         let name = format!("mc_bench_pub_{}", std::process::id());
@@ -1018,7 +1016,7 @@ async fn publish_only(
         row("PostgreSQL: products stored", format!("{:.1?}", t.elapsed()));
         (url, name)
     };
-    stores.push(("PostgreSQL", Some(pg_url.as_str())));
+    let stores = [("SQLite", None), ("PostgreSQL", Some(pg_url.as_str()))];
     publish_into(&client, &token, o, work, &stores, row).await;
     if let Ok(admin) = Database::connect(&o.postgres).await {
         let _ = admin

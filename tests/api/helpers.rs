@@ -64,10 +64,7 @@ pub async fn fresh_postgres_url() -> String {
                 let Ok(old) = row.try_get::<String>("", "datname") else {
                     continue;
                 };
-                let owner = old["mc_t_".len()..]
-                    .split_once('_')
-                    .and_then(|(pid, _)| pid.parse().ok());
-                if owner.is_none_or(|pid| !running(pid)) {
+                if left_by_ended_run(old["mc_t_".len()..].split_once('_').map(|(pid, _)| pid)) {
                     let _ = admin
                         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
                         .await;
@@ -103,8 +100,7 @@ pub fn temp_dir() -> PathBuf {
     let root = std::env::temp_dir().join("mesh-catalog-tests");
     SWEPT.call_once(|| {
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-            let owner = entry.file_name().to_str().and_then(|name| name.parse().ok());
-            if owner.is_none_or(|pid| !running(pid)) {
+            if left_by_ended_run(entry.file_name().to_str()) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
@@ -116,10 +112,14 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
-/// Whether process `pid` is running (Linux; elsewhere every process counts
-/// as running, and nothing is swept).
-fn running(pid: u32) -> bool {
-    !cfg!(target_os = "linux") || std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// Whether a test artefact named after process `pid` is a leftover: its
+/// process has ended, or the name carries no process id (Linux; elsewhere
+/// nothing counts as left over).
+fn left_by_ended_run(pid: Option<&str>) -> bool {
+    cfg!(target_os = "linux")
+        && pid
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_none_or(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
