@@ -10,7 +10,8 @@
 //!
 //! For profiling: `BENCH_SLOWEST=1` prints the slowest queries of the mix,
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
-//! under `perf record`), `BENCH_ONLY_BUILD=1` after the index build, with
+//! under `perf record`), `BENCH_COMPARE=1` times each query of the mix on
+//! one thread against the floor (per kind of query), `BENCH_ONLY_BUILD=1` after the index build, with
 //! its stages timed one by one (`search::profile`) and the raw-tantivy
 //! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
 //! generated catalog, through the real server, on SQLite and PostgreSQL
@@ -1160,6 +1161,10 @@ async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query
 /// A result list: 20 hits with their names, scores and matched fields.
 const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
   totalCount edges { node { score matchedFields product { qualifiedName } } } } }";
+/// The transport's floor: HTTP, authentication, GraphQL parsing and
+/// execution and the load generator, with nothing to compute (the search's
+/// variables are sent, and ignored).
+const TRIVIAL: &str = "{ __typename }";
 /// What [`SEARCH`] makes the server compute.
 const EXTRAS: Extras = Extras {
     facets: false,
@@ -1292,11 +1297,80 @@ impl Floor {
     }
 }
 
+/// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
+/// ranking only, against the floor; the mean per kind of query, then the
+/// queries where the two differ most.
+fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
+    const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
+    let reader = Audience::Readers(vec![mesh_catalog::catalog::policy::PUBLIC_READER.to_owned()]);
+    let ranking = Extras {
+        facets: false,
+        highlights: false,
+    };
+    let best = |f: &dyn Fn()| {
+        (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let mut kinds: std::collections::BTreeMap<String, (Duration, Duration, usize)> = Default::default();
+    let mut each = Vec::new();
+    for (i, p) in mix.iter().enumerate() {
+        let search = || index.search(&p.query, &p.filters, &reader, 20, None, ranking).unwrap();
+        let ours = best(&|| {
+            search();
+        });
+        let bare = best(&|| floor.search(p));
+        let filtered = if p.domain.is_some() { " + domain" } else { "" };
+        let kind = kinds.entry(format!("{}{filtered}", KINDS[i % 5])).or_default();
+        (kind.0, kind.1, kind.2) = (kind.0 + ours, kind.1 + bare, kind.2 + 1);
+        each.push((ours.saturating_sub(bare), ours, bare, search().total, &p.query));
+    }
+    println!(
+        "{:<22} {:>4} {:>10} {:>10} {:>6}",
+        "kind", "n", "ours", "floor", "ratio"
+    );
+    for (kind, (ours, bare, n)) in &kinds {
+        let mean = |d: &Duration| ms(*d / *n as u32);
+        println!(
+            "{kind:<22} {n:>4} {:>10} {:>10} {:>5.1}×",
+            mean(ours),
+            mean(bare),
+            ours.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+    each.sort_by_key(|e| std::cmp::Reverse(e.0));
+    println!(
+        "{:>10} {:>10} {:>7}  query (largest differences)",
+        "ours", "floor", "total"
+    );
+    for (_, ours, bare, total, query) in each.iter().take(15) {
+        println!("{:>10} {:>10} {total:>7}  {query}", ms(*ours), ms(*bare));
+    }
+}
+
 /// The query mix searched in-process by `clients` threads: through
 /// [`SearchIndex::search`] as a reader of public products, or at the floor.
 fn floor_load(floor: &Arc<Floor>, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) -> (Latencies, f64) {
     let (floor, mix) = (floor.clone(), mix.clone());
     load_threads(clients, seconds, Arc::new(move |i| floor.search(&mix[i % mix.len()])))
+}
+
+/// Waits (at most 5 minutes) until this process is idle: less than a tenth
+/// of a core used over a second, i.e. no background merge running.
+fn settle() {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        let before = process_cpu();
+        std::thread::sleep(Duration::from_secs(1));
+        if process_cpu().saturating_sub(before) < Duration::from_millis(100) {
+            return;
+        }
+    }
 }
 
 /// The query mix sent as `query` to the server by `o.clients` clients.
@@ -1404,8 +1478,8 @@ async fn main() {
         "index size on disk",
         format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
     );
-    drop(indexer);
     if only_build {
+        drop(indexer);
         let after = rss_kib(std::process::id());
         row(
             "benchmark RSS before the build / peak during it",
@@ -1419,6 +1493,16 @@ async fn main() {
         let _ = std::fs::remove_dir_all(&work);
         return;
     }
+
+    // What a server searches once its start-up is over: the build's
+    // segments merged in the background (the indexer's writer does it).
+    let t = Instant::now();
+    settle();
+    row(
+        "background merges after the build: time; segments searched",
+        format!("{:.1?}; {}", t.elapsed(), index.segments()),
+    );
+    drop(indexer);
 
     // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));
@@ -1447,7 +1531,11 @@ async fn main() {
     };
     let (rank_l, rank_qps) = in_process(&index, &mix, ranking, o.clients, o.seconds);
     let floor = Arc::new(Floor::open(&index_dir));
+    if std::env::var_os("BENCH_COMPARE").is_some() {
+        compare_with_floor(&index, &floor, &mix);
+    }
     let (floor_l, floor_qps) = floor_load(&floor, &mix, o.clients, o.seconds);
+    let (floor1, _) = floor_load(&floor, &mix, 1, o.seconds);
     drop(floor);
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
         println!(
@@ -1503,6 +1591,8 @@ async fn main() {
     let started_in = server_started.elapsed();
     let (http, http_qps) = over_http(&client, &url, &mix, SEARCH, o.clients, o.seconds).await;
     let (http1, _) = over_http(&client, &url, &mix, SEARCH, 1, o.seconds).await;
+    let (transport, transport_qps) = over_http(&client, &url, &mix, TRIVIAL, o.clients, o.seconds).await;
+    let (transport1, _) = over_http(&client, &url, &mix, TRIVIAL, 1, o.seconds).await;
     let (http_page, http_page_qps) = over_http(&client, &url, &mix, SEARCH_PAGE, o.clients, o.seconds).await;
     let mut http_suggest = Latencies::default();
     for i in 0..500 {
@@ -1570,6 +1660,33 @@ async fn main() {
     );
     row("floor: throughput", format!("{floor_qps:.0} queries/s"));
     row(
+        "floor: raw tantivy top-20, 1 thread: p50 / p99",
+        format!("{} / {}", ms(floor1.quantile(0.5)), ms(floor1.quantile(0.99))),
+    );
+    row(
+        &format!(
+            "floor: the transport alone (`{{ __typename }}` over HTTP), {} clients: throughput, p50 / p99",
+            o.clients
+        ),
+        format!(
+            "{transport_qps:.0} queries/s, {} / {}",
+            ms(transport.quantile(0.5)),
+            ms(transport.quantile(0.99))
+        ),
+    );
+    row(
+        "floor: the transport alone, 1 client: p50 / p99",
+        format!("{} / {}", ms(transport1.quantile(0.5)), ms(transport1.quantile(0.99))),
+    );
+    // Both saturate the same cores, so their CPU per query adds up: a
+    // search over HTTP can go no faster than the engine and the transport
+    // each at their floor, one after the other.
+    let ceiling = 1.0 / (1.0 / floor_qps + 1.0 / transport_qps);
+    row(
+        "ceiling over HTTP: 1 / (1 / floor + 1 / transport)",
+        format!("{ceiling:.0} queries/s"),
+    );
+    row(
         &format!(
             "in-process ranking only (no highlights), {} threads: p50 / p99",
             o.clients
@@ -1613,8 +1730,8 @@ async fn main() {
         format!("{pg_qps:.0} queries/s (load + GIN build {pg_load:.1?})"),
     );
     row(
-        "throughput ratio GraphQL / PostgreSQL",
-        format!("{:.1}×", http_qps / pg_qps),
+        "throughput ratio GraphQL / PostgreSQL; the ceiling / PostgreSQL",
+        format!("{:.1}×; {:.1}×", http_qps / pg_qps, ceiling / pg_qps),
     );
     row(
         "p99 ratio GraphQL / in-process",

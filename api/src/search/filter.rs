@@ -3,7 +3,8 @@
 //! per (segment, filter) and cached. A segment's documents never change
 //! (deletions are checked apart, from its alive bitset), so a cached set
 //! stays right until the segment is merged away; a search then costs one
-//! bit test per candidate instead of a boolean query rebuilt every time.
+//! bit test per candidate instead of a boolean query rebuilt every time,
+//! or, when the set is selective, skips straight to allowed documents.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -192,7 +193,28 @@ impl FilterCache {
     }
 }
 
+/// A restriction allowing at most this share of the documents is
+/// intersected with the text query (see [`Allowed::is_selective`]).
+const SELECTIVE: f64 = 0.25;
+
 impl Allowed<'_> {
+    /// Whether few enough documents are allowed that the search should visit
+    /// only them: the restriction intersected with the text query (its
+    /// postings skipped past what is not allowed) rather than checked on
+    /// each match. A broad restriction (an audience that sees most of the
+    /// catalog) is checked per match instead, which keeps block-max WAND for
+    /// queries of one word.
+    pub fn is_selective(&self) -> bool {
+        let allowed: usize = self.sets.iter().map(|s| s.len()).sum();
+        let docs: u64 = self
+            .searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.max_doc()))
+            .sum();
+        (allowed as f64) <= SELECTIVE * docs as f64
+    }
+
     /// Whether `doc` of segment `ord` is allowed and not deleted.
     #[inline]
     pub fn admits(&self, ord: usize, alive: Option<&tantivy::fastfield::AliveBitSet>, doc: DocId) -> bool {

@@ -212,7 +212,14 @@ impl SearchIndex {
 
     fn with_reader(index: Index, fields: Fields) -> Result<Self, SearchError> {
         register_analyzers(&index);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        // The indexer makes each of its commits visible at once (`reload`);
+        // the policy's watch on the index's meta file also picks up what the
+        // writer's background merges commit, so that searches stop visiting
+        // (and keeping on disk) segments merged away.
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let permits = tokio::sync::Semaphore::new(cores);
         let inner = Arc::new(Inner {

@@ -12,7 +12,7 @@ use std::collections::BinaryHeap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{EnableScoring, Query};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader};
 
 use super::filter::Allowed;
@@ -132,6 +132,20 @@ pub fn top_k(
     k: usize,
     facets: bool,
 ) -> Result<Ranked, SearchError> {
+    // A selective restriction (a filter) as a required clause that scores
+    // nothing: only allowed documents are scored, with the same scores.
+    // Not when counting facets, which visit every match anyway: measured,
+    // the intersection made the search page 7 % slower in-process.
+    let restricted;
+    let query = if !facets && allowed.is_selective() {
+        restricted = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (Occur::Must, Box::new(BoostQuery::new(Box::new(allowed.query()), 0.0))),
+        ]);
+        &restricted as &dyn Query
+    } else {
+        query
+    };
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut top = Top {
         k: k.max(1),

@@ -343,3 +343,79 @@ fn a_commit_of_changed_products_writes_one_segment() {
     index.reload().unwrap();
     assert_eq!((index.segments(), index.len()), (2, docs.len() as u64));
 }
+
+#[test]
+fn a_selective_filter_ranks_as_the_unfiltered_search_does() {
+    // 8 domains: one of them is an eighth of the catalog, so a filter on it
+    // is intersected with the text query instead of checked per match.
+    const WORDS: [&str; 6] = ["customer", "invoice", "region", "device", "refund", "session"];
+    let products: Vec<Product> = (0..480)
+        .map(|i| {
+            let (a, b) = (WORDS[i % 6], WORDS[(i / 6) % 6]);
+            Product {
+                quality: (i % 100) as f64,
+                subscribers: (i % 13) as u64,
+                ..product(
+                    Box::leak(format!("d{}.{a}-{b}-{i}", i % 8).into_boxed_str()),
+                    "data-team",
+                    Box::leak(format!("The {a} feed of {b} events, number {i}.").into_boxed_str()),
+                    Box::leak(
+                        vec![
+                            &*Box::leak(format!("{a}_{b}_id").into_boxed_str()),
+                            &*Box::leak(format!("{b}Region").into_boxed_str()),
+                        ]
+                        .into_boxed_slice(),
+                    ),
+                )
+            }
+        })
+        .collect();
+    let index = index(&products);
+    let ranking = Extras {
+        facets: false,
+        highlights: false,
+    };
+    let in_d3 = SearchFilters {
+        domains: vec!["d3".to_owned()],
+        ..Default::default()
+    };
+    let searcher = index.searcher();
+    let filter = Filter {
+        filters: &in_d3,
+        audience: &Audience::All,
+    };
+    let allowed = index
+        .inner
+        .filters
+        .allowed(&searcher, &index.inner.fields, filter)
+        .unwrap();
+    assert!(allowed.is_selective());
+    for query in [
+        "customer",
+        "invoice refund",
+        "customer_region_id",
+        "refundRegion",
+        "custmer",
+        "devi",
+    ] {
+        let hits = |filters: &SearchFilters| {
+            index
+                .search(query, filters, &Audience::All, 100, None, ranking)
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| (h.qualified_name, h.score))
+                .collect::<Vec<_>>()
+        };
+        let everywhere: Vec<_> = hits(&SearchFilters::default())
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("d3."))
+            .collect();
+        let filtered = hits(&in_d3);
+        assert!(!filtered.is_empty(), "{query}");
+        // Every match of the domain is within the unfiltered first 100 for
+        // these queries only if there are few enough; compare what both hold.
+        let n = filtered.len().min(everywhere.len());
+        assert_eq!(filtered[..n], everywhere[..n], "{query}");
+    }
+}
