@@ -190,6 +190,20 @@ pub fn joined(identifier: &str) -> String {
         .collect()
 }
 
+/// Each pair of consecutive words, as one term: `a b`.
+pub fn word_pairs(words: &[String]) -> impl Iterator<Item = String> + '_ {
+    words.windows(2).map(|pair| format!("{} {}", pair[0], pair[1]))
+}
+
+/// The words of `text` as the identifier analyzer makes them, with an
+/// analyzer kept per thread (document building calls this per field path).
+pub fn ident_words(text: &str) -> Vec<String> {
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(ident_analyzer());
+    }
+    ANALYZER.with(|a| analyze(&mut a.borrow_mut(), text).into_iter().map(|w| w.text).collect())
+}
+
 /// Whether `identifier` is `word` once [`joined`] (without allocating:
 /// highlighting asks this of every identifier of a hit's text).
 pub fn joins_to(identifier: &str, word: &str) -> bool {

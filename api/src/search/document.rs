@@ -16,7 +16,7 @@ use crate::store::entities::{
     team,
 };
 
-use super::analysis::joined;
+use super::analysis::{ident_words, joined, word_pairs};
 use super::fields::Fields;
 use super::SearchError;
 
@@ -76,6 +76,9 @@ impl ProductDoc {
                 .unwrap_or(&field.path);
             doc.add_text(f.field_names, leaf.to_lowercase());
             doc.add_text(f.field_joined, joined(leaf));
+            for pair in word_pairs(&ident_words(&field.path)) {
+                doc.add_text(f.field_pairs, pair);
+            }
         }
         let docs: Vec<String> = self
             .fields

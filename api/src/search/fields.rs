@@ -11,7 +11,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 8;
+pub const LAYOUT_VERSION: u32 = 9;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -31,6 +31,12 @@ pub struct Fields {
     /// Leaf field names as one word ([`super::analysis::joined`]), for a
     /// field name typed without its separators or capitals.
     pub field_joined: Field,
+    /// Each pair of consecutive words of a field path as one term
+    /// ([`super::analysis::word_pairs`]): a query's words in sequence match
+    /// a path (`user ip` → `userIpAddress`) as a term lookup, without
+    /// reading positions (a phrase query over every path was 45 % of the
+    /// time of such queries), and never across two paths.
+    pub field_pairs: Field,
     pub domain_text: Field,
     pub owner_text: Field,
     /// The owner team's name as one word ([`super::analysis::joined`]):
@@ -93,6 +99,7 @@ pub fn schema() -> (Schema, Fields) {
         fields: b.add_text_field("fields", text(IDENT, true)),
         field_names: b.add_text_field("field_names", STRING),
         field_joined: b.add_text_field("field_joined", whole_value()),
+        field_pairs: b.add_text_field("field_pairs", whole_value()),
         domain_text: b.add_text_field("domain_text", text(IDENT, true)),
         owner_text: b.add_text_field("owner_text", text(IDENT, true)),
         owner_joined: b.add_text_field("owner_joined", whole_value()),

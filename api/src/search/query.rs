@@ -11,7 +11,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::analysis::{
-    analyze, edit_distance, ident_analyzer, joined, joins_to, prose_analyzer, split_words, typo_budget,
+    analyze, edit_distance, ident_analyzer, joined, joins_to, prose_analyzer, split_words, typo_budget, word_pairs,
 };
 use super::fields::Fields;
 
@@ -186,10 +186,12 @@ pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> 
     let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::new(per_word)) as Box<dyn Query>)];
     clauses.extend(whole);
     // Words in sequence: a multi-word name, or an identifier split into
-    // words (`userIPAddress` → `user ip address`) matching a field path.
-    for (field, boost) in [(f.name, NAME_PHRASE), (f.fields, FIELD_PHRASE)] {
-        let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(field, w)).collect());
-        clauses.push((Occur::Should, boosted(Box::new(phrase), boost)));
+    // words (`userIPAddress` → `user ip address`) matching a field path,
+    // pair by pair.
+    let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(f.name, w)).collect());
+    clauses.push((Occur::Should, boosted(Box::new(phrase), NAME_PHRASE)));
+    for pair in word_pairs(&words.plain) {
+        clauses.push((Occur::Should, term_query(f.field_pairs, &pair, FIELD_PHRASE)));
     }
     Box::new(BooleanQuery::new(clauses))
 }

@@ -419,3 +419,31 @@ fn a_selective_filter_ranks_as_the_unfiltered_search_does() {
         assert_eq!(filtered[..n], everywhere[..n], "{query}");
     }
 }
+
+#[test]
+fn words_in_sequence_rank_the_field_path_that_has_them_in_that_order() {
+    let mut products = catalog();
+    // The devices' fields hold both words in fewer tokens (BM25 favours
+    // them), but only the sessions' hold them in sequence.
+    let sessions: &[&str] = &["clientIpAddress", "session_start_time", "user_agent_string"];
+    products.push(product("net.sessions", "net-team", "Client sessions.", sessions));
+    products.push(product(
+        "net.devices",
+        "net-team",
+        "Known devices.",
+        &["ip_version", "mac_address"],
+    ));
+    let index = index(&products);
+    let hits = names(&index, "ip address");
+    assert_eq!(hits.first().map(String::as_str), Some("net.sessions"), "{hits:?}");
+    // Never across two paths: `version mac` is the end of one of the
+    // devices' paths and the start of the next.
+    let score = |q: &str, name: &str| {
+        page(&index, q, 10, false)
+            .hits
+            .into_iter()
+            .find(|h| h.qualified_name == name)
+            .map(|h| h.score)
+    };
+    assert!(score("version mac", "net.devices") < score("ip version", "net.devices"));
+}
