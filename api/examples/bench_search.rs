@@ -599,6 +599,11 @@ fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
 struct Latencies(Vec<Duration>);
 
 impl Latencies {
+    /// `p50 / p99`, in milliseconds.
+    fn p50_p99(&self) -> String {
+        format!("{} / {}", ms(self.quantile(0.5)), ms(self.quantile(0.99)))
+    }
+
     fn quantile(&self, q: f64) -> Duration {
         let mut v = self.0.clone();
         v.sort();
@@ -1072,7 +1077,7 @@ async fn publish_into(
         );
         row(
             &format!("{what}: publish → searchable (100 publishes): p50 / p99"),
-            format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
+            fresh.p50_p99(),
         );
         row(
             &format!("{what}: publishes over HTTP, 4 clients: throughput, p50 / p99"),
@@ -1635,34 +1640,25 @@ async fn main() {
 
     row(
         &format!("GraphQL search over HTTP, {} clients: p50 / p99", o.clients),
-        format!("{} / {}", ms(http.quantile(0.5)), ms(http.quantile(0.99))),
+        http.p50_p99(),
     );
     row(
         "GraphQL search over HTTP: throughput",
         format!("{http_qps:.0} queries/s"),
     );
-    row(
-        "GraphQL search over HTTP, 1 client: p50 / p99",
-        format!("{} / {}", ms(http1.quantile(0.5)), ms(http1.quantile(0.99))),
-    );
+    row("GraphQL search over HTTP, 1 client: p50 / p99", http1.p50_p99());
     row(
         &format!("in-process search, {} threads: p50 / p99", o.clients),
-        format!("{} / {}", ms(raw.quantile(0.5)), ms(raw.quantile(0.99))),
+        raw.p50_p99(),
     );
     row("in-process search: throughput", format!("{raw_qps:.0} queries/s"));
-    row(
-        "in-process search, 1 thread: p50 / p99",
-        format!("{} / {}", ms(raw1.quantile(0.5)), ms(raw1.quantile(0.99))),
-    );
+    row("in-process search, 1 thread: p50 / p99", raw1.p50_p99());
     row(
         &format!("floor: raw tantivy top-20, {} threads: p50 / p99", o.clients),
-        format!("{} / {}", ms(floor_l.quantile(0.5)), ms(floor_l.quantile(0.99))),
+        floor_l.p50_p99(),
     );
     row("floor: throughput", format!("{floor_qps:.0} queries/s"));
-    row(
-        "floor: raw tantivy top-20, 1 thread: p50 / p99",
-        format!("{} / {}", ms(floor1.quantile(0.5)), ms(floor1.quantile(0.99))),
-    );
+    row("floor: raw tantivy top-20, 1 thread: p50 / p99", floor1.p50_p99());
     row(
         &format!(
             "floor: the transport alone (`{{ __typename }}` over HTTP), {} clients: throughput, p50 / p99",
@@ -1674,10 +1670,7 @@ async fn main() {
             ms(transport.quantile(0.99))
         ),
     );
-    row(
-        "floor: the transport alone, 1 client: p50 / p99",
-        format!("{} / {}", ms(transport1.quantile(0.5)), ms(transport1.quantile(0.99))),
-    );
+    row("floor: the transport alone, 1 client: p50 / p99", transport1.p50_p99());
     // Both saturate the same cores, so their CPU per query adds up: a
     // search over HTTP can go no faster than the engine and the transport
     // each at their floor, one after the other.
@@ -1691,7 +1684,7 @@ async fn main() {
             "in-process ranking only (no highlights), {} threads: p50 / p99",
             o.clients
         ),
-        format!("{} / {}", ms(rank_l.quantile(0.5)), ms(rank_l.quantile(0.99))),
+        rank_l.p50_p99(),
     );
     row(
         "in-process ranking only: throughput",
@@ -1707,23 +1700,20 @@ async fn main() {
     );
     row(
         "search page (+ highlights, facets) over HTTP: p50 / p99",
-        format!("{} / {}", ms(http_page.quantile(0.5)), ms(http_page.quantile(0.99))),
+        http_page.p50_p99(),
     );
     row(
         "search page over HTTP: throughput",
         format!("{http_page_qps:.0} queries/s"),
     );
-    row(
-        "search page in-process: p50 / p99",
-        format!("{} / {}", ms(raw_all.quantile(0.5)), ms(raw_all.quantile(0.99))),
-    );
+    row("search page in-process: p50 / p99", raw_all.p50_p99());
     row(
         "search page in-process: throughput",
         format!("{raw_all_qps:.0} queries/s"),
     );
     row(
         &format!("PostgreSQL FTS, {} clients: p50 / p99", o.clients),
-        format!("{} / {}", ms(pgl.quantile(0.5)), ms(pgl.quantile(0.99))),
+        pgl.p50_p99(),
     );
     row(
         "PostgreSQL FTS: throughput",
@@ -1740,22 +1730,9 @@ async fn main() {
             http.quantile(0.99).as_secs_f64() / raw.quantile(0.99).as_secs_f64()
         ),
     );
-    row(
-        "suggest in-process: p50 / p99",
-        format!("{} / {}", ms(suggest.quantile(0.5)), ms(suggest.quantile(0.99))),
-    );
-    row(
-        "suggest over HTTP (1 client): p50 / p99",
-        format!(
-            "{} / {}",
-            ms(http_suggest.quantile(0.5)),
-            ms(http_suggest.quantile(0.99))
-        ),
-    );
-    row(
-        "publish → searchable (100 publishes): p50 / p99",
-        format!("{} / {}", ms(fresh.quantile(0.5)), ms(fresh.quantile(0.99))),
-    );
+    row("suggest in-process: p50 / p99", suggest.p50_p99());
+    row("suggest over HTTP (1 client): p50 / p99", http_suggest.p50_p99());
+    row("publish → searchable (100 publishes): p50 / p99", fresh.p50_p99());
     row(
         "publishes over HTTP, 4 clients (no broker): throughput, p99",
         format!("{:.0} /s, {}", publishes.1, ms(publishes.0.quantile(0.99))),
