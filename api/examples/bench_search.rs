@@ -1238,14 +1238,11 @@ impl Floor {
     }
 
     fn search(&self, probe: &Probe) {
-        use mesh_catalog::search::analysis::{analyze, ident_analyzer, prose_analyzer, typo_budget};
+        use mesh_catalog::search::analysis::{analyze, ident_words, prose_analyzer, typo_budget};
         use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
         use tantivy::schema::IndexRecordOption;
         use tantivy::Term;
-        let plain: Vec<String> = analyze(&mut ident_analyzer(), &probe.query)
-            .into_iter()
-            .map(|w| w.text)
-            .collect();
+        let plain: Vec<String> = ident_words(&probe.query);
         let stemmed: Vec<String> = analyze(&mut prose_analyzer(), &probe.query)
             .into_iter()
             .map(|w| w.text)

@@ -39,7 +39,7 @@ pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
 pub use rank::TRACK_TOTAL;
 pub use verify::{differences, Difference};
 
-use analysis::{analyze, ident_analyzer};
+use analysis::ident_words;
 use fields::{register_analyzers, Fields};
 use filter::{Allowed, Filter, FilterCache};
 use query::{build, explain, FacetCollector, QueryWords};
@@ -467,10 +467,7 @@ impl SearchIndex {
         let f = &self.inner.fields;
         let searcher = self.searcher();
         let allowed = self.allowed(&searcher, &SearchFilters::default(), audience)?;
-        let words: Vec<String> = analyze(&mut ident_analyzer(), prefix)
-            .into_iter()
-            .map(|w| w.text)
-            .collect();
+        let words: Vec<String> = ident_words(prefix);
         let mut out = Vec::new();
         if let Some((last, rest)) = words.split_last() {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = rest

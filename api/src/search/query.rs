@@ -11,7 +11,8 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::analysis::{
-    analyze, edit_distance, ident_analyzer, joined, joins_to, prose_analyzer, split_words, typo_budget, word_pairs,
+    analyze, edit_distance, ident_analyzer, ident_words, joined, joins_to, prose_analyzer, split_words, typo_budget,
+    word_pairs,
 };
 use super::fields::Fields;
 
@@ -67,10 +68,7 @@ pub struct QueryWords {
 
 impl QueryWords {
     pub fn parse(query: &str) -> Self {
-        let plain: Vec<String> = analyze(&mut ident_analyzer(), query)
-            .into_iter()
-            .map(|w| w.text)
-            .collect();
+        let plain: Vec<String> = ident_words(query);
         let stemmed: Vec<String> = analyze(&mut prose_analyzer(), query)
             .into_iter()
             .map(|w| w.text)
