@@ -16,6 +16,8 @@
 //! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
 //! generated catalog, through the real server, on SQLite and PostgreSQL
 //! (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only, without a broker).
+//! `BENCH_ONLY_HTTP=seconds` runs only the GraphQL search over HTTP, for
+//! that long, and prints the server's process id (to attach `perf`).
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
 
 mod common;
@@ -1319,28 +1321,32 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
             .min()
             .unwrap_or_default()
     };
-    let mut kinds: std::collections::BTreeMap<String, (Duration, Duration, usize)> = Default::default();
+    let mut kinds: std::collections::BTreeMap<String, (Duration, Duration, Duration, usize)> = Default::default();
     let mut each = Vec::new();
     for (i, p) in mix.iter().enumerate() {
-        let search = || index.search(&p.query, &p.filters, &reader, 20, None, ranking).unwrap();
+        let search = |extras| index.search(&p.query, &p.filters, &reader, 20, None, extras).unwrap();
         let ours = best(&|| {
-            search();
+            search(ranking);
+        });
+        let highlighted = best(&|| {
+            search(EXTRAS);
         });
         let bare = best(&|| floor.search(p));
         let filtered = if p.domain.is_some() { " + domain" } else { "" };
         let kind = kinds.entry(format!("{}{filtered}", KINDS[i % 5])).or_default();
-        (kind.0, kind.1, kind.2) = (kind.0 + ours, kind.1 + bare, kind.2 + 1);
-        each.push((ours.saturating_sub(bare), ours, bare, search().total, &p.query));
+        *kind = (kind.0 + ours, kind.1 + highlighted, kind.2 + bare, kind.3 + 1);
+        each.push((ours.saturating_sub(bare), ours, bare, search(ranking).total, &p.query));
     }
     println!(
-        "{:<22} {:>4} {:>10} {:>10} {:>6}",
-        "kind", "n", "ours", "floor", "ratio"
+        "{:<22} {:>4} {:>10} {:>16} {:>10} {:>6}",
+        "kind", "n", "ours", "+ matched fields", "floor", "ratio"
     );
-    for (kind, (ours, bare, n)) in &kinds {
+    for (kind, (ours, highlighted, bare, n)) in &kinds {
         let mean = |d: &Duration| ms(*d / *n as u32);
         println!(
-            "{kind:<22} {n:>4} {:>10} {:>10} {:>5.1}×",
+            "{kind:<22} {n:>4} {:>10} {:>16} {:>10} {:>5.1}×",
             mean(ours),
+            mean(highlighted),
             mean(bare),
             ours.as_secs_f64() / bare.as_secs_f64()
         );
@@ -1394,6 +1400,26 @@ async fn over_http(
         }
     })
     .await
+}
+
+/// `BENCH_ONLY_HTTP=seconds`: only the GraphQL search over HTTP, for
+/// that long, against a server whose process id is printed (to profile).
+async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = start_server(work, port);
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    wait_serving(&client, &url, Duration::from_secs(120)).await;
+    println!("server pid {}", server.0.id());
+    let (http, qps) = over_http(&client, &url, mix, SEARCH, clients, seconds).await;
+    println!(
+        "GraphQL search over HTTP, {clients} clients: {qps:.0} queries/s, {}",
+        http.p50_p99()
+    );
 }
 
 /// `BENCH_ONLY_BUILD=1`: each stage of the index build timed alone.
@@ -1508,6 +1534,14 @@ async fn main() {
 
     // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));
+    if let Some(seconds) = std::env::var_os("BENCH_ONLY_HTTP") {
+        drop(index);
+        drop(store);
+        let seconds = seconds.to_str().and_then(|s| s.parse().ok()).unwrap_or(o.seconds);
+        http_only(&work, &mix, o.clients, seconds).await;
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
     if std::env::var_os("BENCH_SLOWEST").is_some() {
         let mut timed: Vec<(Duration, String, usize)> = mix
             .iter()

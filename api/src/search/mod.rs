@@ -325,9 +325,19 @@ impl SearchIndex {
                 .collect();
             (ranked, total, true, facets.unwrap_or_default())
         } else {
-            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, extras.facets)?;
+            // Without typo or prefix expansions (every word known), the
+            // query's postings are cheap to count apart, and the ranking
+            // then prunes from its first page.
+            let count = if extras.facets {
+                rank::Count::Facets
+            } else if words.known.iter().all(|k| *k) {
+                rank::Count::Apart
+            } else {
+                rank::Count::Ranking
+            };
+            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, count)?;
             if result.total == 0 && words.plain.len() > 1 {
-                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, extras.facets)?;
+                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, count)?;
             }
             (
                 named(&searcher, &self.inner.values, result.top)?,
@@ -483,7 +493,7 @@ impl SearchIndex {
             let prefix_query = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, last), 0, true);
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
             let query = BooleanQuery::new(clauses);
-            let ranked = rank::top_k(&searcher, &query, &allowed, limit, false)?;
+            let ranked = rank::top_k(&searcher, &query, &allowed, limit, rank::Count::None)?;
             let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
             for (_, name, addr) in named(&searcher, &self.inner.values, ranked.top)? {
                 let doc: TantivyDocument = searcher.doc(addr)?;

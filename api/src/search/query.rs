@@ -11,8 +11,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::analysis::{
-    analyze, edit_distance, ident_analyzer, ident_words, joined, joins_to, prose_analyzer, split_words, typo_budget,
-    word_pairs,
+    analyze, each_word, edit_distance, ident_analyzer, ident_words, joined, prose_analyzer, typo_budget, word_pairs,
 };
 use super::fields::Fields;
 
@@ -364,25 +363,51 @@ fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
     }
 }
 
-/// Byte ranges of the identifiers of `text`: runs of letters, digits, `_`
-/// and `-`, before they are split into words.
-fn identifiers(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut start = None;
-    text.char_indices()
-        .chain(std::iter::once((text.len(), ' ')))
-        .filter_map(
-            move |(i, c)| match (c.is_alphanumeric() || c == '_' || c == '-', start) {
-                (true, None) => {
-                    start = Some(i);
-                    None
+/// The byte ranges of the words of `text` that match, in order. An
+/// identifier typed as one word (`orderid` for `orderId`) is marked whole,
+/// replacing the marks of its words. Identifiers are runs of words joined
+/// by nothing, `_` or `-`, with any `_` or `-` around them. `analyzer` and
+/// `word` are reused between calls.
+fn marks(text: &str, matcher: &Matcher, analyzer: &mut TextAnalyzer, word: &mut String) -> Vec<(usize, usize)> {
+    let joiner = |b: &u8| matches!(b, b'_' | b'-');
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    // The identifier being read, and its words lowercased and joined.
+    let mut identifier: Option<(usize, usize)> = None;
+    let mut key = String::new();
+    let close = |(from, to): (usize, usize), key: &str, hits: &mut Vec<(usize, usize)>| {
+        if matcher.plain.iter().any(|w| w == key) {
+            let to = to + text[to..].bytes().take_while(joiner).count();
+            hits.retain(|&(a, b)| b <= from || a >= to);
+            hits.push((from, to));
+        }
+    };
+    each_word(text, |from, to| {
+        normalize(&text[from..to], analyzer, word);
+        if matcher.matches(word) {
+            hits.push((from, to));
+        }
+        match identifier {
+            Some((start, end)) if text[end..from].bytes().all(|b| joiner(&b)) => identifier = Some((start, to)),
+            previous => {
+                if let Some(previous) = previous {
+                    close(previous, &key, &mut hits);
                 }
-                (false, Some(s)) => {
-                    start = None;
-                    Some((s, i))
-                }
-                _ => None,
-            },
-        )
+                let start = from - text[..from].bytes().rev().take_while(joiner).count();
+                identifier = Some((start, to));
+                key.clear();
+            }
+        }
+        if text[from..to].is_ascii() {
+            key.push_str(word);
+        } else {
+            key.extend(text[from..to].chars().flat_map(char::to_lowercase));
+        }
+    });
+    if let Some(last) = identifier {
+        close(last, &key, &mut hits);
+    }
+    hits.sort_unstable();
+    hits
 }
 
 /// Finds the query words in each searchable field of a hit; returns the
@@ -412,30 +437,15 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
         if exact_only && text.is_ascii() {
             squashed.clear();
             squashed.extend(
-                text.chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .map(|c| c.to_ascii_lowercase()),
+                text.bytes()
+                    .filter(u8::is_ascii_alphanumeric)
+                    .map(|b| char::from(b.to_ascii_lowercase())),
             );
             if !needles.iter().any(|n| squashed.contains(n)) {
                 continue;
             }
         }
-        let mut hits: Vec<(usize, usize)> = Vec::new();
-        for (from, to) in split_words(text) {
-            normalize(&text[from..to], &mut analyzer, &mut word);
-            if matcher.matches(&word) {
-                hits.push((from, to));
-            }
-        }
-        // An identifier typed as one word (`orderid` for `orderId`) is
-        // marked whole, replacing marks of its words.
-        for (from, to) in identifiers(text) {
-            if words.plain.iter().any(|w| joins_to(&text[from..to], w)) {
-                hits.retain(|&(a, b)| b <= from || a >= to);
-                hits.push((from, to));
-            }
-        }
-        hits.sort_unstable();
+        let hits = marks(text, &matcher, &mut analyzer, &mut word);
         let Some(&(first, _)) = hits.first() else { continue };
         // A window around the first match, on char boundaries.
         let mut start = first.saturating_sub(WINDOW / 3);
@@ -499,6 +509,95 @@ mod tests {
         let h = explain(&words, &[("fields", "trackingNumber number".to_owned())]);
         let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
         assert_eq!(marked, ["trackingNumber", "number"]);
+    }
+
+    /// The marks as highlighting found them before [`marks`] read
+    /// identifiers in the same pass as words: every identifier of the text
+    /// compared with every query word.
+    fn reference_marks(text: &str, words: &QueryWords) -> Vec<(usize, usize)> {
+        let matcher = Matcher {
+            plain: &words.plain,
+            stems: &words.stemmed,
+            known: &words.known,
+        };
+        let (mut analyzer, mut word) = (ident_analyzer(), String::new());
+        let mut hits = Vec::new();
+        each_word(text, |from, to| {
+            normalize(&text[from..to], &mut analyzer, &mut word);
+            if matcher.matches(&word) {
+                hits.push((from, to));
+            }
+        });
+        let mut start = None;
+        let identifiers: Vec<(usize, usize)> = text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+            .filter_map(|(i, c)| match (c.is_alphanumeric() || c == '_' || c == '-', start) {
+                (true, None) => {
+                    start = Some(i);
+                    None
+                }
+                (false, Some(s)) => {
+                    start = None;
+                    Some((s, i))
+                }
+                _ => None,
+            })
+            .collect();
+        for (from, to) in identifiers {
+            if words.plain.iter().any(|w| joined(&text[from..to]) == *w) {
+                hits.retain(|&(a, b)| b <= from || a >= to);
+                hits.push((from, to));
+            }
+        }
+        hits.sort_unstable();
+        hits
+    }
+
+    #[test]
+    fn identifiers_are_marked_as_a_pass_over_each_identifier_marked_them() {
+        let texts = [
+            "shipment.trackingNumber\ncarrier",
+            "tracking_number tracking-number Tracking__Number_ -trackingNumber-",
+            "_order_id, order.id; ORDER_ID orderID orderId2 order-id-",
+            "a.__b b__ c __ -- _-_ x_-y",
+            "Straße_Nummer straßenummer STRASSE ÉvénementId événementid",
+            "userIPAddress user_ip_address IPAddress ip address",
+            "",
+            "order",
+        ];
+        for query in [
+            "trackingnumber",
+            "number trackingnumber",
+            "orderid order",
+            "order id",
+            "b",
+            "xy",
+            "straßenummer",
+            "événementid",
+            "useripaddress ip",
+            "ipaddress",
+            "trakingnumber",
+            "ord",
+        ] {
+            let mut words = QueryWords::parse(query);
+            for known in [false, true] {
+                words.known = vec![known; words.plain.len()];
+                let matcher = Matcher {
+                    plain: &words.plain,
+                    stems: &words.stemmed,
+                    known: &words.known,
+                };
+                let (mut analyzer, mut word) = (ident_analyzer(), String::new());
+                for text in texts {
+                    assert_eq!(
+                        marks(text, &matcher, &mut analyzer, &mut word),
+                        reference_marks(text, &words),
+                        "{query:?} in {text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The ranked part of a search: the best `k` allowed matches by text score
 //! times the product's boosts, with a total exact up to [`TRACK_TOTAL`].
 //!
-//! Boosts are bounded ([`MAX_BOOST`]), so once the total stops being
-//! tracked the engine may skip every match whose text score, boosted at
-//! most, could not enter the top `k` (block-max WAND for a word's union of
-//! fields): a common word no longer costs a pass over half the catalog.
-//! The ranking is exactly that of scoring every match.
+//! Boosts are bounded ([`max_boost`]), so once the total is no longer
+//! counted by the ranking pass the engine may skip every match whose text
+//! score, boosted at most, could not enter the top `k` (block-max WAND for
+//! a word's union of fields): a common word no longer costs a pass over
+//! half the catalog. The ranking is exactly that of scoring every match.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query};
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader};
+use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
 use super::filter::Allowed;
 use super::query::{FacetCollector, Facets};
@@ -94,16 +94,44 @@ impl Ord for Candidate {
     }
 }
 
+/// How a ranking counts the matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Every match, with the facets: no pruning.
+    Facets,
+    /// In the ranking pass, up to [`TRACK_TOTAL`]; pruning starts after.
+    /// For queries with typo or prefix expansions, which a counting pass of
+    /// their own would expand again.
+    Ranking,
+    /// Apart, first: the documents of the postings without their scores,
+    /// up to [`TRACK_TOTAL`]; then the ranking prunes from its first full
+    /// page. For queries of exact terms, whose postings are cheap to walk.
+    Apart,
+    /// Not at all (typeahead): pruning from the first full page; the
+    /// total is then only the matches the ranking visited (not exact).
+    None,
+}
+
 struct Top {
     k: usize,
     heap: BinaryHeap<Reverse<Candidate>>,
     count: usize,
+    /// [`max_boost`], computed once.
+    max_boost: Score,
+    /// Whether the ranking pass counts up to [`TRACK_TOTAL`] before it prunes.
+    counting: bool,
 }
 
 impl Top {
-    fn push(&mut self, score: Score, addr: DocAddress) {
+    /// Counts a match of text score `text` and keeps it if its boosted
+    /// score enters the top k; the boosts are read only if the text score,
+    /// boosted at most, could.
+    fn push(&mut self, text: Score, boosted: impl FnOnce(Score) -> Score, addr: DocAddress) {
         self.count += 1;
-        let candidate = Candidate(score, Reverse(addr));
+        if self.heap.len() == self.k && self.heap.peek().is_some_and(|worst| text * self.max_boost < worst.0 .0) {
+            return;
+        }
+        let candidate = Candidate(boosted(text), Reverse(addr));
         if self.heap.len() < self.k {
             self.heap.push(Reverse(candidate));
         } else if let Some(mut worst) = self.heap.peek_mut() {
@@ -117,21 +145,47 @@ impl Top {
     /// still counted or the heap not full.
     fn threshold(&self) -> Score {
         match self.heap.peek() {
-            Some(worst) if self.count > TRACK_TOTAL && self.heap.len() == self.k => worst.0 .0 / max_boost(),
+            Some(worst) if (!self.counting || self.count > TRACK_TOTAL) && self.heap.len() == self.k => {
+                worst.0 .0 / self.max_boost
+            }
             _ => Score::MIN,
         }
     }
 }
 
+/// The allowed matches of `query`, counted up to one past [`TRACK_TOTAL`]
+/// without scoring them.
+fn count_apart(searcher: &Searcher, query: &dyn Query, allowed: &Allowed) -> Result<usize, SearchError> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut count = 0;
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let alive = segment.alive_bitset();
+        let mut docs = weight.scorer(segment, 1.0)?;
+        let mut doc = docs.doc();
+        while doc != TERMINATED {
+            if allowed.admits(ord, alive, doc) {
+                count += 1;
+                if count > TRACK_TOTAL {
+                    return Ok(count);
+                }
+            }
+            doc = docs.advance();
+        }
+    }
+    Ok(count)
+}
+
 /// Runs `query` over the allowed documents: the `k` best by boosted score,
-/// and the facets (exact, over every match) when asked for.
+/// the total as `count` says, and the facets (exact, over every match)
+/// when counted with them.
 pub fn top_k(
     searcher: &Searcher,
     query: &dyn Query,
     allowed: &Allowed,
     k: usize,
-    facets: bool,
+    count: Count,
 ) -> Result<Ranked, SearchError> {
+    let facets = count == Count::Facets;
     // A selective restriction (a filter) as a required clause that scores
     // nothing: only allowed documents are scored, with the same scores.
     // Not when counting facets, which visit every match anyway: measured,
@@ -146,11 +200,25 @@ pub fn top_k(
     } else {
         query
     };
+    let apart = match count {
+        Count::Apart => Some(count_apart(searcher, query, allowed)?),
+        _ => None,
+    };
+    if apart == Some(0) {
+        return Ok(Ranked {
+            top: Vec::new(),
+            total: 0,
+            exact: true,
+            facets: Facets::default(),
+        });
+    }
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut top = Top {
         k: k.max(1),
         heap: BinaryHeap::with_capacity(k + 1),
         count: 0,
+        max_boost: max_boost(),
+        counting: matches!(count, Count::Facets | Count::Ranking),
     };
     let mut fruits = Vec::new();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -163,21 +231,22 @@ pub fn top_k(
             weight.for_each(segment, &mut |doc, score| {
                 if allowed.admits(ord, alive, doc) {
                     counter.collect(doc, score);
-                    top.push(boosts.apply(doc, score), address(doc));
+                    top.push(score, |score| boosts.apply(doc, score), address(doc));
                 }
             })?;
             fruits.push(counter.harvest());
         } else {
             weight.for_each_pruning(top.threshold(), segment, &mut |doc, score| {
                 if allowed.admits(ord, alive, doc) {
-                    top.push(boosts.apply(doc, score), address(doc));
+                    top.push(score, |score| boosts.apply(doc, score), address(doc));
                 }
                 top.threshold()
             })?;
         }
     }
-    let exact = facets || top.count <= TRACK_TOTAL;
-    let total = if exact { top.count } else { TRACK_TOTAL };
+    let matches = apart.unwrap_or(top.count);
+    let exact = facets || (count != Count::None && matches <= TRACK_TOTAL);
+    let total = if facets { matches } else { matches.min(TRACK_TOTAL) };
     let mut ranked: Vec<(Score, DocAddress)> = top
         .heap
         .into_iter()

@@ -319,10 +319,20 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
             .collect::<Vec<_>>()
     };
     assert_eq!(order(&pruned), order(&full));
-    // Under the bound: exact.
-    let few = page(&index, "item-7", 20, false);
-    assert!(few.total_exact);
-    assert!(few.total > 0 && few.total < TRACK_TOTAL);
+    // A misspelt word: counted by the ranking pass (not apart), same
+    // bound, same ranking.
+    let typo = page(&index, "commom", 20, false);
+    assert_eq!((typo.total, typo.total_exact), (TRACK_TOTAL, false));
+    assert_eq!(order(&typo), order(&page(&index, "commom", 20, true)));
+    // Under the bound: exact, counted apart or with the ranking.
+    for query in ["item-7", "itme-7"] {
+        let few = page(&index, query, 20, false);
+        let full = page(&index, query, 20, true);
+        assert!(few.total_exact, "{query}");
+        assert!(few.total > 0 && few.total < TRACK_TOTAL, "{query}");
+        assert_eq!(few.total, full.total, "{query}");
+        assert_eq!(order(&few), order(&full), "{query}");
+    }
 }
 
 #[test]
