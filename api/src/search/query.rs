@@ -320,7 +320,15 @@ struct Matcher<'a> {
     known: &'a [bool],
 }
 
-impl Matcher<'_> {
+impl<'a> Matcher<'a> {
+    fn of(words: &'a QueryWords) -> Self {
+        Self {
+            plain: &words.plain,
+            stems: &words.stemmed,
+            known: &words.known,
+        }
+    }
+
     /// Does a stored word (already lowercased and folded) match: equal to a
     /// query word, within the typo budget of a word the index does not
     /// know, sharing its stem (`refunded` for `refunds`), or extending the
@@ -414,11 +422,7 @@ fn marks(text: &str, matcher: &Matcher, analyzer: &mut TextAnalyzer, word: &mut 
 /// highlights in ranking order of the fields.
 pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Highlight> {
     const WINDOW: usize = 160;
-    let matcher = Matcher {
-        plain: &words.plain,
-        stems: &words.stemmed,
-        known: &words.known,
-    };
+    let matcher = Matcher::of(words);
     // Without typo matching, a field can only match if, lowercased and
     // without separators, it contains a query word or stem: most fields of
     // a hit do not, and this check costs far less than splitting them.
@@ -515,11 +519,7 @@ mod tests {
     /// identifiers in the same pass as words: every identifier of the text
     /// compared with every query word.
     fn reference_marks(text: &str, words: &QueryWords) -> Vec<(usize, usize)> {
-        let matcher = Matcher {
-            plain: &words.plain,
-            stems: &words.stemmed,
-            known: &words.known,
-        };
+        let matcher = Matcher::of(&words);
         let (mut analyzer, mut word) = (ident_analyzer(), String::new());
         let mut hits = Vec::new();
         each_word(text, |from, to| {
@@ -583,11 +583,7 @@ mod tests {
             let mut words = QueryWords::parse(query);
             for known in [false, true] {
                 words.known = vec![known; words.plain.len()];
-                let matcher = Matcher {
-                    plain: &words.plain,
-                    stems: &words.stemmed,
-                    known: &words.known,
-                };
+                let matcher = Matcher::of(&words);
                 let (mut analyzer, mut word) = (ident_analyzer(), String::new());
                 for text in texts {
                     assert_eq!(
