@@ -519,7 +519,7 @@ mod tests {
     /// identifiers in the same pass as words: every identifier of the text
     /// compared with every query word.
     fn reference_marks(text: &str, words: &QueryWords) -> Vec<(usize, usize)> {
-        let matcher = Matcher::of(&words);
+        let matcher = Matcher::of(words);
         let (mut analyzer, mut word) = (ident_analyzer(), String::new());
         let mut hits = Vec::new();
         each_word(text, |from, to| {
