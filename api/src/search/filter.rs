@@ -215,6 +215,12 @@ impl Allowed<'_> {
         (allowed as f64) <= SELECTIVE * docs as f64
     }
 
+    /// The share of segment `ord`'s documents that is allowed.
+    pub fn share(&self, ord: usize) -> f64 {
+        let set = &self.sets[ord];
+        set.len() as f64 / f64::from(set.max_value().max(1))
+    }
+
     /// Whether `doc` of segment `ord` is allowed and not deleted.
     #[inline]
     pub fn admits(&self, ord: usize, alive: Option<&tantivy::fastfield::AliveBitSet>, doc: DocId) -> bool {

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::index::SegmentId;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::store::Compressor;
 use tantivy::{
     DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, SegmentReader,
@@ -325,12 +325,12 @@ impl SearchIndex {
                 .collect();
             (ranked, total, true, facets.unwrap_or_default())
         } else {
-            // Without typo or prefix expansions (every word known), the
-            // query's postings are cheap to count apart, and the ranking
-            // then prunes from its first page.
+            // A word without typo or prefix expansions (known) and with
+            // more matches than the bound is cheap to count apart, and the
+            // ranking then prunes from its first page.
             let count = if extras.facets {
                 rank::Count::Facets
-            } else if words.known.iter().all(|k| *k) {
+            } else if words.known.iter().all(|k| *k) && self.past_the_bound(&searcher, &words, &allowed)? {
                 rank::Count::Apart
             } else {
                 rank::Count::Ranking
@@ -439,23 +439,12 @@ impl SearchIndex {
     /// word.) Read from the term dictionaries and postings, stopping at
     /// the first allowed document.
     fn known(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<Vec<bool>, SearchError> {
-        let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
             let stemmed = words.stemmed.get(i).unwrap_or(plain);
-            let candidates = [
-                (f.name, plain),
-                (f.tags, plain),
-                (f.fields, plain),
-                (f.field_joined, plain),
-                (f.owner_text, plain),
-                (f.domain_text, plain),
-                (f.description, stemmed),
-                (f.docs, stemmed),
-            ];
             let mut found = false;
             'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-                for (field, word) in candidates {
+                for (field, word) in self.word_fields(plain, stemmed) {
                     let term = Term::from_field_text(field, word);
                     if any_allowed(segment, &term, allowed, ord)? {
                         found = true;
@@ -466,6 +455,46 @@ impl SearchIndex {
             known.push(found);
         }
         Ok(known)
+    }
+
+    /// A query word's searchable fields, each with the form it takes there
+    /// (prose fields are stemmed).
+    fn word_fields<'w>(&self, plain: &'w str, stemmed: &'w str) -> [(Field, &'w str); 8] {
+        let f = &self.inner.fields;
+        [
+            (f.name, plain),
+            (f.tags, plain),
+            (f.fields, plain),
+            (f.field_joined, plain),
+            (f.owner_text, plain),
+            (f.domain_text, plain),
+            (f.description, stemmed),
+            (f.docs, stemmed),
+        ]
+    }
+
+    /// Whether a query of one word has, by estimate, more than
+    /// [`rank::TRACK_TOTAL`] allowed matches: its most frequent field's
+    /// document frequency times the allowed share, segment by segment,
+    /// from the term dictionaries. Only then does counting apart pay: it
+    /// stops at the bound and the ranking prunes from its first page. Below
+    /// the bound, or for several words (an intersection, which does not
+    /// prune), a count apart walks every match a second time.
+    fn past_the_bound(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<bool, SearchError> {
+        let [plain] = words.plain.as_slice() else {
+            return Ok(false);
+        };
+        let stemmed = words.stemmed.first().unwrap_or(plain);
+        let mut estimate = 0.0;
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let mut most = 0;
+            for (field, word) in self.word_fields(plain, stemmed) {
+                let term = Term::from_field_text(field, word);
+                most = most.max(segment.inverted_index(field)?.doc_freq(&term)?);
+            }
+            estimate += f64::from(most) * allowed.share(ord);
+        }
+        Ok(estimate > rank::TRACK_TOTAL as f64)
     }
 
     /// Typeahead: products whose name words start with the prefix's words,
