@@ -109,6 +109,10 @@ pub fn sdl() -> String {
 }
 
 /// A fresh per-request loader (its cache must not outlive the request).
+///
+/// No batching delay (the library's default waits 1 ms on a timer thread):
+/// the fields of a list are resolved in one poll, so every key they ask
+/// for is queued before the spawned load first runs.
 pub fn request_loader(catalog: &Catalog) -> DataLoader<StoreLoader> {
     DataLoader::new(
         StoreLoader {
@@ -116,6 +120,7 @@ pub fn request_loader(catalog: &Catalog) -> DataLoader<StoreLoader> {
         },
         tokio::spawn,
     )
+    .delay(std::time::Duration::ZERO)
 }
 
 pub(crate) fn catalog<'a>(ctx: &Context<'a>) -> &'a Catalog {
