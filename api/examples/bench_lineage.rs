@@ -45,6 +45,7 @@ use mesh_catalog::catalog::{
 };
 use mesh_catalog::config::GraphqlLimits;
 use mesh_catalog::graphql::http::response_body;
+use mesh_catalog::graphql::metrics::Metrics;
 use mesh_catalog::graphql::{build_schema, request_loader, RequestContext};
 use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
@@ -708,7 +709,7 @@ async fn gql_floor(
             .data(RequestContext {
                 principal: principal.clone(),
             })
-            .data(request_loader(catalog));
+            .data(request_loader(catalog, &Metrics::default()));
         async move {
             let t = Instant::now();
             let response = schema.execute(request).await;

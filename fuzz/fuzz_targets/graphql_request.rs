@@ -15,6 +15,7 @@ use mesh_catalog::auth::{Caller, Identity};
 use mesh_catalog::catalog::policy::{Principal, Settings};
 use mesh_catalog::catalog::Catalog;
 use mesh_catalog::config::{GraphqlLimits, KafkaConfig};
+use mesh_catalog::graphql::metrics::Metrics;
 use mesh_catalog::graphql::{build_schema, request_loader, AppSchema, RequestContext, Services};
 use mesh_catalog::search::{IndexLocation, Indexer, SearchIndex};
 use mesh_catalog::store::Store;
@@ -93,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
         .data(RequestContext {
             principal: principal.clone(),
         })
-        .data(request_loader(&world.catalog));
+        .data(request_loader(&world.catalog, &Metrics::default()));
     // Bounded like a request to the server (its timeout layer), so a field
     // waiting on the absent broker ends instead of stalling the fuzzer.
     let _ = world

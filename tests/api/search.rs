@@ -500,3 +500,50 @@ async fn index_is_rebuilt_when_deleted_corrupt_or_outdated_and_reconciled_after_
         ["orders.beta-stream"]
     );
 }
+
+/// A page of hits reads its products from the store in one batched lookup,
+/// and their owner teams in one more: never one query per hit
+/// (`mesh_store_lookup_keys`, keys per batch).
+#[tokio::test]
+async fn a_page_of_hits_is_read_in_one_lookup_per_kind() {
+    let app = spawn_with(Backend::Sqlite, true).await;
+    let page = app
+        .ok(
+            ADMIN,
+            "{ search(query: \"\", first: 20) { edges { node { product { qualifiedName ownerTeam { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = page["search"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 20);
+    assert!(edges
+        .iter()
+        .all(|e| e["node"]["product"]["ownerTeam"]["name"].is_string()));
+    let owners: std::collections::HashSet<&str> = edges
+        .iter()
+        .map(|e| e["node"]["product"]["ownerTeam"]["name"].as_str().unwrap())
+        .collect();
+    assert!(owners.len() > 1, "{owners:?}");
+
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let metric = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("`{name}` missing from:\n{text}"))
+    };
+    assert_eq!(metric("mesh_store_lookup_keys_count{lookup=\"ProductById\"}"), 1.0);
+    assert_eq!(metric("mesh_store_lookup_keys_sum{lookup=\"ProductById\"}"), 20.0);
+    assert_eq!(metric("mesh_store_lookup_keys_count{lookup=\"TeamById\"}"), 1.0);
+    assert_eq!(
+        metric("mesh_store_lookup_keys_sum{lookup=\"TeamById\"}"),
+        owners.len() as f64
+    );
+}

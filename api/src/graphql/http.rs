@@ -337,7 +337,7 @@ async fn execute(
     let started = std::time::Instant::now();
     let request = request
         .data(RequestContext { principal })
-        .data(request_loader(&state.catalog));
+        .data(request_loader(&state.catalog, &state.metrics));
     let executed = tokio::time::timeout(REQUEST_TIMEOUT, state.schema.execute(request)).await;
     state.metrics.request(kind, operation.as_deref(), started.elapsed());
     let Ok(mut response) = executed else {

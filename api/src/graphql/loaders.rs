@@ -8,6 +8,7 @@ use async_graphql::dataloader::Loader;
 use async_graphql::ErrorExtensions;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use super::metrics::Metrics;
 use crate::catalog::CatalogError;
 use crate::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
@@ -17,6 +18,8 @@ use crate::store::entities::{
 /// Batches lookups against the store.
 pub struct StoreLoader {
     pub db: DatabaseConnection,
+    /// Counts the batches and their keys.
+    pub metrics: Metrics,
 }
 
 fn db_error(e: sea_orm::DbErr) -> async_graphql::Error {
@@ -43,6 +46,7 @@ macro_rules! loader {
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                self.metrics.lookup(stringify!($key), keys.len());
                 let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $entity::Entity::find()
                     .filter($entity::Column::$col.is_in(ids))
@@ -62,6 +66,7 @@ macro_rules! loader {
             type Error = async_graphql::Error;
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                self.metrics.lookup(stringify!($key), keys.len());
                 let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $entity::Entity::find()
                     .filter($entity::Column::$col.is_in(ids))

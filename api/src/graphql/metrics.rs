@@ -39,6 +39,11 @@ struct CodeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    lookup: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TopicLabels {
     topic: String,
 }
@@ -60,6 +65,7 @@ struct Inner {
     errors: Family<CodeLabels, Counter>,
     rate_limited: Counter,
     search: Histogram,
+    lookups: Family<LookupLabels, Histogram, fn() -> Histogram>,
     websockets: Gauge,
     subscribers: Family<TopicLabels, Gauge>,
     renditions: Family<TopicLabels, Gauge>,
@@ -76,6 +82,13 @@ pub struct ReplicaFigures {
     pub index_lag: Duration,
     /// Events on `mesh.catalog.events` not read yet (`None`: not measured yet).
     pub events_behind: Option<u64>,
+}
+
+/// Metrics nobody scrapes (benchmarks and fuzz targets running the schema).
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(latency())
+    }
 }
 
 impl Metrics {
@@ -102,6 +115,14 @@ impl Metrics {
             rate_limited.clone(),
         );
         let search = latency();
+        let lookups = Family::<LookupLabels, Histogram, fn() -> Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(1.0, 2.0, 8))
+        });
+        registry.register(
+            "store_lookup_keys",
+            "Keys per batched store lookup of one GraphQL operation, by lookup (one batch per list, not one query per item)",
+            lookups.clone(),
+        );
         registry.register("search_seconds", "Time of one search in the index", search.clone());
         let websockets = Gauge::default();
         registry.register(
@@ -157,6 +178,7 @@ impl Metrics {
                 errors,
                 rate_limited,
                 search,
+                lookups,
                 websockets,
                 subscribers,
                 renditions,
@@ -209,6 +231,14 @@ impl Metrics {
 
     pub fn search(&self, took: Duration) {
         self.inner.search.observe(took.as_secs_f64());
+    }
+
+    /// One batched store lookup of `keys` keys.
+    pub fn lookup(&self, lookup: &'static str, keys: usize) {
+        self.inner
+            .lookups
+            .get_or_create(&LookupLabels { lookup })
+            .observe(keys as f64);
     }
 
     /// Counts an open WebSocket connection until the guard drops.

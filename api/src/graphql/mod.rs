@@ -113,10 +113,11 @@ pub fn sdl() -> String {
 /// No batching delay (the library's default waits 1 ms on a timer thread):
 /// the fields of a list are resolved in one poll, so every key they ask
 /// for is queued before the spawned load first runs.
-pub fn request_loader(catalog: &Catalog) -> DataLoader<StoreLoader> {
+pub fn request_loader(catalog: &Catalog, metrics: &metrics::Metrics) -> DataLoader<StoreLoader> {
     DataLoader::new(
         StoreLoader {
             db: catalog.store().db().clone(),
+            metrics: metrics.clone(),
         },
         tokio::spawn,
     )

@@ -39,6 +39,7 @@ use crate::catalog::Catalog;
 
 use super::app::{authenticate, AppState};
 use super::error::ensure_codes;
+use super::metrics::Metrics;
 use super::quota::CallerKey;
 use super::shared::Payload;
 use super::subscription::Subscriber;
@@ -146,11 +147,11 @@ struct Session {
 
 /// Data of one operation run by the executor: the caller, and a loader
 /// whose cache lives as long as the operation.
-fn operation_data(key: CallerKey, principal: Principal, catalog: &Catalog) -> Data {
+fn operation_data(key: CallerKey, principal: Principal, catalog: &Catalog, metrics: &Metrics) -> Data {
     let mut data = Data::default();
     data.insert(key);
     data.insert(RequestContext { principal });
-    data.insert(request_loader(catalog));
+    data.insert(request_loader(catalog, metrics));
     data
 }
 
@@ -329,11 +330,12 @@ impl Connection {
         if let Err(refusal) = self.state.aliases.check(&mut request) {
             return futures_util::stream::iter([Some(Payload::Own(refusal)), None]).boxed();
         }
-        let (shared, schema, setups, catalog) = (
+        let (shared, schema, setups, catalog, metrics) = (
             self.state.shared.clone(),
             self.state.schema.clone(),
             self.state.ws_setups.clone(),
             self.state.catalog.clone(),
+            self.state.metrics.clone(),
         );
         let (caller, key) = (session.caller.clone(), session.key.clone());
         // Boxed so that the finished set-up is freed, not kept inline.
@@ -359,7 +361,7 @@ impl Connection {
             if let Some(stream) = shared.subscribe(who, &request).await {
                 return stream;
             }
-            let data = operation_data(key, principal, &catalog);
+            let data = operation_data(key, principal, &catalog, &metrics);
             schema
                 .execute_stream_with_session_data(request, Arc::new(data))
                 .map(|mut response| {
