@@ -105,7 +105,8 @@ pub enum Count {
     Ranking,
     /// Apart, first: the documents of the postings without their scores,
     /// up to [`TRACK_TOTAL`]; then the ranking prunes from its first full
-    /// page. For queries of exact terms, whose postings are cheap to walk.
+    /// page. For one exact word with more matches than the bound: its
+    /// postings are cheap to walk, and the walk stops at the bound.
     Apart,
     /// Not at all (typeahead): pruning from the first full page; the
     /// total is then only the matches the ranking visited (not exact).
