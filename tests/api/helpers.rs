@@ -375,6 +375,20 @@ impl std::fmt::Debug for Code {
     }
 }
 
+/// A figure of the `/metrics` of the server at `address`: the value on
+/// the line `name value` (`name` with its labels, if any).
+pub async fn metric(address: &str, name: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{address}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn code_of(body: &Value) -> String {
     body["errors"][0]["extensions"]["code"]

@@ -114,15 +114,7 @@ impl Replica {
 
     /// A figure of `/metrics`.
     async fn metric(&self, name: &str) -> Option<f64> {
-        let text = reqwest::get(format!("{}/metrics", self.address()))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
+        crate::helpers::metric(&self.address(), name).await
     }
 
     /// Waits until the replica has read every event and made it searchable.

@@ -205,14 +205,6 @@ pub fn top_k(
         Count::Apart => Some(count_apart(searcher, query, allowed)?),
         _ => None,
     };
-    if apart == Some(0) {
-        return Ok(Ranked {
-            top: Vec::new(),
-            total: 0,
-            exact: true,
-            facets: Facets::default(),
-        });
-    }
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut top = Top {
         k: k.max(1),
