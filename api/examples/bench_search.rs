@@ -47,6 +47,11 @@ use mesh_catalog::store::Store;
 use sea_orm::{ActiveEnum, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set, Statement};
 use serde_json::{json, Value};
 
+/// The server's allocator (`main.rs`): the index build and the in-process
+/// searches measured here run as in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // ---------------------------------------------------------------- options
 
 struct Options {
@@ -1428,7 +1433,6 @@ async fn build_split(db: &DatabaseConnection, row: &mut impl FnMut(&str, String)
     let per = |d: Duration| format!("{d:.2?} ({:.1} µs/product)", d.as_secs_f64() * 1e6 / p.products as f64);
     let cpu = |d: Duration, c: Duration| format!("{} CPU {c:.1?}", per(d));
     row("split: database load + document assembly", cpu(p.database, p.cpu[0]));
-    row("split:   of which schema fields JSON decode", per(p.fields_json));
     row("split: tantivy documents (to_document)", cpu(p.documents, p.cpu[1]));
     row("split:   of which digests", per(p.digests));
     row("split: our analyzers, 1 thread", per(p.tokenize));

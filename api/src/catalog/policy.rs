@@ -256,14 +256,15 @@ impl Audience {
 /// team, its domain's team and the owner teams of applications holding an
 /// APPROVED subscription to it.
 pub fn reader_keys(
-    product: &data_product::Model,
+    owner_team_id: &str,
+    visibility: Visibility,
     domain_team: Option<&str>,
     subscriber_teams: &[String],
 ) -> Vec<String> {
-    let mut keys = vec![team_reader(&product.owner_team_id)];
+    let mut keys = vec![team_reader(owner_team_id)];
     keys.extend(domain_team.map(team_reader));
     keys.extend(subscriber_teams.iter().map(|t| team_reader(t)));
-    if product.visibility == Visibility::Public {
+    if visibility == Visibility::Public {
         keys.push(PUBLIC_READER.to_owned());
     }
     keys.sort();
@@ -555,7 +556,7 @@ mod tests {
             product.id = "p1".into();
             product.domain_id = "d1".into();
             product.owner_team_id = "t-owner".into();
-            let keys = reader_keys(&product, Some("t-dom"), &["t-sub".to_owned()]);
+            let keys = reader_keys(&product.owner_team_id, visibility, Some("t-dom"), &["t-sub".to_owned()]);
             for (name, caller) in &callers {
                 assert_eq!(
                     search_audience(caller).admits(&keys),

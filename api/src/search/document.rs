@@ -2,12 +2,16 @@
 //! table per batch, never per product).
 
 use std::collections::HashMap;
+use std::hash::Hasher;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::Deserialize;
+use tantivy::schema::Value;
 use tantivy::TantivyDocument;
 
-use crate::catalog::schema::SchemaField;
 use crate::catalog::{
     policy, quality_score, ProductStatus, QualityClass, QualityStatus, SlaTier, SubscriptionStatus, Visibility,
 };
@@ -36,11 +40,19 @@ pub struct ProductDoc {
     pub tier: Option<SlaTier>,
     pub quality_class: QualityClass,
     pub format: Option<String>,
-    pub fields: Vec<SchemaField>,
+    pub fields: Vec<IndexedField>,
     pub quality: Option<f64>,
     pub subscribers: u64,
     /// Reader keys: who may find the product (`policy::reader_keys`).
     pub readers: Vec<String>,
+}
+
+/// What the index takes of a schema field: its path and doc (the other
+/// keys of the stored JSON are skipped, not decoded).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct IndexedField {
+    pub path: String,
+    pub doc: Option<String>,
 }
 
 /// Ranking weight of a status: PUBLISHED first, RETIRED last.
@@ -54,8 +66,22 @@ pub fn status_rank(status: ProductStatus) -> u64 {
 }
 
 impl ProductDoc {
-    /// The tantivy document.
+    /// The tantivy document, with its [`digest`](Self::digest).
     pub fn to_document(&self, f: &Fields) -> TantivyDocument {
+        let mut doc = self.indexed(f);
+        doc.add_u64(f.digest, digest(&doc));
+        doc
+    }
+
+    /// A fingerprint of everything indexed about the product (what
+    /// `verify` compares with the index): stable across processes of one
+    /// build.
+    pub fn digest(&self, f: &Fields) -> u64 {
+        digest(&self.indexed(f))
+    }
+
+    /// Every indexed value, the digest aside.
+    fn indexed(&self, f: &Fields) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &self.id);
         for exact in [&self.qualified_name, &self.name, &self.display_name] {
@@ -108,31 +134,44 @@ impl ProductDoc {
         doc.add_f64(f.quality, self.quality.unwrap_or(-1.0));
         doc.add_u64(f.subscribers, self.subscribers);
         doc.add_u64(f.status_rank, status_rank(self.status));
-        doc.add_u64(f.digest, self.digest());
         doc
-    }
-
-    /// A fingerprint of everything indexed about the product (64-bit
-    /// FNV-1a of its debug form: stable across processes of one build).
-    pub fn digest(&self) -> u64 {
-        // Hashed as it is formatted (the same bytes as hashing
-        // `format!("{self:?}")`, without building that string).
-        let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
-        let _ = std::fmt::Write::write_fmt(&mut hash, format_args!("{self:?}"));
-        hash.0
     }
 }
 
-/// 64-bit FNV-1a over the text written to it.
-struct Fnv(u64);
-
-impl std::fmt::Write for Fnv {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0 = s.bytes().fold(self.0, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-        Ok(())
+/// FxHash of a document's fields and values, in order (a word at a time:
+/// hashing the product's debug form byte by byte was a third of building
+/// the documents).
+pub(super) fn digest(doc: &TantivyDocument) -> u64 {
+    let mut hash = rustc_hash::FxHasher::default();
+    for (field, value) in doc.field_values() {
+        hash.write_u32(field.field_id());
+        if let Some(text) = value.as_str() {
+            hash.write(text.as_bytes());
+            hash.write_u8(0xff);
+        } else if let Some(n) = value.as_u64() {
+            hash.write_u64(n);
+        } else if let Some(x) = value.as_f64() {
+            hash.write_u64(x.to_bits());
+        }
     }
+    hash.finish()
+}
+
+/// The columns of a product its document uses (a product's contacts, SLA
+/// figures and topic settings are not read).
+#[derive(Debug, FromQueryResult)]
+struct ProductRow {
+    id: String,
+    qualified_name: String,
+    name: String,
+    display_name: String,
+    description: String,
+    domain_id: String,
+    owner_team_id: String,
+    status: ProductStatus,
+    visibility: Visibility,
+    sla_tier: Option<SlaTier>,
+    quality_class: QualityClass,
 }
 
 /// Ids of every product, in a stable order.
@@ -176,7 +215,22 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
 /// Loads the documents of the products in `scope`.
 pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec<ProductDoc>, SearchError> {
     let products = data_product::Entity::find()
+        .select_only()
+        .columns([
+            data_product::Column::Id,
+            data_product::Column::QualifiedName,
+            data_product::Column::Name,
+            data_product::Column::DisplayName,
+            data_product::Column::Description,
+            data_product::Column::DomainId,
+            data_product::Column::OwnerTeamId,
+            data_product::Column::Status,
+            data_product::Column::Visibility,
+            data_product::Column::SlaTier,
+            data_product::Column::QualityClass,
+        ])
         .filter(scope.on(data_product::Column::Id))
+        .into_model::<ProductRow>()
         .all(db)
         .await?;
     if products.is_empty() {
@@ -226,6 +280,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
         .column(product_tag::Column::ProductId)
         .column(product_tag::Column::Tag)
         .filter(scope.on(product_tag::Column::ProductId))
+        .order_by_asc(product_tag::Column::ProductId)
         .order_by_asc(product_tag::Column::Tag)
         .into_tuple::<(String, String)>()
         .all(db)
@@ -241,6 +296,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
         .column(schema_version::Column::Format)
         .column(schema_version::Column::Fields)
         .filter(scope.on(schema_version::Column::ProductId))
+        .order_by_asc(schema_version::Column::ProductId)
         .order_by_asc(schema_version::Column::Version)
         .into_tuple::<(String, String, String)>()
         .all(db)
@@ -295,9 +351,10 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
         .map(|p| {
             let domain = domains.get(&p.domain_id);
             let subscriber_teams = readers.get(&p.id).map(Vec::as_slice).unwrap_or_default();
-            let keys = policy::reader_keys(&p, domain.map(|(_, owner)| owner.as_str()), subscriber_teams);
+            let domain_team = domain.map(|(_, owner)| owner.as_str());
+            let keys = policy::reader_keys(&p.owner_team_id, p.visibility, domain_team, subscriber_teams);
             let schema = latest.remove(&p.id);
-            let fields: Vec<SchemaField> = match &schema {
+            let fields: Vec<IndexedField> = match &schema {
                 Some((_, fields)) => serde_json::from_str(fields)?,
                 None => Vec::new(),
             };
@@ -362,15 +419,16 @@ async fn subscriber_teams(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::schema::SchemaField;
 
     #[test]
-    fn the_digest_hashes_the_debug_form() {
+    fn the_digest_follows_what_is_indexed() {
         let doc = ProductDoc {
             id: "p1".into(),
             qualified_name: "orders.order-events".into(),
             name: "order-events".into(),
             display_name: "Order Events".into(),
-            description: "Every order, as placed — «quoted» and \"escaped\"\n".into(),
+            description: "Every order, as placed".into(),
             domain: "orders".into(),
             owner: "orders-team".into(),
             tags: vec!["pii".into(), "gold".into()],
@@ -379,22 +437,85 @@ mod tests {
             tier: Some(SlaTier::Gold),
             quality_class: QualityClass::Curated,
             format: Some("AVRO".into()),
-            fields: vec![SchemaField {
+            fields: vec![IndexedField {
                 path: "lines[].sku".into(),
-                type_name: "string".into(),
                 doc: Some("The SKU".into()),
-                nullable: false,
-                required: true,
-                default: None,
-                tags: Vec::new(),
             }],
             quality: Some(97.5),
             subscribers: 3,
             readers: vec!["public".into(), "team:t1".into()],
         };
-        let formatted = format!("{doc:?}").bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-        assert_eq!(doc.digest(), formatted);
+        let (_, f) = super::super::fields::schema();
+        let stored = doc.to_document(&f).get_first(f.digest).and_then(|v| v.as_u64());
+        assert_eq!(stored, Some(doc.digest(&f)), "the document carries its digest");
+        assert_eq!(
+            doc.clone().digest(&f),
+            doc.digest(&f),
+            "the same product, the same digest"
+        );
+        let changed = [
+            ProductDoc {
+                description: "Every order, as shipped".into(),
+                ..doc.clone()
+            },
+            ProductDoc {
+                readers: vec!["public".into()],
+                ..doc.clone()
+            },
+            ProductDoc {
+                quality: Some(97.0),
+                ..doc.clone()
+            },
+            ProductDoc {
+                subscribers: 4,
+                ..doc.clone()
+            },
+            ProductDoc {
+                tags: vec!["gold".into(), "pii".into()],
+                ..doc.clone()
+            },
+        ];
+        for other in &changed {
+            assert_ne!(other.digest(&f), doc.digest(&f), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_stored_field_list_decodes_to_paths_and_docs() {
+        let stored = serde_json::to_string(&[
+            SchemaField {
+                path: "lines[].sku".into(),
+                type_name: "string".into(),
+                doc: Some("The SKU".into()),
+                nullable: false,
+                required: true,
+                default: Some(serde_json::json!({ "nested": ["x"] })),
+                tags: vec!["pii".into()],
+            },
+            SchemaField {
+                path: "id".into(),
+                type_name: "long".into(),
+                doc: None,
+                nullable: false,
+                required: true,
+                default: None,
+                tags: Vec::new(),
+            },
+        ])
+        .unwrap();
+        let fields: Vec<IndexedField> = serde_json::from_str(&stored).unwrap();
+        assert_eq!(
+            fields,
+            [
+                IndexedField {
+                    path: "lines[].sku".into(),
+                    doc: Some("The SKU".into())
+                },
+                IndexedField {
+                    path: "id".into(),
+                    doc: None
+                },
+            ]
+        );
     }
 }

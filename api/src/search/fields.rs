@@ -1,7 +1,8 @@
 //! The index layout: one document per data product.
 //!
-//! Bump [`LAYOUT_VERSION`] whenever fields or analyzers change: an index
-//! built with another version is rebuilt from the database at start-up.
+//! Bump [`LAYOUT_VERSION`] whenever fields, analyzers or the documents'
+//! digest change: an index built with another version is rebuilt from the
+//! database at start-up.
 
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -11,7 +12,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 9;
+pub const LAYOUT_VERSION: u32 = 10;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]

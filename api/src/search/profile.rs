@@ -11,7 +11,7 @@ use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnal
 use tantivy::{Index, TantivyDocument};
 
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
-use super::document::{all_product_ids, load_scope, Scope};
+use super::document::{self, all_product_ids, load_scope, Scope};
 use super::fields::{self, register_analyzers};
 use super::indexer::{bulk_writer, writer_with_heap, CHUNK, WRITER_HEAP};
 use super::SearchError;
@@ -23,8 +23,6 @@ pub struct BuildPhases {
     /// Reading every product's rows from the database and assembling the
     /// documents (`document::load_scope`, chunk after chunk, as a rebuild).
     pub database: Duration,
-    /// Of which: decoding the schema field lists (JSON text).
-    pub fields_json: Duration,
     /// `ProductDoc::to_document` for every product.
     pub documents: Duration,
     /// Of which: the digests.
@@ -77,24 +75,13 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
     p.cpu[0] = process_cpu().saturating_sub(c);
     p.products = docs.len();
     tokio::task::spawn_blocking(move || {
-        let texts: Vec<String> = docs
-            .iter()
-            .map(|d| serde_json::to_string(&d.fields).unwrap_or_default())
-            .collect();
-        let t = Instant::now();
-        for text in &texts {
-            let _: Vec<crate::catalog::schema::SchemaField> = serde_json::from_str(text)?;
-        }
-        p.fields_json = t.elapsed();
-        drop(texts);
-
         let (schema, f) = fields::schema();
         let (t, c) = (Instant::now(), process_cpu());
         let built: Vec<TantivyDocument> = docs.iter().map(|d| d.to_document(&f)).collect();
         p.documents = t.elapsed();
         p.cpu[1] = process_cpu().saturating_sub(c);
         let t = Instant::now();
-        let digest = docs.iter().fold(0u64, |h, d| h ^ d.digest());
+        let digest = built.iter().fold(0u64, |h, d| h ^ document::digest(d));
         std::hint::black_box(digest);
         p.digests = t.elapsed();
         drop(docs);

@@ -2,9 +2,9 @@
 //! a judged query set found weak (exact names with a typo, owner teams,
 //! exact field names, versions, name prefixes), and the bounded totals.
 
+use super::document::IndexedField;
 use super::*;
 use crate::catalog::policy::PUBLIC_READER;
-use crate::catalog::schema::SchemaField;
 use crate::catalog::{ProductStatus, QualityClass, Visibility};
 
 struct Product {
@@ -53,14 +53,9 @@ fn doc(i: usize, p: &Product) -> ProductDoc {
         fields: p
             .fields
             .iter()
-            .map(|path| SchemaField {
+            .map(|path| IndexedField {
                 path: (*path).to_owned(),
-                type_name: "string".to_owned(),
                 doc: None,
-                nullable: false,
-                required: true,
-                default: None,
-                tags: Vec::new(),
             })
             .collect(),
         quality: Some(p.quality),

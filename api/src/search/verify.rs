@@ -34,7 +34,7 @@ pub async fn differences(index: &SearchIndex, db: &DatabaseConnection) -> Result
         for doc in load(db, chunk).await? {
             match indexed.remove(&doc.id) {
                 None => out.push(Difference::Missing(doc.id)),
-                Some(digest) if digest != doc.digest() => out.push(Difference::Stale(doc.id)),
+                Some(digest) if digest != doc.digest(&index.inner.fields) => out.push(Difference::Stale(doc.id)),
                 Some(_) => {}
             }
         }

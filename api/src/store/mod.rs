@@ -70,6 +70,12 @@ impl WriteTx {
 /// Advisory lock key held while migrating ("mig" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d_6967;
 
+/// Rows an SQLite connection's worker thread may read ahead of the task
+/// that awaits them. sqlx's default, 50, made the worker and the task wake
+/// each other once per row as soon as a result outgrew it (a search index
+/// rebuild reads thousands of rows per query).
+const ROW_BUFFER: usize = 4096;
+
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending
     /// migrations. SQLite files are created when missing.
@@ -87,6 +93,7 @@ impl Store {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10))
+                    .row_buffer_size(ROW_BUFFER)
             });
         } else {
             options.max_connections(16);
