@@ -183,11 +183,18 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
 /// An identifier written as one word: its letters and digits, lowercased
 /// (`tracking_number`, `trackingNumber` → `trackingnumber`).
 pub fn joined(identifier: &str) -> String {
-    identifier
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(identifier.len());
+    for c in identifier.chars() {
+        // ASCII first: the same result, without Unicode's case tables.
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Each pair of consecutive words, as one term: `a b`.
@@ -371,6 +378,29 @@ fn osa_heap<T: PartialEq>(a: &[T], b: &[T], cap: usize) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn joined_keeps_letters_and_digits_lowercased() {
+        let reference = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        for text in [
+            "tracking_number",
+            "trackingNumber",
+            "Order-ID 42",
+            "Straße_Nr",
+            "İstanbul.Ünïcødé",
+            "ΣΊΣΥΦΟΣ",
+            "lines[].sku",
+            "",
+        ] {
+            assert_eq!(joined(text), reference(text), "{text}");
+        }
+        assert_eq!(joined("trackingNumber"), "trackingnumber");
+    }
 
     #[test]
     fn identifiers_split_the_same_way_in_every_casing() {

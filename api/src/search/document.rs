@@ -106,12 +106,17 @@ impl ProductDoc {
                 doc.add_text(f.field_pairs, pair);
             }
         }
-        let docs: Vec<String> = self
-            .fields
-            .iter()
-            .filter_map(|x| x.doc.as_ref().map(|d| format!("{}: {d}", x.path)))
-            .collect();
-        doc.add_text(f.docs, docs.join("\n"));
+        // `path: doc` per documented field, one per line.
+        let mut docs = String::new();
+        for (path, text) in self.fields.iter().filter_map(|x| Some((&x.path, x.doc.as_ref()?))) {
+            if !docs.is_empty() {
+                docs.push('\n');
+            }
+            docs.push_str(path);
+            docs.push_str(": ");
+            docs.push_str(text);
+        }
+        doc.add_text(f.docs, docs);
         doc.add_text(f.domain_text, &self.domain);
         doc.add_text(f.owner_text, &self.owner);
         doc.add_text(f.owner_joined, joined(&self.owner));
