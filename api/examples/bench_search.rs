@@ -17,7 +17,8 @@
 //! generated catalog, through the real server, on SQLite and PostgreSQL
 //! (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only, without a broker).
 //! `BENCH_ONLY_HTTP=seconds` runs only the GraphQL search over HTTP, for
-//! that long, and prints the server's process id (to attach `perf`).
+//! that long, and prints the server's process id (to attach `perf`); with
+//! `--clients 1` it then times one client's request part by part.
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
 
 mod common;
@@ -1173,6 +1174,12 @@ async fn graphql(client: &reqwest::Client, url: &str, token: Option<&str>, query
 /// A result list: 20 hits with their names, scores and matched fields.
 const SEARCH: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
   totalCount edges { node { score matchedFields product { qualifiedName } } } } }";
+/// [`SEARCH`] without the products and matched fields (the 1-client split).
+const SCORES: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
+  totalCount edges { node { score } } } }";
+/// [`SEARCH`] without the products (the 1-client split).
+const MATCHED: &str = "query($q: String!, $f: SearchFiltersInput) { search(query: $q, filters: $f, first: 20) {
+  totalCount edges { node { score matchedFields } } } }";
 /// The transport's floor: HTTP, authentication, GraphQL parsing and
 /// execution and the load generator, with nothing to compute (the search's
 /// variables are sent, and ignored).
@@ -1425,6 +1432,19 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
         "GraphQL search over HTTP, {clients} clients: {qps:.0} queries/s, {}",
         http.p50_p99()
     );
+    if clients == 1 {
+        // One client's request, part by part: each shape adds one part
+        // of [`SEARCH`] to the one before.
+        for (what, query) in [
+            ("the transport alone", TRIVIAL),
+            ("+ the search, 20 hits' scores", SCORES),
+            ("+ matched fields", MATCHED),
+            ("+ the products (= the search above)", SEARCH),
+        ] {
+            let (http, _) = over_http(&client, &url, mix, query, 1, seconds).await;
+            println!("1 client, {what}: {}", http.p50_p99());
+        }
+    }
 }
 
 /// `BENCH_ONLY_BUILD=1`: each stage of the index build timed alone.
