@@ -89,7 +89,14 @@ impl Store {
             .sqlx_logging(false);
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
-            options.max_connections(4).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            options
+                .max_connections(4)
+                .min_connections(1)
+                // sqlx pings a pooled connection before every use: for a
+                // file, one more round trip to the connection's thread
+                // per query, with nothing to detect.
+                .test_before_acquire(false);
+            options.map_sqlx_sqlite_opts(|o| {
                 o.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .busy_timeout(Duration::from_secs(10))
