@@ -208,7 +208,7 @@ impl Application {
             drain.send_replace(true);
         })
         .await;
-        if let Err(e) = self.indexer.flush().await {
+        if let Err(e) = self.indexer.stop().await {
             tracing::warn!(error = %e, "cannot flush the search index at shutdown");
         }
         self.live.shutdown();

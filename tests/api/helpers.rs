@@ -31,6 +31,8 @@ pub struct TestApp {
     /// The Kafka cluster the server talks to.
     pub bootstrap: String,
     _shutdown: oneshot::Sender<()>,
+    /// The in-process server's task (`None` for a remote server).
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 pub fn auth() -> AuthConfig {
@@ -212,12 +214,13 @@ pub async fn start(config: Config) -> TestApp {
     let address = format!("http://{}", app.local_addr());
     let bootstrap = app.live().kafka().bootstrap.clone();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     TestApp {
         tokens,
         _shutdown: tx,
+        server: Some(server),
         ..TestApp::remote(address, data_dir, database_url, bootstrap)
     }
 }
@@ -238,6 +241,21 @@ impl TestApp {
             database_url,
             bootstrap,
             _shutdown: tx,
+            server: None,
+        }
+    }
+
+    /// Shuts the in-process server down and waits until it has stopped,
+    /// its search index writer and merges included (dropping a `TestApp`
+    /// only starts that).
+    pub async fn stop(mut self) {
+        let server = self.server.take();
+        drop(self);
+        if let Some(server) = server {
+            server
+                .await
+                .expect("the server task")
+                .expect("the server stops cleanly");
         }
     }
 

@@ -43,6 +43,7 @@ enum Command {
     Products { ids: Vec<String>, at: DateTime<Utc> },
     Rebuild(oneshot::Sender<Result<usize, String>>),
     Flush(oneshot::Sender<()>),
+    Stop(oneshot::Sender<()>),
 }
 
 /// Feeds the index; register it as a catalog [`ChangeHook`].
@@ -149,6 +150,16 @@ impl Indexer {
         self.tx.send(Command::Flush(tx)).map_err(|_| SearchError::Stopped)?;
         rx.await.map_err(|_| SearchError::Stopped)
     }
+
+    /// Commits every change queued before this call, then stops the writer
+    /// once its merges have ended: after this, nothing of this indexer
+    /// touches the index directory (a merge finishing later would collect
+    /// the files it does not know, e.g. those of an index made since).
+    pub async fn stop(&self) -> Result<(), SearchError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Command::Stop(tx)).map_err(|_| SearchError::Stopped)?;
+        rx.await.map_err(|_| SearchError::Stopped)
+    }
 }
 
 impl ChangeHook for Indexer {
@@ -163,6 +174,7 @@ impl ChangeHook for Indexer {
 
 impl Worker {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let mut stops = Vec::new();
         while let Some(first) = rx.recv().await {
             // Everything already queued goes into the same commit.
             let mut batch = vec![first];
@@ -181,6 +193,7 @@ impl Worker {
                     }
                     Command::Rebuild(reply) => rebuilds.push(reply),
                     Command::Flush(reply) => flushes.push(reply),
+                    Command::Stop(reply) => stops.push(reply),
                 }
             }
             if !rebuilds.is_empty() {
@@ -200,6 +213,21 @@ impl Worker {
             for reply in flushes {
                 let _ = reply.send(());
             }
+            if !stops.is_empty() {
+                break;
+            }
+        }
+        drop(rx);
+        // Every other handle on the writer lived inside an awaited task.
+        if let Ok(writer) = Arc::try_unwrap(self.writer) {
+            let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+            let merged = tokio::task::spawn_blocking(move || writer.wait_merging_threads()).await;
+            if let Ok(Err(e)) = merged {
+                tracing::warn!(error = %e, "a merge of the search index failed at shutdown");
+            }
+        }
+        for reply in stops {
+            let _ = reply.send(());
         }
     }
 
