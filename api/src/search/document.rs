@@ -6,7 +6,7 @@ use std::hash::Hasher;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, ExprTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Deserialize;
 use tantivy::schema::Value;
@@ -164,7 +164,8 @@ pub(super) fn digest(doc: &TantivyDocument) -> u64 {
 
 /// The columns of a product its document uses (a product's contacts, SLA
 /// figures and topic settings are not read).
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, DerivePartialModel)]
+#[sea_orm(entity = "data_product::Entity")]
 struct ProductRow {
     id: String,
     qualified_name: String,
@@ -220,22 +221,8 @@ pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
 /// Loads the documents of the products in `scope`.
 pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec<ProductDoc>, SearchError> {
     let products = data_product::Entity::find()
-        .select_only()
-        .columns([
-            data_product::Column::Id,
-            data_product::Column::QualifiedName,
-            data_product::Column::Name,
-            data_product::Column::DisplayName,
-            data_product::Column::Description,
-            data_product::Column::DomainId,
-            data_product::Column::OwnerTeamId,
-            data_product::Column::Status,
-            data_product::Column::Visibility,
-            data_product::Column::SlaTier,
-            data_product::Column::QualityClass,
-        ])
         .filter(scope.on(data_product::Column::Id))
-        .into_model::<ProductRow>()
+        .into_partial_model::<ProductRow>()
         .all(db)
         .await?;
     if products.is_empty() {
