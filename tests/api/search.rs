@@ -428,6 +428,9 @@ async fn every_change_is_searchable_within_a_second() {
         has("orders.zebra-feed"),
     )
     .await;
+    // The hit's product is the row the index holds now, not one read before.
+    let hit = search(&app, "zebra", json!({ "statuses": ["DEPRECATED"] })).await;
+    assert_eq!(hit["edges"][0]["node"]["product"]["status"], "DEPRECATED");
 
     app.ok(
         "alice",
@@ -534,5 +537,54 @@ async fn a_page_of_hits_is_read_in_one_lookup_per_kind() {
     assert_eq!(
         figure("mesh_store_lookup_keys_sum{lookup=\"TeamById\"}").await,
         Some(owners.len() as f64)
+    );
+
+    // The same page again: the products at the versions the index holds
+    // are not read again (their teams are: nested lookups are per request).
+    let listing =
+        "{ search(query: \"\", first: 20) { edges { node { product { qualifiedName status ownerTeam { name } } } } } }";
+    app.ok(ADMIN, listing, json!({})).await;
+    let products = || async {
+        (
+            figure("mesh_store_lookup_keys_count{lookup=\"ProductById\"}").await,
+            figure("mesh_store_lookup_keys_sum{lookup=\"ProductById\"}").await,
+        )
+    };
+    assert_eq!(products().await, (Some(1.0), Some(20.0)));
+    assert_eq!(
+        figure("mesh_store_lookup_keys_count{lookup=\"TeamById\"}").await,
+        Some(2.0)
+    );
+
+    // A changed product (a new version) is read again, and only it.
+    let first = edges[0]["node"]["product"]["qualifiedName"].as_str().unwrap();
+    app.ok(
+        ADMIN,
+        "mutation($p: String!) { deprecateDataProduct(input: {product: $p, reason: \"old\"}) { status } }",
+        json!({ "p": first }),
+    )
+    .await;
+    let before = products().await;
+    let start = Instant::now();
+    loop {
+        let page = app.ok(ADMIN, listing, json!({})).await;
+        let hit = page["search"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["product"]["qualifiedName"] == first)
+            .cloned();
+        if hit.is_some_and(|e| e["node"]["product"]["status"] == "DEPRECATED") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(1), "not deprecated within 1 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    app.ok(ADMIN, listing, json!({})).await;
+    let (count, sum) = products().await;
+    assert_eq!(
+        (count.unwrap() - before.0.unwrap(), sum.unwrap() - before.1.unwrap()),
+        (1.0, 1.0),
+        "one lookup of the one changed product"
     );
 }

@@ -56,6 +56,8 @@ pub struct Services {
     pub quota: quota::SubscriptionQuota,
     pub shared: shared::SharedEvents,
     pub metrics: metrics::Metrics,
+    /// The product rows search hits read last.
+    pub hit_products: search::HitProducts,
 }
 
 impl Services {
@@ -72,6 +74,7 @@ impl Services {
             quota,
             shared,
             metrics,
+            hit_products: search::HitProducts::new(),
         }
     }
 }
@@ -98,7 +101,8 @@ pub fn build_schema(services: Option<Services>, limits: &GraphqlLimits) -> AppSc
             .data(services.live)
             .data(services.quota)
             .data(services.shared)
-            .data(services.metrics);
+            .data(services.metrics)
+            .data(services.hit_products);
     }
     builder.finish()
 }

@@ -10,9 +10,17 @@ use crate::search::{
     SearchIndex, Suggestion as IndexSuggestion,
 };
 
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
 use super::error::GqlResult;
+use super::loaders::ProductById;
 use super::objects::{visible_product, DataProduct, SchemaFormat};
-use super::{catalog, principal};
+use super::{catalog, loader, principal};
+use crate::catalog::policy;
+use crate::store::entities::data_product;
 
 /// Narrows a search; within a list any value matches, across lists all
 /// must. RETIRED products only appear when `statuses` includes RETIRED.
@@ -158,6 +166,42 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The product rows search hits read last, by id (at most [`Self::CAPACITY`],
+/// least recently used out first). A hit takes its product from here when
+/// the row has the version the index holds, and from the database
+/// otherwise: a hit's product is the row it was indexed from, or a newer
+/// one. Rows are never changed in place (every change increments
+/// `version`), so an entry is either the indexed row or not used.
+#[derive(Clone)]
+pub struct HitProducts(Arc<Mutex<LruCache<String, data_product::Model>>>);
+
+impl HitProducts {
+    /// About 1 KiB a row: some 10 MiB.
+    const CAPACITY: usize = 10_000;
+
+    pub fn new() -> Self {
+        Self(Arc::new(Mutex::new(LruCache::new(
+            NonZeroUsize::new(Self::CAPACITY).unwrap_or(NonZeroUsize::MIN),
+        ))))
+    }
+
+    fn get(&self, id: &str, version: i32) -> Option<data_product::Model> {
+        let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        rows.get(id).filter(|row| row.version == version).cloned()
+    }
+
+    fn put(&self, row: &data_product::Model) {
+        let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        rows.put(row.id.clone(), row.clone());
+    }
+}
+
+impl Default for HitProducts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A matching product.
 pub struct SearchHit(IndexHit);
 
@@ -170,7 +214,19 @@ impl SearchHit {
     // Null only if the product changed since the index was read (deleted,
     // or no longer visible to the caller).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
-        visible_product(ctx, &self.0.product_id).await
+        let (id, version) = (&self.0.product_id, self.0.version);
+        let products = ctx.data_unchecked::<HitProducts>();
+        let row = match products.get(id, version) {
+            Some(row) => Some(row),
+            None => {
+                let row = loader(ctx).load_one(ProductById(id.clone())).await?;
+                if let Some(row) = &row {
+                    products.put(row);
+                }
+                row
+            }
+        };
+        Ok(row.filter(|p| policy::can_see(principal(ctx), p)).map(DataProduct))
     }
     /// Fields where the query matched, best first.
     async fn matched_fields(&self) -> Vec<&str> {

@@ -45,6 +45,8 @@ pub struct ProductDoc {
     pub subscribers: u64,
     /// Reader keys: who may find the product (`policy::reader_keys`).
     pub readers: Vec<String>,
+    /// The row's version.
+    pub version: i32,
 }
 
 /// What the index takes of a schema field: its path and doc (the other
@@ -139,6 +141,7 @@ impl ProductDoc {
         doc.add_f64(f.quality, self.quality.unwrap_or(-1.0));
         doc.add_u64(f.subscribers, self.subscribers);
         doc.add_u64(f.status_rank, status_rank(self.status));
+        doc.add_u64(f.version, u64::try_from(self.version).unwrap_or(0));
         doc
     }
 }
@@ -178,6 +181,7 @@ struct ProductRow {
     visibility: Visibility,
     sla_tier: Option<SlaTier>,
     quality_class: QualityClass,
+    version: i32,
 }
 
 /// Ids of every product, in a stable order.
@@ -367,6 +371,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
                 fields,
                 quality: statuses.get(&p.id).and_then(|s| quality_score(s)),
                 subscribers: u64::try_from(subscribers.get(&p.id).copied().unwrap_or(0)).unwrap_or(0),
+                version: p.version,
                 id: p.id,
             })
         })
@@ -436,6 +441,7 @@ mod tests {
             quality: Some(97.5),
             subscribers: 3,
             readers: vec!["public".into(), "team:t1".into()],
+            version: 2,
         };
         let (_, f) = super::super::fields::schema();
         let stored = doc.to_document(&f).get_first(f.digest).and_then(|v| v.as_u64());
@@ -460,6 +466,10 @@ mod tests {
             },
             ProductDoc {
                 subscribers: 4,
+                ..doc.clone()
+            },
+            ProductDoc {
+                version: 3,
                 ..doc.clone()
             },
             ProductDoc {

@@ -12,7 +12,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 10;
+pub const LAYOUT_VERSION: u32 = 11;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -62,6 +62,9 @@ pub struct Fields {
     pub subscribers: Field,
     /// Ranking weight of the status (PUBLISHED highest).
     pub status_rank: Field,
+    /// The product row's version (its optimistic concurrency token): which
+    /// row a hit was indexed from.
+    pub version: Field,
     /// A fingerprint of the whole document, to compare the index with the
     /// database (`search::differences`).
     pub digest: Field,
@@ -119,6 +122,7 @@ pub fn schema() -> (Schema, Fields) {
         quality: b.add_f64_field("quality", INDEXED | FAST),
         subscribers: b.add_u64_field("subscribers", FAST),
         status_rank: b.add_u64_field("status_rank", FAST),
+        version: b.add_u64_field("version", FAST),
         digest: b.add_u64_field("digest", FAST),
     };
     (b.build(), fields)

@@ -104,6 +104,8 @@ pub struct SearchPage {
 #[derive(Debug, Clone)]
 pub struct SearchHit {
     pub product_id: String,
+    /// The version of the product row the hit was indexed from.
+    pub version: i32,
     pub qualified_name: String,
     pub score: f32,
     /// Position-independent key for cursors.
@@ -365,12 +367,14 @@ impl SearchIndex {
         let has_next_page = ranked.len() > start + first || (start + first) < total;
         let highlight = extras.highlights && !words.is_empty();
         let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
+        let mut versions = FastU64::new(&searcher, "version");
         let hits = page
             .into_iter()
             .enumerate()
             .map(|(i, (score, name, addr))| {
                 Ok(SearchHit {
                     product_id: ids.get(addr)?,
+                    version: i32::try_from(versions.get(addr)?).unwrap_or(0),
                     highlights: if highlight {
                         self.highlights(&searcher, addr, &words)?
                     } else {
@@ -669,6 +673,38 @@ impl<'s> FastStr<'s> {
             }
         }
         Ok(value)
+    }
+}
+
+/// The (first) values of a u64 fast field, each segment's column opened
+/// once.
+struct FastU64<'s> {
+    searcher: &'s Searcher,
+    field: &'static str,
+    columns: Vec<Option<tantivy::columnar::Column<u64>>>,
+}
+
+impl<'s> FastU64<'s> {
+    fn new(searcher: &'s Searcher, field: &'static str) -> Self {
+        let columns = vec![None; searcher.segment_readers().len()];
+        Self {
+            searcher,
+            field,
+            columns,
+        }
+    }
+
+    fn get(&mut self, addr: DocAddress) -> Result<u64, SearchError> {
+        let column = match &mut self.columns[addr.segment_ord as usize] {
+            Some(column) => column,
+            empty => empty.insert(
+                self.searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64(self.field)?,
+            ),
+        };
+        Ok(column.first(addr.doc_id).unwrap_or(0))
     }
 }
 

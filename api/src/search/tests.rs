@@ -61,6 +61,7 @@ fn doc(i: usize, p: &Product) -> ProductDoc {
         quality: Some(p.quality),
         subscribers: p.subscribers,
         readers: vec![PUBLIC_READER.to_owned()],
+        version: 1,
     }
 }
 
