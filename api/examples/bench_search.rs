@@ -40,7 +40,7 @@ use mesh_catalog::catalog::{
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
 use mesh_catalog::search::profile::process_cpu;
-use mesh_catalog::search::{Extras, IndexLocation, Indexer, SearchFilters, SearchIndex};
+use mesh_catalog::search::{Extras, Highlights, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, product_tag, quality_check, quality_result, schema_version,
 };
@@ -1187,7 +1187,7 @@ const TRIVIAL: &str = "{ __typename }";
 /// What [`SEARCH`] makes the server compute.
 const EXTRAS: Extras = Extras {
     facets: false,
-    highlights: true,
+    highlights: Highlights::Fields,
 };
 /// A portal's search page: [`SEARCH`] plus highlighted fragments and
 /// every facet (computes [`Extras::ALL`]).
@@ -1321,7 +1321,7 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
     let reader = Audience::Readers(vec![mesh_catalog::catalog::policy::PUBLIC_READER.to_owned()]);
     let ranking = Extras {
         facets: false,
-        highlights: false,
+        highlights: Highlights::None,
     };
     let best = |f: &dyn Fn()| {
         (0..7)
@@ -1587,7 +1587,7 @@ async fn main() {
     let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, o.clients, o.seconds);
     let ranking = Extras {
         facets: false,
-        highlights: false,
+        highlights: Highlights::None,
     };
     let (rank_l, rank_qps) = in_process(&index, &mix, ranking, o.clients, o.seconds);
     let floor = Arc::new(Floor::open(&index_dir));

@@ -227,6 +227,46 @@ async fn relevance_suite_over_the_demo_mesh() {
         .iter()
         .collect();
     assert!(marked.starts_with("shipment"), "{marked}");
+
+    // Matched fields selected without highlights (read only up to each
+    // field's first match) are the fields the highlights are from.
+    let matched = "query($q: String!) { search(query: $q, first: 20) { edges { node { matchedFields } } } }";
+    for q in [
+        "breadcrumb",
+        "trackingnumber",
+        "shipmnet",
+        "order events",
+        "payments team",
+        "ship",
+    ] {
+        let alone = app.ok(ADMIN, matched, json!({ "q": q })).await["search"]["edges"].clone();
+        let full = search(&app, q, json!(null)).await["edges"].clone();
+        let fields = |edges: &Value| -> Vec<Value> {
+            edges
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["matchedFields"].clone())
+                .collect()
+        };
+        let from_highlights: Vec<Value> = full
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                Value::from_iter(
+                    e["node"]["highlights"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|h| h["field"].clone()),
+                )
+            })
+            .collect();
+        assert!(!fields(&alone).is_empty(), "`{q}` finds products");
+        assert_eq!(fields(&alone), fields(&full), "`{q}`");
+        assert_eq!(fields(&alone), from_highlights, "`{q}`");
+    }
 }
 
 #[tokio::test]

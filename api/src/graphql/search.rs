@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result,
 
 use crate::catalog::{CatalogError, ProductStatus, QualityClass, SlaTier};
 use crate::search::{
-    Cursor, Extras, FacetCounts, Facets, Highlight as IndexHighlight, SearchFilters, SearchHit as IndexHit,
+    Cursor, Extras, FacetCounts, Facets, Highlight as IndexHighlight, Highlights, SearchFilters, SearchHit as IndexHit,
     SearchIndex, Suggestion as IndexSuggestion,
 };
 
@@ -299,11 +299,16 @@ impl Suggestion {
 fn selected_extras(ctx: &Context<'_>) -> Extras {
     let selection = ctx.look_ahead();
     let hits = [selection.field("edges").field("node"), selection.field("nodes")];
+    let highlights = if hits.iter().any(|hit| hit.field("highlights").exists()) {
+        Highlights::Fragments
+    } else if hits.iter().any(|hit| hit.field("matchedFields").exists()) {
+        Highlights::Fields
+    } else {
+        Highlights::None
+    };
     Extras {
         facets: selection.field("facets").exists(),
-        highlights: hits
-            .iter()
-            .any(|hit| hit.field("highlights").exists() || hit.field("matchedFields").exists()),
+        highlights,
     }
 }
 

@@ -76,15 +76,25 @@ pub enum SearchError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extras {
     pub facets: bool,
-    /// Highlighted fragments and matched fields of each hit.
-    pub highlights: bool,
+    pub highlights: Highlights,
 }
 
 impl Extras {
     pub const ALL: Self = Self {
         facets: true,
-        highlights: true,
+        highlights: Highlights::Fragments,
     };
+}
+
+/// How much of each hit's match is explained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Highlights {
+    None,
+    /// The matched fields, without fragments (each field's text is read
+    /// only up to its first match).
+    Fields,
+    /// The matched fields and their highlighted fragments.
+    Fragments,
 }
 
 /// One page of search results.
@@ -365,7 +375,11 @@ impl SearchIndex {
         };
         let page: Vec<_> = ranked.iter().skip(start).take(first).cloned().collect();
         let has_next_page = ranked.len() > start + first || (start + first) < total;
-        let highlight = extras.highlights && !words.is_empty();
+        let highlight = if words.is_empty() {
+            Highlights::None
+        } else {
+            extras.highlights
+        };
         let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
         let mut versions = FastU64::new(&searcher, "version");
         let hits = page
@@ -375,10 +389,10 @@ impl SearchIndex {
                 Ok(SearchHit {
                     product_id: ids.get(addr)?,
                     version: i32::try_from(versions.get(addr)?).unwrap_or(0),
-                    highlights: if highlight {
-                        self.highlights(&searcher, addr, &words)?
-                    } else {
-                        Vec::new()
+                    highlights: match highlight {
+                        Highlights::None => Vec::new(),
+                        Highlights::Fields => self.highlights(&searcher, addr, &words, false)?,
+                        Highlights::Fragments => self.highlights(&searcher, addr, &words, true)?,
                     },
                     cursor: Cursor {
                         offset: start + i + 1,
@@ -399,12 +413,14 @@ impl SearchIndex {
         })
     }
 
-    /// The matched fields of a hit with their fragments, from its stored text.
+    /// The matched fields of a hit, with their fragments if asked, from its
+    /// stored text.
     fn highlights(
         &self,
         searcher: &Searcher,
         addr: DocAddress,
         words: &QueryWords,
+        fragments: bool,
     ) -> Result<Vec<Highlight>, SearchError> {
         let f = &self.inner.fields;
         let doc: TantivyDocument = searcher.doc(addr)?;
@@ -423,7 +439,7 @@ impl SearchIndex {
             ("description", text(f.description)),
             ("docs", text(f.docs)),
         ];
-        Ok(explain(words, &stored))
+        Ok(explain(words, &stored, fragments))
     }
 
     /// The documents a search by `audience` with `filters` may return.

@@ -363,7 +363,8 @@ impl<'a> Matcher<'a> {
 fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
     out.clear();
     if word.is_ascii() {
-        out.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+        out.push_str(word);
+        out.make_ascii_lowercase();
     } else {
         for w in analyze(analyzer, word) {
             out.push_str(&w.text);
@@ -371,12 +372,19 @@ fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
     }
 }
 
-/// The byte ranges of the words of `text` that match, in order. An
-/// identifier typed as one word (`orderid` for `orderId`) is marked whole,
-/// replacing the marks of its words. Identifiers are runs of words joined
-/// by nothing, `_` or `-`, with any `_` or `-` around them. `analyzer` and
-/// `word` are reused between calls.
-fn marks(text: &str, matcher: &Matcher, analyzer: &mut TextAnalyzer, word: &mut String) -> Vec<(usize, usize)> {
+/// The byte ranges of the words of `text` that match, in order (with
+/// `first_only`, up to the first). An identifier typed as one word
+/// (`orderid` for `orderId`) is marked whole, replacing the marks of its
+/// words. Identifiers are runs of words joined by nothing, `_` or `-`, with
+/// any `_` or `-` around them. `analyzer` and `word` are reused between
+/// calls.
+fn marks(
+    text: &str,
+    matcher: &Matcher,
+    first_only: bool,
+    analyzer: &mut TextAnalyzer,
+    word: &mut String,
+) -> Vec<(usize, usize)> {
     let joiner = |b: &u8| matches!(b, b'_' | b'-');
     let mut hits: Vec<(usize, usize)> = Vec::new();
     // The identifier being read, and its words lowercased and joined.
@@ -390,6 +398,9 @@ fn marks(text: &str, matcher: &Matcher, analyzer: &mut TextAnalyzer, word: &mut 
         }
     };
     each_word(text, |from, to| {
+        if first_only && !hits.is_empty() {
+            return;
+        }
         normalize(&text[from..to], analyzer, word);
         if matcher.matches(word) {
             hits.push((from, to));
@@ -419,8 +430,9 @@ fn marks(text: &str, matcher: &Matcher, analyzer: &mut TextAnalyzer, word: &mut 
 }
 
 /// Finds the query words in each searchable field of a hit; returns the
-/// highlights in ranking order of the fields.
-pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Highlight> {
+/// highlights in ranking order of the fields, without fragments (and
+/// reading each field only up to its first match) unless `fragments`.
+pub fn explain(words: &QueryWords, stored: &[(&'static str, String)], fragments: bool) -> Vec<Highlight> {
     const WINDOW: usize = 160;
     let matcher = Matcher::of(words);
     // Without typo matching, a field can only match if, lowercased and
@@ -449,8 +461,16 @@ pub fn explain(words: &QueryWords, stored: &[(&'static str, String)]) -> Vec<Hig
                 continue;
             }
         }
-        let hits = marks(text, &matcher, &mut analyzer, &mut word);
+        let hits = marks(text, &matcher, !fragments, &mut analyzer, &mut word);
         let Some(&(first, _)) = hits.first() else { continue };
+        if !fragments {
+            out.push(Highlight {
+                field,
+                fragment: String::new(),
+                ranges: Vec::new(),
+            });
+            continue;
+        }
         // A window around the first match, on char boundaries.
         let mut start = first.saturating_sub(WINDOW / 3);
         while !text.is_char_boundary(start) {
@@ -492,7 +512,7 @@ mod tests {
             ("name", "logistics.shipment-tracking".to_owned()),
             ("description", "Nothing relevant here".to_owned()),
         ];
-        let h = explain(&words, &stored);
+        let h = explain(&words, &stored, true);
         assert_eq!(h.len(), 1);
         assert_eq!(h[0].field, "name");
         let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
@@ -502,15 +522,19 @@ mod tests {
     #[test]
     fn an_identifier_typed_as_one_word_is_highlighted_whole() {
         let words = QueryWords::parse("trackingnumber");
-        let h = explain(&words, &[("fields", "shipment.trackingNumber\ncarrier".to_owned())]);
+        let h = explain(
+            &words,
+            &[("fields", "shipment.trackingNumber\ncarrier".to_owned())],
+            true,
+        );
         let (a, b) = h[0].ranges[0];
         assert_eq!(&h[0].fragment[a..b], "trackingNumber");
         assert_eq!(h[0].ranges.len(), 1);
         // With one of its words also in the query: one mark, not two.
-        let h = explain(&words, &[("fields", "tracking_number".to_owned())]);
+        let h = explain(&words, &[("fields", "tracking_number".to_owned())], true);
         assert_eq!(h[0].ranges, [(0, 15)]);
         let words = QueryWords::parse("number trackingnumber");
-        let h = explain(&words, &[("fields", "trackingNumber number".to_owned())]);
+        let h = explain(&words, &[("fields", "trackingNumber number".to_owned())], true);
         let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
         assert_eq!(marked, ["trackingNumber", "number"]);
     }
@@ -586,11 +610,11 @@ mod tests {
                 let matcher = Matcher::of(&words);
                 let (mut analyzer, mut word) = (ident_analyzer(), String::new());
                 for text in texts {
-                    assert_eq!(
-                        marks(text, &matcher, &mut analyzer, &mut word),
-                        reference_marks(text, &words),
-                        "{query:?} in {text:?}"
-                    );
+                    let all = marks(text, &matcher, false, &mut analyzer, &mut word);
+                    assert_eq!(all, reference_marks(text, &words), "{query:?} in {text:?}");
+                    // Matched fields alone: the same fields match.
+                    let first = marks(text, &matcher, true, &mut analyzer, &mut word);
+                    assert_eq!(first.is_empty(), all.is_empty(), "{query:?} in {text:?}");
                 }
             }
         }
@@ -600,7 +624,7 @@ mod tests {
     fn fragments_start_at_a_word() {
         let words = QueryWords::parse("needle");
         let text = format!("{} needle", "haystack ".repeat(20));
-        let h = explain(&words, &[("description", text)]);
+        let h = explain(&words, &[("description", text)], true);
         assert!(h[0].fragment.starts_with("haystack"), "{:?}", h[0].fragment);
         let (a, b) = h[0].ranges[0];
         assert_eq!(&h[0].fragment[a..b], "needle");

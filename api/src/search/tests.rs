@@ -219,7 +219,7 @@ fn index(products: &[Product]) -> SearchIndex {
 fn page(index: &SearchIndex, query: &str, first: usize, facets: bool) -> SearchPage {
     let extras = Extras {
         facets,
-        highlights: false,
+        highlights: Highlights::None,
     };
     index
         .search(query, &SearchFilters::default(), &Audience::All, first, None, extras)
@@ -379,7 +379,7 @@ fn a_selective_filter_ranks_as_the_unfiltered_search_does() {
     let index = index(&products);
     let ranking = Extras {
         facets: false,
-        highlights: false,
+        highlights: Highlights::None,
     };
     let in_d3 = SearchFilters {
         domains: vec!["d3".to_owned()],
