@@ -176,7 +176,7 @@ fn escape(text: &str) -> String {
 pub struct HitProducts(Arc<Mutex<LruCache<String, data_product::Model>>>);
 
 impl HitProducts {
-    /// About 1 KiB a row: some 10 MiB.
+    /// 1–2 KiB a row: at most some 20 MiB.
     const CAPACITY: usize = 10_000;
 
     pub fn new() -> Self {
