@@ -224,52 +224,61 @@ pub fn split_words(text: &str) -> Vec<(usize, usize)> {
 /// last capital of an acronym followed by lowercase ("IPAddress" → "IP" +
 /// "Address").
 pub fn each_word(text: &str, word: impl FnMut(usize, usize)) {
+    // Most text is ASCII, and decoding chars was a third of splitting it.
     if text.is_ascii() {
-        each_ascii_word(text.as_bytes(), word);
+        split(text.bytes().enumerate(), text.len(), word);
     } else {
-        each_char_word(text, word);
+        split(text.char_indices(), text.len(), word);
     }
 }
 
-/// [`each_word`] over ASCII text, a byte at a time (most text is ASCII,
-/// and decoding chars was a third of splitting it).
-fn each_ascii_word(text: &[u8], mut word: impl FnMut(usize, usize)) {
-    let mut start: Option<usize> = None;
-    let mut prev = 0u8;
-    for (offset, &c) in text.iter().enumerate() {
-        if !c.is_ascii_alphanumeric() {
-            if let Some(s) = start.take() {
-                word(s, offset);
-            }
-        } else {
-            match start {
-                None => start = Some(offset),
-                Some(s) => {
-                    let boundary = c.is_ascii_uppercase()
-                        && (prev.is_ascii_lowercase()
-                            || prev.is_ascii_digit()
-                            || (prev.is_ascii_uppercase() && text.get(offset + 1).is_some_and(u8::is_ascii_lowercase)));
-                    if boundary {
-                        word(s, offset);
-                        start = Some(offset);
-                    }
-                }
-            }
-        }
-        prev = c;
+/// A character as [`each_word`] classifies it: a byte of ASCII text or a
+/// char of any text.
+trait Letter: Copy {
+    fn alphanumeric(self) -> bool;
+    fn upper(self) -> bool;
+    fn lower(self) -> bool;
+    fn digit(self) -> bool;
+}
+
+impl Letter for u8 {
+    fn alphanumeric(self) -> bool {
+        self.is_ascii_alphanumeric()
     }
-    if let Some(s) = start {
-        word(s, text.len());
+    fn upper(self) -> bool {
+        self.is_ascii_uppercase()
+    }
+    fn lower(self) -> bool {
+        self.is_ascii_lowercase()
+    }
+    fn digit(self) -> bool {
+        self.is_ascii_digit()
     }
 }
 
-/// [`each_word`] over any text, a char at a time.
-fn each_char_word(text: &str, mut word: impl FnMut(usize, usize)) {
+impl Letter for char {
+    fn alphanumeric(self) -> bool {
+        self.is_alphanumeric()
+    }
+    fn upper(self) -> bool {
+        self.is_uppercase()
+    }
+    fn lower(self) -> bool {
+        self.is_lowercase()
+    }
+    fn digit(self) -> bool {
+        self.is_ascii_digit()
+    }
+}
+
+/// [`each_word`] over the characters of a text of `len` bytes, each with
+/// its byte offset.
+fn split<C: Letter>(chars: impl Iterator<Item = (usize, C)>, len: usize, mut word: impl FnMut(usize, usize)) {
     let mut start: Option<usize> = None;
-    let mut prev = '\0';
-    let mut chars = text.char_indices().peekable();
+    let mut prev: Option<C> = None;
+    let mut chars = chars.peekable();
     while let Some((offset, c)) = chars.next() {
-        if !c.is_alphanumeric() {
+        if !c.alphanumeric() {
             if let Some(s) = start.take() {
                 word(s, offset);
             }
@@ -277,10 +286,10 @@ fn each_char_word(text: &str, mut word: impl FnMut(usize, usize)) {
             match start {
                 None => start = Some(offset),
                 Some(s) => {
-                    let boundary = c.is_uppercase()
-                        && (prev.is_lowercase()
-                            || prev.is_ascii_digit()
-                            || (prev.is_uppercase() && chars.peek().is_some_and(|&(_, n)| n.is_lowercase())));
+                    let boundary = c.upper()
+                        && prev.is_some_and(|p| {
+                            p.lower() || p.digit() || (p.upper() && chars.peek().is_some_and(|&(_, n)| n.lower()))
+                        });
                     if boundary {
                         word(s, offset);
                         start = Some(offset);
@@ -288,10 +297,10 @@ fn each_char_word(text: &str, mut word: impl FnMut(usize, usize)) {
                 }
             }
         }
-        prev = c;
+        prev = Some(c);
     }
     if let Some(s) = start {
-        word(s, text.len());
+        word(s, len);
     }
 }
 
