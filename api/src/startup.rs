@@ -209,7 +209,7 @@ impl Application {
         })
         .await;
         if let Err(e) = self.indexer.stop().await {
-            tracing::warn!(error = %e, "cannot flush the search index at shutdown");
+            tracing::warn!(error = %e, "cannot stop the search index writer at shutdown");
         }
         self.live.shutdown();
         served

@@ -74,7 +74,7 @@ impl Services {
             quota,
             shared,
             metrics,
-            hit_products: search::HitProducts::new(),
+            hit_products: search::HitProducts::default(),
         }
     }
 }

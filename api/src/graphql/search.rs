@@ -16,9 +16,8 @@ use std::sync::{Arc, Mutex};
 use lru::LruCache;
 
 use super::error::GqlResult;
-use super::loaders::ProductById;
 use super::objects::{visible_product, DataProduct, SchemaFormat};
-use super::{catalog, loader, principal};
+use super::{catalog, principal};
 use crate::catalog::policy;
 use crate::store::entities::data_product;
 
@@ -166,7 +165,7 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The product rows search hits read last, by id (at most [`Self::CAPACITY`],
+/// The product rows search hits read last, by id (at most `CAPACITY`,
 /// least recently used out first). A hit takes its product from here when
 /// the row has the version the index holds, and from the database
 /// otherwise: a hit's product is the row it was indexed from, or a newer
@@ -177,13 +176,7 @@ pub struct HitProducts(Arc<Mutex<LruCache<String, data_product::Model>>>);
 
 impl HitProducts {
     /// 1–2 KiB a row: at most some 20 MiB.
-    const CAPACITY: usize = 10_000;
-
-    pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(LruCache::new(
-            NonZeroUsize::new(Self::CAPACITY).unwrap_or(NonZeroUsize::MIN),
-        ))))
-    }
+    const CAPACITY: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 
     fn get(&self, id: &str, version: i32) -> Option<data_product::Model> {
         let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -198,7 +191,7 @@ impl HitProducts {
 
 impl Default for HitProducts {
     fn default() -> Self {
-        Self::new()
+        Self(Arc::new(Mutex::new(LruCache::new(Self::CAPACITY))))
     }
 }
 
@@ -214,19 +207,15 @@ impl SearchHit {
     // Null only if the product changed since the index was read (deleted,
     // or no longer visible to the caller).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<DataProduct>> {
-        let (id, version) = (&self.0.product_id, self.0.version);
         let products = ctx.data_unchecked::<HitProducts>();
-        let row = match products.get(id, version) {
-            Some(row) => Some(row),
-            None => {
-                let row = loader(ctx).load_one(ProductById(id.clone())).await?;
-                if let Some(row) = &row {
-                    products.put(row);
-                }
-                row
-            }
-        };
-        Ok(row.filter(|p| policy::can_see(principal(ctx), p)).map(DataProduct))
+        if let Some(row) = products.get(&self.0.product_id, self.0.version) {
+            return Ok(policy::can_see(principal(ctx), &row).then_some(DataProduct(row)));
+        }
+        let product = visible_product(ctx, &self.0.product_id).await?;
+        if let Some(product) = &product {
+            products.put(&product.0);
+        }
+        Ok(product)
     }
     /// Fields where the query matched, best first.
     async fn matched_fields(&self) -> Vec<&str> {
