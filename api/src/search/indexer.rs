@@ -5,7 +5,7 @@
 //! at start-up. A change is applied by re-reading its products from the
 //! database, so applying one twice, or out of order, converges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,7 +13,8 @@ use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use tantivy::indexer::UserOperation;
 use tantivy::merge_policy::LogMergePolicy;
-use tantivy::{IndexWriter, Term};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocSet, IndexWriter, Searcher, Term, TERMINATED};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{Change, ChangeHook, EntityKind};
@@ -243,7 +244,9 @@ impl Worker {
         let ids = ids.to_vec();
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
             let mut writer = writer.lock().map_err(|_| SearchError::Stopped)?;
-            replace(&writer, &index.inner.fields, &ids, &docs)?;
+            if replace(&writer, &index.searcher(), &index.inner.fields, &ids, &docs)? == 0 {
+                return Ok(());
+            }
             commit(&mut writer, watermark)?;
             index.reload()
         })
@@ -385,7 +388,12 @@ impl Worker {
 }
 
 /// Replaces the documents of `ids` with `docs` (those of the `ids` still in
-/// the database), uncommitted. The documents go to the writer in groups: a
+/// the database), uncommitted; returns how many it deleted or wrote. A
+/// product whose document is indexed already, with the same digest, is
+/// left as it is: most changes that name a product (a freshness flag, an
+/// access request, a lineage edge) change nothing indexed about it, and
+/// re-adding it would churn segments and shift every score's document
+/// statistics for nothing. The documents go to the writer in groups: a
 /// group's documents go to one indexing thread, so a commit of up to CHUNK
 /// writes one segment. Added one by one, they were spread over the writer's
 /// threads, and each wrote a segment of its own, at a fixed cost of about
@@ -395,22 +403,60 @@ impl Worker {
 /// memory budget between groups, hence the bound.
 pub(super) fn replace(
     writer: &IndexWriter,
+    searcher: &Searcher,
     f: &Fields,
     ids: &[String],
     docs: &[ProductDoc],
-) -> Result<(), SearchError> {
-    for id in ids {
+) -> Result<usize, SearchError> {
+    let mut unchanged = HashSet::new();
+    let mut built = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let document = doc.to_document(f);
+        let digest = document.get_first(f.digest).and_then(|v| v.as_u64());
+        if digest.is_some() && indexed_digest(searcher, f, &doc.id)? == digest {
+            unchanged.insert(doc.id.as_str());
+        } else {
+            built.push(document);
+        }
+    }
+    let mut operations = 0;
+    for id in ids.iter().filter(|id| !unchanged.contains(String::as_str(id))) {
         writer.delete_term(Term::from_field_text(f.id, id));
+        operations += 1;
     }
-    for group in docs.chunks(CHUNK) {
-        writer.run(
-            group
-                .iter()
-                .map(|doc| UserOperation::Add(doc.to_document(f)))
-                .collect::<Vec<_>>(),
-        )?;
+    operations += built.len();
+    let mut built = built.into_iter().peekable();
+    while built.peek().is_some() {
+        writer.run(built.by_ref().take(CHUNK).map(UserOperation::Add).collect::<Vec<_>>())?;
     }
-    Ok(())
+    Ok(operations)
+}
+
+/// The digest of the one live document indexed for `id` (`None` if there
+/// is none, or more than one).
+fn indexed_digest(searcher: &Searcher, f: &Fields, id: &str) -> Result<Option<u64>, SearchError> {
+    let term = Term::from_field_text(f.id, id);
+    let mut found = None;
+    for segment in searcher.segment_readers() {
+        let Some(mut postings) = segment
+            .inverted_index(f.id)?
+            .read_postings(&term, IndexRecordOption::Basic)?
+        else {
+            continue;
+        };
+        let digests = segment.fast_fields().u64("digest")?;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if segment.alive_bitset().is_none_or(|a| a.is_alive(doc)) {
+                if found.is_some() {
+                    return Ok(None);
+                }
+                found = Some(digests.first(doc));
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(found.flatten())
 }
 
 /// The watermark of the index's last commit, if it has one.

@@ -20,6 +20,7 @@ mod verify;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tantivy::collector::{Count, TopDocs};
@@ -166,6 +167,28 @@ struct Inner {
     /// One search per core at a time: queued searches wait their turn
     /// instead of time-slicing each other into long tails.
     permits: tokio::sync::Semaphore,
+    /// Threads for the second half of a ranking split while a core is
+    /// idle (see [`SearchIndex::spare_core`]).
+    helpers: rayon::ThreadPool,
+    cores: usize,
+    /// Searches running now (in [`SearchIndex::search`]).
+    searching: AtomicUsize,
+}
+
+/// Counts a running search for as long as it lives.
+struct Searching<'a>(&'a AtomicUsize);
+
+impl<'a> Searching<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Searching<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Where the index lives.
@@ -238,6 +261,11 @@ impl SearchIndex {
             .try_into()?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let permits = tokio::sync::Semaphore::new(cores);
+        let helpers = rayon::ThreadPoolBuilder::new()
+            .num_threads((cores / 2).max(1))
+            .thread_name(|i| format!("search-helper-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
         let inner = Arc::new(Inner {
             index,
             reader,
@@ -245,6 +273,9 @@ impl SearchIndex {
             filters: FilterCache::default(),
             values: ValueCache::default(),
             permits,
+            helpers,
+            cores,
+            searching: AtomicUsize::new(0),
         });
         Ok(Self { inner })
     }
@@ -287,6 +318,19 @@ impl SearchIndex {
         self.inner.reader.searcher()
     }
 
+    /// A core for the second half of a ranking, when no other search
+    /// waits for it and the searches running leave one idle: at one
+    /// search at a time its heaviest queries answer in about half the
+    /// time, while under load (every core busy) no search is split and
+    /// none pays for it. The core is the returned permit's, until dropped.
+    fn spare_core(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        let inner = &self.inner;
+        if inner.searching.load(Ordering::Relaxed) * 2 > inner.cores {
+            return None;
+        }
+        inner.permits.try_acquire().ok()
+    }
+
     /// Makes the last commit visible to searches.
     fn reload(&self) -> Result<(), SearchError> {
         Ok(self.inner.reader.reload()?)
@@ -318,6 +362,7 @@ impl SearchIndex {
         extras: Extras,
     ) -> Result<SearchPage, SearchError> {
         let first = first.clamp(1, 100);
+        let _searching = Searching::start(&self.inner.searching);
         let searcher = self.searcher();
         let f = &self.inner.fields;
         let allowed = self.allowed(&searcher, filters, audience)?;
@@ -347,10 +392,16 @@ impl SearchIndex {
             } else {
                 rank::Count::Ranking
             };
-            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, count)?;
+            // One exact word is a union of terms, which the engine prunes
+            // block by block; any other query scores each match, and is
+            // split over a second core when one is idle.
+            let spare = if words.known == [true] { None } else { self.spare_core() };
+            let pool = spare.as_ref().map(|_| &self.inner.helpers);
+            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, count, pool)?;
             if result.total == 0 && words.plain.len() > 1 {
-                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, count)?;
+                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, count, pool)?;
             }
+            drop(spare);
             (
                 named(&searcher, &self.inner.values, result.top)?,
                 result.total,
@@ -542,7 +593,7 @@ impl SearchIndex {
             let prefix_query = FuzzyTermQuery::new_prefix(Term::from_field_text(f.name, last), 0, true);
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(prefix_query), 1.0))));
             let query = BooleanQuery::new(clauses);
-            let ranked = rank::top_k(&searcher, &query, &allowed, limit, rank::Count::None)?;
+            let ranked = rank::top_k(&searcher, &query, &allowed, limit, rank::Count::None, None)?;
             let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
             for (_, name, addr) in named(&searcher, &self.inner.values, ranked.top)? {
                 let doc: TantivyDocument = searcher.doc(addr)?;

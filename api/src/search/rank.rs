@@ -12,7 +12,7 @@ use std::collections::BinaryHeap;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
 use super::filter::Allowed;
@@ -124,6 +124,35 @@ struct Top {
 }
 
 impl Top {
+    fn new(k: usize, count: Count) -> Self {
+        Self {
+            k: k.max(1),
+            heap: BinaryHeap::with_capacity(k + 1),
+            count: 0,
+            max_boost: max_boost(),
+            counting: matches!(count, Count::Facets | Count::Ranking),
+        }
+    }
+
+    /// Adds the candidates and count of a ranking of other documents: the
+    /// top k of the union is within the two top k's (each part pruned only
+    /// what could not enter its own top k). Each part counted up to
+    /// [`TRACK_TOTAL`] before it pruned, so the sum is exact whenever it
+    /// is within the bound, as the count of one pass would be.
+    fn merge(mut self, other: Top) -> Self {
+        self.count += other.count;
+        for Reverse(candidate) in other.heap {
+            if self.heap.len() < self.k {
+                self.heap.push(Reverse(candidate));
+            } else if let Some(mut worst) = self.heap.peek_mut() {
+                if candidate > worst.0 {
+                    *worst = Reverse(candidate);
+                }
+            }
+        }
+        self
+    }
+
     /// Counts a match of text score `text` and keeps it if its boosted
     /// score enters the top k; the boosts are read only if the text score,
     /// boosted at most, could.
@@ -176,15 +205,73 @@ fn count_apart(searcher: &Searcher, query: &dyn Query, allowed: &Allowed) -> Res
     Ok(count)
 }
 
+/// Which documents of each segment a part of a split ranking visits.
+#[derive(Clone, Copy)]
+enum Half {
+    First,
+    Second,
+}
+
+/// Ranks one half of every segment's documents, with the query's scorers
+/// as tantivy's own pruning loop does for any query other than a flat
+/// union or intersection of terms: score each match, hand on those above
+/// the threshold. (Those two skip whole blocks by block-max WAND instead,
+/// which a scorer started in the middle of a segment cannot do: they are
+/// not split.)
+fn rank_half(
+    searcher: &Searcher,
+    weight: &dyn Weight,
+    allowed: &Allowed,
+    half: Half,
+    k: usize,
+    count: Count,
+) -> Result<Top, SearchError> {
+    let mut top = Top::new(k, count);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let middle = segment.max_doc() / 2;
+        let (from, to) = match half {
+            Half::First => (0, middle),
+            Half::Second => (middle, TERMINATED),
+        };
+        let boosts = Boosts::new(segment);
+        let alive = segment.alive_bitset();
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let mut doc = scorer.doc();
+        if doc < from {
+            doc = scorer.seek(from);
+        }
+        let mut threshold = top.threshold();
+        while doc < to {
+            let score = scorer.score();
+            if score > threshold {
+                if allowed.admits(ord, alive, doc) {
+                    top.push(
+                        score,
+                        |score| boosts.apply(doc, score),
+                        DocAddress::new(ord as u32, doc),
+                    );
+                }
+                threshold = top.threshold();
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(top)
+}
+
 /// Runs `query` over the allowed documents: the `k` best by boosted score,
 /// the total as `count` says, and the facets (exact, over every match)
-/// when counted with them.
+/// when counted with them. With a `spare` pool (a thread on an otherwise
+/// idle core), each segment's second half is ranked there while this
+/// thread ranks the first: for queries that score every match (see
+/// [`rank_half`]), without facets; the result is the same.
 pub fn top_k(
     searcher: &Searcher,
     query: &dyn Query,
     allowed: &Allowed,
     k: usize,
     count: Count,
+    spare: Option<&rayon::ThreadPool>,
 ) -> Result<Ranked, SearchError> {
     let facets = count == Count::Facets;
     // A selective restriction (a filter) as a required clause that scores
@@ -206,37 +293,45 @@ pub fn top_k(
         _ => None,
     };
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
-    let mut top = Top {
-        k: k.max(1),
-        heap: BinaryHeap::with_capacity(k + 1),
-        count: 0,
-        max_boost: max_boost(),
-        counting: matches!(count, Count::Facets | Count::Ranking),
-    };
     let mut fruits = Vec::new();
-    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-        let boosts = Boosts::new(segment);
-        let alive = segment.alive_bitset();
-        let address = |doc| DocAddress::new(ord as u32, doc);
-        if facets {
-            // Facets need every match: no pruning, exact total.
-            let mut counter = FacetCollector.for_segment(ord as u32, segment)?;
-            weight.for_each(segment, &mut |doc, score| {
-                if allowed.admits(ord, alive, doc) {
-                    counter.collect(doc, score);
-                    top.push(score, |score| boosts.apply(doc, score), address(doc));
-                }
+    let top = match spare {
+        Some(pool) if !facets => {
+            let mut second = None;
+            let first = pool.in_place_scope(|scope| {
+                scope.spawn(|_| second = Some(rank_half(searcher, &*weight, allowed, Half::Second, k, count)));
+                rank_half(searcher, &*weight, allowed, Half::First, k, count)
             })?;
-            fruits.push(counter.harvest());
-        } else {
-            weight.for_each_pruning(top.threshold(), segment, &mut |doc, score| {
-                if allowed.admits(ord, alive, doc) {
-                    top.push(score, |score| boosts.apply(doc, score), address(doc));
-                }
-                top.threshold()
-            })?;
+            let second = second.ok_or(SearchError::Stopped)??;
+            first.merge(second)
         }
-    }
+        _ => {
+            let mut top = Top::new(k, count);
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                let boosts = Boosts::new(segment);
+                let alive = segment.alive_bitset();
+                let address = |doc| DocAddress::new(ord as u32, doc);
+                if facets {
+                    // Facets need every match: no pruning, exact total.
+                    let mut counter = FacetCollector.for_segment(ord as u32, segment)?;
+                    weight.for_each(segment, &mut |doc, score| {
+                        if allowed.admits(ord, alive, doc) {
+                            counter.collect(doc, score);
+                            top.push(score, |score| boosts.apply(doc, score), address(doc));
+                        }
+                    })?;
+                    fruits.push(counter.harvest());
+                } else {
+                    weight.for_each_pruning(top.threshold(), segment, &mut |doc, score| {
+                        if allowed.admits(ord, alive, doc) {
+                            top.push(score, |score| boosts.apply(doc, score), address(doc));
+                        }
+                        top.threshold()
+                    })?;
+                }
+            }
+            top
+        }
+    };
     let matches = apart.unwrap_or(top.count);
     let exact = facets || (count != Count::None && matches <= TRACK_TOTAL);
     let total = if facets { matches } else { matches.min(TRACK_TOTAL) };

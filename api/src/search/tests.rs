@@ -335,19 +335,36 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
 fn a_commit_of_changed_products_writes_one_segment() {
     let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
     let mut writer = super::indexer::bulk_writer(&index.inner.index).unwrap();
-    let docs: Vec<ProductDoc> = catalog().iter().enumerate().map(|(i, p)| doc(i, p)).collect();
+    let mut docs: Vec<ProductDoc> = catalog().iter().enumerate().map(|(i, p)| doc(i, p)).collect();
     let ids: Vec<String> = docs.iter().map(|d| d.id.clone()).collect();
     let f = &index.inner.fields;
-    super::indexer::replace(&writer, f, &ids, &docs).unwrap();
+    let written = super::indexer::replace(&writer, &index.searcher(), f, &ids, &docs).unwrap();
+    assert_eq!(written, 2 * docs.len(), "a delete and an add each");
     writer.commit().unwrap();
     index.reload().unwrap();
     assert_eq!((index.segments(), index.len()), (1, docs.len() as u64));
 
-    // Replaced again, three of them: one more segment, no duplicates.
-    super::indexer::replace(&writer, f, &ids[..3], &docs[..3]).unwrap();
+    // Replaced again unchanged: nothing is written.
+    let written = super::indexer::replace(&writer, &index.searcher(), f, &ids, &docs).unwrap();
+    assert_eq!(written, 0);
+
+    // Three of them changed: one more segment, no duplicates.
+    for doc in &mut docs[..3] {
+        doc.description.push_str(" Now with zephyrine.");
+    }
+    let written = super::indexer::replace(&writer, &index.searcher(), f, &ids, &docs).unwrap();
+    assert_eq!(written, 6);
     writer.commit().unwrap();
     index.reload().unwrap();
     assert_eq!((index.segments(), index.len()), (2, docs.len() as u64));
+    assert_eq!(page(&index, "zephyrine", 20, false).total, 3);
+
+    // A product no longer in the database is deleted.
+    let written = super::indexer::replace(&writer, &index.searcher(), f, &ids[..1], &[]).unwrap();
+    assert_eq!(written, 1);
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert_eq!(index.len(), docs.len() as u64 - 1);
 }
 
 #[test]
@@ -452,4 +469,65 @@ fn words_in_sequence_rank_the_field_path_that_has_them_in_that_order() {
             .map(|h| h.score)
     };
     assert!(score("version mac", "net.devices") < score("ip version", "net.devices"));
+}
+
+#[test]
+fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
+    // Three segments, and more matches than the bound for the common word.
+    let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
+    let f = index.inner.fields;
+    let mut writer: tantivy::IndexWriter = index.inner.index.writer_with_num_threads(1, 15_000_000).unwrap();
+    for i in 0..TRACK_TOTAL + 2_000 {
+        let p = Product {
+            quality: (i % 100) as f64,
+            subscribers: (i % 37) as u64,
+            ..product(
+                Box::leak(format!("bulk.item-{i}").into_boxed_str()),
+                ["bulk-team", "retail-team", "ops-team"][i % 3],
+                Box::leak(format!("common word {}", "filler ".repeat(i % 7)).into_boxed_str()),
+                &["id", "item_id", "region"][..1 + i % 3],
+            )
+        };
+        writer.add_document(doc(i, &p).to_document(&f)).unwrap();
+        if i % 4_000 == 3_999 {
+            writer.commit().unwrap();
+        }
+    }
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert!(index.segments() >= 3);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let searcher = index.searcher();
+    let filters = [
+        SearchFilters::default(),
+        SearchFilters {
+            owners: vec!["ops-team".to_owned()],
+            ..SearchFilters::default()
+        },
+    ];
+    for filters in &filters {
+        let allowed = index.allowed(&searcher, filters, &Audience::All).unwrap();
+        for text in [
+            "commom",
+            "item 7",
+            "commn word",
+            "common filler",
+            "bulk reg",
+            "item_id region",
+            "word 12",
+        ] {
+            let mut words = QueryWords::parse(text);
+            words.known = index.known(&searcher, &words, &allowed).unwrap();
+            let query = super::query::build(&f, &words, true);
+            for count in [rank::Count::Ranking, rank::Count::None] {
+                let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
+                let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
+                assert!(!one.top.is_empty() || !filters.owners.is_empty(), "{text}");
+                assert_eq!(one.top, two.top, "{text} {count:?} {filters:?}");
+                if count == rank::Count::Ranking {
+                    assert_eq!((one.total, one.exact), (two.total, two.exact), "{text} {filters:?}");
+                }
+            }
+        }
+    }
 }
