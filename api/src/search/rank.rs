@@ -142,15 +142,21 @@ impl Top {
     fn merge(mut self, other: Top) -> Self {
         self.count += other.count;
         for Reverse(candidate) in other.heap {
-            if self.heap.len() < self.k {
-                self.heap.push(Reverse(candidate));
-            } else if let Some(mut worst) = self.heap.peek_mut() {
-                if candidate > worst.0 {
-                    *worst = Reverse(candidate);
-                }
-            }
+            self.keep(candidate);
         }
         self
+    }
+
+    /// Keeps `candidate` if the heap has room or it beats the worst.
+    #[inline]
+    fn keep(&mut self, candidate: Candidate) {
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse(candidate));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if candidate > worst.0 {
+                *worst = Reverse(candidate);
+            }
+        }
     }
 
     /// Counts a match of text score `text` and keeps it if its boosted
@@ -161,14 +167,7 @@ impl Top {
         if self.heap.len() == self.k && self.heap.peek().is_some_and(|worst| text * self.max_boost < worst.0 .0) {
             return;
         }
-        let candidate = Candidate(boosted(text), Reverse(addr));
-        if self.heap.len() < self.k {
-            self.heap.push(Reverse(candidate));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if candidate > worst.0 {
-                *worst = Reverse(candidate);
-            }
-        }
+        self.keep(Candidate(boosted(text), Reverse(addr)));
     }
 
     /// The text score a match must beat to matter: none while the total is
