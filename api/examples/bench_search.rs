@@ -1583,6 +1583,7 @@ async fn main() {
     let (raw, raw_qps) = in_process(&index, &mix, EXTRAS, o.clients, o.seconds);
     let (raw1, _) = in_process(&index, &mix, EXTRAS, 1, o.seconds);
     let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, o.clients, o.seconds);
+    let (raw_all1, _) = in_process(&index, &mix, Extras::ALL, 1, o.seconds);
     let ranking = Extras {
         facets: false,
         highlights: Highlights::None,
@@ -1605,6 +1606,16 @@ async fn main() {
             "in-process with facets p50 {} p99 {} {raw_all_qps:.0}/s",
             ms(raw_all.quantile(0.5)),
             ms(raw_all.quantile(0.99))
+        );
+        println!(
+            "in-process with facets, 1 thread: p50 {} p99 {}",
+            ms(raw_all1.quantile(0.5)),
+            ms(raw_all1.quantile(0.99))
+        );
+        println!(
+            "in-process, 1 thread: p50 {} p99 {}",
+            ms(raw1.quantile(0.5)),
+            ms(raw1.quantile(0.99))
         );
         let _ = std::fs::remove_dir_all(&work);
         return;
@@ -1760,6 +1771,7 @@ async fn main() {
         format!("{http_page_qps:.0} queries/s"),
     );
     row("search page in-process: p50 / p99", raw_all.p50_p99());
+    row("search page in-process, 1 thread: p50 / p99", raw_all1.p50_p99());
     row(
         "search page in-process: throughput",
         format!("{raw_all_qps:.0} queries/s"),

@@ -393,9 +393,11 @@ impl SearchIndex {
                 rank::Count::Ranking
             };
             // One exact word is a union of terms, which the engine prunes
-            // block by block; any other query scores each match, and is
-            // split over a second core when one is idle.
-            let spare = if words.known == [true] { None } else { self.spare_core() };
+            // block by block; any other query, and any query counting
+            // facets, visits each match, and is split over a second core
+            // when one is idle.
+            let prunes = words.known == [true] && !extras.facets;
+            let spare = if prunes { None } else { self.spare_core() };
             let pool = spare.as_ref().map(|_| &self.inner.helpers);
             let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, count, pool)?;
             if result.total == 0 && words.plain.len() > 1 {

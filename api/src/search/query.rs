@@ -197,7 +197,7 @@ pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> 
 pub type FacetCounts = Vec<(String, u64)>;
 
 /// Counts per value of the facet dimensions over every matching document.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facets {
     pub domains: FacetCounts,
     pub tags: FacetCounts,

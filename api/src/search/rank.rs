@@ -204,6 +204,9 @@ fn count_apart(searcher: &Searcher, query: &dyn Query, allowed: &Allowed) -> Res
     Ok(count)
 }
 
+/// The facet counts of one segment (or part of one).
+type FacetFruit = <<FacetCollector as Collector>::Child as SegmentCollector>::Fruit;
+
 /// Which documents of each segment a part of a split ranking visits.
 #[derive(Clone, Copy)]
 enum Half {
@@ -212,11 +215,12 @@ enum Half {
 }
 
 /// Ranks one half of every segment's documents, with the query's scorers
-/// as tantivy's own pruning loop does for any query other than a flat
-/// union or intersection of terms: score each match, hand on those above
-/// the threshold. (Those two skip whole blocks by block-max WAND instead,
-/// which a scorer started in the middle of a segment cannot do: they are
-/// not split.)
+/// as tantivy's own loops do for any query other than a flat union or
+/// intersection of terms: score each match, hand on those above the
+/// threshold (or, counting facets, every match). (Those two skip whole
+/// blocks by block-max WAND instead, which a scorer started in the middle
+/// of a segment cannot do: they are not split unless facets are counted,
+/// which visits every match anyway.)
 fn rank_half(
     searcher: &Searcher,
     weight: &dyn Weight,
@@ -224,8 +228,10 @@ fn rank_half(
     half: Half,
     k: usize,
     count: Count,
-) -> Result<Top, SearchError> {
+) -> Result<(Top, Vec<FacetFruit>), SearchError> {
+    let facets = count == Count::Facets;
     let mut top = Top::new(k, count);
+    let mut fruits = Vec::new();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let middle = segment.max_doc() / 2;
         let (from, to) = match half {
@@ -234,36 +240,47 @@ fn rank_half(
         };
         let boosts = Boosts::new(segment);
         let alive = segment.alive_bitset();
+        let mut counter = if facets {
+            Some(FacetCollector.for_segment(ord as u32, segment)?)
+        } else {
+            None
+        };
         let mut scorer = weight.scorer(segment, 1.0)?;
         let mut doc = scorer.doc();
         if doc < from {
             doc = scorer.seek(from);
         }
-        let mut threshold = top.threshold();
+        let mut threshold = if facets { Score::MIN } else { top.threshold() };
         while doc < to {
             let score = scorer.score();
             if score > threshold {
                 if allowed.admits(ord, alive, doc) {
+                    if let Some(counter) = &mut counter {
+                        counter.collect(doc, score);
+                    }
                     top.push(
                         score,
                         |score| boosts.apply(doc, score),
                         DocAddress::new(ord as u32, doc),
                     );
                 }
-                threshold = top.threshold();
+                if !facets {
+                    threshold = top.threshold();
+                }
             }
             doc = scorer.advance();
         }
+        fruits.extend(counter.map(SegmentCollector::harvest));
     }
-    Ok(top)
+    Ok((top, fruits))
 }
 
 /// Runs `query` over the allowed documents: the `k` best by boosted score,
 /// the total as `count` says, and the facets (exact, over every match)
 /// when counted with them. With a `spare` pool (a thread on an otherwise
 /// idle core), each segment's second half is ranked there while this
-/// thread ranks the first: for queries that score every match (see
-/// [`rank_half`]), without facets; the result is the same.
+/// thread ranks the first, for queries that score every match (see
+/// [`rank_half`]); the result is the same.
 pub fn top_k(
     searcher: &Searcher,
     query: &dyn Query,
@@ -294,13 +311,15 @@ pub fn top_k(
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut fruits = Vec::new();
     let top = match spare {
-        Some(pool) if !facets => {
+        Some(pool) => {
             let mut second = None;
-            let first = pool.in_place_scope(|scope| {
+            let (first, first_fruits) = pool.in_place_scope(|scope| {
                 scope.spawn(|_| second = Some(rank_half(searcher, &*weight, allowed, Half::Second, k, count)));
                 rank_half(searcher, &*weight, allowed, Half::First, k, count)
             })?;
-            let second = second.ok_or(SearchError::Stopped)??;
+            let (second, second_fruits) = second.ok_or(SearchError::Stopped)??;
+            fruits = first_fruits;
+            fruits.extend(second_fruits);
             first.merge(second)
         }
         _ => {

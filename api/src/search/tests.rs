@@ -515,17 +515,23 @@ fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
             "bulk reg",
             "item_id region",
             "word 12",
+            "common",
         ] {
             let mut words = QueryWords::parse(text);
             words.known = index.known(&searcher, &words, &allowed).unwrap();
             let query = super::query::build(&f, &words, true);
-            for count in [rank::Count::Ranking, rank::Count::None] {
+            for count in [rank::Count::Ranking, rank::Count::None, rank::Count::Facets] {
                 let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
                 let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
                 assert!(!one.top.is_empty() || !filters.owners.is_empty(), "{text}");
                 assert_eq!(one.top, two.top, "{text} {count:?} {filters:?}");
-                if count == rank::Count::Ranking {
+                if count != rank::Count::None {
                     assert_eq!((one.total, one.exact), (two.total, two.exact), "{text} {filters:?}");
+                }
+                assert_eq!(one.facets, two.facets, "{text} {count:?} {filters:?}");
+                if count == rank::Count::Facets {
+                    let domains: u64 = one.facets.domains.iter().map(|(_, n)| n).sum();
+                    assert_eq!(domains, one.total as u64, "{text} {filters:?}");
                 }
             }
         }
