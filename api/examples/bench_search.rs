@@ -1597,13 +1597,10 @@ async fn main() {
     let (floor1, _) = floor_load(&floor, &mix, 1, o.seconds);
     drop(floor);
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
-        let line = |what: &str, l: &Latencies, rate: String| {
-            println!("{what} p50 {} p99 {}{rate}", ms(l.quantile(0.5)), ms(l.quantile(0.99)));
-        };
-        line("in-process", &raw, format!(" {raw_qps:.0}/s"));
-        line("in-process with facets", &raw_all, format!(" {raw_all_qps:.0}/s"));
-        line("in-process with facets, 1 thread:", &raw_all1, String::new());
-        line("in-process, 1 thread:", &raw1, String::new());
+        println!("in-process, p50 / p99: {}, {raw_qps:.0}/s", raw.p50_p99());
+        println!("in-process with facets: {}, {raw_all_qps:.0}/s", raw_all.p50_p99());
+        println!("in-process with facets, 1 thread: {}", raw_all1.p50_p99());
+        println!("in-process, 1 thread: {}", raw1.p50_p99());
         let _ = std::fs::remove_dir_all(&work);
         return;
     }

@@ -5,7 +5,7 @@
 //! at start-up. A change is applied by re-reading its products from the
 //! database, so applying one twice, or out of order, converges.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -408,12 +408,13 @@ pub(super) fn replace(
     ids: &[String],
     docs: &[ProductDoc],
 ) -> Result<usize, SearchError> {
+    let indexed = indexed_digests(searcher, f, docs)?;
     let mut unchanged = HashSet::new();
     let mut built = Vec::with_capacity(docs.len());
     for doc in docs {
         let document = doc.to_document(f);
         let digest = document.get_first(f.digest).and_then(|v| v.as_u64());
-        if digest.is_some() && indexed_digest(searcher, f, &doc.id)? == digest {
+        if digest.is_some() && indexed.get(doc.id.as_str()).copied() == digest {
             unchanged.insert(doc.id.as_str());
         } else {
             built.push(document);
@@ -432,31 +433,41 @@ pub(super) fn replace(
     Ok(operations)
 }
 
-/// The digest of the one live document indexed for `id` (`None` if there
-/// is none, or more than one).
-fn indexed_digest(searcher: &Searcher, f: &Fields, id: &str) -> Result<Option<u64>, SearchError> {
-    let term = Term::from_field_text(f.id, id);
-    let mut found = None;
+/// The digest indexed for each of `docs`' products that has exactly one
+/// live document (each segment's term dictionary and digest column opened
+/// once for the whole batch).
+fn indexed_digests<'d>(
+    searcher: &Searcher,
+    f: &Fields,
+    docs: &'d [ProductDoc],
+) -> Result<HashMap<&'d str, u64>, SearchError> {
+    // `None`: indexed more than once, or without a digest.
+    let mut found: HashMap<&str, Option<u64>> = HashMap::with_capacity(docs.len());
     for segment in searcher.segment_readers() {
-        let Some(mut postings) = segment
-            .inverted_index(f.id)?
-            .read_postings(&term, IndexRecordOption::Basic)?
-        else {
-            continue;
-        };
+        let ids = segment.inverted_index(f.id)?;
         let digests = segment.fast_fields().u64("digest")?;
-        let mut doc = postings.doc();
-        while doc != TERMINATED {
-            if segment.alive_bitset().is_none_or(|a| a.is_alive(doc)) {
-                if found.is_some() {
-                    return Ok(None);
+        let alive = segment.alive_bitset();
+        for product in docs {
+            let term = Term::from_field_text(f.id, &product.id);
+            let Some(mut postings) = ids.read_postings(&term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    found
+                        .entry(product.id.as_str())
+                        .and_modify(|digest| *digest = None)
+                        .or_insert(digests.first(doc));
                 }
-                found = Some(digests.first(doc));
+                doc = postings.advance();
             }
-            doc = postings.advance();
         }
     }
-    Ok(found.flatten())
+    Ok(found
+        .into_iter()
+        .filter_map(|(id, digest)| Some((id, digest?)))
+        .collect())
 }
 
 /// The watermark of the index's last commit, if it has one.
