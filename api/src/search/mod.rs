@@ -9,6 +9,7 @@
 
 pub mod analysis;
 mod document;
+mod explain;
 mod fields;
 mod filter;
 mod indexer;
@@ -26,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::index::SegmentId;
 use tantivy::query::{BooleanQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::store::Compressor;
 use tantivy::{
     DocAddress, DocSet, Index, IndexReader, IndexSettings, Order, ReloadPolicy, Score, Searcher, SegmentReader,
@@ -34,16 +35,17 @@ use tantivy::{
 };
 
 pub use document::ProductDoc;
+pub use explain::Highlight;
 pub use fields::LAYOUT_VERSION;
 pub use indexer::{IndexProgress, Indexer};
-pub use query::{FacetCounts, Facets, Highlight, SearchFilters};
+pub use query::{FacetCounts, Facets, SearchFilters};
 pub use rank::TRACK_TOTAL;
 pub use verify::{differences, Difference};
 
 use analysis::ident_words;
 use fields::{register_analyzers, Fields};
 use filter::{Allowed, Filter, FilterCache};
-use query::{build, explain, FacetCollector, QueryWords};
+use query::{build, clauses, exact_clauses, FacetCollector, QueryWords, Shown};
 
 use crate::catalog::policy::Audience;
 
@@ -72,8 +74,9 @@ pub enum SearchError {
 }
 
 /// What a search computes besides the ranked page; each costs a pass over
-/// every match (facets) or loading each hit's stored text (highlights), so
-/// callers ask only for what they show.
+/// every match (facets), seeking the hits in the postings (matched fields)
+/// or loading each hit's stored text (fragments), so callers ask only for
+/// what they show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extras {
     pub facets: bool,
@@ -91,10 +94,10 @@ impl Extras {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Highlights {
     None,
-    /// The matched fields, without fragments (each field's text is read
-    /// only up to its first match).
+    /// The matched fields, read from the index (no stored text).
     Fields,
-    /// The matched fields and their highlighted fragments.
+    /// The matched fields and their highlighted fragments (each hit's
+    /// stored text read).
     Fragments,
 }
 
@@ -433,19 +436,31 @@ impl SearchIndex {
         } else {
             extras.highlights
         };
+        let addrs: Vec<DocAddress> = page.iter().map(|(_, _, addr)| *addr).collect();
+        let matched = match highlight {
+            Highlights::None => vec![Vec::new(); page.len()],
+            _ => explain::matched(&searcher, &clauses(f, &words), &addrs)?,
+        };
         let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
         let mut versions = FastU64::new(&searcher, "version");
         let hits = page
             .into_iter()
+            .zip(matched)
             .enumerate()
-            .map(|(i, (score, name, addr))| {
+            .map(|(i, ((score, name, addr), matched))| {
                 Ok(SearchHit {
                     product_id: ids.get(addr)?,
                     version: i32::try_from(versions.get(addr)?).unwrap_or(0),
                     highlights: match highlight {
-                        Highlights::None => Vec::new(),
-                        Highlights::Fields => self.highlights(&searcher, addr, &words, false)?,
-                        Highlights::Fragments => self.highlights(&searcher, addr, &words, true)?,
+                        Highlights::Fragments => self.fragments(&searcher, addr, &words, &matched)?,
+                        _ => matched
+                            .iter()
+                            .map(|shown| Highlight {
+                                field: shown.label(),
+                                fragment: String::new(),
+                                ranges: Vec::new(),
+                            })
+                            .collect(),
                     },
                     cursor: Cursor {
                         offset: start + i + 1,
@@ -466,33 +481,25 @@ impl SearchIndex {
         })
     }
 
-    /// The matched fields of a hit, with their fragments if asked, from its
+    /// The highlighted fragments of a hit's matched fields, from its
     /// stored text.
-    fn highlights(
+    fn fragments(
         &self,
         searcher: &Searcher,
         addr: DocAddress,
         words: &QueryWords,
-        fragments: bool,
+        matched: &[Shown],
     ) -> Result<Vec<Highlight>, SearchError> {
         let f = &self.inner.fields;
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let text = |field| {
-            doc.get_all(field)
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let stored = [
-            ("name", text(f.name)),
-            ("tags", text(f.tags)),
-            ("fields", text(f.fields)),
-            ("owner", text(f.owner_text)),
-            ("domain", text(f.domain_text)),
-            ("description", text(f.description)),
-            ("docs", text(f.docs)),
-        ];
-        Ok(explain(words, &stored, fragments))
+        let texts: Vec<(Shown, String)> = matched
+            .iter()
+            .map(|shown| {
+                let values: Vec<&str> = doc.get_all(shown.stored(f)).filter_map(|v| v.as_str()).collect();
+                (*shown, values.join("\n"))
+            })
+            .collect();
+        Ok(explain::fragments(words, &texts))
     }
 
     /// The documents a search by `audience` with `filters` may return.
@@ -512,14 +519,14 @@ impl SearchIndex {
     /// word.) Read from the term dictionaries and postings, stopping at
     /// the first allowed document.
     fn known(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<Vec<bool>, SearchError> {
+        let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
             let stemmed = words.stemmed.get(i).unwrap_or(plain);
             let mut found = false;
             'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-                for (field, word) in self.word_fields(plain, stemmed) {
-                    let term = Term::from_field_text(field, word);
-                    if any_allowed(segment, &term, allowed, ord)? {
+                for clause in exact_clauses(f, plain, stemmed) {
+                    if any_allowed(segment, &clause.term, allowed, ord)? {
                         found = true;
                         break 'segments;
                     }
@@ -528,22 +535,6 @@ impl SearchIndex {
             known.push(found);
         }
         Ok(known)
-    }
-
-    /// A query word's searchable fields, each with the form it takes there
-    /// (prose fields are stemmed).
-    fn word_fields<'w>(&self, plain: &'w str, stemmed: &'w str) -> [(Field, &'w str); 8] {
-        let f = &self.inner.fields;
-        [
-            (f.name, plain),
-            (f.tags, plain),
-            (f.fields, plain),
-            (f.field_joined, plain),
-            (f.owner_text, plain),
-            (f.domain_text, plain),
-            (f.description, stemmed),
-            (f.docs, stemmed),
-        ]
     }
 
     /// Whether a query of one word has, by estimate, more than
@@ -558,12 +549,13 @@ impl SearchIndex {
             return Ok(false);
         };
         let stemmed = words.stemmed.first().unwrap_or(plain);
+        let f = &self.inner.fields;
         let mut estimate = 0.0;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let mut most = 0;
-            for (field, word) in self.word_fields(plain, stemmed) {
-                let term = Term::from_field_text(field, word);
-                most = most.max(segment.inverted_index(field)?.doc_freq(&term)?);
+            for clause in exact_clauses(f, plain, stemmed) {
+                let term = &clause.term;
+                most = most.max(segment.inverted_index(term.field())?.doc_freq(term)?);
             }
             estimate += f64::from(most) * allowed.share(ord);
         }

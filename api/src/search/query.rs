@@ -1,5 +1,4 @@
-//! Turning a search request into a tantivy query, counting facets, and
-//! explaining hits (matched fields and highlighted fragments).
+//! Turning a search request into a tantivy query, and counting facets.
 
 use std::collections::BTreeMap;
 
@@ -7,12 +6,9 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::analysis::{
-    analyze, each_word, edit_distance, ident_analyzer, ident_words, joined, prose_analyzer, typo_budget, word_pairs,
-};
+use super::analysis::{analyze, ident_words, joined, prose_analyzer, typo_budget, word_pairs};
 use super::fields::Fields;
 
 /// Exact-value filters; within a list any value matches, across lists all
@@ -86,82 +82,223 @@ impl QueryWords {
     }
 }
 
-fn term(field: Field, text: &str) -> Term {
-    Term::from_field_text(field, text)
+/// The stored field a match is shown in: what a hit's matched fields and
+/// highlights name, best first (the order of the variants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Shown {
+    Name,
+    Tags,
+    Fields,
+    Owner,
+    Domain,
+    Description,
+    Docs,
+}
+
+impl Shown {
+    pub const ALL: [Shown; 7] = [
+        Shown::Name,
+        Shown::Tags,
+        Shown::Fields,
+        Shown::Owner,
+        Shown::Domain,
+        Shown::Description,
+        Shown::Docs,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Shown::Name => "name",
+            Shown::Tags => "tags",
+            Shown::Fields => "fields",
+            Shown::Owner => "owner",
+            Shown::Domain => "domain",
+            Shown::Description => "description",
+            Shown::Docs => "docs",
+        }
+    }
+
+    /// The stored field holding its text.
+    pub fn stored(self, f: &Fields) -> Field {
+        match self {
+            Shown::Name => f.name,
+            Shown::Tags => f.tags,
+            Shown::Fields => f.fields,
+            Shown::Owner => f.owner_text,
+            Shown::Domain => f.domain_text,
+            Shown::Description => f.description,
+            Shown::Docs => f.docs,
+        }
+    }
+}
+
+/// How a clause matches its term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Matching {
+    /// The term itself, scored by BM25 times the clause's weight.
+    Exact,
+    /// Any term within this many edits, scored the weight.
+    Typo(u8),
+    /// Any term starting with it, scored the weight.
+    Prefix,
+}
+
+/// One way a search matches a document: a term of an index field, how it
+/// matches, its weight, and the stored field a match is shown in. The
+/// ranking's query and a hit's matched fields are both made of these.
+#[derive(Debug, Clone)]
+pub struct Clause {
+    pub term: Term,
+    pub matching: Matching,
+    pub weight: Score,
+    pub shown: Shown,
+}
+
+impl Clause {
+    fn new(field: Field, text: &str, matching: Matching, weight: Score, shown: Shown) -> Self {
+        Self {
+            term: Term::from_field_text(field, text),
+            matching,
+            weight,
+            shown,
+        }
+    }
+
+    /// The typo or prefix query of an expanding clause.
+    pub fn expansion(&self) -> Option<FuzzyTermQuery> {
+        match self.matching {
+            Matching::Exact => None,
+            Matching::Typo(distance) => Some(FuzzyTermQuery::new(self.term.clone(), distance, true)),
+            Matching::Prefix => Some(FuzzyTermQuery::new_prefix(self.term.clone(), 0, true)),
+        }
+    }
+
+    pub(super) fn query(&self) -> Box<dyn Query> {
+        match self.expansion() {
+            None => boosted(
+                Box::new(TermQuery::new(self.term.clone(), IndexRecordOption::WithFreqs)),
+                self.weight,
+            ),
+            Some(expansion) => Box::new(ConstScoreQuery::new(Box::new(expansion), self.weight)),
+        }
+    }
 }
 
 fn boosted(query: Box<dyn Query>, boost: Score) -> Box<dyn Query> {
     Box::new(BoostQuery::new(query, boost))
 }
 
-fn term_query(field: Field, text: &str, boost: Score) -> Box<dyn Query> {
-    boosted(
-        Box::new(TermQuery::new(term(field, text), IndexRecordOption::WithFreqs)),
-        boost,
-    )
+fn union(clauses: &[Clause]) -> Vec<(Occur, Box<dyn Query>)> {
+    clauses.iter().map(|c| (Occur::Should, c.query())).collect()
+}
+
+/// A query word in each searchable field, in the form it takes there
+/// (prose fields are stemmed): what the index must hold for the word to be
+/// known exactly.
+pub fn exact_clauses(f: &Fields, plain: &str, stemmed: &str) -> [Clause; 8] {
+    let exact = |field, text, weight, shown| Clause::new(field, text, Matching::Exact, weight, shown);
+    [
+        exact(f.name, plain, NAME, Shown::Name),
+        exact(f.tags, plain, TAGS, Shown::Tags),
+        exact(f.fields, plain, FIELDS, Shown::Fields),
+        // A field name typed as one word (`orderid` for `orderId`).
+        exact(f.field_joined, plain, FIELDS, Shown::Fields),
+        exact(f.owner_text, plain, OWNER_DOMAIN, Shown::Owner),
+        exact(f.domain_text, plain, OWNER_DOMAIN, Shown::Domain),
+        exact(f.description, stemmed, DESCRIPTION, Shown::Description),
+        exact(f.docs, stemmed, DOCS, Shown::Docs),
+    ]
 }
 
 /// Everything that can match one query word. Typo and prefix expansions
 /// are only added for words the index does not know exactly (`known`):
 /// they are what makes a query expensive, and a correctly spelled word
 /// should not drift to its neighbours.
-fn word_query(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut should: Vec<(Occur, Box<dyn Query>)> = vec![
-        (Occur::Should, term_query(f.name, plain, NAME)),
-        (Occur::Should, term_query(f.tags, plain, TAGS)),
-        (Occur::Should, term_query(f.fields, plain, FIELDS)),
-        // A field name typed as one word (`orderid` for `orderId`).
-        (Occur::Should, term_query(f.field_joined, plain, FIELDS)),
-        (Occur::Should, term_query(f.owner_text, plain, OWNER_DOMAIN)),
-        (Occur::Should, term_query(f.domain_text, plain, OWNER_DOMAIN)),
-        (Occur::Should, term_query(f.description, stemmed, DESCRIPTION)),
-        (Occur::Should, term_query(f.docs, stemmed, DOCS)),
-    ];
+fn word_clauses(f: &Fields, plain: &str, stemmed: &str, last: bool, known: bool) -> Vec<Clause> {
+    let mut clauses = exact_clauses(f, plain, stemmed).to_vec();
     if known {
-        return should;
+        return clauses;
     }
     let budget = typo_budget(plain);
     if budget > 0 {
-        for field in [f.name, f.tags, f.fields, f.owner_text, f.domain_text] {
-            let fuzzy = FuzzyTermQuery::new(term(field, plain), budget, true);
-            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), FUZZY))));
+        for (field, shown) in [
+            (f.name, Shown::Name),
+            (f.tags, Shown::Tags),
+            (f.fields, Shown::Fields),
+            (f.owner_text, Shown::Owner),
+            (f.domain_text, Shown::Domain),
+        ] {
+            clauses.push(Clause::new(field, plain, Matching::Typo(budget), FUZZY, shown));
         }
-        let fuzzy = FuzzyTermQuery::new(term(f.description, stemmed), typo_budget(stemmed), true);
-        should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(fuzzy), FUZZY))));
+        let typo = Matching::Typo(typo_budget(stemmed));
+        clauses.push(Clause::new(f.description, stemmed, typo, FUZZY, Shown::Description));
     }
     if last && plain.chars().count() >= 2 {
-        for (field, score) in [(f.name, NAME_PREFIX), (f.tags, PREFIX), (f.fields, PREFIX)] {
-            let prefix = FuzzyTermQuery::new_prefix(term(field, plain), 0, true);
-            should.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(prefix), score))));
+        for (field, weight, shown) in [
+            (f.name, NAME_PREFIX, Shown::Name),
+            (f.tags, PREFIX, Shown::Tags),
+            (f.fields, PREFIX, Shown::Fields),
+        ] {
+            clauses.push(Clause::new(field, plain, Matching::Prefix, weight, shown));
         }
     }
-    should
+    clauses
 }
 
-/// Builds the text query (the allowed documents are applied apart, see
-/// `filter`): every word must match somewhere (`all_words`), or any word
-/// may (the fallback when nothing matches all of them). One word is a flat
-/// union of term queries, which the engine can prune (block-max WAND).
-pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> {
-    let mut whole = vec![(Occur::Should, term_query(f.name_exact, &words.exact, EXACT_NAME))];
+/// The clauses of a search: those of the whole query, and each word's.
+/// (The words-in-sequence clauses of [`build`] are not among them: they
+/// match only where each word's exact clause does.)
+pub struct Clauses {
+    pub whole: Vec<Clause>,
+    pub words: Vec<Vec<Clause>>,
+}
+
+impl Clauses {
+    pub fn all(&self) -> impl Iterator<Item = &Clause> {
+        self.whole.iter().chain(self.words.iter().flatten())
+    }
+}
+
+pub fn clauses(f: &Fields, words: &QueryWords) -> Clauses {
+    let mut whole = vec![Clause::new(
+        f.name_exact,
+        &words.exact,
+        Matching::Exact,
+        EXACT_NAME,
+        Shown::Name,
+    )];
     let identifier = joined(&words.exact);
     if !identifier.is_empty() {
-        whole.push((Occur::Should, term_query(f.owner_joined, &identifier, OWNER_EXACT)));
+        whole.push(Clause::new(
+            f.owner_joined,
+            &identifier,
+            Matching::Exact,
+            OWNER_EXACT,
+            Shown::Owner,
+        ));
         if words.plain.len() > 1 {
-            whole.push((Occur::Should, term_query(f.field_joined, &identifier, FIELD_EXACT)));
+            whole.push(Clause::new(
+                f.field_joined,
+                &identifier,
+                Matching::Exact,
+                FIELD_EXACT,
+                Shown::Fields,
+            ));
         }
     }
     let budget = typo_budget(&words.exact);
     if budget > 0 && words.known.contains(&false) {
-        let fuzzy = FuzzyTermQuery::new(term(f.name_exact, &words.exact), budget, true);
-        whole.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(fuzzy), NAME_TYPO)),
+        whole.push(Clause::new(
+            f.name_exact,
+            &words.exact,
+            Matching::Typo(budget),
+            NAME_TYPO,
+            Shown::Name,
         ));
     }
     let n = words.plain.len();
     let none = String::new();
-    let mut per_word = words
+    let words = words
         .plain
         .iter()
         .zip(words.stemmed.iter().chain(std::iter::repeat(&none)))
@@ -169,26 +306,38 @@ pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> 
         .map(|(i, (plain, stemmed))| {
             let stemmed = if stemmed.is_empty() { plain } else { stemmed };
             let known = words.known.get(i).copied().unwrap_or(false);
-            word_query(f, plain, stemmed, i + 1 == n, known)
-        });
-    if n == 1 {
-        let mut clauses = per_word.next().unwrap_or_default();
-        clauses.extend(whole);
-        return Box::new(BooleanQuery::new(clauses));
+            word_clauses(f, plain, stemmed, i + 1 == n, known)
+        })
+        .collect();
+    Clauses { whole, words }
+}
+
+/// Builds the text query (the allowed documents are applied apart, see
+/// `filter`): every word must match somewhere (`all_words`), or any word
+/// may (the fallback when nothing matches all of them). One word is a flat
+/// union of term queries, which the engine can prune (block-max WAND).
+pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> {
+    let Clauses { whole, words: per_word } = clauses(f, words);
+    if let [one] = per_word.as_slice() {
+        let mut flat = union(one);
+        flat.extend(union(&whole));
+        return Box::new(BooleanQuery::new(flat));
     }
     let occur = if all_words { Occur::Must } else { Occur::Should };
     let per_word: Vec<(Occur, Box<dyn Query>)> = per_word
-        .map(|clauses| (occur, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>))
+        .iter()
+        .map(|word| (occur, Box::new(BooleanQuery::new(union(word))) as Box<dyn Query>))
         .collect();
     let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::new(per_word)) as Box<dyn Query>)];
-    clauses.extend(whole);
+    clauses.extend(union(&whole));
     // Words in sequence: a multi-word name, or an identifier split into
     // words (`userIPAddress` → `user ip address`) matching a field path,
     // pair by pair.
-    let phrase = PhraseQuery::new(words.plain.iter().map(|w| term(f.name, w)).collect());
+    let phrase = PhraseQuery::new(words.plain.iter().map(|w| Term::from_field_text(f.name, w)).collect());
     clauses.push((Occur::Should, boosted(Box::new(phrase), NAME_PHRASE)));
     for pair in word_pairs(&words.plain) {
-        clauses.push((Occur::Should, term_query(f.field_pairs, &pair, FIELD_PHRASE)));
+        let pair = Clause::new(f.field_pairs, &pair, Matching::Exact, FIELD_PHRASE, Shown::Fields);
+        clauses.push((Occur::Should, pair.query()));
     }
     Box::new(BooleanQuery::new(clauses))
 }
@@ -299,334 +448,5 @@ impl SegmentCollector for FacetSegmentCollector {
                 out
             })
             .collect()
-    }
-}
-
-/// A matched field of a hit and its fragment, with the matched words marked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Highlight {
-    pub field: &'static str,
-    /// Plain text of the fragment.
-    pub fragment: String,
-    /// Byte ranges of the matched words within `fragment`.
-    pub ranges: Vec<(usize, usize)>,
-}
-
-/// Query words prepared for matching stored text while highlighting.
-struct Matcher<'a> {
-    plain: &'a [String],
-    stems: &'a [String],
-    /// Words the index knows exactly: like the search, no typo matching.
-    known: &'a [bool],
-}
-
-impl<'a> Matcher<'a> {
-    fn of(words: &'a QueryWords) -> Self {
-        Self {
-            plain: &words.plain,
-            stems: &words.stemmed,
-            known: &words.known,
-        }
-    }
-
-    /// Does a stored word (already lowercased and folded) match: equal to a
-    /// query word, within the typo budget of a word the index does not
-    /// know, sharing its stem (`refunded` for `refunds`), or extending the
-    /// last word (a prefix)?
-    fn matches(&self, word: &str) -> bool {
-        let last = self.plain.len().saturating_sub(1);
-        self.plain.iter().enumerate().any(|(i, q)| {
-            if word == q {
-                return true;
-            }
-            let budget = if self.known.get(i).copied().unwrap_or(false) {
-                0
-            } else {
-                typo_budget(q)
-            };
-            if budget > 0 && word.len().abs_diff(q.len()) <= budget as usize && edit_distance(word, q, budget) <= budget
-            {
-                return true;
-            }
-            if i == last && q.len() >= 2 && word.starts_with(q.as_str()) {
-                return true;
-            }
-            self.stems
-                .get(i)
-                .is_some_and(|s| s.len() >= 3 && word.len() <= s.len() + 4 && word.starts_with(s.as_str()))
-        })
-    }
-}
-
-/// Lowercases and ASCII-folds a word into `out` (reused between words);
-/// ASCII words need no analyzer run.
-fn normalize(word: &str, analyzer: &mut TextAnalyzer, out: &mut String) {
-    out.clear();
-    if word.is_ascii() {
-        out.push_str(word);
-        out.make_ascii_lowercase();
-    } else {
-        for w in analyze(analyzer, word) {
-            out.push_str(&w.text);
-        }
-    }
-}
-
-/// The byte ranges of the words of `text` that match, in order (with
-/// `first_only`, up to the first). An identifier typed as one word
-/// (`orderid` for `orderId`) is marked whole, replacing the marks of its
-/// words. Identifiers are runs of words joined by nothing, `_` or `-`, with
-/// any `_` or `-` around them. `analyzer` and `word` are reused between
-/// calls.
-fn marks(
-    text: &str,
-    matcher: &Matcher,
-    first_only: bool,
-    analyzer: &mut TextAnalyzer,
-    word: &mut String,
-) -> Vec<(usize, usize)> {
-    let joiner = |b: &u8| matches!(b, b'_' | b'-');
-    let mut hits: Vec<(usize, usize)> = Vec::new();
-    // The identifier being read, and its words lowercased and joined.
-    let mut identifier: Option<(usize, usize)> = None;
-    let mut key = String::new();
-    let close = |(from, to): (usize, usize), key: &str, hits: &mut Vec<(usize, usize)>| {
-        if matcher.plain.iter().any(|w| w == key) {
-            let to = to + text[to..].bytes().take_while(joiner).count();
-            hits.retain(|&(a, b)| b <= from || a >= to);
-            hits.push((from, to));
-        }
-    };
-    each_word(text, |from, to| {
-        if first_only && !hits.is_empty() {
-            return;
-        }
-        normalize(&text[from..to], analyzer, word);
-        if matcher.matches(word) {
-            hits.push((from, to));
-        }
-        match identifier {
-            Some((start, end)) if text[end..from].bytes().all(|b| joiner(&b)) => identifier = Some((start, to)),
-            previous => {
-                if let Some(previous) = previous {
-                    close(previous, &key, &mut hits);
-                }
-                let start = from - text[..from].bytes().rev().take_while(joiner).count();
-                identifier = Some((start, to));
-                key.clear();
-            }
-        }
-        if text[from..to].is_ascii() {
-            key.push_str(word);
-        } else {
-            key.extend(text[from..to].chars().flat_map(char::to_lowercase));
-        }
-    });
-    if let Some(last) = identifier {
-        close(last, &key, &mut hits);
-    }
-    hits.sort_unstable();
-    hits
-}
-
-/// Finds the query words in each searchable field of a hit; returns the
-/// highlights in ranking order of the fields, without fragments (and
-/// reading each field only up to its first match) unless `fragments`.
-pub fn explain(words: &QueryWords, stored: &[(&'static str, String)], fragments: bool) -> Vec<Highlight> {
-    const WINDOW: usize = 160;
-    let matcher = Matcher::of(words);
-    // Without typo matching, a field can only match if, lowercased and
-    // without separators, it contains a query word or stem: most fields of
-    // a hit do not, and this check costs far less than splitting them.
-    let exact_only = words.known.iter().all(|k| *k);
-    let needles: Vec<&str> = words
-        .plain
-        .iter()
-        .chain(words.stemmed.iter().filter(|s| s.len() >= 3))
-        .map(String::as_str)
-        .collect();
-    let mut squashed = String::new();
-    let mut analyzer = ident_analyzer();
-    let mut word = String::new();
-    let mut out = Vec::new();
-    for (field, text) in stored {
-        if exact_only && text.is_ascii() {
-            squashed.clear();
-            squashed.extend(
-                text.bytes()
-                    .filter(u8::is_ascii_alphanumeric)
-                    .map(|b| char::from(b.to_ascii_lowercase())),
-            );
-            if !needles.iter().any(|n| squashed.contains(n)) {
-                continue;
-            }
-        }
-        let hits = marks(text, &matcher, !fragments, &mut analyzer, &mut word);
-        let Some(&(first, _)) = hits.first() else { continue };
-        if !fragments {
-            out.push(Highlight {
-                field,
-                fragment: String::new(),
-                ranges: Vec::new(),
-            });
-            continue;
-        }
-        // A window around the first match, on char boundaries.
-        let mut start = first.saturating_sub(WINDOW / 3);
-        while !text.is_char_boundary(start) {
-            start -= 1;
-        }
-        // Begin at a word (or line) start, not in the middle of one.
-        if start > 0 {
-            if let Some(i) = text[start..first].find([' ', '\n']) {
-                start += i + 1;
-            }
-        }
-        let mut end = (start + WINDOW).min(text.len());
-        while !text.is_char_boundary(end) {
-            end += 1;
-        }
-        let fragment = text[start..end].to_owned();
-        let ranges = hits
-            .into_iter()
-            .filter(|(a, b)| *a >= start && *b <= end)
-            .map(|(a, b)| (a - start, b - start))
-            .collect();
-        out.push(Highlight {
-            field,
-            fragment,
-            ranges,
-        });
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn highlights_mark_exact_typo_and_prefix_matches() {
-        let words = QueryWords::parse("shipmnet track");
-        let stored = vec![
-            ("name", "logistics.shipment-tracking".to_owned()),
-            ("description", "Nothing relevant here".to_owned()),
-        ];
-        let h = explain(&words, &stored, true);
-        assert_eq!(h.len(), 1);
-        assert_eq!(h[0].field, "name");
-        let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
-        assert_eq!(marked, ["shipment", "tracking"]);
-    }
-
-    #[test]
-    fn an_identifier_typed_as_one_word_is_highlighted_whole() {
-        let words = QueryWords::parse("trackingnumber");
-        let h = explain(
-            &words,
-            &[("fields", "shipment.trackingNumber\ncarrier".to_owned())],
-            true,
-        );
-        let (a, b) = h[0].ranges[0];
-        assert_eq!(&h[0].fragment[a..b], "trackingNumber");
-        assert_eq!(h[0].ranges.len(), 1);
-        // With one of its words also in the query: one mark, not two.
-        let h = explain(&words, &[("fields", "tracking_number".to_owned())], true);
-        assert_eq!(h[0].ranges, [(0, 15)]);
-        let words = QueryWords::parse("number trackingnumber");
-        let h = explain(&words, &[("fields", "trackingNumber number".to_owned())], true);
-        let marked: Vec<&str> = h[0].ranges.iter().map(|(a, b)| &h[0].fragment[*a..*b]).collect();
-        assert_eq!(marked, ["trackingNumber", "number"]);
-    }
-
-    /// The marks as highlighting found them before [`marks`] read
-    /// identifiers in the same pass as words: every identifier of the text
-    /// compared with every query word.
-    fn reference_marks(text: &str, words: &QueryWords) -> Vec<(usize, usize)> {
-        let matcher = Matcher::of(words);
-        let (mut analyzer, mut word) = (ident_analyzer(), String::new());
-        let mut hits = Vec::new();
-        each_word(text, |from, to| {
-            normalize(&text[from..to], &mut analyzer, &mut word);
-            if matcher.matches(&word) {
-                hits.push((from, to));
-            }
-        });
-        let mut start = None;
-        let identifiers: Vec<(usize, usize)> = text
-            .char_indices()
-            .chain(std::iter::once((text.len(), ' ')))
-            .filter_map(|(i, c)| match (c.is_alphanumeric() || c == '_' || c == '-', start) {
-                (true, None) => {
-                    start = Some(i);
-                    None
-                }
-                (false, Some(s)) => {
-                    start = None;
-                    Some((s, i))
-                }
-                _ => None,
-            })
-            .collect();
-        for (from, to) in identifiers {
-            if words.plain.iter().any(|w| joined(&text[from..to]) == *w) {
-                hits.retain(|&(a, b)| b <= from || a >= to);
-                hits.push((from, to));
-            }
-        }
-        hits.sort_unstable();
-        hits
-    }
-
-    #[test]
-    fn identifiers_are_marked_as_a_pass_over_each_identifier_marked_them() {
-        let texts = [
-            "shipment.trackingNumber\ncarrier",
-            "tracking_number tracking-number Tracking__Number_ -trackingNumber-",
-            "_order_id, order.id; ORDER_ID orderID orderId2 order-id-",
-            "a.__b b__ c __ -- _-_ x_-y",
-            "Straße_Nummer straßenummer STRASSE ÉvénementId événementid",
-            "userIPAddress user_ip_address IPAddress ip address",
-            "",
-            "order",
-        ];
-        for query in [
-            "trackingnumber",
-            "number trackingnumber",
-            "orderid order",
-            "order id",
-            "b",
-            "xy",
-            "straßenummer",
-            "événementid",
-            "useripaddress ip",
-            "ipaddress",
-            "trakingnumber",
-            "ord",
-        ] {
-            let mut words = QueryWords::parse(query);
-            for known in [false, true] {
-                words.known = vec![known; words.plain.len()];
-                let matcher = Matcher::of(&words);
-                let (mut analyzer, mut word) = (ident_analyzer(), String::new());
-                for text in texts {
-                    let all = marks(text, &matcher, false, &mut analyzer, &mut word);
-                    assert_eq!(all, reference_marks(text, &words), "{query:?} in {text:?}");
-                    // Matched fields alone: the same fields match.
-                    let first = marks(text, &matcher, true, &mut analyzer, &mut word);
-                    assert_eq!(first.is_empty(), all.is_empty(), "{query:?} in {text:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn fragments_start_at_a_word() {
-        let words = QueryWords::parse("needle");
-        let text = format!("{} needle", "haystack ".repeat(20));
-        let h = explain(&words, &[("description", text)], true);
-        assert!(h[0].fragment.starts_with("haystack"), "{:?}", h[0].fragment);
-        let (a, b) = h[0].ranges[0];
-        assert_eq!(&h[0].fragment[a..b], "needle");
     }
 }

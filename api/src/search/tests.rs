@@ -537,3 +537,103 @@ fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
         }
     }
 }
+
+/// A hit's matched fields are where the search's clauses match it, as
+/// tantivy itself matches them (each shown field's clauses as one query,
+/// sought at the hit), over two segments, for every kind of clause: exact
+/// words, stems, typos, prefixes, an owner team's or a field's name typed
+/// as one word, several words and the any-word fallback.
+#[test]
+fn matched_fields_are_where_the_query_matched_each_hit() {
+    use tantivy::query::{EnableScoring, Query as _};
+    let products = catalog();
+    let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
+    let f = index.inner.fields;
+    let mut writer: tantivy::IndexWriter = index.inner.index.writer(15_000_000).unwrap();
+    for half in products.chunks(products.len() / 2 + 1) {
+        for (i, p) in half.iter().enumerate() {
+            let id = products.iter().position(|q| q.name == p.name).unwrap_or(i);
+            writer.add_document(doc(id, p).to_document(&f)).unwrap();
+        }
+        writer.commit().unwrap();
+    }
+    index.reload().unwrap();
+    let searcher = index.searcher();
+    assert_eq!(searcher.segment_readers().len(), 2);
+    let extras = Extras {
+        facets: false,
+        highlights: Highlights::Fields,
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for text in [
+        "stock",
+        "stok levels",
+        "warehouses",
+        "ledger",
+        "payments-team",
+        "paymentsteam",
+        "shipment_id",
+        "shipmentId",
+        "shipm",
+        "ord",
+        "order events",
+        "hourly zzzz",
+        "refnd custmer",
+    ] {
+        let mut words = QueryWords::parse(text);
+        let allowed = index
+            .allowed(&searcher, &SearchFilters::default(), &Audience::All)
+            .unwrap();
+        words.known = index.known(&searcher, &words, &allowed).unwrap();
+        let clauses = super::query::clauses(&f, &words);
+        let page = index
+            .search(text, &SearchFilters::default(), &Audience::All, 20, None, extras)
+            .unwrap();
+        assert!(!page.hits.is_empty(), "{text}");
+        for hit in &page.hits {
+            let id = Term::from_field_text(f.id, &hit.product_id);
+            let (_, addr) = searcher
+                .search(
+                    &TermQuery::new(id, IndexRecordOption::Basic),
+                    &TopDocs::with_limit(1).order_by_score(),
+                )
+                .unwrap()[0];
+            let segment = searcher.segment_reader(addr.segment_ord);
+            let expected: Vec<&str> = Shown::ALL
+                .into_iter()
+                .filter(|shown| {
+                    let query = BooleanQuery::new(
+                        clauses
+                            .all()
+                            .filter(|c| c.shown == *shown)
+                            .map(|c| (Occur::Should, c.query()))
+                            .collect(),
+                    );
+                    let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher)).unwrap();
+                    let mut scorer = weight.scorer(segment, 1.0).unwrap();
+                    let doc = addr.doc_id;
+                    scorer.doc() == doc || (scorer.doc() < doc && scorer.seek(doc) == doc)
+                })
+                .map(Shown::label)
+                .collect();
+            let got: Vec<&str> = hit.highlights.iter().map(|h| h.field).collect();
+            assert_eq!(got, expected, "{text}: {}", hit.qualified_name);
+            assert!(!got.is_empty(), "{text}: {}", hit.qualified_name);
+            seen.extend(got);
+        }
+    }
+    // Every field these products have text in was matched somewhere.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["description", "domain", "fields", "name", "owner"]
+    );
+    // A prefix is a clause of names, tags and fields only: `ord` matches
+    // `orders-team` in no hit's owner.
+    let page = index
+        .search("ord", &SearchFilters::default(), &Audience::All, 20, None, extras)
+        .unwrap();
+    assert!(page
+        .hits
+        .iter()
+        .all(|h| h.highlights.iter().all(|h| h.field != "owner")));
+}
