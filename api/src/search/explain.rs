@@ -1,17 +1,14 @@
 //! Explaining hits: the fields where a search matched each hit, read
 //! from the index, and highlighted fragments of their stored text.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use tantivy::query::{AutomatonWeight, DfaWrapper};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, DocId, DocSet, Searcher};
 
 use super::analysis::{analyze, each_word, edit_distance, ident_analyzer, typo_budget};
-use super::query::{Clauses, Matching, QueryWords, Shown};
+use super::query::{Clauses, QueryWords, Shown};
 use super::SearchError;
 
 /// For each hit, the fields where a clause of the search matches it, best
@@ -27,37 +24,19 @@ pub fn matched(searcher: &Searcher, clauses: &Clauses, hits: &[DocAddress]) -> R
     for docs in by_segment.values_mut() {
         docs.sort_unstable();
     }
-    // Each clause with its automaton, if it expands (one automaton per
-    // word and kind of expansion, shared by the fields it expands in).
-    let mut automata: HashMap<(&[u8], Matching), Arc<DfaWrapper>> = HashMap::new();
-    let mut expanding = Vec::new();
-    for clause in clauses.all() {
-        let expansion = match clause.expansion() {
-            None => None,
-            Some(query) => {
-                let text = clause.term.serialized_value_bytes();
-                let automaton = match automata.entry((text, clause.matching)) {
-                    Entry::Occupied(e) => e.get().clone(),
-                    Entry::Vacant(e) => e.insert(Arc::new(query.automaton()?)).clone(),
-                };
-                Some(AutomatonWeight::<DfaWrapper>::new(clause.term.field(), automaton))
-            }
-        };
-        expanding.push((clause, expansion));
-    }
     let mut matched = vec![Vec::new(); hits.len()];
     for shown in Shown::ALL {
         for (&ord, docs) in &by_segment {
             let segment = searcher.segment_reader(ord);
             let mut pending = docs.clone();
-            for (clause, expansion) in expanding.iter().filter(|(c, _)| c.shown == shown) {
+            for clause in clauses.all().filter(|c| c.shown == shown) {
                 if pending.is_empty() {
                     break;
                 }
                 let index = segment.inverted_index(clause.term.field())?;
-                let terms = match expansion {
+                let terms = match &clause.automaton {
                     None => index.get_term_info(&clause.term)?.into_iter().collect(),
-                    Some(automaton) => automaton.get_match_term_infos(segment)?,
+                    Some(automaton) => automaton.over(clause.term.field()).get_match_term_infos(segment)?,
                 };
                 for term in terms {
                     if pending.is_empty() {

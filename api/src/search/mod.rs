@@ -45,7 +45,7 @@ pub use verify::{differences, Difference};
 use analysis::ident_words;
 use fields::{register_analyzers, Fields};
 use filter::{Allowed, Filter, FilterCache};
-use query::{build, clauses, exact_clauses, FacetCollector, QueryWords, Shown};
+use query::{build, exact_clauses, Clauses, FacetCollector, QueryWords, Shown};
 
 use crate::catalog::policy::Audience;
 
@@ -371,6 +371,7 @@ impl SearchIndex {
         let allowed = self.allowed(&searcher, filters, audience)?;
         let mut words = QueryWords::parse(text);
         words.known = self.known(&searcher, &words, &allowed)?;
+        let clauses = Clauses::of(f, &words)?;
         let skip = after.map_or(0, |c| c.offset);
         let want = skip + first + 1 + if after.is_some() { CURSOR_SLACK } else { 0 };
 
@@ -402,9 +403,10 @@ impl SearchIndex {
             let prunes = words.known == [true] && !extras.facets;
             let spare = if prunes { None } else { self.spare_core() };
             let pool = spare.as_ref().map(|_| &self.inner.helpers);
-            let mut result = rank::top_k(&searcher, &*build(f, &words, true), &allowed, want, count, pool)?;
+            let query = |all_words| build(f, &words, &clauses, all_words);
+            let mut result = rank::top_k(&searcher, &*query(true), &allowed, want, count, pool)?;
             if result.total == 0 && words.plain.len() > 1 {
-                result = rank::top_k(&searcher, &*build(f, &words, false), &allowed, want, count, pool)?;
+                result = rank::top_k(&searcher, &*query(false), &allowed, want, count, pool)?;
             }
             drop(spare);
             (
@@ -439,7 +441,7 @@ impl SearchIndex {
         let addrs: Vec<DocAddress> = page.iter().map(|(_, _, addr)| *addr).collect();
         let matched = match highlight {
             Highlights::None => vec![Vec::new(); page.len()],
-            _ => explain::matched(&searcher, &clauses(f, &words), &addrs)?,
+            _ => explain::matched(&searcher, &clauses, &addrs)?,
         };
         let mut ids = FastStr::new(&searcher, &self.inner.values, "id");
         let mut versions = FastU64::new(&searcher, "version");

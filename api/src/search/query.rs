@@ -1,10 +1,15 @@
 //! Turning a search request into a tantivy query, and counting facets.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::query::{
+    AutomatonWeight, BooleanQuery, BoostQuery, ConstScoreQuery, DfaWrapper, EnableScoring, FuzzyTermQuery, Occur,
+    PhraseQuery, Query, TermQuery, Weight,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
@@ -152,6 +157,38 @@ pub struct Clause {
     pub matching: Matching,
     pub weight: Score,
     pub shown: Shown,
+    /// The automaton of a typo or prefix clause ([`Clauses::of`]).
+    pub automaton: Option<Automaton>,
+}
+
+/// The terms a typo or prefix clause reaches, as a Levenshtein automaton,
+/// built once per word and kind of expansion and shared by the fields
+/// (and the searches' queries, and the matched fields) that use it.
+#[derive(Clone)]
+pub struct Automaton(Arc<DfaWrapper>);
+
+impl std::fmt::Debug for Automaton {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Automaton")
+    }
+}
+
+impl Automaton {
+    /// Its weight over `field`'s dictionary.
+    pub fn over(&self, field: Field) -> AutomatonWeight<DfaWrapper> {
+        AutomatonWeight::new(field, self.0.clone())
+    }
+}
+
+/// An expanding clause as a query: the documents of every term its
+/// automaton reaches (a constant score is applied around it).
+#[derive(Debug, Clone)]
+struct Expanded(Field, Automaton);
+
+impl Query for Expanded {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.1.over(self.0)))
+    }
 }
 
 impl Clause {
@@ -161,25 +198,20 @@ impl Clause {
             matching,
             weight,
             shown,
-        }
-    }
-
-    /// The typo or prefix query of an expanding clause.
-    pub fn expansion(&self) -> Option<FuzzyTermQuery> {
-        match self.matching {
-            Matching::Exact => None,
-            Matching::Typo(distance) => Some(FuzzyTermQuery::new(self.term.clone(), distance, true)),
-            Matching::Prefix => Some(FuzzyTermQuery::new_prefix(self.term.clone(), 0, true)),
+            automaton: None,
         }
     }
 
     pub(super) fn query(&self) -> Box<dyn Query> {
-        match self.expansion() {
+        match &self.automaton {
             None => boosted(
                 Box::new(TermQuery::new(self.term.clone(), IndexRecordOption::WithFreqs)),
                 self.weight,
             ),
-            Some(expansion) => Box::new(ConstScoreQuery::new(Box::new(expansion), self.weight)),
+            Some(automaton) => Box::new(ConstScoreQuery::new(
+                Box::new(Expanded(self.term.field(), automaton.clone())),
+                self.weight,
+            )),
         }
     }
 }
@@ -254,73 +286,90 @@ pub struct Clauses {
 }
 
 impl Clauses {
+    /// The clauses of `words`' search, each expanding clause with its
+    /// automaton.
+    pub fn of(f: &Fields, words: &QueryWords) -> tantivy::Result<Self> {
+        let mut whole = vec![Clause::new(
+            f.name_exact,
+            &words.exact,
+            Matching::Exact,
+            EXACT_NAME,
+            Shown::Name,
+        )];
+        let identifier = joined(&words.exact);
+        if !identifier.is_empty() {
+            whole.push(Clause::new(
+                f.owner_joined,
+                &identifier,
+                Matching::Exact,
+                OWNER_EXACT,
+                Shown::Owner,
+            ));
+            if words.plain.len() > 1 {
+                whole.push(Clause::new(
+                    f.field_joined,
+                    &identifier,
+                    Matching::Exact,
+                    FIELD_EXACT,
+                    Shown::Fields,
+                ));
+            }
+        }
+        let budget = typo_budget(&words.exact);
+        if budget > 0 && words.known.contains(&false) {
+            whole.push(Clause::new(
+                f.name_exact,
+                &words.exact,
+                Matching::Typo(budget),
+                NAME_TYPO,
+                Shown::Name,
+            ));
+        }
+        let n = words.plain.len();
+        let none = String::new();
+        let per_word = words
+            .plain
+            .iter()
+            .zip(words.stemmed.iter().chain(std::iter::repeat(&none)))
+            .enumerate()
+            .map(|(i, (plain, stemmed))| {
+                let stemmed = if stemmed.is_empty() { plain } else { stemmed };
+                let known = words.known.get(i).copied().unwrap_or(false);
+                word_clauses(f, plain, stemmed, i + 1 == n, known)
+            })
+            .collect();
+        let mut clauses = Self { whole, words: per_word };
+        let mut automata: HashMap<(Vec<u8>, Matching), Automaton> = HashMap::new();
+        for clause in clauses.whole.iter_mut().chain(clauses.words.iter_mut().flatten()) {
+            let expansion = match clause.matching {
+                Matching::Exact => continue,
+                Matching::Typo(distance) => FuzzyTermQuery::new(clause.term.clone(), distance, true),
+                Matching::Prefix => FuzzyTermQuery::new_prefix(clause.term.clone(), 0, true),
+            };
+            let key = (clause.term.serialized_value_bytes().to_vec(), clause.matching);
+            let automaton = match automata.entry(key) {
+                Entry::Occupied(e) => e.get().clone(),
+                Entry::Vacant(e) => e.insert(Automaton(Arc::new(expansion.automaton()?))).clone(),
+            };
+            clause.automaton = Some(automaton);
+        }
+        Ok(clauses)
+    }
+
     pub fn all(&self) -> impl Iterator<Item = &Clause> {
         self.whole.iter().chain(self.words.iter().flatten())
     }
-}
-
-pub fn clauses(f: &Fields, words: &QueryWords) -> Clauses {
-    let mut whole = vec![Clause::new(
-        f.name_exact,
-        &words.exact,
-        Matching::Exact,
-        EXACT_NAME,
-        Shown::Name,
-    )];
-    let identifier = joined(&words.exact);
-    if !identifier.is_empty() {
-        whole.push(Clause::new(
-            f.owner_joined,
-            &identifier,
-            Matching::Exact,
-            OWNER_EXACT,
-            Shown::Owner,
-        ));
-        if words.plain.len() > 1 {
-            whole.push(Clause::new(
-                f.field_joined,
-                &identifier,
-                Matching::Exact,
-                FIELD_EXACT,
-                Shown::Fields,
-            ));
-        }
-    }
-    let budget = typo_budget(&words.exact);
-    if budget > 0 && words.known.contains(&false) {
-        whole.push(Clause::new(
-            f.name_exact,
-            &words.exact,
-            Matching::Typo(budget),
-            NAME_TYPO,
-            Shown::Name,
-        ));
-    }
-    let n = words.plain.len();
-    let none = String::new();
-    let words = words
-        .plain
-        .iter()
-        .zip(words.stemmed.iter().chain(std::iter::repeat(&none)))
-        .enumerate()
-        .map(|(i, (plain, stemmed))| {
-            let stemmed = if stemmed.is_empty() { plain } else { stemmed };
-            let known = words.known.get(i).copied().unwrap_or(false);
-            word_clauses(f, plain, stemmed, i + 1 == n, known)
-        })
-        .collect();
-    Clauses { whole, words }
 }
 
 /// Builds the text query (the allowed documents are applied apart, see
 /// `filter`): every word must match somewhere (`all_words`), or any word
 /// may (the fallback when nothing matches all of them). One word is a flat
 /// union of term queries, which the engine can prune (block-max WAND).
-pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> {
-    let Clauses { whole, words: per_word } = clauses(f, words);
+pub fn build(f: &Fields, words: &QueryWords, clauses: &Clauses, all_words: bool) -> Box<dyn Query> {
+    let Clauses { whole, words: per_word } = clauses;
     if let [one] = per_word.as_slice() {
         let mut flat = union(one);
-        flat.extend(union(&whole));
+        flat.extend(union(whole));
         return Box::new(BooleanQuery::new(flat));
     }
     let occur = if all_words { Occur::Must } else { Occur::Should };
@@ -329,7 +378,7 @@ pub fn build(f: &Fields, words: &QueryWords, all_words: bool) -> Box<dyn Query> 
         .map(|word| (occur, Box::new(BooleanQuery::new(union(word))) as Box<dyn Query>))
         .collect();
     let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::new(per_word)) as Box<dyn Query>)];
-    clauses.extend(union(&whole));
+    clauses.extend(union(whole));
     // Words in sequence: a multi-word name, or an identifier split into
     // words (`userIPAddress` → `user ip address`) matching a field path,
     // pair by pair.

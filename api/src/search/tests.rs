@@ -519,7 +519,8 @@ fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
         ] {
             let mut words = QueryWords::parse(text);
             words.known = index.known(&searcher, &words, &allowed).unwrap();
-            let query = super::query::build(&f, &words, true);
+            let clauses = super::query::Clauses::of(&f, &words).unwrap();
+            let query = super::query::build(&f, &words, &clauses, true);
             for count in [rank::Count::Ranking, rank::Count::None, rank::Count::Facets] {
                 let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
                 let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
@@ -585,7 +586,7 @@ fn matched_fields_are_where_the_query_matched_each_hit() {
             .allowed(&searcher, &SearchFilters::default(), &Audience::All)
             .unwrap();
         words.known = index.known(&searcher, &words, &allowed).unwrap();
-        let clauses = super::query::clauses(&f, &words);
+        let clauses = super::query::Clauses::of(&f, &words).unwrap();
         let page = index
             .search(text, &SearchFilters::default(), &Audience::All, 20, None, extras)
             .unwrap();
