@@ -22,6 +22,7 @@ use crate::store::entities::{
 
 use super::analysis::{ident_words, joined, word_pairs};
 use super::fields::Fields;
+use super::rank::boost;
 use super::SearchError;
 
 /// Everything the index knows about one product.
@@ -55,16 +56,6 @@ pub struct ProductDoc {
 pub struct IndexedField {
     pub path: String,
     pub doc: Option<String>,
-}
-
-/// Ranking weight of a status: PUBLISHED first, RETIRED last.
-pub fn status_rank(status: ProductStatus) -> u64 {
-    match status {
-        ProductStatus::Published => 4,
-        ProductStatus::Draft => 2,
-        ProductStatus::Deprecated => 2,
-        ProductStatus::Retired => 1,
-    }
 }
 
 impl ProductDoc {
@@ -139,8 +130,7 @@ impl ProductDoc {
             doc.add_text(f.format, format);
         }
         doc.add_f64(f.quality, self.quality.unwrap_or(-1.0));
-        doc.add_u64(f.subscribers, self.subscribers);
-        doc.add_u64(f.status_rank, status_rank(self.status));
+        doc.add_f64(f.boost, f64::from(boost(self.status, self.quality, self.subscribers)));
         doc.add_u64(f.version, u64::try_from(self.version).unwrap_or(0));
         doc
     }

@@ -12,7 +12,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 11;
+pub const LAYOUT_VERSION: u32 = 12;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -59,9 +59,9 @@ pub struct Fields {
     /// that may see it when private (see `catalog::policy`).
     pub readers: Field,
     pub quality: Field,
-    pub subscribers: Field,
-    /// Ranking weight of the status (PUBLISHED highest).
-    pub status_rank: Field,
+    /// The product's ranking factor (status, quality, subscribers:
+    /// `rank::boost`), one column read per scored match.
+    pub boost: Field,
     /// The product row's version (its optimistic concurrency token): which
     /// row a hit was indexed from.
     pub version: Field,
@@ -120,8 +120,7 @@ pub fn schema() -> (Schema, Fields) {
         visibility: b.add_text_field("visibility", STRING | FAST),
         readers: b.add_text_field("readers", STRING),
         quality: b.add_f64_field("quality", INDEXED | FAST),
-        subscribers: b.add_u64_field("subscribers", FAST),
-        status_rank: b.add_u64_field("status_rank", FAST),
+        boost: b.add_f64_field("boost", FAST),
         version: b.add_u64_field("version", FAST),
         digest: b.add_u64_field("digest", FAST),
     };

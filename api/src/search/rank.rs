@@ -18,6 +18,7 @@ use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINA
 use super::filter::Allowed;
 use super::query::{FacetCollector, Facets};
 use super::SearchError;
+use crate::catalog::ProductStatus;
 
 /// Totals are exact up to this many matches, and a lower bound beyond
 /// (Elasticsearch's default `track_total_hits`).
@@ -36,33 +37,32 @@ fn popularity(subscribers: u64) -> Score {
     1.0 + 0.03 * (1.0 + subscribers.min(SUBSCRIBERS_CAP) as f32).ln()
 }
 
-/// A segment's boost columns.
-pub struct Boosts {
-    rank: Option<Column<u64>>,
-    quality: Option<Column<f64>>,
-    subscribers: Option<Column<u64>>,
+/// A product's ranking factor: PUBLISHED ×1, DRAFT/DEPRECATED ×0.5,
+/// RETIRED ×0.25; quality up to +10 %, subscribers a few % (logarithmic).
+/// Computed when the product is indexed ([`super::ProductDoc`]), stored
+/// in the `boost` fast field, and at most [`max_boost`].
+pub fn boost(status: ProductStatus, quality: Option<f64>, subscribers: u64) -> Score {
+    let status = match status {
+        ProductStatus::Published => 1.0,
+        ProductStatus::Draft | ProductStatus::Deprecated => 0.5,
+        ProductStatus::Retired => 0.25,
+    };
+    let quality = 1.0 + 0.1 * (quality.unwrap_or(0.0).max(0.0).min(100.0) as Score / 100.0);
+    status * quality * popularity(subscribers)
 }
+
+/// A segment's boost column.
+pub struct Boosts(Option<Column<f64>>);
 
 impl Boosts {
     pub fn new(segment: &SegmentReader) -> Self {
-        let fast = segment.fast_fields();
-        Self {
-            rank: fast.u64("status_rank").ok(),
-            quality: fast.f64("quality").ok(),
-            subscribers: fast.u64("subscribers").ok(),
-        }
+        Self(segment.fast_fields().f64("boost").ok())
     }
 
-    /// PUBLISHED ×1, DRAFT/DEPRECATED ×0.5, RETIRED ×0.25; quality up to
-    /// +10 %, subscribers a few % (logarithmic).
     #[inline]
     pub fn apply(&self, doc: DocId, score: Score) -> Score {
-        let rank = self.rank.as_ref().and_then(|c| c.first(doc)).unwrap_or(2);
-        let quality = self.quality.as_ref().and_then(|c| c.first(doc)).unwrap_or(-1.0);
-        let subscribers = self.subscribers.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
-        let status = rank as Score / 4.0;
-        let quality = 1.0 + 0.1 * (quality.max(0.0) as Score / 100.0);
-        score * status * quality * popularity(subscribers)
+        let boost = self.0.as_ref().and_then(|c| c.first(doc)).unwrap_or(1.0);
+        score * boost as Score
     }
 }
 
@@ -370,4 +370,27 @@ pub fn top_k(
         exact,
         facets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boost_orders_products_and_stays_within_its_bound() {
+        use ProductStatus::*;
+        for status in [Published, Draft, Deprecated, Retired] {
+            for quality in [None, Some(-5.0), Some(0.0), Some(100.0), Some(250.0), Some(f64::NAN)] {
+                for subscribers in [0, 10, SUBSCRIBERS_CAP, u64::MAX] {
+                    let b = boost(status, quality, subscribers);
+                    assert!(b > 0.0 && b <= max_boost(), "{status:?} {quality:?} {subscribers}: {b}");
+                }
+            }
+        }
+        assert!(boost(Published, Some(50.0), 0) > boost(Deprecated, Some(100.0), SUBSCRIBERS_CAP));
+        assert!(boost(Draft, Some(0.0), 0) > boost(Retired, Some(100.0), SUBSCRIBERS_CAP));
+        assert!(boost(Published, Some(90.0), 5) > boost(Published, Some(80.0), 5));
+        assert!(boost(Published, Some(80.0), 50) > boost(Published, Some(80.0), 5));
+        assert_eq!(boost(Published, None, 0), 1.0);
+    }
 }
