@@ -47,7 +47,7 @@ pub fn boost(status: ProductStatus, quality: Option<f64>, subscribers: u64) -> S
         ProductStatus::Draft | ProductStatus::Deprecated => 0.5,
         ProductStatus::Retired => 0.25,
     };
-    let quality = 1.0 + 0.1 * (quality.unwrap_or(0.0).max(0.0).min(100.0) as Score / 100.0);
+    let quality = 1.0 + 0.1 * (quality.filter(|q| !q.is_nan()).unwrap_or(0.0).clamp(0.0, 100.0) as Score / 100.0);
     status * quality * popularity(subscribers)
 }
 
