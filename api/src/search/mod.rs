@@ -525,9 +525,10 @@ impl SearchIndex {
         let mut known = Vec::with_capacity(words.plain.len());
         for (i, plain) in words.plain.iter().enumerate() {
             let stemmed = words.stemmed.get(i).unwrap_or(plain);
+            let clauses = exact_clauses(f, plain, stemmed);
             let mut found = false;
             'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-                for clause in exact_clauses(f, plain, stemmed) {
+                for clause in &clauses {
                     if any_allowed(segment, &clause.term, allowed, ord)? {
                         found = true;
                         break 'segments;
@@ -551,11 +552,11 @@ impl SearchIndex {
             return Ok(false);
         };
         let stemmed = words.stemmed.first().unwrap_or(plain);
-        let f = &self.inner.fields;
+        let clauses = exact_clauses(&self.inner.fields, plain, stemmed);
         let mut estimate = 0.0;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let mut most = 0;
-            for clause in exact_clauses(f, plain, stemmed) {
+            for clause in &clauses {
                 let term = &clause.term;
                 most = most.max(segment.inverted_index(term.field())?.doc_freq(term)?);
             }

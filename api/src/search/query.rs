@@ -89,7 +89,7 @@ impl QueryWords {
 
 /// The stored field a match is shown in: what a hit's matched fields and
 /// highlights name, best first (the order of the variants).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
     Name,
     Tags,

@@ -322,7 +322,7 @@ pub fn top_k(
             fruits.extend(second_fruits);
             first.merge(second)
         }
-        _ => {
+        None => {
             let mut top = Top::new(k, count);
             for (ord, segment) in searcher.segment_readers().iter().enumerate() {
                 let boosts = Boosts::new(segment);
