@@ -8,6 +8,7 @@
 //! last commit.
 
 pub mod analysis;
+mod cores;
 mod document;
 mod explain;
 mod fields;
@@ -169,11 +170,11 @@ struct Inner {
     values: ValueCache,
     /// One search per core at a time: queued searches wait their turn
     /// instead of time-slicing each other into long tails.
-    permits: tokio::sync::Semaphore,
+    cores: Arc<cores::Cores>,
     /// Threads for the second half of a ranking split while a core is
     /// idle (see [`SearchIndex::spare_core`]).
     helpers: rayon::ThreadPool,
-    cores: usize,
+    cpus: usize,
     /// Searches running now (in [`SearchIndex::search`]).
     searching: AtomicUsize,
 }
@@ -262,10 +263,9 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let permits = tokio::sync::Semaphore::new(cores);
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let helpers = rayon::ThreadPoolBuilder::new()
-            .num_threads((cores / 2).max(1))
+            .num_threads((cpus / 2).max(1))
             .thread_name(|i| format!("search-helper-{i}"))
             .build()
             .map_err(std::io::Error::other)?;
@@ -275,9 +275,9 @@ impl SearchIndex {
             fields,
             filters: FilterCache::default(),
             values: ValueCache::default(),
-            permits,
+            cores: cores::Cores::new(cpus),
             helpers,
-            cores,
+            cpus,
             searching: AtomicUsize::new(0),
         });
         Ok(Self { inner })
@@ -310,11 +310,15 @@ impl SearchIndex {
         &self,
         work: impl FnOnce(&SearchIndex) -> Result<T, SearchError> + Send + 'static,
     ) -> Result<T, SearchError> {
-        let _permit = self.inner.permits.acquire().await.map_err(|_| SearchError::Stopped)?;
         let index = self.clone();
-        tokio::task::spawn_blocking(move || work(&index))
-            .await
-            .map_err(|_| SearchError::Stopped)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.cores.submit(move || {
+            // Its caller gone (a timeout, a closed connection): not run.
+            if !tx.is_closed() {
+                let _ = tx.send(work(&index));
+            }
+        });
+        rx.await.map_err(|_| SearchError::Stopped)?
     }
 
     fn searcher(&self) -> Searcher {
@@ -326,12 +330,12 @@ impl SearchIndex {
     /// search at a time its heaviest queries answer in about half the
     /// time, while under load (every core busy) no search is split and
     /// none pays for it. The core is the returned permit's, until dropped.
-    fn spare_core(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    fn spare_core(&self) -> Option<cores::Reservation> {
         let inner = &self.inner;
-        if inner.searching.load(Ordering::Relaxed) * 2 > inner.cores {
+        if inner.searching.load(Ordering::Relaxed) * 2 > inner.cpus {
             return None;
         }
-        inner.permits.try_acquire().ok()
+        inner.cores.reserve()
     }
 
     /// Makes the last commit visible to searches.
