@@ -29,7 +29,11 @@ impl MutationRoot {
     /// Adds a user (JWT subject) to a team (id or name).
     async fn add_team_member(&self, ctx: &Context<'_>, team: String, user: String) -> Result<Team> {
         Ok(Team(
-            catalog(ctx).add_team_member(caller(ctx), &team, &user).await.gql()?,
+            catalog(ctx)
+                .add_team_member(caller(ctx), &team, &user)
+                .await
+                .gql()?
+                .into(),
         ))
     }
 
@@ -45,7 +49,11 @@ impl MutationRoot {
     /// Creates or updates a data product and registers its schema version.
     async fn publish_data_product(&self, ctx: &Context<'_>, input: PublishDataProductInput) -> Result<DataProduct> {
         Ok(DataProduct(
-            catalog(ctx).publish_product(caller(ctx), input.into()).await.gql()?,
+            catalog(ctx)
+                .publish_product(caller(ctx), input.into())
+                .await
+                .gql()?
+                .into(),
         ))
     }
 
@@ -72,7 +80,7 @@ impl MutationRoot {
             expected_version: input.expected_version,
         };
         Ok(DataProduct(
-            catalog(ctx).deprecate_product(caller(ctx), input).await.gql()?,
+            catalog(ctx).deprecate_product(caller(ctx), input).await.gql()?.into(),
         ))
     }
 
@@ -87,7 +95,8 @@ impl MutationRoot {
             catalog(ctx)
                 .retire_product(caller(ctx), &product, expected_version)
                 .await
-                .gql()?,
+                .gql()?
+                .into(),
         ))
     }
 
@@ -98,7 +107,7 @@ impl MutationRoot {
             owner_team: input.owner_team,
         };
         Ok(Application(
-            catalog(ctx).create_application(caller(ctx), input).await.gql()?,
+            catalog(ctx).create_application(caller(ctx), input).await.gql()?.into(),
         ))
     }
 
@@ -110,7 +119,7 @@ impl MutationRoot {
             purpose: input.purpose,
         };
         Ok(AccessSubscription(
-            catalog(ctx).request_access(caller(ctx), input).await.gql()?,
+            catalog(ctx).request_access(caller(ctx), input).await.gql()?.into(),
         ))
     }
 
@@ -149,7 +158,11 @@ impl MutationRoot {
             observed_at: input.observed_at,
         };
         Ok(QualityResult(
-            catalog(ctx).record_quality_result(caller(ctx), input).await.gql()?,
+            catalog(ctx)
+                .record_quality_result(caller(ctx), input)
+                .await
+                .gql()?
+                .into(),
         ))
     }
 
@@ -160,13 +173,13 @@ impl MutationRoot {
             field_mappings: input.field_mappings.unwrap_or_default(),
         };
         Ok(LineageEdge(
-            catalog(ctx).add_lineage_edge(caller(ctx), input).await.gql()?,
+            catalog(ctx).add_lineage_edge(caller(ctx), input).await.gql()?.into(),
         ))
     }
 
     async fn remove_lineage_edge(&self, ctx: &Context<'_>, id: ID) -> Result<LineageEdge> {
         Ok(LineageEdge(
-            catalog(ctx).remove_lineage_edge(caller(ctx), &id).await.gql()?,
+            catalog(ctx).remove_lineage_edge(caller(ctx), &id).await.gql()?.into(),
         ))
     }
 
@@ -186,7 +199,7 @@ impl MutationRoot {
         )
         .await
         .gql()?;
-        Ok(DataProduct(product))
+        Ok(DataProduct(product.into()))
     }
 
     /// Registers a use case of an application: records lineage from each
@@ -194,7 +207,11 @@ impl MutationRoot {
     /// each input the application does not hold yet — in one transaction.
     async fn register_use_case(&self, ctx: &Context<'_>, input: RegisterUseCaseInput) -> Result<UseCaseRegistration> {
         Ok(UseCaseRegistration(
-            catalog(ctx).register_use_case(caller(ctx), input.into()).await.gql()?,
+            catalog(ctx)
+                .register_use_case(caller(ctx), input.into())
+                .await
+                .gql()?
+                .into(),
         ))
     }
 

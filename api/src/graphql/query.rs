@@ -122,7 +122,11 @@ impl QueryRoot {
                 .gql()
             }
         };
-        Ok(catalog(ctx).product(principal(ctx), &key).await.gql()?.map(DataProduct))
+        Ok(catalog(ctx)
+            .product(principal(ctx), &key)
+            .await
+            .gql()?
+            .map(DataProduct::from))
     }
 
     /// Products in qualified-name order (Relay cursor connection).
@@ -150,7 +154,7 @@ impl QueryRoot {
         connection.edges.extend(
             page.items
                 .into_iter()
-                .map(|p| Edge::new(OpaqueCursor(p.qualified_name.clone()), DataProduct(p))),
+                .map(|p| Edge::new(OpaqueCursor(p.qualified_name.clone()), DataProduct::from(p))),
         );
         Ok(connection)
     }

@@ -172,18 +172,18 @@ fn escape(text: &str) -> String {
 /// one. Rows are never changed in place (every change increments
 /// `version`), so an entry is either the indexed row or not used.
 #[derive(Clone)]
-pub struct HitProducts(Arc<Mutex<LruCache<String, data_product::Model>>>);
+pub struct HitProducts(Arc<Mutex<LruCache<String, Arc<data_product::Model>>>>);
 
 impl HitProducts {
     /// 1–2 KiB a row: at most some 20 MiB.
     const CAPACITY: NonZeroUsize = NonZeroUsize::new(10_000).unwrap();
 
-    fn get(&self, id: &str, version: i32) -> Option<data_product::Model> {
+    fn get(&self, id: &str, version: i32) -> Option<Arc<data_product::Model>> {
         let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
         rows.get(id).filter(|row| row.version == version).cloned()
     }
 
-    fn put(&self, row: &data_product::Model) {
+    fn put(&self, row: &Arc<data_product::Model>) {
         let mut rows = self.0.lock().unwrap_or_else(|e| e.into_inner());
         rows.put(row.id.clone(), row.clone());
     }

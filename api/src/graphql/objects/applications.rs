@@ -110,7 +110,7 @@ impl AccessSubscription {
         loader(ctx)
             .load_one(ProductById(self.0.product_id.clone()))
             .await?
-            .map(DataProduct)
+            .map(DataProduct::from)
             .ok_or_else(|| CatalogError::Internal("product missing".into()).extend())
     }
     async fn purpose(&self) -> &str {

@@ -26,7 +26,7 @@ async fn entity(ctx: &Context<'_>, kind: NodeKind, entity_id: &str) -> Result<Op
         loader
             .load_one(ProductById(entity_id.to_owned()))
             .await?
-            .map(|p| LineageEntity::DataProduct(Box::new(DataProduct(p))))
+            .map(|p| LineageEntity::DataProduct(Box::new(DataProduct(p.into()))))
     } else {
         loader
             .load_one(ApplicationById(entity_id.to_owned()))
@@ -149,7 +149,7 @@ impl LineageNode<'_> {
     async fn entity(&self, ctx: &Context<'_>) -> Result<Option<LineageEntity>> {
         Ok(match &self.0.entity {
             Some(domain_layer::NodeEntity::Product(p)) => {
-                Some(LineageEntity::DataProduct(Box::new(DataProduct((**p).clone()))))
+                Some(LineageEntity::DataProduct(Box::new(DataProduct(p.clone()))))
             }
             Some(domain_layer::NodeEntity::Application(a)) => {
                 Some(LineageEntity::Application(Application((**a).clone())))
@@ -215,7 +215,7 @@ pub struct ImpactedProduct<'a>(&'a domain_layer::ImpactedProduct, &'a HashMap<St
 #[Object]
 impl ImpactedProduct<'_> {
     async fn product(&self) -> DataProduct {
-        DataProduct(self.0.product.clone())
+        DataProduct(self.0.product.clone().into())
     }
     async fn depth(&self) -> i32 {
         self.0.depth
@@ -265,7 +265,7 @@ impl ImpactReport {
 #[Object]
 impl ImpactReport {
     async fn product(&self) -> DataProduct {
-        DataProduct(self.0.product.clone())
+        DataProduct(self.0.product.clone().into())
     }
     async fn products(&self) -> Vec<ImpactedProduct<'_>> {
         self.0

@@ -36,7 +36,7 @@ fn visible_products(ctx: &Context<'_>, rows: Vec<data_product::Model>) -> Vec<Da
     let principal = principal(ctx);
     rows.into_iter()
         .filter(|p| policy::can_see(principal, p))
-        .map(DataProduct)
+        .map(DataProduct::from)
         .collect()
 }
 
@@ -55,5 +55,5 @@ pub(super) async fn visible_product(ctx: &Context<'_>, id: &str) -> Result<Optio
         .load_one(ProductById(id.to_owned()))
         .await?
         .filter(|p| policy::can_see(principal(ctx), p))
-        .map(DataProduct))
+        .map(DataProduct::from))
 }

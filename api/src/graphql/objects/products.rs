@@ -64,7 +64,14 @@ impl Deprecation {
 
 /// A data product: a Kafka topic published by a domain team, with its
 /// schema, SLA, quality and lineage.
-pub struct DataProduct(pub data_product::Model);
+/// Shared: a search hit's product is the row its cache holds.
+pub struct DataProduct(pub std::sync::Arc<data_product::Model>);
+
+impl From<data_product::Model> for DataProduct {
+    fn from(row: data_product::Model) -> Self {
+        Self(row.into())
+    }
+}
 
 impl DataProduct {
     async fn schemas(&self, ctx: &Context<'_>) -> Result<Vec<schema_version::Model>> {
