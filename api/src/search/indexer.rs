@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use tantivy::indexer::UserOperation;
-use tantivy::merge_policy::LogMergePolicy;
+use tantivy::merge_policy::{LogMergePolicy, NoMergePolicy};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocSet, IndexWriter, Searcher, Term, TERMINATED};
 use tokio::sync::{mpsc, oneshot};
@@ -254,9 +254,31 @@ impl Worker {
         .map_err(|_| SearchError::Stopped)?
     }
 
-    /// Re-indexes every product: one task loads chunks from the database
-    /// while this one hands the previous chunk to the writer's threads.
+    /// Re-indexes every product, then merges the new segments into one in
+    /// the background: every search visits each segment (term lookups,
+    /// automata walks, column opens), and the log policy would leave two or
+    /// three of a rebuild's. Merges wait while it writes.
     async fn rebuild(&self) -> Result<usize, SearchError> {
+        let merging = |on: bool| -> Result<(), SearchError> {
+            let writer = self.writer.lock().map_err(|_| SearchError::Stopped)?;
+            match on {
+                true => writer.set_merge_policy(Box::new(merge_policy())),
+                false => writer.set_merge_policy(Box::new(NoMergePolicy)),
+            }
+            Ok(())
+        };
+        merging(false)?;
+        let built = self.rebuild_unmerged().await;
+        merging(true)?;
+        let count = built?;
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Stopped)?;
+        merge_into_one(&mut writer, &self.index.inner.index)?;
+        Ok(count)
+    }
+
+    /// [`Self::rebuild`]'s writing: one task loads chunks from the database
+    /// while this one hands the previous chunk to the writer's threads.
+    async fn rebuild_unmerged(&self) -> Result<usize, SearchError> {
         let started = Utc::now();
         let ids = all_product_ids(&self.db).await?;
         {
@@ -501,6 +523,15 @@ fn merge_policy() -> LogMergePolicy {
     let mut policy = LogMergePolicy::default();
     policy.set_min_layer_size(MERGE_MIN_LAYER);
     policy
+}
+
+/// Starts merging every searchable segment into one, in the background.
+pub(super) fn merge_into_one(writer: &mut IndexWriter, index: &tantivy::Index) -> Result<(), SearchError> {
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        drop(writer.merge(&segments));
+    }
+    Ok(())
 }
 
 /// Segments up to this many documents are one level (see [`merge_policy`]).

@@ -332,6 +332,34 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
 }
 
 #[test]
+fn a_rebuild_s_segments_merge_into_one_that_searches_the_same() {
+    let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
+    let mut writer = super::indexer::bulk_writer(&index.inner.index).unwrap();
+    let f = index.inner.fields;
+    for (i, p) in catalog().iter().enumerate() {
+        writer.add_document(doc(i, p).to_document(&f)).unwrap();
+        if i % 4 == 3 {
+            writer.commit().unwrap();
+        }
+    }
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert!(index.segments() >= 3);
+    let queries = ["", "orders", "ordr", "paym", "customer id", "payments-team"];
+    let before: Vec<_> = queries.iter().map(|q| page(&index, q, 20, true)).collect();
+
+    super::indexer::merge_into_one(&mut writer, &index.inner.index).unwrap();
+    writer.wait_merging_threads().unwrap();
+    index.reload().unwrap();
+    assert_eq!((index.segments(), index.len()), (1, catalog().len() as u64));
+    for (query, before) in queries.iter().zip(before) {
+        let after = page(&index, query, 20, true);
+        let names = |p: &SearchPage| p.hits.iter().map(|h| h.product_id.clone()).collect::<Vec<_>>();
+        assert_eq!((names(&after), after.total), (names(&before), before.total), "{query}");
+    }
+}
+
+#[test]
 fn a_commit_of_changed_products_writes_one_segment() {
     let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
     let mut writer = super::indexer::bulk_writer(&index.inner.index).unwrap();
