@@ -29,11 +29,7 @@ impl MutationRoot {
     /// Adds a user (JWT subject) to a team (id or name).
     async fn add_team_member(&self, ctx: &Context<'_>, team: String, user: String) -> Result<Team> {
         Ok(Team(
-            catalog(ctx)
-                .add_team_member(caller(ctx), &team, &user)
-                .await
-                .gql()?
-                .into(),
+            catalog(ctx).add_team_member(caller(ctx), &team, &user).await.gql()?,
         ))
     }
 
@@ -48,12 +44,8 @@ impl MutationRoot {
 
     /// Creates or updates a data product and registers its schema version.
     async fn publish_data_product(&self, ctx: &Context<'_>, input: PublishDataProductInput) -> Result<DataProduct> {
-        Ok(DataProduct(
-            catalog(ctx)
-                .publish_product(caller(ctx), input.into())
-                .await
-                .gql()?
-                .into(),
+        Ok(DataProduct::from(
+            catalog(ctx).publish_product(caller(ctx), input.into()).await.gql()?,
         ))
     }
 
@@ -79,8 +71,8 @@ impl MutationRoot {
             successor: input.successor,
             expected_version: input.expected_version,
         };
-        Ok(DataProduct(
-            catalog(ctx).deprecate_product(caller(ctx), input).await.gql()?.into(),
+        Ok(DataProduct::from(
+            catalog(ctx).deprecate_product(caller(ctx), input).await.gql()?,
         ))
     }
 
@@ -91,12 +83,11 @@ impl MutationRoot {
         product: String,
         expected_version: Option<i32>,
     ) -> Result<DataProduct> {
-        Ok(DataProduct(
+        Ok(DataProduct::from(
             catalog(ctx)
                 .retire_product(caller(ctx), &product, expected_version)
                 .await
-                .gql()?
-                .into(),
+                .gql()?,
         ))
     }
 
@@ -107,7 +98,7 @@ impl MutationRoot {
             owner_team: input.owner_team,
         };
         Ok(Application(
-            catalog(ctx).create_application(caller(ctx), input).await.gql()?.into(),
+            catalog(ctx).create_application(caller(ctx), input).await.gql()?,
         ))
     }
 
@@ -119,7 +110,7 @@ impl MutationRoot {
             purpose: input.purpose,
         };
         Ok(AccessSubscription(
-            catalog(ctx).request_access(caller(ctx), input).await.gql()?.into(),
+            catalog(ctx).request_access(caller(ctx), input).await.gql()?,
         ))
     }
 
@@ -158,11 +149,7 @@ impl MutationRoot {
             observed_at: input.observed_at,
         };
         Ok(QualityResult(
-            catalog(ctx)
-                .record_quality_result(caller(ctx), input)
-                .await
-                .gql()?
-                .into(),
+            catalog(ctx).record_quality_result(caller(ctx), input).await.gql()?,
         ))
     }
 
@@ -173,13 +160,13 @@ impl MutationRoot {
             field_mappings: input.field_mappings.unwrap_or_default(),
         };
         Ok(LineageEdge(
-            catalog(ctx).add_lineage_edge(caller(ctx), input).await.gql()?.into(),
+            catalog(ctx).add_lineage_edge(caller(ctx), input).await.gql()?,
         ))
     }
 
     async fn remove_lineage_edge(&self, ctx: &Context<'_>, id: ID) -> Result<LineageEdge> {
         Ok(LineageEdge(
-            catalog(ctx).remove_lineage_edge(caller(ctx), &id).await.gql()?.into(),
+            catalog(ctx).remove_lineage_edge(caller(ctx), &id).await.gql()?,
         ))
     }
 
@@ -199,7 +186,7 @@ impl MutationRoot {
         )
         .await
         .gql()?;
-        Ok(DataProduct(product.into()))
+        Ok(DataProduct::from(product))
     }
 
     /// Registers a use case of an application: records lineage from each
@@ -207,11 +194,7 @@ impl MutationRoot {
     /// each input the application does not hold yet — in one transaction.
     async fn register_use_case(&self, ctx: &Context<'_>, input: RegisterUseCaseInput) -> Result<UseCaseRegistration> {
         Ok(UseCaseRegistration(
-            catalog(ctx)
-                .register_use_case(caller(ctx), input.into())
-                .await
-                .gql()?
-                .into(),
+            catalog(ctx).register_use_case(caller(ctx), input.into()).await.gql()?,
         ))
     }
 
