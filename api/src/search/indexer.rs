@@ -261,9 +261,10 @@ impl Worker {
     async fn rebuild(&self) -> Result<usize, SearchError> {
         let merging = |on: bool| -> Result<(), SearchError> {
             let writer = self.writer.lock().map_err(|_| SearchError::Stopped)?;
-            match on {
-                true => writer.set_merge_policy(Box::new(merge_policy())),
-                false => writer.set_merge_policy(Box::new(NoMergePolicy)),
+            if on {
+                writer.set_merge_policy(Box::new(merge_policy()));
+            } else {
+                writer.set_merge_policy(Box::new(NoMergePolicy));
             }
             Ok(())
         };

@@ -329,7 +329,7 @@ impl SearchIndex {
     /// waits for it and the searches running leave one idle: at one
     /// search at a time its heaviest queries answer in about half the
     /// time, while under load (every core busy) no search is split and
-    /// none pays for it. The core is the returned permit's, until dropped.
+    /// none pays for it. The core is the reservation's, until dropped.
     fn spare_core(&self) -> Option<cores::Reservation> {
         let inner = &self.inner;
         if inner.searching.load(Ordering::Relaxed) * 2 > inner.cpus {
