@@ -28,7 +28,7 @@ use crate::graphql::http::router;
 use crate::graphql::portal::Portal;
 use crate::graphql::ratelimit::RateLimiter;
 use crate::graphql::ws;
-use crate::graphql::{build_schema, AliasLimit, Services};
+use crate::graphql::{build_schema, AliasLimit, Documents, Services};
 use crate::search::{IndexLocation, Indexer, SearchError, SearchIndex};
 use crate::store::{Store, StoreError};
 use crate::stream::{Live, StreamError};
@@ -125,6 +125,7 @@ impl Application {
         let state = AppState {
             schema: build_schema(Some(services), &config.limits),
             aliases: AliasLimit::new(config.limits.max_aliases),
+            documents: Documents::default(),
             shared,
             ws_setups: ws::setup_limit(),
             catalog: catalog.clone(),

@@ -21,7 +21,7 @@ use super::metrics::Metrics;
 use super::portal::Portal;
 use super::ratelimit::RateLimiter;
 use super::shared::SharedEvents;
-use super::{AliasLimit, AppSchema};
+use super::{AliasLimit, AppSchema, Documents};
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
@@ -29,6 +29,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// Checked by the transports before a document executes.
     pub aliases: AliasLimit,
+    /// The documents parsed last, by text (GraphQL over HTTP).
+    pub documents: Documents,
     pub catalog: Catalog,
     pub tokens: Arc<TokenService>,
     /// `None`: no rate limit.

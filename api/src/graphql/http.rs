@@ -316,6 +316,7 @@ async fn execute(
         Ok(caller) => caller,
         Err(response) => return response,
     };
+    state.documents.parse(&mut request);
     let (kind, operation) = operation(&mut request).map_or(("invalid", None), |(ty, name)| (operation_kind(ty), name));
     // Before the principal's database reads: a refused document costs none.
     if let Err(refusal) = state.aliases.check(&mut request) {

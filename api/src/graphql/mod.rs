@@ -2,6 +2,7 @@
 //! Resolvers are thin: they convert inputs, call the catalog and wrap rows.
 
 pub mod app;
+mod documents;
 mod error;
 pub mod http;
 mod inputs;
@@ -31,6 +32,7 @@ use crate::config::GraphqlLimits;
 use crate::search::SearchIndex;
 use crate::stream::Live;
 
+pub use documents::Documents;
 pub use limits::AliasLimit;
 pub use loaders::StoreLoader;
 use mutation::MutationRoot;
