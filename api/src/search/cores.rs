@@ -35,6 +35,11 @@ impl Cores {
         })
     }
 
+    /// How many cores searches run on.
+    pub(super) fn count(&self) -> usize {
+        self.cores
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

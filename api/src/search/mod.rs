@@ -174,7 +174,6 @@ struct Inner {
     /// Threads for the second half of a ranking split while a core is
     /// idle (see [`SearchIndex::spare_core`]).
     helpers: rayon::ThreadPool,
-    cpus: usize,
     /// Searches running now (in [`SearchIndex::search`]).
     searching: AtomicUsize,
 }
@@ -277,7 +276,6 @@ impl SearchIndex {
             values: ValueCache::default(),
             cores: cores::Cores::new(cpus),
             helpers,
-            cpus,
             searching: AtomicUsize::new(0),
         });
         Ok(Self { inner })
@@ -332,7 +330,7 @@ impl SearchIndex {
     /// none pays for it. The core is the reservation's, until dropped.
     fn spare_core(&self) -> Option<cores::Reservation> {
         let inner = &self.inner;
-        if inner.searching.load(Ordering::Relaxed) * 2 > inner.cpus {
+        if inner.searching.load(Ordering::Relaxed) * 2 > inner.cores.count() {
             return None;
         }
         inner.cores.reserve()
@@ -527,8 +525,8 @@ impl SearchIndex {
     fn known(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<Vec<bool>, SearchError> {
         let f = &self.inner.fields;
         let mut known = Vec::with_capacity(words.plain.len());
-        for (i, plain) in words.plain.iter().enumerate() {
-            let stemmed = words.stemmed.get(i).unwrap_or(plain);
+        for i in 0..words.plain.len() {
+            let (plain, stemmed) = words.forms(i);
             let clauses = exact_clauses(f, plain, stemmed);
             let mut found = false;
             'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -552,10 +550,10 @@ impl SearchIndex {
     /// the bound, or for several words (an intersection, which does not
     /// prune), a count apart walks every match a second time.
     fn past_the_bound(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<bool, SearchError> {
-        let [plain] = words.plain.as_slice() else {
+        if words.plain.len() != 1 {
             return Ok(false);
-        };
-        let stemmed = words.stemmed.first().unwrap_or(plain);
+        }
+        let (plain, stemmed) = words.forms(0);
         let clauses = exact_clauses(&self.inner.fields, plain, stemmed);
         let mut estimate = 0.0;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {

@@ -85,6 +85,14 @@ impl QueryWords {
     pub fn is_empty(&self) -> bool {
         self.plain.is_empty()
     }
+
+    /// Word `i` as typed and stemmed (as typed when the prose analysis has
+    /// no stem for it).
+    pub fn forms(&self, i: usize) -> (&str, &str) {
+        let plain = self.plain[i].as_str();
+        let stemmed = self.stemmed.get(i).filter(|s| !s.is_empty());
+        (plain, stemmed.map_or(plain, String::as_str))
+    }
 }
 
 /// The stored field a match is shown in: what a hit's matched fields and
@@ -326,14 +334,9 @@ impl Clauses {
             ));
         }
         let n = words.plain.len();
-        let none = String::new();
-        let per_word = words
-            .plain
-            .iter()
-            .zip(words.stemmed.iter().chain(std::iter::repeat(&none)))
-            .enumerate()
-            .map(|(i, (plain, stemmed))| {
-                let stemmed = if stemmed.is_empty() { plain } else { stemmed };
+        let per_word = (0..n)
+            .map(|i| {
+                let (plain, stemmed) = words.forms(i);
                 let known = words.known.get(i).copied().unwrap_or(false);
                 word_clauses(f, plain, stemmed, i + 1 == n, known)
             })

@@ -26,7 +26,7 @@ async fn entity(ctx: &Context<'_>, kind: NodeKind, entity_id: &str) -> Result<Op
         loader
             .load_one(ProductById(entity_id.to_owned()))
             .await?
-            .map(|p| LineageEntity::DataProduct(Box::new(DataProduct(p.into()))))
+            .map(|p| LineageEntity::DataProduct(Box::new(DataProduct::from(p))))
     } else {
         loader
             .load_one(ApplicationById(entity_id.to_owned()))
@@ -215,7 +215,7 @@ pub struct ImpactedProduct<'a>(&'a domain_layer::ImpactedProduct, &'a HashMap<St
 #[Object]
 impl ImpactedProduct<'_> {
     async fn product(&self) -> DataProduct {
-        DataProduct(self.0.product.clone().into())
+        DataProduct::from(self.0.product.clone())
     }
     async fn depth(&self) -> i32 {
         self.0.depth
@@ -265,7 +265,7 @@ impl ImpactReport {
 #[Object]
 impl ImpactReport {
     async fn product(&self) -> DataProduct {
-        DataProduct(self.0.product.clone().into())
+        DataProduct::from(self.0.product.clone())
     }
     async fn products(&self) -> Vec<ImpactedProduct<'_>> {
         self.0
