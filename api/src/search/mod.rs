@@ -18,6 +18,7 @@ mod indexer;
 pub mod profile;
 mod query;
 mod rank;
+mod union;
 mod verify;
 
 use std::collections::HashMap;
@@ -46,7 +47,7 @@ pub use verify::{differences, Difference};
 use analysis::ident_words;
 use fields::{register_analyzers, Fields};
 use filter::{Allowed, Filter, FilterCache};
-use query::{build, exact_clauses, Clauses, FacetCollector, QueryWords, Shown};
+use query::{build, exact_clauses, Clauses, FacetCollector, QueryWords, Shown, Unions};
 
 use crate::catalog::policy::Audience;
 
@@ -405,7 +406,12 @@ impl SearchIndex {
             let prunes = words.known == [true] && !extras.facets;
             let spare = if prunes { None } else { self.spare_core() };
             let pool = spare.as_ref().map(|_| &self.inner.helpers);
-            let query = |all_words| build(f, &words, &clauses, all_words);
+            let unions = if rank::restricts(&allowed, count) {
+                Unions::Sought
+            } else {
+                Unions::Walked
+            };
+            let query = |all_words| build(f, &words, &clauses, all_words, unions);
             let mut result = rank::top_k(&searcher, &*query(true), &allowed, want, count, pool)?;
             if result.total == 0 && words.plain.len() > 1 {
                 result = rank::top_k(&searcher, &*query(false), &allowed, want, count, pool)?;

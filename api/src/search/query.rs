@@ -15,6 +15,7 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
 use super::analysis::{analyze, ident_words, joined, prose_analyzer, typo_budget, word_pairs};
 use super::fields::Fields;
+use super::union::Union;
 
 /// Exact-value filters; within a list any value matches, across lists all
 /// must match. RETIRED products are hidden unless `statuses` asks for them.
@@ -228,10 +229,6 @@ fn boosted(query: Box<dyn Query>, boost: Score) -> Box<dyn Query> {
     Box::new(BoostQuery::new(query, boost))
 }
 
-fn union(clauses: &[Clause]) -> Vec<(Occur, Box<dyn Query>)> {
-    clauses.iter().map(|c| (Occur::Should, c.query())).collect()
-}
-
 /// A query word in each searchable field, in the form it takes there
 /// (prose fields are stemmed): what the index must hold for the word to be
 /// known exactly.
@@ -364,32 +361,58 @@ impl Clauses {
     }
 }
 
+/// How the unions of a query (a word's clauses, the optional clauses) are
+/// run: walked, or only sought to the documents another part proposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unions {
+    /// tantivy's own buffered union, the fastest to walk; one word is then
+    /// a flat union of term queries, which the engine can prune (block-max
+    /// WAND).
+    Walked,
+    /// [`Union`], which scores only the documents it is sought to: for a
+    /// search restricted to few documents (see `rank::restricts`).
+    Sought,
+}
+
+impl Unions {
+    fn of(self, parts: impl Iterator<Item = Box<dyn Query>>) -> Box<dyn Query> {
+        match self {
+            Unions::Walked => Box::new(BooleanQuery::new(parts.map(|q| (Occur::Should, q)).collect())),
+            Unions::Sought => Box::new(Union(parts.collect())),
+        }
+    }
+}
+
 /// Builds the text query (the allowed documents are applied apart, see
 /// `filter`): every word must match somewhere (`all_words`), or any word
-/// may (the fallback when nothing matches all of them). One word is a flat
-/// union of term queries, which the engine can prune (block-max WAND).
-pub fn build(f: &Fields, words: &QueryWords, clauses: &Clauses, all_words: bool) -> Box<dyn Query> {
+/// may (the fallback when nothing matches all of them).
+pub fn build(f: &Fields, words: &QueryWords, clauses: &Clauses, all_words: bool, unions: Unions) -> Box<dyn Query> {
     let Clauses { whole, words: per_word } = clauses;
     if let [one] = per_word.as_slice() {
-        let mut flat = union(one);
-        flat.extend(union(whole));
-        return Box::new(BooleanQuery::new(flat));
+        return unions.of(one.iter().chain(whole).map(Clause::query));
     }
-    let occur = if all_words { Occur::Must } else { Occur::Should };
-    let per_word: Vec<(Occur, Box<dyn Query>)> = per_word
-        .iter()
-        .map(|word| (occur, Box::new(BooleanQuery::new(union(word))) as Box<dyn Query>))
-        .collect();
-    let mut clauses = vec![(Occur::Must, Box::new(BooleanQuery::new(per_word)) as Box<dyn Query>)];
-    clauses.extend(union(whole));
+    let each_word = per_word.iter().map(|word| unions.of(word.iter().map(Clause::query)));
+    let required: Box<dyn Query> = if all_words {
+        Box::new(BooleanQuery::new(each_word.map(|q| (Occur::Must, q)).collect()))
+    } else {
+        unions.of(each_word)
+    };
     // Words in sequence: a multi-word name, or an identifier split into
     // words (`userIPAddress` → `user ip address`) matching a field path,
     // pair by pair.
     let phrase = PhraseQuery::new(words.plain.iter().map(|w| Term::from_field_text(f.name, w)).collect());
-    clauses.push((Occur::Should, boosted(Box::new(phrase), NAME_PHRASE)));
-    for pair in word_pairs(&words.plain) {
-        let pair = Clause::new(f.field_pairs, &pair, Matching::Exact, FIELD_PHRASE, Shown::Fields);
-        clauses.push((Occur::Should, pair.query()));
+    let pairs = word_pairs(&words.plain)
+        .map(|pair| Clause::new(f.field_pairs, &pair, Matching::Exact, FIELD_PHRASE, Shown::Fields).query());
+    let optional = whole
+        .iter()
+        .map(Clause::query)
+        .chain([boosted(Box::new(phrase), NAME_PHRASE)])
+        .chain(pairs);
+    let mut clauses = vec![(Occur::Must, required)];
+    match unions {
+        // Each a clause of the outer query, which unions them itself.
+        Unions::Walked => clauses.extend(optional.map(|q| (Occur::Should, q))),
+        Unions::Sought => clauses.push((Occur::Should, unions.of(optional))),
     }
     Box::new(BooleanQuery::new(clauses))
 }

@@ -500,7 +500,7 @@ fn words_in_sequence_rank_the_field_path_that_has_them_in_that_order() {
 }
 
 #[test]
-fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
+fn a_ranking_split_over_two_threads_or_with_unions_only_sought_is_the_ranking_of_one() {
     // Three segments, and more matches than the bound for the common word.
     let (index, _) = SearchIndex::open(&IndexLocation::Memory).unwrap();
     let f = index.inner.fields;
@@ -532,9 +532,15 @@ fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
             owners: vec!["ops-team".to_owned()],
             ..SearchFilters::default()
         },
+        SearchFilters {
+            owners: vec!["ops-team".to_owned()],
+            min_quality: Some(50.0),
+            ..SearchFilters::default()
+        },
     ];
-    for filters in &filters {
+    for (i, filters) in filters.iter().enumerate() {
         let allowed = index.allowed(&searcher, filters, &Audience::All).unwrap();
+        assert_eq!(allowed.is_selective(), i == 2);
         for text in [
             "commom",
             "item 7",
@@ -548,7 +554,23 @@ fn a_ranking_split_over_two_threads_is_the_ranking_of_one() {
             let mut words = QueryWords::parse(text);
             words.known = index.known(&searcher, &words, &allowed).unwrap();
             let clauses = super::query::Clauses::of(&f, &words).unwrap();
-            let query = super::query::build(&f, &words, &clauses, true);
+            let build = |all_words, unions| super::query::build(&f, &words, &clauses, all_words, unions);
+            // Unions only sought give the ranking of unions walked.
+            for all_words in [true, false] {
+                for count in [rank::Count::Ranking, rank::Count::None] {
+                    let walked = build(all_words, Unions::Walked);
+                    let sought = build(all_words, Unions::Sought);
+                    let walked = rank::top_k(&searcher, &*walked, &allowed, 25, count, None).unwrap();
+                    let sought = rank::top_k(&searcher, &*sought, &allowed, 25, count, None).unwrap();
+                    assert_eq!(walked.top, sought.top, "{text} {all_words} {count:?} {filters:?}");
+                    assert_eq!(
+                        (walked.total, walked.exact),
+                        (sought.total, sought.exact),
+                        "{text} {filters:?}"
+                    );
+                }
+            }
+            let query = build(true, Unions::Walked);
             for count in [rank::Count::Ranking, rank::Count::None, rank::Count::Facets] {
                 let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
                 let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
