@@ -570,8 +570,13 @@ fn a_ranking_split_over_two_threads_or_with_unions_only_sought_is_the_ranking_of
                     );
                 }
             }
-            let query = build(true, Unions::Walked);
             for count in [rank::Count::Ranking, rank::Count::None, rank::Count::Facets] {
+                let unions = if rank::restricts(&allowed, count) {
+                    Unions::Sought
+                } else {
+                    Unions::Walked
+                };
+                let query = build(true, unions);
                 let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
                 let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
                 assert!(!one.top.is_empty() || !filters.owners.is_empty(), "{text}");
