@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use tantivy::indexer::UserOperation;
 use tantivy::merge_policy::{LogMergePolicy, NoMergePolicy};
@@ -530,7 +530,12 @@ fn merge_policy() -> LogMergePolicy {
 pub(super) fn merge_into_one(writer: &mut IndexWriter, index: &tantivy::Index) -> Result<(), SearchError> {
     let segments = index.searchable_segment_ids()?;
     if segments.len() > 1 {
-        drop(writer.merge(&segments));
+        // A merge that cannot start (a segment already in a merge the
+        // policy started before the rebuild) fails at once; one that
+        // started goes on in the background when its handle drops.
+        if let Some(Err(e)) = writer.merge(&segments).now_or_never() {
+            tracing::warn!(error = %e, segments = segments.len(), "the rebuild's segments were not merged into one");
+        }
     }
     Ok(())
 }
