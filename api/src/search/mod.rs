@@ -47,7 +47,7 @@ pub use verify::{differences, Difference};
 use analysis::ident_words;
 use fields::{register_analyzers, Fields};
 use filter::{Allowed, Filter, FilterCache};
-use query::{build, exact_clauses, Clauses, FacetCollector, QueryWords, Shown, Unions};
+use query::{build, exact_clauses, Clauses, FacetCollector, QueryWords, Shown};
 
 use crate::catalog::policy::Audience;
 
@@ -406,11 +406,7 @@ impl SearchIndex {
             let prunes = words.known == [true] && !extras.facets;
             let spare = if prunes { None } else { self.spare_core() };
             let pool = spare.as_ref().map(|_| &self.inner.helpers);
-            let unions = if rank::restricts(&allowed, count) {
-                Unions::Sought
-            } else {
-                Unions::Walked
-            };
+            let unions = rank::unions(&allowed, count);
             let query = |all_words| build(f, &words, &clauses, all_words, unions);
             let mut result = rank::top_k(&searcher, &*query(true), &allowed, want, count, pool)?;
             if result.total == 0 && words.plain.len() > 1 {

@@ -370,7 +370,7 @@ pub enum Unions {
     /// WAND).
     Walked,
     /// [`Union`], which scores only the documents it is sought to: for a
-    /// search restricted to few documents (see `rank::restricts`).
+    /// search restricted to few documents (see `rank::unions`).
     Sought,
 }
 

@@ -16,7 +16,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, Weig
 use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
 use super::filter::Allowed;
-use super::query::{FacetCollector, Facets};
+use super::query::{FacetCollector, Facets, Unions};
 use super::SearchError;
 use crate::catalog::ProductStatus;
 
@@ -280,10 +280,18 @@ fn rank_half(
 /// nothing, so that only allowed documents are scored, with the same
 /// scores. Not when counting facets, which visit every match anyway:
 /// measured, the intersection made the search page 7 % slower in-process.
-/// The query's unions are then only sought to allowed documents
-/// ([`super::query::Unions::Sought`]).
-pub fn restricts(allowed: &Allowed, count: Count) -> bool {
+fn restricts(allowed: &Allowed, count: Count) -> bool {
     count != Count::Facets && allowed.is_selective()
+}
+
+/// How the query [`top_k`] runs should run its unions: only sought to the
+/// allowed documents when it restricts the query to them.
+pub fn unions(allowed: &Allowed, count: Count) -> Unions {
+    if restricts(allowed, count) {
+        Unions::Sought
+    } else {
+        Unions::Walked
+    }
 }
 
 /// Runs `query` over the allowed documents: the `k` best by boosted score,

@@ -3,6 +3,7 @@
 //! exact field names, versions, name prefixes), and the bounded totals.
 
 use super::document::IndexedField;
+use super::query::Unions;
 use super::*;
 use crate::catalog::policy::PUBLIC_READER;
 use crate::catalog::{ProductStatus, QualityClass, Visibility};
@@ -573,12 +574,7 @@ fn a_ranking_split_over_two_threads_or_with_unions_only_sought_is_the_ranking_of
                 }
             }
             for count in [rank::Count::Ranking, rank::Count::None, rank::Count::Facets] {
-                let unions = if rank::restricts(&allowed, count) {
-                    Unions::Sought
-                } else {
-                    Unions::Walked
-                };
-                let query = build(true, unions);
+                let query = build(true, rank::unions(&allowed, count));
                 let one = rank::top_k(&searcher, &*query, &allowed, 25, count, None).unwrap();
                 let two = rank::top_k(&searcher, &*query, &allowed, 25, count, Some(&pool)).unwrap();
                 assert!(!one.top.is_empty() || !filters.owners.is_empty(), "{text}");

@@ -46,11 +46,10 @@ impl Weight for UnionWeight {
                 parts.push(part);
             }
         }
-        Ok(match parts.len() {
-            0 => Box::new(EmptyScorer),
-            1 => parts.pop().unwrap_or_else(|| Box::new(EmptyScorer)),
-            _ => Box::new(UnionScorer::new(parts, reader.max_doc())),
-        })
+        if parts.len() > 1 {
+            return Ok(Box::new(UnionScorer::new(parts, reader.max_doc())));
+        }
+        Ok(parts.pop().unwrap_or_else(|| Box::new(EmptyScorer)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -65,6 +64,7 @@ impl Weight for UnionWeight {
 /// The parts and where each stands; the union stands at the least.
 struct UnionScorer {
     parts: Vec<Box<dyn Scorer>>,
+    /// Each part's document, kept here: no call through the part to read it.
     docs: Vec<DocId>,
     doc: DocId,
     cost: u64,
