@@ -77,7 +77,7 @@ pub fn setup_limit() -> Arc<Semaphore> {
 }
 
 /// Upgrades `request` to a GraphQL WebSocket connection.
-pub async fn upgrade(state: AppState, client: SocketAddr, request: Request) -> Response {
+pub async fn upgrade(state: Arc<AppState>, client: SocketAddr, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
     let Some(protocol) = protocol(&parts.headers) else {
         return (
@@ -131,7 +131,7 @@ fn protocol(headers: &axum::http::HeaderMap) -> Option<WebSocketProtocols> {
 
 /// One WebSocket connection before its `connection_init`.
 struct Connection {
-    state: AppState,
+    state: Arc<AppState>,
     client: SocketAddr,
     protocol: WebSocketProtocols,
     header_caller: Caller,
