@@ -20,6 +20,8 @@
 //! that long, and prints the server's process id (to attach `perf`); it
 //! then times the request part by part.
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
+//! The floor behind HTTP runs in a process of this program
+//! (`BENCH_FLOOR_SERVE`, see `floor_serve`).
 
 mod common;
 
@@ -1251,7 +1253,7 @@ impl Floor {
         }
     }
 
-    fn search(&self, probe: &Probe) {
+    fn search(&self, probe: &Probe) -> Vec<(f32, tantivy::DocAddress)> {
         use mesh_catalog::search::analysis::{analyze, ident_words, prose_analyzer, typo_budget};
         use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
         use tantivy::schema::IndexRecordOption;
@@ -1309,8 +1311,86 @@ impl Floor {
         };
         self.searcher
             .search(&*query, &tantivy::collector::TopDocs::with_limit(20).order_by_score())
-            .unwrap();
+            .unwrap()
     }
+}
+
+/// The floor behind HTTP (`BENCH_FLOOR_SERVE=port:index-dir`, a process of
+/// this program): [`Floor::search`] behind a bare axum route in place of
+/// the server. It takes the benchmark's request (the query and domain from
+/// its variables, the rest of the body unread: no authentication, GraphQL
+/// or visibility), runs the search on one thread per core taking requests
+/// first come, first served (as the server's runners), and answers the 20
+/// hits' scores in the shape of [`SCORES`] without `totalCount`. What a
+/// search over HTTP could do at best, latency included, on this machine.
+fn floor_serve(spec: &str) -> ! {
+    let (port, dir) = spec.split_once(':').expect("BENCH_FLOOR_SERVE=port:index-dir");
+    let floor = Arc::new(Floor::open(Path::new(dir)));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(cores).build().unwrap());
+    let search = move |body: axum::body::Bytes| {
+        let (floor, pool) = (floor.clone(), pool.clone());
+        async move {
+            let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let variables = &request["variables"];
+            let domain = variables["f"]["domains"][0].as_str().map(str::to_owned);
+            let probe = Probe {
+                query: variables["q"].as_str().unwrap_or_default().to_owned(),
+                filters: SearchFilters::default(),
+                domain,
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            pool.spawn_fifo(move || {
+                let _ = tx.send(floor.search(&probe));
+            });
+            let hits = rx.await.unwrap_or_default();
+            let edges: Vec<Value> = hits
+                .iter()
+                .map(|(score, _)| json!({ "node": { "score": score } }))
+                .collect();
+            axum::Json(json!({ "data": { "search": { "edges": edges } } }))
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()))
+            .await
+            .unwrap();
+        let app = axum::Router::new().route("/graphql", axum::routing::post(search));
+        axum::serve(listener, app).await.unwrap();
+    });
+    std::process::exit(0)
+}
+
+/// The floor behind HTTP on `port`, in a process of its own.
+fn start_floor_server(index_dir: &Path, port: u16) -> Server {
+    let spec = format!("{port}:{}", index_dir.display());
+    Server(
+        Command::new(std::env::current_exe().unwrap())
+            .env("BENCH_FLOOR_SERVE", spec)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The query mix over HTTP against the floor behind HTTP, by `clients`.
+async fn floor_over_http(index_dir: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) -> (Latencies, f64) {
+    let port = free_port();
+    let _server = start_floor_server(index_dir, port);
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    wait_serving(&client, &url, Duration::from_secs(60)).await;
+    over_http(&client, &url, mix, SCORES, clients, seconds).await
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
@@ -1343,7 +1423,7 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
         let highlighted = best(&|| {
             search(EXTRAS);
         });
-        let bare = best(&|| floor.search(p));
+        let bare = best(&|| drop(floor.search(p)));
         let filtered = if p.domain.is_some() { " + domain" } else { "" };
         let kind = kinds.entry(format!("{}{filtered}", KINDS[i % 5])).or_default();
         *kind = (kind.0 + ours, kind.1 + highlighted, kind.2 + bare, kind.3 + 1);
@@ -1377,7 +1457,11 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
 /// [`SearchIndex::search`] as a reader of public products, or at the floor.
 fn floor_load(floor: &Arc<Floor>, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) -> (Latencies, f64) {
     let (floor, mix) = (floor.clone(), mix.clone());
-    load_threads(clients, seconds, Arc::new(move |i| floor.search(&mix[i % mix.len()])))
+    load_threads(
+        clients,
+        seconds,
+        Arc::new(move |i| drop(floor.search(&mix[i % mix.len()]))),
+    )
 }
 
 /// Waits (at most 5 minutes) until this process is idle: less than a tenth
@@ -1417,11 +1501,12 @@ async fn over_http(
 /// `BENCH_ONLY_HTTP=seconds`: only the GraphQL search over HTTP, for
 /// that long, against a server whose process id is printed (to profile).
 async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (floor, floor_qps) = floor_over_http(&work.join("index"), mix, clients, seconds).await;
+    println!(
+        "the floor over HTTP, {clients} clients: {floor_qps:.0} queries/s, {}",
+        floor.p50_p99()
+    );
+    let port = free_port();
     let server = start_server(work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
@@ -1477,8 +1562,15 @@ async fn build_split(db: &DatabaseConnection, row: &mut impl FnMut(&str, String)
 
 // ------------------------------------------------------------------ main
 
+fn main() {
+    if let Ok(spec) = std::env::var("BENCH_FLOOR_SERVE") {
+        floor_serve(&spec);
+    }
+    bench();
+}
+
 #[tokio::main]
-async fn main() {
+async fn bench() {
     mesh_catalog::startup::install_tls_provider();
     let o = options();
     let mut rows: Vec<(String, String)> = Vec::new();
@@ -1629,12 +1721,10 @@ async fn main() {
     drop(store);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // The real server, over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The floor behind HTTP, then the real server.
+    let (floor_http, floor_http_qps) = floor_over_http(&index_dir, &mix, o.clients, o.seconds).await;
+    let (floor_http1, _) = floor_over_http(&index_dir, &mix, 1, o.seconds).await;
+    let port = free_port();
     let server_started = Instant::now();
     let server = start_server(&work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
@@ -1727,6 +1817,18 @@ async fn main() {
         "ceiling over HTTP: 1 / (1 / floor + 1 / transport)",
         format!("{ceiling:.0} queries/s"),
     );
+    row(
+        &format!(
+            "floor over HTTP (raw top-20 behind axum, 20 scores), {} clients: throughput, p50 / p99",
+            o.clients
+        ),
+        format!(
+            "{floor_http_qps:.0} queries/s, {} / {}",
+            ms(floor_http.quantile(0.5)),
+            ms(floor_http.quantile(0.99))
+        ),
+    );
+    row("floor over HTTP, 1 client: p50 / p99", floor_http1.p50_p99());
     row(
         &format!(
             "in-process ranking only (no highlights), {} threads: p50 / p99",

@@ -394,8 +394,8 @@ impl SearchIndex {
             // ranking then prunes from its first page.
             let count = if extras.facets {
                 rank::Count::Facets
-            } else if words.known.iter().all(|k| *k) && self.past_the_bound(&searcher, &words, &allowed)? {
-                rank::Count::Apart
+            } else if words.known.iter().all(|k| *k) {
+                self.word_count(&searcher, &words, &allowed)?
             } else {
                 rank::Count::Ranking
             };
@@ -544,29 +544,66 @@ impl SearchIndex {
         Ok(known)
     }
 
-    /// Whether a query of one word has, by estimate, more than
-    /// [`rank::TRACK_TOTAL`] allowed matches: its most frequent field's
-    /// document frequency times the allowed share, segment by segment,
-    /// from the term dictionaries. Only then does counting apart pay: it
-    /// stops at the bound and the ranking prunes from its first page. Below
-    /// the bound, or for several words (an intersection, which does not
-    /// prune), a count apart walks every match a second time.
-    fn past_the_bound(&self, searcher: &Searcher, words: &QueryWords, allowed: &Allowed) -> Result<bool, SearchError> {
+    /// How one exact word's matches are counted: past the bound, apart
+    /// from the ranking ([`rank::Count::Apart`]), or not at all when the
+    /// word's most frequent term in each segment alone has more allowed
+    /// documents than the bound ([`rank::Count::Beyond`]: the word's
+    /// matches include that term's, so the total is then the bound
+    /// whatever the other terms add). That term's postings are walked,
+    /// without scores, only when their allowed share is estimated past the
+    /// bound, and up to it; otherwise, or with several words (whose
+    /// intersection no one term bounds), the ranking counts.
+    fn word_count(
+        &self,
+        searcher: &Searcher,
+        words: &QueryWords,
+        allowed: &Allowed,
+    ) -> Result<rank::Count, SearchError> {
         if words.plain.len() != 1 {
-            return Ok(false);
+            return Ok(rank::Count::Ranking);
         }
         let (plain, stemmed) = words.forms(0);
         let clauses = exact_clauses(&self.inner.fields, plain, stemmed);
+        // Each segment's most frequent term, and its documents.
+        let mut most = Vec::new();
         let mut estimate = 0.0;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let mut most = 0;
+            let mut best = (0, None);
             for clause in &clauses {
                 let term = &clause.term;
-                most = most.max(segment.inverted_index(term.field())?.doc_freq(term)?);
+                let freq = segment.inverted_index(term.field())?.doc_freq(term)?;
+                if freq > best.0 {
+                    best = (freq, Some(term));
+                }
             }
-            estimate += f64::from(most) * allowed.share(ord);
+            estimate += f64::from(best.0) * allowed.share(ord);
+            most.push(best.1);
         }
-        Ok(estimate > rank::TRACK_TOTAL as f64)
+        if estimate <= rank::TRACK_TOTAL as f64 {
+            return Ok(rank::Count::Ranking);
+        }
+        let mut count = 0;
+        for ((ord, segment), term) in searcher.segment_readers().iter().enumerate().zip(most) {
+            let Some(term) = term else { continue };
+            let Some(mut postings) = segment
+                .inverted_index(term.field())?
+                .read_postings(term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if allowed.admits(ord, alive, doc) {
+                    count += 1;
+                    if count > rank::TRACK_TOTAL {
+                        return Ok(rank::Count::Beyond);
+                    }
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(rank::Count::Apart)
     }
 
     /// Typeahead: products whose name words start with the prefix's words,

@@ -108,6 +108,11 @@ pub enum Count {
     /// page. For one exact word with more matches than the bound: its
     /// postings are cheap to walk, and the walk stops at the bound.
     Apart,
+    /// Already known to be past [`TRACK_TOTAL`] (one exact word, whose most
+    /// frequent term alone has more allowed documents than the bound):
+    /// nothing counted, the total is the bound, a lower bound; the ranking
+    /// prunes from its first full page.
+    Beyond,
     /// Not at all (typeahead): pruning from the first full page; the
     /// total is then only the matches the ranking visited (not exact).
     None,
@@ -321,6 +326,7 @@ pub fn top_k(
     };
     let apart = match count {
         Count::Apart => Some(count_apart(searcher, query, allowed)?),
+        Count::Beyond => Some(TRACK_TOTAL + 1),
         _ => None,
     };
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;

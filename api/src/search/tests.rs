@@ -316,6 +316,18 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
             .collect::<Vec<_>>()
     };
     assert_eq!(order(&pruned), order(&full));
+    // Not counted at all: the word's term in the descriptions alone has
+    // more allowed documents than the bound.
+    let count = |index: &SearchIndex| {
+        let searcher = index.searcher();
+        let allowed = index
+            .allowed(&searcher, &SearchFilters::default(), &Audience::All)
+            .unwrap();
+        let mut words = QueryWords::parse("common");
+        words.known = index.known(&searcher, &words, &allowed).unwrap();
+        index.word_count(&searcher, &words, &allowed).unwrap()
+    };
+    assert_eq!(count(&index), rank::Count::Beyond);
     // A misspelt word: counted by the ranking pass (not apart), same
     // bound, same ranking.
     let typo = page(&index, "commom", 20, false);
@@ -330,6 +342,19 @@ fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
         assert_eq!(few.total, full.total, "{query}");
         assert_eq!(order(&few), order(&full), "{query}");
     }
+    // Past the bound by its term's document frequency, which counts
+    // deleted documents, but not in live ones: counted apart, exact.
+    let f = index.inner.fields;
+    let mut writer: tantivy::IndexWriter = index.inner.index.writer(15_000_000).unwrap();
+    for i in 0..1_000 {
+        writer.delete_term(Term::from_field_text(f.id, &format!("p{i}")));
+    }
+    writer.commit().unwrap();
+    index.reload().unwrap();
+    assert_eq!(count(&index), rank::Count::Apart);
+    let live = page(&index, "common", 20, false);
+    assert_eq!((live.total, live.total_exact), (TRACK_TOTAL - 500, true));
+    assert_eq!(order(&live), order(&page(&index, "common", 20, true)));
 }
 
 #[test]
