@@ -390,8 +390,8 @@ impl SearchIndex {
             (ranked, total, true, facets.unwrap_or_default())
         } else {
             // A word without typo or prefix expansions (known) and with
-            // more matches than the bound is cheap to count apart, and the
-            // ranking then prunes from its first page.
+            // more matches than the bound is counted apart, cheaply, or
+            // not at all, and the ranking then prunes from its first page.
             let count = if extras.facets {
                 rank::Count::Facets
             } else if words.known.iter().all(|k| *k) {
@@ -544,15 +544,15 @@ impl SearchIndex {
         Ok(known)
     }
 
-    /// How one exact word's matches are counted: past the bound, apart
-    /// from the ranking ([`rank::Count::Apart`]), or not at all when the
-    /// word's most frequent term in each segment alone has more allowed
-    /// documents than the bound ([`rank::Count::Beyond`]: the word's
-    /// matches include that term's, so the total is then the bound
-    /// whatever the other terms add). That term's postings are walked,
-    /// without scores, only when their allowed share is estimated past the
-    /// bound, and up to it; otherwise, or with several words (whose
-    /// intersection no one term bounds), the ranking counts.
+    /// How the ranking of one exact word counts its matches. When they
+    /// are estimated past [`rank::TRACK_TOTAL`] (from the word's most
+    /// frequent term in each segment and the allowed share), that term's
+    /// allowed live documents are walked (its postings without scores, up
+    /// to the bound): past it, nothing more is counted
+    /// ([`rank::Count::Beyond`]: the word matches at least those), else the
+    /// word's matches are counted apart ([`rank::Count::Apart`]).
+    /// Otherwise, and for several words (an intersection, which no one
+    /// term bounds), the ranking counts.
     fn word_count(
         &self,
         searcher: &Searcher,
