@@ -614,6 +614,11 @@ impl Latencies {
         format!("{} / {}", ms(self.quantile(0.5)), ms(self.quantile(0.99)))
     }
 
+    /// `throughput, p50 / p99`.
+    fn with_throughput(&self, qps: f64) -> String {
+        format!("{qps:.0} queries/s, {}", self.p50_p99())
+    }
+
     fn quantile(&self, q: f64) -> Duration {
         let mut v = self.0.clone();
         v.sort();
@@ -1503,8 +1508,8 @@ async fn over_http(
 async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) {
     let (floor, floor_qps) = floor_over_http(&work.join("index"), mix, clients, seconds).await;
     println!(
-        "the floor over HTTP, {clients} clients: {floor_qps:.0} queries/s, {}",
-        floor.p50_p99()
+        "the floor over HTTP, {clients} clients: {}",
+        floor.with_throughput(floor_qps)
     );
     let port = free_port();
     let server = start_server(work, port);
@@ -1514,8 +1519,8 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
     println!("server pid {}", server.0.id());
     let (http, qps) = over_http(&client, &url, mix, SEARCH, clients, seconds).await;
     println!(
-        "GraphQL search over HTTP, {clients} clients: {qps:.0} queries/s, {}",
-        http.p50_p99()
+        "GraphQL search over HTTP, {clients} clients: {}",
+        http.with_throughput(qps)
     );
     // The request part by part: each shape adds one part of [`SEARCH`] to
     // the one before (the first is the transport's ceiling).
@@ -1526,7 +1531,7 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
         ("+ the products (= the search above)", SEARCH),
     ] {
         let (http, qps) = over_http(&client, &url, mix, query, clients, seconds).await;
-        println!("{clients} clients, {what}: {qps:.0} queries/s, {}", http.p50_p99());
+        println!("{clients} clients, {what}: {}", http.with_throughput(qps));
     }
 }
 
@@ -1802,11 +1807,7 @@ async fn bench() {
             "floor: the transport alone (`{{ __typename }}` over HTTP), {} clients: throughput, p50 / p99",
             o.clients
         ),
-        format!(
-            "{transport_qps:.0} queries/s, {} / {}",
-            ms(transport.quantile(0.5)),
-            ms(transport.quantile(0.99))
-        ),
+        transport.with_throughput(transport_qps),
     );
     row("floor: the transport alone, 1 client: p50 / p99", transport1.p50_p99());
     // Both saturate the same cores, so their CPU per query adds up: a
@@ -1822,11 +1823,7 @@ async fn bench() {
             "floor over HTTP (raw top-20 behind axum, 20 scores), {} clients: throughput, p50 / p99",
             o.clients
         ),
-        format!(
-            "{floor_http_qps:.0} queries/s, {} / {}",
-            ms(floor_http.quantile(0.5)),
-            ms(floor_http.quantile(0.99))
-        ),
+        floor_http.with_throughput(floor_http_qps),
     );
     row("floor over HTTP, 1 client: p50 / p99", floor_http1.p50_p99());
     row(
