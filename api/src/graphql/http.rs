@@ -50,7 +50,7 @@ const DEMO_TOKEN_TTL: Duration = Duration::from_secs(12 * 3600);
 /// The routes of the server. Their state is shared behind one `Arc`: the
 /// router clones its state for each request, and cloning and dropping the
 /// state itself (some twenty shared handles, each a contended atomic
-/// count) took about 5 % of the server's CPU under load.
+/// count) took about 6 % of the server's CPU under load.
 pub fn router(state: AppState) -> Router {
     let portal = state.portal.service();
     Router::new()
