@@ -1382,20 +1382,12 @@ fn start_floor_server(index_dir: &Path, port: u16) -> Server {
 
 /// The query mix over HTTP against the floor behind HTTP, by `clients`.
 async fn floor_over_http(index_dir: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) -> (Latencies, f64) {
-    let port = free_port();
+    let port = common::free_port();
     let _server = start_floor_server(index_dir, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(60)).await;
     over_http(&client, &url, mix, SCORES, clients, seconds).await
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
@@ -1511,7 +1503,7 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
         "the floor over HTTP, {clients} clients: {}",
         floor.with_throughput(floor_qps)
     );
-    let port = free_port();
+    let port = common::free_port();
     let server = start_server(work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
@@ -1729,7 +1721,7 @@ async fn bench() {
     // The floor behind HTTP, then the real server.
     let (floor_http, floor_http_qps) = floor_over_http(&index_dir, &mix, o.clients, o.seconds).await;
     let (floor_http1, _) = floor_over_http(&index_dir, &mix, 1, o.seconds).await;
-    let port = free_port();
+    let port = common::free_port();
     let server_started = Instant::now();
     let server = start_server(&work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");

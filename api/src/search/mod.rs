@@ -533,7 +533,7 @@ impl SearchIndex {
             let mut found = false;
             'segments: for (ord, segment) in searcher.segment_readers().iter().enumerate() {
                 for clause in &clauses {
-                    if any_allowed(segment, &clause.term, allowed, ord)? {
+                    if count_allowed(segment, &clause.term, allowed, ord, 1)? > 0 {
                         found = true;
                         break 'segments;
                     }
@@ -582,25 +582,14 @@ impl SearchIndex {
         if estimate <= rank::TRACK_TOTAL as f64 {
             return Ok(rank::Count::Ranking);
         }
+        let past = rank::TRACK_TOTAL as u64 + 1;
         let mut count = 0;
         for ((ord, segment), term) in searcher.segment_readers().iter().enumerate().zip(most) {
-            let Some(term) = term else { continue };
-            let Some(mut postings) = segment
-                .inverted_index(term.field())?
-                .read_postings(term, IndexRecordOption::Basic)?
-            else {
-                continue;
-            };
-            let alive = segment.alive_bitset();
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                if allowed.admits(ord, alive, doc) {
-                    count += 1;
-                    if count > rank::TRACK_TOTAL {
-                        return Ok(rank::Count::Beyond);
-                    }
+            if let Some(term) = term {
+                count += count_allowed(segment, term, allowed, ord, past - count)?;
+                if count == past {
+                    return Ok(rank::Count::Beyond);
                 }
-                doc = postings.advance();
             }
         }
         Ok(rank::Count::Apart)
@@ -673,7 +662,7 @@ impl SearchIndex {
                 let term = Term::from_field_text(f.field_names, name);
                 *count = 0;
                 for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-                    *count += count_allowed(segment, &term, &allowed, ord)?;
+                    *count += count_allowed(segment, &term, &allowed, ord, u64::MAX)?;
                 }
             }
             fields.retain(|_, count| *count > 0);
@@ -813,25 +802,15 @@ impl<'s> FastU64<'s> {
     }
 }
 
-/// Whether an allowed, live document of segment `ord` has `term`.
-fn any_allowed(segment: &SegmentReader, term: &Term, allowed: &Allowed, ord: usize) -> Result<bool, SearchError> {
-    let inverted = segment.inverted_index(term.field())?;
-    let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
-        return Ok(false);
-    };
-    let alive = segment.alive_bitset();
-    let mut doc = postings.doc();
-    while doc != TERMINATED {
-        if allowed.admits(ord, alive, doc) {
-            return Ok(true);
-        }
-        doc = postings.advance();
-    }
-    Ok(false)
-}
-
-/// How many allowed, live documents of segment `ord` have `term`.
-fn count_allowed(segment: &SegmentReader, term: &Term, allowed: &Allowed, ord: usize) -> Result<u64, SearchError> {
+/// How many allowed, live documents of segment `ord` have `term`, counted
+/// up to `limit` (the walk stops there).
+fn count_allowed(
+    segment: &SegmentReader,
+    term: &Term,
+    allowed: &Allowed,
+    ord: usize,
+    limit: u64,
+) -> Result<u64, SearchError> {
     let inverted = segment.inverted_index(term.field())?;
     let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
         return Ok(0);
@@ -839,7 +818,7 @@ fn count_allowed(segment: &SegmentReader, term: &Term, allowed: &Allowed, ord: u
     let alive = segment.alive_bitset();
     let mut n = 0;
     let mut doc = postings.doc();
-    while doc != TERMINATED {
+    while doc != TERMINATED && n < limit {
         n += u64::from(allowed.admits(ord, alive, doc));
         doc = postings.advance();
     }
