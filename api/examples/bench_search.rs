@@ -31,8 +31,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::Utc;
 use common::{Rng, DOMAINS, SECRET};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 use mesh_catalog::auth::{Identity, TokenService};
 use mesh_catalog::catalog::policy::Audience;
 use mesh_catalog::catalog::schema::SchemaField;
@@ -676,9 +679,11 @@ fn load_threads(clients: usize, seconds: u64, work: Arc<dyn Fn(usize) + Send + S
     (Latencies(all), qps)
 }
 
+/// Runs `work(client, i)` from `clients` tasks for `seconds`; returns the
+/// latencies.
 async fn load_tasks<F, Fut>(clients: usize, seconds: u64, work: F) -> (Latencies, f64)
 where
-    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    F: Fn(usize, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -691,7 +696,7 @@ where
                 let mut i = c * 7;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    work(i).await;
+                    work(c, i).await;
                     lat.push(t.elapsed());
                     i += 1;
                 }
@@ -1001,7 +1006,7 @@ async fn publish_load(
 ) -> (Latencies, f64) {
     let (client, url, token, tag) = (client.clone(), url.to_owned(), token.to_owned(), tag.to_owned());
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    load_tasks(clients, seconds, move |_| {
+    load_tasks(clients, seconds, move |_, _| {
         let (client, url, token, tag, counter) = (client.clone(), url.clone(), token.clone(), tag.clone(), counter.clone());
         async move {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1387,7 +1392,7 @@ async fn floor_over_http(index_dir: &Path, mix: &Arc<Vec<Probe>>, clients: usize
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(60)).await;
-    over_http(&client, &url, mix, SCORES, clients, seconds).await
+    over_http(port, mix, SCORES, clients, seconds).await
 }
 
 /// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
@@ -1474,25 +1479,65 @@ fn settle() {
     }
 }
 
-/// The query mix sent as `query` to the server by `o.clients` clients.
-async fn over_http(
-    client: &reqwest::Client,
-    url: &str,
-    mix: &Arc<Vec<Probe>>,
-    query: &'static str,
-    clients: usize,
-    seconds: u64,
-) -> (Latencies, f64) {
-    let (client, url, mix) = (client.clone(), url.to_owned(), mix.clone());
-    load_tasks(clients, seconds, move |i| {
-        let (client, url, mix) = (client.clone(), url.clone(), mix.clone());
-        async move {
-            let p = &mix[i % mix.len()];
-            let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
-            graphql(&client, &url, None, query, json!({ "q": p.query, "f": filters })).await;
-        }
+/// The query mix sent as `query` to the server on `port` by `clients`
+/// clients, each on a [`Connection`] of its own, the requests' bodies
+/// written before the load starts.
+async fn over_http(port: u16, mix: &[Probe], query: &str, clients: usize, seconds: u64) -> (Latencies, f64) {
+    let bodies: Arc<Vec<Bytes>> = Arc::new(
+        mix.iter()
+            .map(|p| {
+                let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
+                let request = json!({ "query": query, "variables": { "q": p.query, "f": filters } });
+                Bytes::from(request.to_string())
+            })
+            .collect(),
+    );
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(tokio::sync::Mutex::new(Connection::open(port).await));
+    }
+    let connections = Arc::new(connections);
+    load_tasks(clients, seconds, move |c, i| {
+        let (connections, bodies) = (connections.clone(), bodies.clone());
+        async move { connections[c].lock().await.post(&bodies[i % bodies.len()]).await }
     })
     .await
+}
+
+/// A client of the load over HTTP: one keep-alive HTTP/1.1 connection
+/// (hyper's client connection: no pool, no URL to parse, the answer checked
+/// as bytes, not parsed), so that the load generator takes as little as it
+/// can of the two cores it shares with the server it measures.
+struct Connection(hyper::client::conn::http1::SendRequest<Full<Bytes>>);
+
+impl Connection {
+    async fn open(port: u16) -> Self {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        Self(send)
+    }
+
+    /// POSTs a GraphQL request's `body` to `/graphql`; panics unless it is
+    /// answered 200 without errors.
+    async fn post(&mut self, body: &Bytes) {
+        let request = hyper::Request::post("/graphql")
+            .header(hyper::header::HOST, "127.0.0.1")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))
+            .unwrap();
+        let response = self.0.send_request(request).await.unwrap();
+        let status = response.status();
+        let answer = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status.is_success() && memchr::memmem::find(&answer, b"\"errors\"").is_none(),
+            "{status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
 }
 
 /// `BENCH_ONLY_HTTP=seconds`: only the GraphQL search over HTTP, for
@@ -1509,7 +1554,7 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(120)).await;
     println!("server pid {}", server.0.id());
-    let (http, qps) = over_http(&client, &url, mix, SEARCH, clients, seconds).await;
+    let (http, qps) = over_http(port, mix, SEARCH, clients, seconds).await;
     println!(
         "GraphQL search over HTTP, {clients} clients: {}",
         http.with_throughput(qps)
@@ -1522,7 +1567,7 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
         ("+ matched fields", MATCHED),
         ("+ the products (= the search above)", SEARCH),
     ] {
-        let (http, qps) = over_http(&client, &url, mix, query, clients, seconds).await;
+        let (http, qps) = over_http(port, mix, query, clients, seconds).await;
         println!("{clients} clients, {what}: {}", http.with_throughput(qps));
     }
 }
@@ -1729,11 +1774,11 @@ async fn bench() {
     wait_serving(&client, &url, Duration::from_secs(120)).await;
     let started_rss = rss_kib(server.0.id());
     let started_in = server_started.elapsed();
-    let (http, http_qps) = over_http(&client, &url, &mix, SEARCH, o.clients, o.seconds).await;
-    let (http1, _) = over_http(&client, &url, &mix, SEARCH, 1, o.seconds).await;
-    let (transport, transport_qps) = over_http(&client, &url, &mix, TRIVIAL, o.clients, o.seconds).await;
-    let (transport1, _) = over_http(&client, &url, &mix, TRIVIAL, 1, o.seconds).await;
-    let (http_page, http_page_qps) = over_http(&client, &url, &mix, SEARCH_PAGE, o.clients, o.seconds).await;
+    let (http, http_qps) = over_http(port, &mix, SEARCH, o.clients, o.seconds).await;
+    let (http1, _) = over_http(port, &mix, SEARCH, 1, o.seconds).await;
+    let (transport, transport_qps) = over_http(port, &mix, TRIVIAL, o.clients, o.seconds).await;
+    let (transport1, _) = over_http(port, &mix, TRIVIAL, 1, o.seconds).await;
+    let (http_page, http_page_qps) = over_http(port, &mix, SEARCH_PAGE, o.clients, o.seconds).await;
     let mut http_suggest = Latencies::default();
     for i in 0..500 {
         let prefix: String = mix[i % mix.len()].query.chars().take(3 + i % 3).collect();
@@ -1761,7 +1806,7 @@ async fn bench() {
     let pg_db = Arc::new(pg);
     let pg_mix = mix.clone();
     let pg_db2 = pg_db.clone();
-    let (pgl, pg_qps) = load_tasks(o.clients, o.seconds, move |i| {
+    let (pgl, pg_qps) = load_tasks(o.clients, o.seconds, move |_, i| {
         let (db, mix) = (pg_db2.clone(), pg_mix.clone());
         async move { postgres_query(&db, &mix[i % mix.len()]).await }
     })
