@@ -3,7 +3,6 @@
 //! test of the process, or one of a test's own (to stop and restart it);
 //! and the embedded tansu broker, started by the server itself.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,6 +10,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mesh_catalog::config::KafkaConfig;
+
+use crate::helpers::port_for_a_child;
 
 /// Which broker a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +31,6 @@ impl Broker {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// One Apache Kafka broker+controller node in a temporary directory.
 pub struct ApacheKafka {
     pub bootstrap: String,
@@ -47,7 +44,7 @@ impl ApacheKafka {
     /// Starts a node on a fresh log directory (blocking until its port
     /// answers).
     pub fn start() -> Self {
-        let (port, controller) = (free_port(), free_port());
+        let (port, controller) = (port_for_a_child(), port_for_a_child());
         let mut kafka = Self {
             bootstrap: format!("127.0.0.1:{port}"),
             port,
@@ -83,9 +80,10 @@ impl ApacheKafka {
         self.child = Some(command.spawn().expect("scripts/kafka-broker starts"));
         let deadline = Instant::now() + Duration::from_secs(90);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            let exited = self.child.as_mut().and_then(|child| child.try_wait().ok().flatten());
             assert!(
-                Instant::now() < deadline,
-                "Apache Kafka did not start; see {}",
+                exited.is_none() && Instant::now() < deadline,
+                "Apache Kafka did not start ({exited:?}); see {}",
                 self.dir.join("broker.log").display()
             );
             std::thread::sleep(Duration::from_millis(50));

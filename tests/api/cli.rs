@@ -113,7 +113,7 @@ fn bad_configuration_exits_with_a_clear_message() {
 
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::helpers::port_for_a_child();
     let dir = crate::helpers::temp_dir();
     let mut child = Command::new(BIN)
         .args([
@@ -161,7 +161,7 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) fn start(args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = crate::helpers::port_for_a_child();
         let dir = crate::helpers::temp_dir();
         let log = dir.join("stderr.log");
         let listen = format!("127.0.0.1:{port}");

@@ -114,6 +114,30 @@ pub fn temp_dir() -> PathBuf {
     dir
 }
 
+/// A free port for another process to listen on, and to listen on again
+/// after a restart. It lies below the kernel's ephemeral range, so no
+/// `bind(:0)` of a concurrent test, nor any outgoing connection, can take it
+/// while its process is down (the cause of a Kafka restart that once found
+/// a test's HTTP server on its port). Ports are handed out once per test
+/// process, starting at an offset drawn from the process id.
+pub fn port_for_a_child() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_low.saturating_sub(12_000).max(1024);
+    let span = ephemeral_low.saturating_sub(low).clamp(1, 10_000);
+    let start = std::process::id() * 97;
+    loop {
+        let port = (low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// Whether a test artefact named after process `pid` is a leftover: its
 /// process has ended, or the name carries no process id (Linux; elsewhere
 /// nothing counts as left over).

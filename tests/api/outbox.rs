@@ -180,11 +180,7 @@ async fn survives_kill_9_mid_burst() {
     let bootstrap = shared_apache();
     let dir = temp_dir();
     let url = format!("sqlite://{}", dir.join("catalog.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::port_for_a_child();
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_mesh-catalog"))
             .args([

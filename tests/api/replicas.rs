@@ -35,11 +35,7 @@ struct Replica {
 
 impl Replica {
     fn new(name: &'static str, database_url: &str, bootstrap: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::helpers::port_for_a_child();
         let mut replica = Self {
             name,
             port,
