@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use mesh_catalog::config::KafkaConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
@@ -56,12 +57,27 @@ pub async fn read_events(bootstrap: &str, expected: &[String], timeout: Duration
     let mut seen = HashSet::new();
     let mut events = Vec::new();
     let deadline = Instant::now() + timeout;
+    let mut last_error = None;
     while seen.len() < wanted.len() {
         let left = deadline.saturating_duration_since(Instant::now());
-        let message = tokio::time::timeout(left, consumer.recv())
-            .await
-            .unwrap_or_else(|_| panic!("only {} of {} events arrived", seen.len(), wanted.len()))
-            .unwrap();
+        let received = tokio::time::timeout(left, consumer.recv()).await.unwrap_or_else(|_| {
+            panic!(
+                "only {} of {} events arrived (last consumer error: {last_error:?})",
+                seen.len(),
+                wanted.len()
+            )
+        });
+        // A consumer reports a broker's transient trouble (a restart, a
+        // refused connection) and carries on, as any consumer does; only
+        // a fatal error ends the read. Missing events still fail above.
+        let message = match received {
+            Ok(message) => message,
+            Err(e @ KafkaError::MessageConsumptionFatal(_)) => panic!("consumer failed: {e}"),
+            Err(e) => {
+                last_error = Some(e);
+                continue;
+            }
+        };
         let event: Value = serde_json::from_slice(message.payload().unwrap()).unwrap();
         let id = event["eventId"].as_str().unwrap().to_owned();
         if wanted.contains(&id) {
