@@ -12,11 +12,26 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
         .env_remove("MESH_JWT_SECRET")
         .env_remove("DATABASE_URL")
         .env_remove("MESH_DEMO")
-        .env_remove("MESH_OTLP_ENDPOINT");
+        .env_remove("MESH_OTLP_ENDPOINT")
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS");
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.output().expect("binary runs")
+    // A command that should have ended but serves on is killed after a
+    // minute, and reported with what it printed (not a test that hangs).
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let output = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        rx.recv().expect("the binary's output")
+    });
+    output.expect("binary runs")
 }
 
 #[test]
@@ -107,6 +122,22 @@ fn bad_configuration_exits_with_a_clear_message() {
         &["serve", "--data-dir", dir, "--listen", &addr],
         &[secret],
         "cannot listen",
+    );
+    // The embedded broker's port held by another process (a Kafka broker
+    // already there): refused, not served by whoever holds it.
+    let port = taken.local_addr().unwrap().port().to_string();
+    fails_with(
+        &[
+            "serve",
+            "--data-dir",
+            dir,
+            "--listen",
+            "127.0.0.1:0",
+            "--embedded-kafka-port",
+            &port,
+        ],
+        &[secret],
+        &format!("embedded broker: cannot listen on 127.0.0.1:{port}"),
     );
     fails_with(&["serve", "--listen", "nowhere"], &[secret], "invalid");
 }

@@ -47,18 +47,25 @@ impl Drop for EmbeddedBroker {
 pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| StreamError::Broker(format!("embedded broker: {what}: {e}"));
     // The broker advertises the port it is given, so a free one is picked
-    // here rather than letting it bind port 0.
-    let port = if port == 0 {
-        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| fail("no free port", &e))?;
-        probe.local_addr().map_err(|e| fail("no free port", &e))?.port()
-    } else {
-        port
+    // here rather than letting it bind port 0; a port in use (another
+    // broker there) is refused here, before any client could reach the
+    // process on it.
+    let port = {
+        let taken = |e: &dyn std::fmt::Display| {
+            StreamError::Broker(format!(
+                "embedded broker: cannot listen on 127.0.0.1:{port}: {e} (another Kafka broker? \
+                 choose another --embedded-kafka-port, or set KAFKA_BOOTSTRAP_SERVERS to use it)"
+            ))
+        };
+        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| taken(&e))?;
+        probe.local_addr().map_err(|e| taken(&e))?.port()
     };
     let address = format!("tcp://127.0.0.1:{port}");
     let url = |s: &str| Url::parse(s).map_err(|e| fail("bad URL", &e));
     let (advertised, storage) = (url(&address)?, url("memory://tansu/")?);
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let (built, ready) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    let (ended, mut serve_failed) = tokio::sync::oneshot::channel::<String>();
     let thread = std::thread::Builder::new()
         .name("embedded-broker".into())
         .spawn(move || {
@@ -96,6 +103,7 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
                 let serving = tokio::spawn(async move {
                     if let Err(e) = broker.serve(tokio::time::Instant::now()).await {
                         tracing::error!(error = %e, "embedded Kafka broker stopped");
+                        let _ = ended.send(e.to_string());
                     }
                 });
                 // Until the handle is dropped (and its grace is over).
@@ -111,7 +119,16 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     }
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
+    loop {
+        // A broker that failed to serve (its port taken since the probe)
+        // is not ready, whoever answers on the port.
+        if let Ok(e) = serve_failed.try_recv() {
+            let _ = stop.send(());
+            return Err(fail(&format!("cannot serve on {addr}"), &e));
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
         if thread.is_finished() || Instant::now() > deadline {
             let _ = stop.send(());
             return Err(StreamError::Broker(format!(
