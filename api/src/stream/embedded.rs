@@ -50,16 +50,14 @@ pub async fn start(port: u16) -> Result<EmbeddedBroker, StreamError> {
     // here rather than letting it bind port 0; a port in use (another
     // broker there) is refused here, before any client could reach the
     // process on it.
-    let port = {
-        let taken = |e: &dyn std::fmt::Display| {
-            StreamError::Broker(format!(
-                "embedded broker: cannot listen on 127.0.0.1:{port}: {e} (another Kafka broker? \
-                 choose another --embedded-kafka-port, or set KAFKA_BOOTSTRAP_SERVERS to use it)"
-            ))
-        };
-        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| taken(&e))?;
-        probe.local_addr().map_err(|e| taken(&e))?.port()
+    let taken = |e: std::io::Error| {
+        let hint =
+            "another Kafka broker? choose another --embedded-kafka-port, or set KAFKA_BOOTSTRAP_SERVERS to use it";
+        fail(&format!("cannot listen on 127.0.0.1:{port}"), &format!("{e} ({hint})"))
     };
+    let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(taken)?;
+    let port = probe.local_addr().map_err(taken)?.port();
+    drop(probe);
     let address = format!("tcp://127.0.0.1:{port}");
     let url = |s: &str| Url::parse(s).map_err(|e| fail("bad URL", &e));
     let (advertised, storage) = (url(&address)?, url("memory://tansu/")?);
