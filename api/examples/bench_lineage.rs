@@ -16,7 +16,9 @@
 //! an admin: `lineage(…, direction: DOWNSTREAM, depth: 5)` with the
 //! portal's node fields and `impact(of: …)` with the portal's fields, for a
 //! few hundred distinct typical products (1 client: p50/p99; 4 clients:
-//! throughput), and both for the 1,000-consumer hub.
+//! throughput), and both for the 1,000-consumer hub. A latency runs from
+//! sending a request to its answer's last byte; the program's check of
+//! each answer (a JSON parse) follows, untimed.
 //!
 //! After the server's figures, the floor under them: the catalog's own work
 //! (SQL and assembly) in this process, without GraphQL or HTTP
@@ -26,7 +28,7 @@
 //! `--postgres` runs the same on PostgreSQL (`MESH_TEST_POSTGRES_URL`, or
 //! `--postgres-url URL`). `BENCH_ONLY=lineage|impact` skips the other;
 //! `BENCH_SERVE_ONLY=1` leaves the server running on the generated catalog
-//! (for `perf record -p`).
+//! (for `perf record -p`); `BENCH_FLOOR_ONLY=1` measures only the floors.
 
 mod common;
 
@@ -51,6 +53,11 @@ use mesh_catalog::store::entities::{application, data_product, lineage_edge};
 use mesh_catalog::store::Store;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
 use serde_json::{json, Value};
+
+/// The server's allocator (`main.rs`): the floors measured in this process
+/// run as in the server.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // ---------------------------------------------------------------- options
 
@@ -486,9 +493,21 @@ struct Size {
     bytes: usize,
 }
 
+/// One answer: when it arrived, when it was checked, and its size.
+struct Answer {
+    /// From sending the request to the answer's last byte: the latency
+    /// every figure reports (as wrk's, or k6's `http_req_duration`).
+    received: Duration,
+    /// The same plus this program's check of the answer (a JSON parse),
+    /// which every figure included until session 26.
+    checked: Duration,
+    size: Size,
+}
+
 impl Client {
-    /// Sends a query; the answer's size.
-    async fn run(&self, token: &str, query: &str, variables: Value) -> Size {
+    /// Sends a query; its answer, checked for errors.
+    async fn run(&self, token: &str, query: &str, variables: Value) -> Answer {
+        let t = Instant::now();
         let body = self
             .http
             .post(format!("http://127.0.0.1:{}/graphql", self.port))
@@ -500,11 +519,12 @@ impl Client {
             .bytes()
             .await
             .unwrap();
+        let received = t.elapsed();
+        let bytes = body.len();
         let body: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
         assert!(body.get("errors").is_none(), "{body}");
         let data = &body["data"];
-        let bytes = body.to_string().len();
-        if let Some(nodes) = data["lineage"]["nodes"].as_array() {
+        let size = if let Some(nodes) = data["lineage"]["nodes"].as_array() {
             Size {
                 nodes: nodes.len(),
                 edges: data["lineage"]["edges"].as_array().map_or(0, Vec::len),
@@ -519,6 +539,11 @@ impl Client {
                 edges: 0,
                 bytes,
             }
+        };
+        Answer {
+            received,
+            checked: t.elapsed(),
+            size,
         }
     }
 }
@@ -538,25 +563,27 @@ impl Probe {
     }
 }
 
-/// Every node once, one at a time: latencies, the mean answer size (nodes)
-/// and each node's latency and answer size (in `nodes` order).
+/// Every node once, one at a time: latencies (to the last byte, and with
+/// the answer's check), the mean answer size (nodes) and each node's
+/// latency and answer size (in `nodes` order).
 async fn one_client(
     client: &Client,
     token: &str,
     probe: Probe,
     nodes: &[String],
-) -> (Latencies, f64, Vec<(Duration, Size)>) {
+) -> (Latencies, Latencies, f64, Vec<(Duration, Size)>) {
     let mut lat = Latencies::default();
+    let mut checked = Latencies::default();
     let mut each = Vec::with_capacity(nodes.len());
     for qn in nodes {
         let (query, vars) = probe.query(qn);
-        let t = Instant::now();
-        let size = client.run(token, query, vars).await;
-        lat.0.push(t.elapsed());
-        each.push((t.elapsed(), size));
+        let answer = client.run(token, query, vars).await;
+        lat.0.push(answer.received);
+        checked.0.push(answer.checked);
+        each.push((answer.received, answer.size));
     }
     let total: usize = each.iter().map(|(_, s)| s.nodes).sum();
-    (lat, total as f64 / nodes.len().max(1) as f64, each)
+    (lat, checked, total as f64 / nodes.len().max(1) as f64, each)
 }
 
 /// The slowest 1 % of the nodes (at least 5; the p99 of 400 is the 5th
@@ -607,9 +634,7 @@ async fn many_clients(
                 let mut i = c * nodes.len() / clients;
                 while Instant::now() < deadline {
                     let (query, vars) = probe.query(&nodes[i % nodes.len()]);
-                    let t = Instant::now();
-                    client.run(&token, query, vars).await;
-                    lat.push(t.elapsed());
+                    lat.push(client.run(&token, query, vars).await.received);
                     i += 1;
                 }
                 lat
@@ -627,12 +652,10 @@ async fn many_clients(
 /// The same node `runs` times: latencies and the answer size.
 async fn repeated(client: &Client, token: &str, probe: Probe, qn: &str, runs: usize) -> (Latencies, usize) {
     let (query, vars) = probe.query(qn);
-    let size = client.run(token, query, vars.clone()).await.nodes;
+    let size = client.run(token, query, vars.clone()).await.size.nodes;
     let mut lat = Latencies::default();
     for _ in 0..runs {
-        let t = Instant::now();
-        client.run(token, query, vars.clone()).await;
-        lat.0.push(t.elapsed());
+        lat.0.push(client.run(token, query, vars.clone()).await.received);
     }
     (lat, size)
 }
@@ -666,10 +689,15 @@ async fn measure(
             if (only == "lineage" && probe == Probe::Impact) || (only == "impact" && probe != Probe::Impact) {
                 continue;
             }
-            let (lat, size, each) = one_client(&client, token, probe, &typical).await;
+            let (lat, checked, size, each) = one_client(&client, token, probe, &typical).await;
             row(
                 &format!("{label}{name}, typical, {who}, 1 client: p50 / p99 (mean nodes)"),
                 format!("{} / {} ({size:.0})", ms(lat.quantile(0.5)), ms(lat.quantile(0.99))),
+            );
+            println!(
+                "    with this program's check of each answer (a JSON parse) timed too, as until session 26: p50 {} / p99 {}",
+                ms(checked.quantile(0.5)),
+                ms(checked.quantile(0.99))
             );
             println!("    {}", slowest(&typical, &each));
             let (lat, qps) = many_clients(&client, token, probe, &typical, 4, o.seconds).await;
@@ -940,6 +968,11 @@ async fn main() {
     );
     let typical = sample(&g, o.sample);
 
+    if std::env::var_os("BENCH_FLOOR_ONLY").is_some() {
+        floors(&o, &g, &typical, &db_url, &mut row).await;
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
     let port = free_port();
     let mut server = start_server(&work, port, None);
     let ready = wait_ready(port, &mut server).await;
