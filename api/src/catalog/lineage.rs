@@ -248,16 +248,67 @@ async fn applications_in(db: &impl ConnectionTrait, ids: &[String], whole: bool)
     .await
 }
 
-/// The edges whose `column` (from or to) is in `ids`: whole rows, or
-/// summaries.
-async fn edges_in(
+/// What a walk reads of the edges it crosses.
+#[derive(Clone, Copy, PartialEq)]
+enum EdgeRead {
+    /// Whole rows, kept in the answer.
+    Whole,
+    /// Summaries ([`SUMMARY_EDGE_COLUMNS`]), kept in the answer.
+    Summary,
+    /// Only the far end of each, not kept (an impact report lists nodes).
+    Ends,
+}
+
+/// One step of a walk from `ids` (downstream: along the edges from them,
+/// upstream: against those to them): the node reached, its kind, and the
+/// edge crossed unless `read` is [`EdgeRead::Ends`].
+async fn steps_from(
     db: &impl ConnectionTrait,
-    column: lineage_edge::Column,
+    downstream: bool,
     ids: &[String],
-    whole: bool,
-) -> Result<Vec<lineage_edge::Model>> {
-    rows_or_summaries_in::<lineage_edge::Entity, _>(db, column, ids, whole, &SUMMARY_EDGE_COLUMNS, edge_from_summary)
-        .await
+    read: EdgeRead,
+) -> Result<Vec<(String, NodeKind, Option<lineage_edge::Model>)>> {
+    use lineage_edge::Column;
+    let (near, far, far_kind) = if downstream {
+        (Column::FromId, Column::ToId, Column::ToKind)
+    } else {
+        (Column::ToId, Column::FromId, Column::FromKind)
+    };
+    if read == EdgeRead::Ends {
+        let mut steps = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let ends = lineage_edge::Entity::find()
+                .select_only()
+                .columns([far, far_kind])
+                .distinct()
+                .filter(near.is_in(chunk.iter().cloned()))
+                .into_tuple::<(String, NodeKind)>()
+                .all(db)
+                .await?;
+            steps.extend(ends.into_iter().map(|(id, kind)| (id, kind, None)));
+        }
+        return Ok(steps);
+    }
+    let edges = rows_or_summaries_in::<lineage_edge::Entity, _>(
+        db,
+        near,
+        ids,
+        read == EdgeRead::Whole,
+        &SUMMARY_EDGE_COLUMNS,
+        edge_from_summary,
+    )
+    .await?;
+    Ok(edges
+        .into_iter()
+        .map(|edge| {
+            let (id, kind) = if downstream {
+                (edge.to_id.clone(), edge.to_kind)
+            } else {
+                (edge.from_id.clone(), edge.from_kind)
+            };
+            (id, kind, Some(edge))
+        })
+        .collect())
 }
 
 /// What a walk reached: each node's kind and signed distance, and the
@@ -328,7 +379,7 @@ pub struct LineageRequest<'a> {
     direction: Direction,
     depth: i32,
     whole_rows: bool,
-    edge_details: bool,
+    edges: EdgeRead,
 }
 
 impl LineageRequest<'_> {
@@ -345,7 +396,7 @@ impl LineageRequest<'_> {
     /// With `summary`, the edges carry their id, kind and ends only (field
     /// mappings empty, author and time placeholders).
     pub fn summary_edges(mut self, summary: bool) -> Self {
-        self.edge_details = !summary;
+        self.edges = if summary { EdgeRead::Summary } else { EdgeRead::Whole };
         self
     }
 
@@ -635,7 +686,7 @@ impl Catalog {
             direction,
             depth,
             whole_rows: true,
-            edge_details: true,
+            edges: EdgeRead::Whole,
         }
     }
 
@@ -646,7 +697,7 @@ impl Catalog {
             direction,
             depth,
             whole_rows,
-            edge_details,
+            edges,
             ..
         } = request;
         policy::ensure_reader(principal)?;
@@ -678,7 +729,7 @@ impl Catalog {
                 }
             }
         };
-        let reached = self.walk(&root.id, direction, depth, edge_details).await?;
+        let reached = self.walk(&root.id, direction, depth, edges).await?;
         // One read per kind gives names, visibility and the rows the
         // resolvers show.
         let products = products_in(self.db(), &reached.ids(NodeKind::Product), whole_rows).await?;
@@ -726,11 +777,11 @@ impl Catalog {
 
     /// Walks the whole graph from `root` up to `depth` hops in `direction`
     /// (unfiltered: callers mask what the caller may not see); the root
-    /// itself is not among the nodes reached. Edges are whole rows with
-    /// `edge_details`, summaries otherwise.
-    async fn walk(&self, root: &str, direction: Direction, depth: i32, edge_details: bool) -> Result<Reached> {
+    /// itself is not among the nodes reached. `edges` says what is read of
+    /// the edges crossed (and whether they are kept).
+    async fn walk(&self, root: &str, direction: Direction, depth: i32, edges: EdgeRead) -> Result<Reached> {
         let mut reached: HashMap<String, (NodeKind, i32)> = HashMap::new();
-        let mut edges: HashMap<String, lineage_edge::Model> = HashMap::new();
+        let mut crossed: HashMap<String, lineage_edge::Model> = HashMap::new();
         let walks: &[bool] = match direction {
             Direction::Downstream => &[true],
             Direction::Upstream => &[false],
@@ -743,30 +794,22 @@ impl Catalog {
                 if frontier.is_empty() {
                     break;
                 }
-                let column = if downstream {
-                    lineage_edge::Column::FromId
-                } else {
-                    lineage_edge::Column::ToId
-                };
-                let found = edges_in(self.db(), column, &frontier, edge_details).await?;
+                let steps = steps_from(self.db(), downstream, &frontier, edges).await?;
                 frontier.clear();
-                for edge in found {
-                    let (next, kind) = if downstream {
-                        (&edge.to_id, &edge.to_kind)
-                    } else {
-                        (&edge.from_id, &edge.from_kind)
-                    };
+                for (next, kind, edge) in steps {
                     if seen.insert(next.clone()) {
-                        frontier.push(next.clone());
                         let signed = if downstream { level } else { -level };
-                        reached.entry(next.clone()).or_insert((*kind, signed));
+                        reached.entry(next.clone()).or_insert((kind, signed));
+                        frontier.push(next);
                     }
-                    edges.insert(edge.id.clone(), edge);
+                    if let Some(edge) = edge {
+                        crossed.insert(edge.id.clone(), edge);
+                    }
                 }
             }
         }
         reached.remove(root);
-        let mut edges: Vec<_> = edges.into_values().collect();
+        let mut edges: Vec<_> = crossed.into_values().collect();
         edges.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Reached { nodes: reached, edges })
     }
@@ -797,7 +840,9 @@ impl Catalog {
             ..
         } = request;
         let root = self.visible_product(principal, product).await?;
-        let reached = self.walk(&root.id, Direction::Downstream, MAX_DEPTH, false).await?;
+        let reached = self
+            .walk(&root.id, Direction::Downstream, MAX_DEPTH, EdgeRead::Ends)
+            .await?;
         let depth_of = |id: &str| reached.nodes.get(id).map_or(0, |&(_, depth)| depth);
         let (visible, hidden): (Vec<_>, Vec<_>) = products_in(self.db(), &reached.ids(NodeKind::Product), whole_rows)
             .await?
