@@ -433,3 +433,34 @@ async fn refusals_are_audited_for_admins_only(app: TestApp) {
     let body = app.post(None, log, json!({})).await;
     assert_eq!(code_of(&body), "UNAUTHENTICATED");
 }
+
+/// Resolving a caller's principal, which every authenticated request does,
+/// reads indexes only: a member's teams by user, their applications by
+/// owner team (a scan of 22,612 applications cost each request 2–3 ms).
+#[tokio::test]
+async fn resolving_a_principal_reads_indexes_only() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let teams = crate::helpers::sqlite_plan(
+        &app.database_url,
+        "SELECT id FROM team WHERE name IN ('t') OR id IN ('t')
+           OR id IN (SELECT team_id FROM team_member WHERE user_id = 'u')",
+    )
+    .await;
+    assert!(teams.iter().any(|d| d.contains("ix_team_member_user")), "{teams:?}");
+    let subscribed = crate::helpers::sqlite_plan(
+        &app.database_url,
+        "SELECT product_id FROM access_subscription WHERE status = 'approved'
+           AND application_id IN (SELECT id FROM application WHERE owner_team_id IN ('t'))",
+    )
+    .await;
+    assert!(
+        subscribed.iter().any(|d| d.contains("ix_application_owner_team")),
+        "{subscribed:?}"
+    );
+    let scans: Vec<&String> = teams
+        .iter()
+        .chain(&subscribed)
+        .filter(|d| d.starts_with("SCAN"))
+        .collect();
+    assert!(scans.is_empty(), "{scans:?}");
+}

@@ -93,6 +93,21 @@ pub async fn count(database_url: &str, sql: &str) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// SQLite's plan for `query` (the `detail` of each step of `EXPLAIN QUERY
+/// PLAN`).
+pub async fn sqlite_plan(database_url: &str, query: &str) -> Vec<String> {
+    let db = Database::connect(database_url).await.unwrap();
+    db.query_all_raw(Statement::from_string(
+        sea_orm::DatabaseBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {query}"),
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.try_get::<String>("", "detail").unwrap())
+    .collect()
+}
+
 /// A fresh directory under `$TMPDIR/mesh-catalog-tests/<this process's
 /// id>/`. The first call removes the directories of test runs that have
 /// ended (servers restarted on a data directory need it to outlive them, so

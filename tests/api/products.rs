@@ -573,19 +573,11 @@ async fn audit_log_filters_by_kind_and_domain(app: TestApp) {
 #[tokio::test]
 async fn the_topic_clash_check_uses_an_index() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
-    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
-    use sea_orm::ConnectionTrait;
-    let plan = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "EXPLAIN QUERY PLAN SELECT id FROM data_product WHERE topic_name = 'orders.x' AND id <> 'y'",
-        ))
-        .await
-        .unwrap();
-    let detail: Vec<String> = plan
-        .iter()
-        .map(|row| row.try_get::<String>("", "detail").unwrap())
-        .collect();
+    let detail = crate::helpers::sqlite_plan(
+        &app.database_url,
+        "SELECT id FROM data_product WHERE topic_name = 'orders.x' AND id <> 'y'",
+    )
+    .await;
     assert!(
         detail.iter().any(|d| d.contains("idx_data_product_topic_name")),
         "{detail:?}"
