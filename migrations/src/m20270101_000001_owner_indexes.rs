@@ -13,74 +13,36 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum TeamMember {
-    Table,
-    UserId,
-}
-
-#[derive(DeriveIden)]
-enum Application {
-    Table,
-    OwnerTeamId,
-}
-
-#[derive(DeriveIden)]
-enum DataProduct {
-    Table,
-    OwnerTeamId,
-}
-
-const MEMBER_USER: &str = "ix_team_member_user";
-const APPLICATION_OWNER: &str = "ix_application_owner_team";
-const PRODUCT_OWNER: &str = "ix_product_owner_team";
+/// (index, table, column).
+const INDEXES: [(&str, &str, &str); 3] = [
+    ("ix_team_member_user", "team_member", "user_id"),
+    ("ix_application_owner_team", "application", "owner_team_id"),
+    ("ix_product_owner_team", "data_product", "owner_team_id"),
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name(MEMBER_USER)
-                    .table(TeamMember::Table)
-                    .col(TeamMember::UserId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(APPLICATION_OWNER)
-                    .table(Application::Table)
-                    .col(Application::OwnerTeamId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name(PRODUCT_OWNER)
-                    .table(DataProduct::Table)
-                    .col(DataProduct::OwnerTeamId)
-                    .to_owned(),
-            )
-            .await
+        for (name, table, column) in INDEXES {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Alias::new(table))
+                        .col(Alias::new(column))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(Index::drop().name(PRODUCT_OWNER).table(DataProduct::Table).to_owned())
-            .await?;
-        manager
-            .drop_index(
-                Index::drop()
-                    .name(APPLICATION_OWNER)
-                    .table(Application::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_index(Index::drop().name(MEMBER_USER).table(TeamMember::Table).to_owned())
-            .await
+        for (name, table, _) in INDEXES.into_iter().rev() {
+            manager
+                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
     }
 }
