@@ -191,6 +191,37 @@ fn edge_from_summary((id, from_kind, from_id, to_kind, to_id, kind): EdgeSummary
 }
 
 /// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`]:
+/// only `columns`, read as `T`, without repeats with `distinct`.
+async fn tuples_in<E, T>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    ids: &[String],
+    columns: &[E::Column],
+    distinct: bool,
+) -> Result<Vec<T>>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait,
+    T: sea_orm::TryGetableMany,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut select = E::find().select_only().columns(columns.iter().copied());
+        if distinct {
+            select = select.distinct();
+        }
+        rows.extend(
+            select
+                .filter(column.is_in(chunk.iter().cloned()))
+                .into_tuple::<T>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`]:
 /// whole rows, or only `columns` read as `T` and made a model by `model`.
 async fn rows_or_summaries_in<E, T>(
     db: &impl ConnectionTrait,
@@ -208,18 +239,8 @@ where
     if whole {
         return rows_in::<E>(db, column, ids).await;
     }
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IN_CHUNK) {
-        let found = E::find()
-            .select_only()
-            .columns(columns.iter().copied())
-            .filter(column.is_in(chunk.iter().cloned()))
-            .into_tuple::<T>()
-            .all(db)
-            .await?;
-        rows.extend(found.into_iter().map(model));
-    }
-    Ok(rows)
+    let rows = tuples_in::<E, T>(db, column, ids, columns, false).await?;
+    Ok(rows.into_iter().map(model).collect())
 }
 
 /// The products with these ids: whole rows, or summaries.
@@ -275,19 +296,8 @@ async fn steps_from(
         (Column::ToId, Column::FromId, Column::FromKind)
     };
     if read == EdgeRead::Ends {
-        let mut steps = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let ends = lineage_edge::Entity::find()
-                .select_only()
-                .columns([far, far_kind])
-                .distinct()
-                .filter(near.is_in(chunk.iter().cloned()))
-                .into_tuple::<(String, NodeKind)>()
-                .all(db)
-                .await?;
-            steps.extend(ends.into_iter().map(|(id, kind)| (id, kind, None)));
-        }
-        return Ok(steps);
+        let ends = tuples_in::<lineage_edge::Entity, (String, NodeKind)>(db, near, ids, &[far, far_kind], true).await?;
+        return Ok(ends.into_iter().map(|(id, kind)| (id, kind, None)).collect());
     }
     let edges = rows_or_summaries_in::<lineage_edge::Entity, _>(
         db,
