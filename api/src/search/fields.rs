@@ -12,7 +12,7 @@ use tantivy::Index;
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 12;
+pub const LAYOUT_VERSION: u32 = 13;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -70,16 +70,20 @@ pub struct Fields {
     pub digest: Field,
 }
 
-fn text(analyzer: &str, stored: bool) -> TextOptions {
+/// Stored text split into words, with term frequencies and norms. Only
+/// the name keeps positions: the one phrase a query runs is over names
+/// (`query::build`); highlights re-read the stored text, and field paths'
+/// word sequences are terms of their own (`field_pairs`).
+fn text(analyzer: &str, positions: bool) -> TextOptions {
+    let option = if positions {
+        IndexRecordOption::WithFreqsAndPositions
+    } else {
+        IndexRecordOption::WithFreqs
+    };
     let indexing = TextFieldIndexing::default()
         .set_tokenizer(analyzer)
-        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
-    let options = TextOptions::default().set_indexing_options(indexing);
-    if stored {
-        options.set_stored()
-    } else {
-        options
-    }
+        .set_index_option(option);
+    TextOptions::default().set_indexing_options(indexing).set_stored()
 }
 
 /// An untokenized field scored like the others: with term frequencies and
@@ -99,16 +103,16 @@ pub fn schema() -> (Schema, Fields) {
         id: b.add_text_field("id", STRING | FAST),
         name_exact: b.add_text_field("name_exact", whole_value()),
         name: b.add_text_field("name", text(IDENT, true)),
-        tags: b.add_text_field("tags", text(IDENT, true)),
-        fields: b.add_text_field("fields", text(IDENT, true)),
+        tags: b.add_text_field("tags", text(IDENT, false)),
+        fields: b.add_text_field("fields", text(IDENT, false)),
         field_names: b.add_text_field("field_names", STRING),
         field_joined: b.add_text_field("field_joined", whole_value()),
         field_pairs: b.add_text_field("field_pairs", whole_value()),
-        domain_text: b.add_text_field("domain_text", text(IDENT, true)),
-        owner_text: b.add_text_field("owner_text", text(IDENT, true)),
+        domain_text: b.add_text_field("domain_text", text(IDENT, false)),
+        owner_text: b.add_text_field("owner_text", text(IDENT, false)),
         owner_joined: b.add_text_field("owner_joined", whole_value()),
-        description: b.add_text_field("description", text(PROSE, true)),
-        docs: b.add_text_field("docs", text(PROSE, true)),
+        description: b.add_text_field("description", text(PROSE, false)),
+        docs: b.add_text_field("docs", text(PROSE, false)),
         qname: b.add_text_field("qname", STRING | FAST | STORED),
         domain: b.add_text_field("domain", STRING | FAST),
         tag: b.add_text_field("tag", STRING | FAST),
