@@ -1,5 +1,9 @@
 //! Lineage: depth, direction, cycles, refusals and impact analysis.
 
+use mesh_catalog::catalog::{NodeKind, ProductStatus};
+use mesh_catalog::store::entities::{data_product, lineage_edge};
+use mesh_catalog::store::rows_by_key;
+use sea_orm::{Database, EntityTrait};
 use serde_json::{json, Value};
 
 use crate::helpers::{on_both, order_schema, TestApp, ADMIN};
@@ -8,7 +12,8 @@ on_both!(
     lineage_depth_direction_and_cycles,
     impact_lists_everything_downstream_with_owners,
     lineage_refusals,
-    summary_and_whole_rows_answer_alike
+    summary_and_whole_rows_answer_alike,
+    bulk_reads_take_any_number_of_keys
 );
 
 const ADD: &str = "mutation($from: LineageNodeInput!, $to: LineageNodeInput!, $m: [FieldMappingInput!]) {
@@ -393,4 +398,61 @@ async fn summary_and_whole_rows_answer_alike(app: TestApp) {
         )
         .await;
     assert!(admin.to_string().contains("debit"), "{admin:#}");
+}
+
+/// The bulk read under lineage and impact (`store::rows_by_key`) answers
+/// exactly the rows whose key is given, each once, for more keys than a
+/// statement may bind parameters (SQLite: 32,766), and without repeats
+/// when asked.
+async fn bulk_reads_take_any_number_of_keys(app: TestApp) {
+    chain(&app).await;
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let mut stored: Vec<(String, String, ProductStatus)> = data_product::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.qualified_name, p.status))
+        .collect();
+    stored.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(stored.len(), 4);
+    let mut keys: Vec<String> = (0..40_000).map(|i| format!("missing-{i}")).collect();
+    keys.extend(stored.iter().map(|p| p.0.clone()));
+    keys.push(stored[0].0.clone());
+    use data_product::Column as P;
+    let mut read: Vec<(String, String, ProductStatus)> =
+        rows_by_key::<data_product::Entity, _>(&db, P::Id, &keys, &[P::Id, P::QualifiedName, P::Status], false)
+            .await
+            .unwrap();
+    read.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(read, stored);
+
+    // Every edge's far end kind, from every node: two kinds, once each.
+    let edges = lineage_edge::Entity::find().all(&db).await.unwrap();
+    assert_eq!(edges.len(), 6);
+    let from: Vec<String> = edges.iter().map(|e| e.from_id.clone()).collect();
+    use lineage_edge::Column as E;
+    let mut kinds: Vec<(String,)> =
+        rows_by_key::<lineage_edge::Entity, (NodeKind,)>(&db, E::FromId, &from, &[E::ToKind], true)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k,)| (k.to_string(),))
+            .collect();
+    kinds.sort();
+    assert_eq!(kinds, [("APPLICATION".to_owned(),), ("PRODUCT".to_owned(),)]);
+    let all: Vec<(String, NodeKind)> =
+        rows_by_key::<lineage_edge::Entity, _>(&db, E::FromId, &from, &[E::ToId, E::ToKind], false)
+            .await
+            .unwrap();
+    assert_eq!(all.len(), 6);
+
+    let none: Vec<(String,)> = rows_by_key::<data_product::Entity, _>(&db, P::Id, &[], &[P::Id], false)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let none: Vec<(String,)> = rows_by_key::<data_product::Entity, _>(&db, P::Id, &keys[..10], &[P::Id], false)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }

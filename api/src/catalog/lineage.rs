@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::auth::Caller;
 use crate::store::entities::{application, data_product, lineage_edge, team};
+use crate::store::rows_by_key;
 
 use super::policy::{self, Action, Principal};
 use super::rows::{find_application, find_domain, find_product};
@@ -190,39 +191,9 @@ fn edge_from_summary((id, from_kind, from_id, to_kind, to_id, kind): EdgeSummary
     }
 }
 
-/// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`]:
-/// only `columns`, read as `T`, without repeats with `distinct`.
-async fn tuples_in<E, T>(
-    db: &impl ConnectionTrait,
-    column: E::Column,
-    ids: &[String],
-    columns: &[E::Column],
-    distinct: bool,
-) -> Result<Vec<T>>
-where
-    E: EntityTrait,
-    E::Column: ColumnTrait,
-    T: sea_orm::TryGetableMany,
-{
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IN_CHUNK) {
-        let mut select = E::find().select_only().columns(columns.iter().copied());
-        if distinct {
-            select = select.distinct();
-        }
-        rows.extend(
-            select
-                .filter(column.is_in(chunk.iter().cloned()))
-                .into_tuple::<T>()
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(rows)
-}
-
-/// The rows of `E` whose `column` is in `ids`, in chunks of [`IN_CHUNK`]:
-/// whole rows, or only `columns` read as `T` and made a model by `model`.
+/// The rows of `E` whose `column` is in `ids`: whole rows (in chunks of
+/// [`IN_CHUNK`]), or only `columns` read as `T` in one bulk read and made a
+/// model by `model`.
 async fn rows_or_summaries_in<E, T>(
     db: &impl ConnectionTrait,
     column: E::Column,
@@ -234,12 +205,12 @@ async fn rows_or_summaries_in<E, T>(
 where
     E: EntityTrait,
     E::Column: ColumnTrait,
-    T: sea_orm::TryGetableMany,
+    T: serde::de::DeserializeOwned,
 {
     if whole {
         return rows_in::<E>(db, column, ids).await;
     }
-    let rows = tuples_in::<E, T>(db, column, ids, columns, false).await?;
+    let rows = rows_by_key::<E, T>(db, column, ids, columns, false).await?;
     Ok(rows.into_iter().map(model).collect())
 }
 
@@ -296,7 +267,8 @@ async fn steps_from(
         (Column::ToId, Column::FromId, Column::FromKind)
     };
     if read == EdgeRead::Ends {
-        let ends = tuples_in::<lineage_edge::Entity, (String, NodeKind)>(db, near, ids, &[far, far_kind], true).await?;
+        let ends =
+            rows_by_key::<lineage_edge::Entity, (String, NodeKind)>(db, near, ids, &[far, far_kind], true).await?;
         return Ok(ends.into_iter().map(|(id, kind)| (id, kind, None)).collect());
     }
     let edges = rows_or_summaries_in::<lineage_edge::Entity, _>(

@@ -3,10 +3,14 @@
 //! The catalog layer owns the queries; this layer owns how we connect
 //! (SQLite by default, PostgreSQL in production), schema migration and the
 //! translation of database failures into [`StoreError`]; [`transfer`]
-//! exports and imports the whole database (backup and restore).
+//! exports and imports the whole database (backup and restore), and
+//! [`rows_by_key`] reads many rows by key in one answer row.
 
+mod bulk;
 pub mod entities;
 pub mod transfer;
+
+pub use bulk::rows_by_key;
 
 use std::sync::Arc;
 use std::time::Duration;
