@@ -25,5 +25,6 @@ mod schemas;
 mod sdl;
 mod search;
 mod security;
+mod store;
 mod teams;
 mod use_cases;
