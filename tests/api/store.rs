@@ -12,8 +12,12 @@ fn peer_port(fd: i32) -> Option<u16> {
     }
     match addr.ss_family as i32 {
         // SAFETY: the family says which sockaddr the storage holds.
-        libc::AF_INET => Some(u16::from_be(unsafe { *(&raw const addr).cast::<libc::sockaddr_in>() }.sin_port)),
-        libc::AF_INET6 => Some(u16::from_be(unsafe { *(&raw const addr).cast::<libc::sockaddr_in6>() }.sin6_port)),
+        libc::AF_INET => Some(u16::from_be(
+            unsafe { *(&raw const addr).cast::<libc::sockaddr_in>() }.sin_port,
+        )),
+        libc::AF_INET6 => Some(u16::from_be(
+            unsafe { *(&raw const addr).cast::<libc::sockaddr_in6>() }.sin6_port,
+        )),
         _ => None,
     }
 }
