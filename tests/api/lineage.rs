@@ -1,9 +1,9 @@
 //! Lineage: depth, direction, cycles, refusals and impact analysis.
 
 use mesh_catalog::catalog::{NodeKind, ProductStatus};
-use mesh_catalog::store::entities::{data_product, lineage_edge};
-use mesh_catalog::store::rows_by_key;
-use sea_orm::{Database, EntityTrait};
+use mesh_catalog::store::entities::{application, data_product, lineage_edge};
+use mesh_catalog::store::{rows_by_key, rows_by_key_sql};
+use sea_orm::{Database, DbBackend, EntityTrait};
 use serde_json::{json, Value};
 
 use crate::helpers::{on_both, order_schema, TestApp, ADMIN};
@@ -455,4 +455,51 @@ async fn bulk_reads_take_any_number_of_keys(app: TestApp) {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// SQLite reads a bulk read's rows by the key's index, once per key,
+/// whatever the number of keys: never a scan of the table.
+#[tokio::test]
+async fn bulk_reads_use_the_keys_index() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let statements = [
+        (
+            "data_product",
+            rows_by_key_sql::<data_product::Entity>(
+                DbBackend::Sqlite,
+                data_product::Column::Id,
+                &[data_product::Column::Id, data_product::Column::Name],
+                false,
+            ),
+        ),
+        (
+            "application",
+            rows_by_key_sql::<application::Entity>(
+                DbBackend::Sqlite,
+                application::Column::Id,
+                &[application::Column::Id],
+                false,
+            ),
+        ),
+        (
+            "lineage_edge",
+            rows_by_key_sql::<lineage_edge::Entity>(
+                DbBackend::Sqlite,
+                lineage_edge::Column::FromId,
+                &[lineage_edge::Column::ToId, lineage_edge::Column::ToKind],
+                true,
+            ),
+        ),
+    ];
+    for (table, statement) in statements {
+        let plan = crate::helpers::sqlite_plan(&app.database_url, &statement).await;
+        assert!(
+            plan.iter().any(|d| d.starts_with(&format!("SEARCH {table} USING"))),
+            "{table}: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|d| d.starts_with(&format!("SCAN {table}"))),
+            "{table}: {plan:?}"
+        );
+    }
 }

@@ -10,7 +10,7 @@ mod bulk;
 pub mod entities;
 pub mod transfer;
 
-pub use bulk::rows_by_key;
+pub use bulk::{rows_by_key, rows_by_key_sql};
 
 use std::sync::Arc;
 use std::time::Duration;
