@@ -636,13 +636,15 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The size of the files under `path` (a file removed while it is read, as
+/// a background merge does with the segments it replaced, counts nothing).
 fn dir_size(path: &Path) -> u64 {
     std::fs::read_dir(path)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|e| {
-                    let m = e.metadata().unwrap();
+                    let Ok(m) = e.metadata() else { return 0 };
                     if m.is_dir() {
                         dir_size(&e.path())
                     } else {
