@@ -624,3 +624,46 @@ async fn bulk_reads_use_the_keys_index() {
         );
     }
 }
+
+/// PostgreSQL looks a bulk read's keys up by the key's index even when the
+/// table has no statistics yet (loaded or imported moments before): with
+/// the keys as a subquery it assumed 100 of them and read the whole table
+/// (a product's tags: 32 ms instead of 0.1 ms in 300,000 rows).
+#[tokio::test]
+async fn bulk_reads_use_the_keys_index_on_postgres() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let db = Database::connect(crate::helpers::fresh_postgres_url().await)
+        .await
+        .unwrap();
+    // One connection: a temporary table, never analysed, in place of the
+    // real one for this session.
+    let tx = db.begin().await.unwrap();
+    let run = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
+    for sql in [
+        "CREATE TEMPORARY TABLE product_tag (product_id text NOT NULL, tag text NOT NULL, PRIMARY KEY (product_id, tag))",
+        "INSERT INTO product_tag SELECT 'p' || i, 't' || j FROM generate_series(1, 100000) i, generate_series(1, 3) j",
+    ] {
+        tx.execute_raw(run(sql.into())).await.unwrap();
+    }
+    let statement = rows_by_key_sql::<product_tag::Entity>(
+        DbBackend::Postgres,
+        product_tag::Column::ProductId,
+        Keys::In(&[]),
+        &[product_tag::Column::ProductId, product_tag::Column::Tag],
+        &[],
+        false,
+    );
+    tx.execute_raw(run(format!("PREPARE bulk(text) AS {statement}")))
+        .await
+        .unwrap();
+    let plan: Vec<String> = tx
+        .query_all_raw(run(r#"EXPLAIN EXECUTE bulk('["p42"]')"#.into()))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    assert!(plan.iter().any(|l| l.contains("Index Cond")), "{plan:#?}");
+    assert!(!plan.iter().any(|l| l.contains("Seq Scan")), "{plan:#?}");
+    tx.rollback().await.unwrap();
+}

@@ -106,7 +106,10 @@ pub fn rows_by_key_sql<E: EntityTrait>(
         .collect::<Vec<_>>()
         .join(", ");
     let condition = match (keys, postgres) {
-        (Keys::In(_), true) => "IN (SELECT json_array_elements_text($1::json))",
+        // An array, not a subquery: PostgreSQL cannot tell how many keys a
+        // function returns (it assumes 100), and then read the whole table
+        // of a product's tags or schema versions to find one product's.
+        (Keys::In(_), true) => "= ANY(ARRAY(SELECT json_array_elements_text($1::json)))",
         (Keys::In(_), false) => "IN (SELECT value FROM json_each(?))",
         (Keys::Between(..), true) => "BETWEEN $1 AND $2",
         (Keys::Between(..), false) => "BETWEEN ? AND ?",
