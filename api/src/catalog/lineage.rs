@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use crate::auth::Caller;
 use crate::store::entities::{application, data_product, lineage_edge, team};
-use crate::store::{rows_by_key, Keys};
+use crate::store::rows_by_key;
 
 use super::policy::{self, Action, Principal};
 use super::rows::{find_application, find_domain, find_product};
@@ -210,7 +210,7 @@ where
     if whole {
         return rows_in::<E>(db, column, ids).await;
     }
-    let rows = rows_by_key::<E, T>(db, column, Keys::In(ids), columns, &[], false).await?;
+    let rows = rows_by_key::<E, T>(db, column, ids, columns, false).await?;
     Ok(rows.into_iter().map(model).collect())
 }
 
@@ -267,15 +267,8 @@ async fn steps_from(
         (Column::ToId, Column::FromId, Column::FromKind)
     };
     if read == EdgeRead::Ends {
-        let ends = rows_by_key::<lineage_edge::Entity, (String, NodeKind)>(
-            db,
-            near,
-            Keys::In(ids),
-            &[far, far_kind],
-            &[],
-            true,
-        )
-        .await?;
+        let ends =
+            rows_by_key::<lineage_edge::Entity, (String, NodeKind)>(db, near, ids, &[far, far_kind], true).await?;
         return Ok(ends.into_iter().map(|(id, kind)| (id, kind, None)).collect());
     }
     let edges = rows_or_summaries_in::<lineage_edge::Entity, _>(

@@ -1,11 +1,13 @@
 //! Search documents, built from the database in batches (one query per
 //! table per batch, never per product).
 
-use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::hash::Hasher;
 
-use rustc_hash::FxHashMap;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DerivePartialModel, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::Deserialize;
 use tantivy::schema::Value;
 use tantivy::TantivyDocument;
@@ -17,7 +19,6 @@ use crate::store::entities::{
     access_subscription, application, data_product, domain, product_tag, quality_check, quality_result, schema_version,
     team,
 };
-use crate::store::{rows_by_key, Keys};
 
 use super::analysis::{ident_words, joined, word_pairs};
 use super::fields::Fields;
@@ -156,7 +157,8 @@ pub(super) fn digest(doc: &TantivyDocument) -> u64 {
 
 /// The columns of a product its document uses (a product's contacts, SLA
 /// figures and topic settings are not read).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, DerivePartialModel)]
+#[sea_orm(entity = "data_product::Entity")]
 struct ProductRow {
     id: String,
     qualified_name: String,
@@ -172,22 +174,6 @@ struct ProductRow {
     version: i32,
 }
 
-/// What [`load_scope`] reads of a product, in [`ProductRow`]'s order.
-const PRODUCT_COLUMNS: [data_product::Column; 12] = [
-    data_product::Column::Id,
-    data_product::Column::QualifiedName,
-    data_product::Column::Name,
-    data_product::Column::DisplayName,
-    data_product::Column::Description,
-    data_product::Column::DomainId,
-    data_product::Column::OwnerTeamId,
-    data_product::Column::Status,
-    data_product::Column::Visibility,
-    data_product::Column::SlaTier,
-    data_product::Column::QualityClass,
-    data_product::Column::Version,
-];
-
 /// Ids of every product, in a stable order.
 pub async fn all_product_ids(db: &DatabaseConnection) -> Result<Vec<String>, SearchError> {
     Ok(data_product::Entity::find()
@@ -199,32 +185,49 @@ pub async fn all_product_ids(db: &DatabaseConnection) -> Result<Vec<String>, Sea
         .await?)
 }
 
-/// Loads the documents of `ids` (missing ids are skipped).
-pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {
-    load_scope(db, Keys::In(ids)).await
+/// Which products to load.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// These ids (missing ones are skipped).
+    Ids(&'a [String]),
+    /// Every product whose id sorts between these two, both included, in
+    /// the database's order: a chunk of [`all_product_ids`], read without
+    /// binding its ids (a rebuild's queries then skip building and binding
+    /// a thousand-value `IN` list per table).
+    Range(&'a str, &'a str),
 }
 
-/// Loads the documents of the products whose ids are in `scope` (a rebuild
-/// reads a chunk of [`all_product_ids`] as the range it spans), in id
-/// order. The products, tags, schema versions and subscriptions each come
-/// in one bulk read ([`rows_by_key`]; the schema fields' JSON parsed once,
-/// as part of the answer): a rebuild reads every row of these tables, and
-/// row by row sqlx copied each value into an allocation of its own on the
-/// connection's thread and freed it on the reader's.
-pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<ProductDoc>, SearchError> {
-    let mut products: Vec<ProductRow> =
-        rows_by_key::<data_product::Entity, _>(db, data_product::Column::Id, scope, &PRODUCT_COLUMNS, &[], false)
-            .await?;
+impl Scope<'_> {
+    /// The condition on `column` (a product id).
+    fn on(self, column: impl ColumnTrait) -> Expr {
+        match self {
+            Scope::Ids(ids) => column.is_in(ids.iter().cloned()),
+            Scope::Range(first, last) => column.between(first, last),
+        }
+    }
+}
+
+/// Loads the documents of `ids` (missing ids are skipped).
+pub async fn load(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {
+    load_scope(db, Scope::Ids(ids)).await
+}
+
+/// Loads the documents of the products in `scope`.
+pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec<ProductDoc>, SearchError> {
+    let products = data_product::Entity::find()
+        .filter(scope.on(data_product::Column::Id))
+        .into_partial_model::<ProductRow>()
+        .all(db)
+        .await?;
     if products.is_empty() {
         return Ok(Vec::new());
     }
-    products.sort_unstable_by(|a, b| a.id.cmp(&b.id));
     let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
     // The related rows of the products read: by range when the products
     // were (rows of products created since are never looked up), else by id.
     let scope = match scope {
-        Keys::Between(..) => scope,
-        Keys::In(_) => Keys::In(&ids),
+        Scope::Range(..) => scope,
+        Scope::Ids(_) => Scope::Ids(&ids),
     };
     let distinct = |mut v: Vec<String>| {
         v.sort_unstable();
@@ -235,8 +238,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
     let team_ids = distinct(products.iter().map(|p| p.owner_team_id.clone()).collect());
     // Only the columns the documents use (a schema version's definition
     // and canonical text, the largest values of the catalog, are not read).
-    // The maps are keyed by ids the server generates (FxHash).
-    let domains: FxHashMap<String, (String, String)> = domain::Entity::find()
+    let domains: HashMap<String, (String, String)> = domain::Entity::find()
         .select_only()
         .column(domain::Column::Id)
         .column(domain::Column::Name)
@@ -248,7 +250,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
         .into_iter()
         .map(|(id, name, owner)| (id, (name, owner)))
         .collect();
-    let teams: FxHashMap<String, String> = team::Entity::find()
+    let teams: HashMap<String, String> = team::Entity::find()
         .select_only()
         .column(team::Column::Id)
         .column(team::Column::Name)
@@ -258,44 +260,35 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
         .await?
         .into_iter()
         .collect();
-    let mut tags: FxHashMap<String, Vec<String>> = FxHashMap::default();
-    use product_tag::Column as T;
-    for (product, tag) in rows_by_key::<product_tag::Entity, (String, String)>(
-        db,
-        T::ProductId,
-        scope,
-        &[T::ProductId, T::Tag],
-        &[],
-        false,
-    )
-    .await?
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for (product, tag) in product_tag::Entity::find()
+        .select_only()
+        .column(product_tag::Column::ProductId)
+        .column(product_tag::Column::Tag)
+        .filter(scope.on(product_tag::Column::ProductId))
+        .order_by_asc(product_tag::Column::ProductId)
+        .order_by_asc(product_tag::Column::Tag)
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await?
     {
         tags.entry(product).or_default().push(tag);
     }
-    // Latest schema version per product (every version is read and its
-    // fields parsed; the older ones are dropped here).
-    let mut latest: FxHashMap<String, (i32, String, Vec<IndexedField>)> = FxHashMap::default();
-    use schema_version::Column as V;
-    for (product, version, format, fields) in
-        rows_by_key::<schema_version::Entity, (String, i32, String, Vec<IndexedField>)>(
-            db,
-            V::ProductId,
-            scope,
-            &[V::ProductId, V::Version, V::Format, V::Fields],
-            &[V::Fields],
-            false,
-        )
+    // Latest schema version per product: versions ascend, the last wins.
+    let mut latest: HashMap<String, (String, String)> = HashMap::new();
+    for (product, format, fields) in schema_version::Entity::find()
+        .select_only()
+        .column(schema_version::Column::ProductId)
+        .column(schema_version::Column::Format)
+        .column(schema_version::Column::Fields)
+        .filter(scope.on(schema_version::Column::ProductId))
+        .order_by_asc(schema_version::Column::ProductId)
+        .order_by_asc(schema_version::Column::Version)
+        .into_tuple::<(String, String, String)>()
+        .all(db)
         .await?
     {
-        match latest.entry(product) {
-            Entry::Occupied(mut newest) if newest.get().0 < version => {
-                newest.insert((version, format, fields));
-            }
-            Entry::Occupied(_) => {}
-            Entry::Vacant(none) => {
-                none.insert((version, format, fields));
-            }
-        }
+        latest.insert(product, (format, fields));
     }
     // Latest result per check: results descend by time, the first wins.
     let checks: Vec<(String, String)> = quality_check::Entity::find()
@@ -306,7 +299,7 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
         .into_tuple()
         .all(db)
         .await?;
-    let mut latest_result: FxHashMap<String, QualityStatus> = FxHashMap::default();
+    let mut latest_result: HashMap<String, QualityStatus> = HashMap::new();
     for (check, status) in quality_result::Entity::find()
         .select_only()
         .column(quality_result::Column::CheckId)
@@ -319,26 +312,37 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
     {
         latest_result.entry(check).or_insert(status);
     }
-    let mut statuses: FxHashMap<String, Vec<QualityStatus>> = FxHashMap::default();
+    let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
     for (check, product) in checks {
         if let Some(&status) = latest_result.get(&check) {
             statuses.entry(product).or_default().push(status);
         }
     }
-    let approved = approved_subscriptions(db, scope).await?;
+    let subscribers: HashMap<String, i64> = access_subscription::Entity::find()
+        .select_only()
+        .column(access_subscription::Column::ProductId)
+        .column_as(Expr::col(access_subscription::Column::Id).count(), "n")
+        .filter(scope.on(access_subscription::Column::ProductId))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
+        .group_by(access_subscription::Column::ProductId)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
 
+    let readers = subscriber_teams(db, scope).await?;
     products
         .into_iter()
         .map(|p| {
             let domain = domains.get(&p.domain_id);
-            let subscriber_teams = approved.get(&p.id).map(|s| s.teams.as_slice()).unwrap_or_default();
+            let subscriber_teams = readers.get(&p.id).map(Vec::as_slice).unwrap_or_default();
             let domain_team = domain.map(|(_, owner)| owner.as_str());
             let keys = policy::reader_keys(&p.owner_team_id, p.visibility, domain_team, subscriber_teams);
-            let mut tags = tags.remove(&p.id).unwrap_or_default();
-            tags.sort_unstable();
-            let (format, fields) = match latest.remove(&p.id) {
-                Some((_, format, fields)) => (Some(format), fields),
-                None => (None, Vec::new()),
+            let schema = latest.remove(&p.id);
+            let fields: Vec<IndexedField> = match &schema {
+                Some((_, fields)) => serde_json::from_str(fields)?,
+                None => Vec::new(),
             };
             Ok(ProductDoc {
                 qualified_name: p.qualified_name,
@@ -348,15 +352,15 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
                 domain: domain.map(|(name, _)| name.clone()).unwrap_or_default(),
                 readers: keys,
                 owner: teams.get(&p.owner_team_id).cloned().unwrap_or_default(),
-                tags,
+                tags: tags.remove(&p.id).unwrap_or_default(),
                 status: p.status,
                 visibility: p.visibility,
                 tier: p.sla_tier,
                 quality_class: p.quality_class,
-                format,
+                format: schema.map(|(format, _)| format),
                 fields,
                 quality: statuses.get(&p.id).and_then(|s| quality_score(s)),
-                subscribers: approved.get(&p.id).map_or(0, |s| s.count),
+                subscribers: u64::try_from(subscribers.get(&p.id).copied().unwrap_or(0)).unwrap_or(0),
                 version: p.version,
                 id: p.id,
             })
@@ -364,36 +368,23 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Keys<'_>) -> Result<Vec<
         .collect()
 }
 
-/// A product's APPROVED subscriptions: how many, and the owner teams of
-/// their applications (who may find the product even when it is private).
-#[derive(Default)]
-struct Approved {
-    count: u64,
-    teams: Vec<String>,
-}
-
-/// [`Approved`] per product of `scope`.
-async fn approved_subscriptions(
+/// Owner teams of the applications holding an APPROVED subscription, per
+/// product: they may find the product even when it is private.
+async fn subscriber_teams(
     db: &DatabaseConnection,
-    scope: Keys<'_>,
-) -> Result<FxHashMap<String, Approved>, SearchError> {
-    use access_subscription::Column as S;
-    let approved: Vec<(String, String)> =
-        rows_by_key::<access_subscription::Entity, (String, String, SubscriptionStatus)>(
-            db,
-            S::ProductId,
-            scope,
-            &[S::ProductId, S::ApplicationId, S::Status],
-            &[],
-            false,
-        )
-        .await?
-        .into_iter()
-        .filter(|(_, _, status)| *status == SubscriptionStatus::Approved)
-        .map(|(product, application, _)| (product, application))
-        .collect();
+    scope: Scope<'_>,
+) -> Result<HashMap<String, Vec<String>>, SearchError> {
+    let approved: Vec<(String, String)> = access_subscription::Entity::find()
+        .select_only()
+        .column(access_subscription::Column::ProductId)
+        .column(access_subscription::Column::ApplicationId)
+        .filter(scope.on(access_subscription::Column::ProductId))
+        .filter(access_subscription::Column::Status.eq(SubscriptionStatus::Approved))
+        .into_tuple()
+        .all(db)
+        .await?;
     let app_ids: Vec<String> = approved.iter().map(|(_, a)| a.clone()).collect();
-    let owners: FxHashMap<String, String> = application::Entity::find()
+    let owners: HashMap<String, String> = application::Entity::find()
         .select_only()
         .column(application::Column::Id)
         .column(application::Column::OwnerTeamId)
@@ -403,15 +394,13 @@ async fn approved_subscriptions(
         .await?
         .into_iter()
         .collect();
-    let mut per_product: FxHashMap<String, Approved> = FxHashMap::default();
+    let mut teams: HashMap<String, Vec<String>> = HashMap::new();
     for (product, app) in approved {
-        let entry = per_product.entry(product).or_default();
-        entry.count += 1;
         if let Some(team) = owners.get(&app) {
-            entry.teams.push(team.clone());
+            teams.entry(product).or_default().push(team.clone());
         }
     }
-    Ok(per_product)
+    Ok(teams)
 }
 
 #[cfg(test)]

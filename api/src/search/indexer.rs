@@ -19,9 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{Change, ChangeHook, EntityKind};
 use crate::store::entities::{access_subscription, audit_entry, data_product};
-use crate::store::{Keys, Store};
+use crate::store::Store;
 
-use super::document::{all_product_ids, load, load_scope, ProductDoc};
+use super::document::{all_product_ids, load, load_scope, ProductDoc, Scope};
 use super::fields::Fields;
 use super::{SearchError, SearchIndex};
 
@@ -297,7 +297,7 @@ impl Worker {
             let mut loads = futures_util::stream::iter(ranges)
                 .map(|(first, last)| {
                     let db = db.clone();
-                    tokio::spawn(async move { load_scope(&db, Keys::Between(&first, &last)).await })
+                    tokio::spawn(async move { load_scope(&db, Scope::Range(&first, &last)).await })
                 })
                 .buffered(LOADERS);
             while let Some(docs) = loads.next().await {

@@ -10,10 +10,8 @@ use tantivy::schema::{FieldType, Value};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 
-use crate::store::Keys;
-
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
-use super::document::{self, all_product_ids, load_scope};
+use super::document::{self, all_product_ids, load_scope, Scope};
 use super::fields::{self, register_analyzers};
 use super::indexer::{bulk_writer, writer_with_heap, CHUNK, WRITER_HEAP};
 use super::SearchError;
@@ -70,7 +68,7 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
     let (t, c) = (Instant::now(), process_cpu());
     let mut docs = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let range = Keys::Between(&chunk[0], &chunk[chunk.len() - 1]);
+        let range = Scope::Range(&chunk[0], &chunk[chunk.len() - 1]);
         docs.extend(load_scope(db, range).await?);
     }
     p.database = t.elapsed();

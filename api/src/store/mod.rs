@@ -4,14 +4,13 @@
 //! (SQLite by default, PostgreSQL in production), schema migration and the
 //! translation of database failures into [`StoreError`]; [`transfer`]
 //! exports and imports the whole database (backup and restore), and
-//! [`rows_by_key`] reads many rows by key (a set or a range) in one answer
-//! row.
+//! [`rows_by_key`] reads many rows by key in one answer row.
 
 mod bulk;
 pub mod entities;
 pub mod transfer;
 
-pub use bulk::{rows_by_key, rows_by_key_sql, Keys};
+pub use bulk::{rows_by_key, rows_by_key_sql};
 
 use std::sync::Arc;
 use std::time::Duration;
