@@ -47,8 +47,8 @@ where
 }
 
 /// The statement [`rows_by_key`] runs, in the backend's dialect (public so
-/// that a test can read SQLite's plan of it). Identifiers come from the
-/// entities, never from input.
+/// that tests can read SQLite's and PostgreSQL's plans of it). Identifiers
+/// come from the entities, never from input.
 pub fn rows_by_key_sql<E: EntityTrait>(
     backend: DbBackend,
     key: E::Column,
