@@ -12,8 +12,8 @@
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
 //! under `perf record`), `BENCH_COMPARE=1` times each query of the mix on
 //! one thread against the floor (per kind of query), `BENCH_ONLY_BUILD=1` after the index build, with
-//! its stages timed one by one (`search::profile`) and the raw-tantivy
-//! floor. `BENCH_ONLY_PUBLISH=1` measures only publishing into the
+//! its stages timed one by one (`search::profile`), the raw-tantivy
+//! floor, and the server's cold start (the whole index rebuilt). `BENCH_ONLY_PUBLISH=1` measures only publishing into the
 //! generated catalog, through the real server, on SQLite and PostgreSQL
 //! (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only, without a broker).
 //! `BENCH_ONLY_HTTP=seconds` runs only the GraphQL search over HTTP, for
@@ -1574,6 +1574,26 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
     }
 }
 
+/// The server started on the catalog without its index (`BENCH_ONLY_BUILD=1`,
+/// after the split): the whole index rebuilt by its start-up, as after an
+/// upgrade of the index layout. Time to serving, and its memory then.
+async fn server_cold_start(work: &Path, index_dir: &Path, row: &mut impl FnMut(&str, String)) {
+    std::fs::remove_dir_all(index_dir).unwrap();
+    let port = common::free_port();
+    let started = Instant::now();
+    let server = start_server(work, port);
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::new();
+    wait_serving(&client, &url, Duration::from_secs(300)).await;
+    let took = started.elapsed();
+    let (now, peak) = rss_kib(server.0.id());
+    row("server cold start (index rebuilt) to serving", format!("{took:.2?}"));
+    row(
+        "server RSS after a cold start: now / peak",
+        format!("{:.0} / {:.0} MiB", now as f64 / 1024.0, peak as f64 / 1024.0),
+    );
+}
+
 /// `BENCH_ONLY_BUILD=1`: each stage of the index build timed alone.
 async fn build_split(db: &DatabaseConnection, row: &mut impl FnMut(&str, String)) {
     let p = mesh_catalog::search::profile::build_phases(db).await.unwrap();
@@ -1649,7 +1669,10 @@ async fn bench() {
     // The peak RSS from here on (Linux: writing 5 to clear_refs resets it).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let (t, cpu) = (Instant::now(), process_cpu());
-    let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
+    // As the server's start-up runs it (`serve`), freed pages returned as then.
+    let indexer = mesh_catalog::memory::start_up(Indexer::start(index.clone(), &store, fresh))
+        .await
+        .unwrap();
     let build = t.elapsed();
     let cpu = process_cpu().saturating_sub(cpu);
     row(
@@ -1676,6 +1699,9 @@ async fn bench() {
             ),
         );
         build_split(store.db(), &mut row).await;
+        drop(index);
+        drop(store);
+        server_cold_start(&work, &index_dir, &mut row).await;
         let _ = std::fs::remove_dir_all(&work);
         return;
     }

@@ -5,13 +5,15 @@
 //! HTTP) → [`catalog`] (domain rules, policy, schema compatibility) →
 //! [`store`] (sea-orm), [`search`] (tantivy, fed by the catalog's
 //! after-commit hook) and [`stream`] (Kafka: topics, outbox relay, live
-//! feeds). [`config`], [`auth`] and [`startup`] sit beside them.
+//! feeds). [`config`], [`auth`] and [`startup`] sit beside them; [`memory`] is
+//! the allocator's page policy of the server's commands.
 
 pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod graphql;
+pub mod memory;
 pub mod search;
 pub mod startup;
 pub mod store;

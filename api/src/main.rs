@@ -10,57 +10,15 @@ use mesh_catalog::search::{IndexLocation, Indexer, SearchIndex};
 use mesh_catalog::startup::Application;
 use mesh_catalog::store::transfer::{self, Export, TransferError};
 use mesh_catalog::store::Store;
-use mesh_catalog::{graphql, telemetry};
+use mesh_catalog::{graphql, memory, telemetry};
 
-/// mimalloc. With glibc's allocator the server kept what the start-up
-/// index rebuild, commits and merges had freed in the arenas of the
-/// threads that freed it: 200–320 MiB resident at 100,000 products for a
-/// live heap of about 15 MiB (docs/BENCHMARKS-search.md).
+/// mimalloc, its freed pages returned as `memory` decides. With glibc's
+/// allocator the server kept what the start-up index rebuild, commits and
+/// merges had freed in the arenas of the threads that freed it: 200–320
+/// MiB resident at 100,000 products for a live heap of about 15 MiB
+/// (docs/BENCHMARKS-search.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// `mi_option_purge_delay` in the mimalloc that libmimalloc-sys 0.1.49
-/// builds (3.3.2; the Rust bindings name only version 2's options).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Sets how long mimalloc keeps freed pages before returning them to the
-/// system (ms) and returns the previous delay; `None`, setting nothing, on
-/// a mimalloc other than the one whose option index was checked.
-fn set_purge_delay(ms: std::ffi::c_long) -> Option<std::ffi::c_long> {
-    // SAFETY: these calls take and return plain integers.
-    unsafe {
-        if libmimalloc_sys::mi_version() != 30302 {
-            return None;
-        }
-        let before = libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY);
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, ms);
-        Some(before)
-    }
-}
-
-/// mimalloc's purge delay while the server runs (ms; mimalloc 3's default
-/// is a second). A delayed purge waits for an arena's next use, so at a
-/// second what a burst of publishing freed stayed resident (a peak above
-/// 320 MiB at 100,000 products); at once, pages were decommitted and
-/// committed again within milliseconds (twice the purges and the system
-/// time).
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
-
-/// Runs the server's start-up, where a full index rebuild frees hundreds
-/// of MiB, with freed pages returned to the system at once, then sets
-/// [`PURGE_DELAY_MS`] (unless `MIMALLOC_PURGE_DELAY` chose a delay) and
-/// returns what is still held.
-async fn with_pages_returned_at_once<T>(start: impl std::future::Future<Output = T>) -> T {
-    let configured = set_purge_delay(0);
-    let started = start.await;
-    if let Some(delay) = configured {
-        let chosen = std::env::var_os("MIMALLOC_PURGE_DELAY").is_some();
-        set_purge_delay(if chosen { delay } else { PURGE_DELAY_MS });
-        // SAFETY: takes a flag; purges what is free, program-wide.
-        unsafe { libmimalloc_sys::mi_collect(true) };
-    }
-    started
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -100,7 +58,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // Handlers first: a signal during start-up must stop the server
             // gracefully, not kill it.
             let shutdown = shutdown_signal()?;
-            let app = with_pages_returned_at_once(Application::build(config)).await?;
+            let app = memory::start_up(Application::build(config)).await?;
             let addr = app.local_addr();
             tracing::info!("portal on http://{addr}/, GraphQL API and GraphiQL on http://{addr}/graphql");
             app.run_until(shutdown).await?;
