@@ -11,11 +11,13 @@
 //! For profiling: `BENCH_SLOWEST=1` prints the slowest queries of the mix,
 //! `BENCH_ONLY_IN_PROCESS=1` stops after the in-process phase (run it
 //! under `perf record`), `BENCH_COMPARE=1` times each query of the mix on
-//! one thread against the floor (per kind of query), `BENCH_ONLY_BUILD=1` after the index build, with
-//! its stages timed one by one (`search::profile`), the raw-tantivy
-//! floor, and the server's cold start (the whole index rebuilt). `BENCH_ONLY_PUBLISH=1` measures only publishing into the
-//! generated catalog, through the real server, on SQLite and PostgreSQL
-//! (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only, without a broker).
+//! one thread against the floor (per kind of query), `BENCH_ONLY_BUILD=1`
+//! stops after the index build, with its stages timed one by one
+//! (`search::profile`), the raw-tantivy floor, and the server's cold start
+//! (the whole index rebuilt). `BENCH_ONLY_PUBLISH=1` measures only
+//! publishing into the generated catalog, through the real server, on
+//! SQLite and PostgreSQL (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only,
+//! without a broker).
 //! `BENCH_ONLY_HTTP=seconds` runs only the GraphQL search over HTTP, for
 //! that long, and prints the server's process id (to attach `perf`); it
 //! then times the request part by part.
