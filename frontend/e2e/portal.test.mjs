@@ -68,6 +68,15 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: /Domain: logistics/ }).waitFor(T);
     assert.equal(await page.getByTestId('search-input').inputValue(), 'shipmnet');
     await capture(page, 'search');
+    // enumerations' facets in words; the URL keeps the API's spelling
+    assert.match(await page.getByTestId('facet-format').innerText(), /JSON Schema/);
+    await page.getByTestId('facet-status').getByLabel(/Deprecated/).check();
+    await page.waitForURL((u) => u.searchParams.get('status') === 'DEPRECATED', T);
+    await page.getByRole('button', { name: /Status: Deprecated/ }).waitFor(T);
+    await page.waitForFunction(() => {
+      const badges = [...document.querySelectorAll('.hit .badge[class*="status-"]')].map((b) => b.textContent);
+      return badges.length > 0 && badges.every((b) => b === 'DEPRECATED');
+    }, null, T);
     // typeahead
     await page.goto('/');
     await page.getByTestId('search-input').pressSequentially('recomm', { delay: 40 });

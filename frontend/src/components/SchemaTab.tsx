@@ -8,7 +8,7 @@ import { json } from '@codemirror/lang-json';
 import { MergeView } from '@codemirror/merge';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { fmtTime } from './bits';
+import { fmtTime, formatLabel } from './bits';
 
 const SchemaQuery = graphql(`
   query SchemaVersion($qn: String!, $v: Int!) {
@@ -113,7 +113,7 @@ export default function SchemaTab({ qn, versions }: { qn: string; versions: numb
         {sv && (
           <>
             <p className="muted small">
-              {sv.format === 'AVRO' ? 'Avro' : 'JSON Schema'} · schema id {sv.schemaId ?? '—'} · registered by {sv.createdBy}, {fmtTime(sv.createdAt)}
+              {formatLabel(sv.format)} · schema id {sv.schemaId ?? '—'} · registered by {sv.createdBy}, {fmtTime(sv.createdAt)}
             </p>
             <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
               <table data-testid="field-table">

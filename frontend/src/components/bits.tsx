@@ -34,6 +34,17 @@ export function ProductLink({ qn, children }: { qn: string; children?: React.Rea
   return <Link href={`/products/${encodeURIComponent(qn)}`}>{children ?? qn}</Link>;
 }
 
+/** A schema format as people write it: `Avro`, `JSON Schema`. */
+export function formatLabel(format: string): string {
+  return format === 'AVRO' ? 'Avro' : format === 'JSON_SCHEMA' ? 'JSON Schema' : format;
+}
+
+/** An enumeration's value as a word (`AUTHORITATIVE` → `Authoritative`), for lists where capitals would not fit. */
+export function enumLabel(value: string): string {
+  const words = value.toLowerCase().replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export function fmtTime(s: string | null | undefined): string {
   if (!s) return '—';
   const d = new Date(s);

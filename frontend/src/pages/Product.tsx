@@ -5,7 +5,7 @@ import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
-import { fmtMs, fmtTime, ProductLink, RichText, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { fmtMs, fmtTime, formatLabel, ProductLink, RichText, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { ProductQuery } from './productQueries';
 import { HealthPanel } from '../components/HealthPanel';
 import { RequestAccess } from '../components/RequestAccess';
@@ -92,7 +92,7 @@ export default function ProductPage({ qn }: { qn: string }) {
           <StatusBadge status={p.status} /> <QualityClassBadge value={p.qualityClass} /> <TierBadge tier={p.sla?.tier} />
           {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
           <span className="muted">
-            v{p.schema?.version ?? '—'} · {p.schema?.format === 'AVRO' ? 'Avro' : 'JSON Schema'} · {p.compatibility} · quality{' '}
+            v{p.schema?.version ?? '—'} · {p.schema ? formatLabel(p.schema.format) : '—'} · {p.compatibility} · quality{' '}
             {p.qualityScore == null ? 'not measured' : Math.round(p.qualityScore)} · {p.subscriberCount} subscriber{p.subscriberCount === 1 ? '' : 's'}
           </span>
         </div>

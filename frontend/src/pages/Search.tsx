@@ -4,7 +4,7 @@ import { Link, useLocation, useSearchParams } from 'wouter';
 import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
 import { graphql, type ResultOf } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { enumLabel, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
 
 const SearchQuery = graphql(`
@@ -64,14 +64,15 @@ const SearchQuery = graphql(`
 
 
 
+/** The facets; `show` words an enumeration's values (the URL and the query keep them as the API spells them). */
 export const FACETS = [
-  { param: 'domain', key: 'domains', label: 'Domain' },
-  { param: 'tag', key: 'tags', label: 'Tag' },
-  { param: 'tier', key: 'tiers', label: 'SLA tier' },
-  { param: 'qc', key: 'qualityClasses', label: 'Quality class' },
-  { param: 'status', key: 'statuses', label: 'Status' },
-  { param: 'owner', key: 'owners', label: 'Owner team' },
-  { param: 'format', key: 'formats', label: 'Schema format' },
+  { param: 'domain', key: 'domains', label: 'Domain', show: String },
+  { param: 'tag', key: 'tags', label: 'Tag', show: String },
+  { param: 'tier', key: 'tiers', label: 'SLA tier', show: enumLabel },
+  { param: 'qc', key: 'qualityClasses', label: 'Quality class', show: enumLabel },
+  { param: 'status', key: 'statuses', label: 'Status', show: enumLabel },
+  { param: 'owner', key: 'owners', label: 'Owner team', show: String },
+  { param: 'format', key: 'formats', label: 'Schema format', show: formatLabel },
 ] as const;
 
 type FacetKey = (typeof FACETS)[number]['key'];
@@ -263,7 +264,7 @@ export function SearchPage() {
         <div className="active-filters" aria-label="Active filters">
           {activeFilters.map((f) => (
             <button key={f.param + f.value} type="button" className="chip" onClick={() => toggle(f.param, f.value)}>
-              {f.label}: {f.value} <span aria-hidden="true">×</span>
+              {f.label}: {f.show(f.value)} <span aria-hidden="true">×</span>
               <span className="sr-only"> (remove filter)</span>
             </button>
           ))}
@@ -323,7 +324,7 @@ const FacetList = memo(function FacetList({
                 <li key={v.value}>
                   <label>
                     <input type="checkbox" checked={chosen.includes(v.value)} onChange={() => toggle(f.param, v.value)} />{' '}
-                    <span className="facet-value">{v.value}</span> <span className="count">{v.count}</span>
+                    <span className="facet-value">{f.show(v.value)}</span> <span className="count">{v.count}</span>
                   </label>
                 </li>
               ))}
@@ -393,7 +394,7 @@ const ResultList = memo(function ResultList({
                     {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
                     <span className="muted">
                       {p.domain.name} · owned by {p.ownerTeam.name}
-                      {p.schema && <> · {p.schema.format === 'AVRO' ? 'Avro' : 'JSON Schema'}</>}
+                      {p.schema && <> · {formatLabel(p.schema.format)}</>}
                       {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {p.subscriberCount} subscriber
                       {p.subscriberCount === 1 ? '' : 's'}
                     </span>
