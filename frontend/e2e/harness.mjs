@@ -163,7 +163,20 @@ export async function checkA11y(page, name, { exclude = [] } = {}) {
   }
 }
 
-/** Screenshots at 1280 px and 390 px wide, then axe at both widths. */
+/** The page fits its width: only the parts meant to scroll sideways (tables, editors, the lineage graph) do. */
+async function checkNoSidewaysScroll(page, where) {
+  const wider = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= width) return null;
+    const over = [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > width + 1);
+    const widest = over.filter((e) => ![...e.children].some((c) => over.includes(c)));
+    const name = (e) => `${e.tagName.toLowerCase()}${typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : ''}`;
+    return { scrollWidth: document.documentElement.scrollWidth, width, widest: widest.slice(0, 5).map(name) };
+  });
+  if (wider) throw new Error(`${where}: the page scrolls sideways: ${JSON.stringify(wider)}`);
+}
+
+/** Screenshots at 1280 px and 390 px wide, then axe and the page's width at both widths. */
 export async function capture(page, name, opts = {}) {
   mkdirSync(SHOTS, { recursive: true });
   const original = page.viewportSize();
@@ -173,6 +186,7 @@ export async function capture(page, name, opts = {}) {
     await page.waitForTimeout(250);
     await page.screenshot({ path: join(SHOTS, `${name}-${width}.png`), fullPage: opts.fullPage ?? true });
     await checkA11y(page, `${name} @${width}px`, opts);
+    await checkNoSidewaysScroll(page, `${name} @${width}px`);
   }
   if (original) await page.setViewportSize(original);
 }
