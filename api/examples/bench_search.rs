@@ -837,6 +837,11 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (status("VmRSS:"), status("VmHWM:"))
 }
 
+/// [`rss_kib`]'s pair as a table cell: `now / peak MiB`.
+fn now_and_peak((now, peak): (u64, u64)) -> String {
+    format!("{:.0} / {:.0} MiB", now as f64 / 1024.0, peak as f64 / 1024.0)
+}
+
 /// `pid`'s `/proc/…/status`, as a lookup of its kB fields (0 if absent).
 fn proc_status(pid: u32) -> impl Fn(&str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -1588,11 +1593,10 @@ async fn server_cold_start(work: &Path, index_dir: &Path, row: &mut impl FnMut(&
     let client = reqwest::Client::new();
     wait_serving(&client, &url, Duration::from_secs(300)).await;
     let took = started.elapsed();
-    let (now, peak) = rss_kib(server.0.id());
     row("server cold start (index rebuilt) to serving", format!("{took:.2?}"));
     row(
         "server RSS after a cold start: now / peak",
-        format!("{:.0} / {:.0} MiB", now as f64 / 1024.0, peak as f64 / 1024.0),
+        now_and_peak(rss_kib(server.0.id())),
     );
 }
 
@@ -1955,16 +1959,9 @@ async fn bench() {
     row("server start to serving (current index)", format!("{started_in:.2?}"));
     row(
         "server RSS once started (open + reconcile): now / peak",
-        format!(
-            "{:.0} / {:.0} MiB",
-            started_rss.0 as f64 / 1024.0,
-            started_rss.1 as f64 / 1024.0
-        ),
+        now_and_peak(started_rss),
     );
-    row(
-        "server RSS at the end: now / peak",
-        format!("{:.0} / {:.0} MiB", rss.0 as f64 / 1024.0, rss.1 as f64 / 1024.0),
-    );
+    row("server RSS at the end: now / peak", now_and_peak(rss));
 
     if let Some(out) = o.out {
         let mut md = format!(

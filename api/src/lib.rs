@@ -6,7 +6,7 @@
 //! [`store`] (sea-orm), [`search`] (tantivy, fed by the catalog's
 //! after-commit hook) and [`stream`] (Kafka: topics, outbox relay, live
 //! feeds). [`config`], [`auth`] and [`startup`] sit beside them; [`memory`] is
-//! the allocator's page policy of the server's commands.
+//! when the allocator returns freed pages (`serve`'s start-up, then after).
 
 pub mod auth;
 pub mod catalog;
