@@ -1721,6 +1721,13 @@ async fn bench() {
         format!("{:.1?}; {}", t.elapsed(), index.segments()),
     );
     drop(indexer);
+    // The build's floor in the same run, once nothing else runs (the
+    // split has it too).
+    let (wall, cpu) = mesh_catalog::search::profile::build_floor(store.db()).await.unwrap();
+    row(
+        "floor: raw tantivy indexing the same documents (RAM)",
+        format!("{wall:.2?} (CPU {cpu:.1?})"),
+    );
 
     // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));

@@ -6,7 +6,8 @@
 //! [`store`] (sea-orm), [`search`] (tantivy, fed by the catalog's
 //! after-commit hook) and [`stream`] (Kafka: topics, outbox relay, live
 //! feeds). [`config`], [`auth`] and [`startup`] sit beside them; [`memory`] is
-//! when the allocator returns freed pages (`serve`'s start-up, then after).
+//! the process's page size and when the allocator returns freed pages
+//! (`serve`'s start-up, then after).
 
 pub mod auth;
 pub mod catalog;

@@ -11,7 +11,7 @@ use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnal
 use tantivy::{Index, TantivyDocument};
 
 use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
-use super::document::{self, all_product_ids, load_scope, Scope};
+use super::document::{self, all_product_ids, load_scope, ProductDoc, Scope};
 use super::fields::{self, register_analyzers};
 use super::indexer::{bulk_writer, writer_with_heap, CHUNK, WRITER_HEAP};
 use super::SearchError;
@@ -66,11 +66,7 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
     let mut p = BuildPhases::default();
     let ids = all_product_ids(db).await?;
     let (t, c) = (Instant::now(), process_cpu());
-    let mut docs = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let range = Scope::Range(&chunk[0], &chunk[chunk.len() - 1]);
-        docs.extend(load_scope(db, range).await?);
-    }
+    let docs = load_all(db, &ids).await?;
     p.database = t.elapsed();
     p.cpu[0] = process_cpu().saturating_sub(c);
     p.products = docs.len();
@@ -150,22 +146,54 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
             });
         }
 
-        let floor = Index::create_in_ram(schema);
-        floor.tokenizers().register(IDENT, default_analyzer());
-        floor.tokenizers().register(PROSE, default_analyzer());
-        let mut writer = bulk_writer(&floor)?;
-        let (t, c) = (Instant::now(), process_cpu());
-        for doc in built {
-            writer.add_document(doc)?;
-        }
-        writer.commit()?;
-        p.floor = t.elapsed();
-        p.cpu[3] = process_cpu().saturating_sub(c);
-        writer.wait_merging_threads()?;
+        (p.floor, p.cpu[3]) = floor(schema, built)?;
         Ok(p)
     })
     .await
     .map_err(|_| SearchError::Stopped)?
+}
+
+/// The floor of a rebuild of every product in `db` (wall and CPU time):
+/// raw tantivy indexing their documents in RAM with its default tokenizer
+/// (add + commit). The rows are read and the documents built first,
+/// untimed.
+pub async fn build_floor(db: &DatabaseConnection) -> Result<(Duration, Duration), SearchError> {
+    let docs = load_all(db, &all_product_ids(db).await?).await?;
+    tokio::task::spawn_blocking(move || {
+        let (schema, f) = fields::schema();
+        let built: Vec<TantivyDocument> = docs.iter().map(|d| d.to_document(&f)).collect();
+        drop(docs);
+        floor(schema, built)
+    })
+    .await
+    .map_err(|_| SearchError::Stopped)?
+}
+
+/// The documents of `ids` (sorted), read chunk after chunk, as a rebuild
+/// reads them.
+async fn load_all(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {
+    let mut docs = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        docs.extend(load_scope(db, Scope::Range(&chunk[0], &chunk[chunk.len() - 1])).await?);
+    }
+    Ok(docs)
+}
+
+/// Indexes `built` into a new index in RAM with tantivy's default
+/// tokenizer in place of ours; returns the wall and CPU time.
+fn floor(schema: tantivy::schema::Schema, built: Vec<TantivyDocument>) -> Result<(Duration, Duration), SearchError> {
+    let floor = Index::create_in_ram(schema);
+    floor.tokenizers().register(IDENT, default_analyzer());
+    floor.tokenizers().register(PROSE, default_analyzer());
+    let mut writer = bulk_writer(&floor)?;
+    let (t, c) = (Instant::now(), process_cpu());
+    for doc in built {
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    let took = (t.elapsed(), process_cpu().saturating_sub(c));
+    writer.wait_merging_threads()?;
+    Ok(took)
 }
 
 /// CPU time of the whole process so far (user + system; Linux, else zero).
