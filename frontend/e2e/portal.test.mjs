@@ -380,11 +380,11 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByText('Live', { exact: false }).first().waitFor(T);
     await page.waitForTimeout(1500);
     await producer.send({ topic: 'legacy-portal-clicks', messages: [10, 11, 12, 13, 14, 15, 16].map(click) });
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=tail-records]')?.textContent) >= 7, null, { timeout: 20_000 });
+    await page.waitForFunction(() => parseInt(document.querySelector('[data-testid=tail-records]')?.textContent ?? '') >= 7, null, { timeout: 20_000 });
     await page.getByTestId('tail-list').getByText('/p/16').waitFor(T);
     // a record that is not JSON arrives as a decode error, shown as such
     await producer.send({ topic: 'legacy-portal-clicks', messages: [{ key: 'bad', value: 'not json at all' }] });
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid=tail-decode-errors]')?.textContent) >= 1, null, { timeout: 20_000 });
+    await page.waitForFunction(() => parseInt(document.querySelector('[data-testid=tail-decode-errors]')?.textContent ?? '') >= 1, null, { timeout: 20_000 });
     await page.getByTestId('tail-list').getByText('decode error').first().waitFor(T);
     await capture(page, 'live-tail', { fullPage: false });
     await page.getByTestId('tail-stop').click();

@@ -3,6 +3,7 @@ import { useClient } from 'urql';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { graphql } from '../graphql';
 import { ErrorView, type PortalError } from '../errors';
+import { count } from './bits';
 
 const TailSub = graphql(`
   subscription Tail($product: String!, $filter: ProductEventsFilter, $from: EventsFrom) {
@@ -163,8 +164,8 @@ export default function LiveTail({ qn }: { qn: string }) {
       <div className="row">
         <p className="tail-counts" role="status" aria-live="off" data-testid="tail-counts">
           <span className={running ? 'dot dot-on' : 'dot'} aria-hidden="true" /> {running ? (paused ? 'Paused (still receiving)' : 'Live') : 'Stopped'} ·{' '}
-          <span data-testid="tail-records">{c.records}</span> records · <span data-testid="tail-decode-errors">{c.decodeErrors}</span> decode errors ·{' '}
-          {c.lagged} lagged notices ({c.skipped} skipped)
+          <span data-testid="tail-records">{count(c.records, 'record')}</span> ·{' '}
+          <span data-testid="tail-decode-errors">{count(c.decodeErrors, 'decode error')}</span> · {count(c.lagged, 'lagged notice')} ({c.skipped} skipped)
           {rows.current.length >= MAX_ROWS && <> · showing the newest {MAX_ROWS}</>}
         </p>
         <label className="inline">

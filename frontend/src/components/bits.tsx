@@ -39,6 +39,11 @@ export function formatLabel(format: string): string {
   return format === 'AVRO' ? 'Avro' : format === 'JSON_SCHEMA' ? 'JSON Schema' : format;
 }
 
+/** A number of things, the noun in the right number: `1 product`, `3 products`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** An enumeration's value as a word (`AUTHORITATIVE` → `Authoritative`), for lists where capitals would not fit. */
 export function enumLabel(value: string): string {
   const words = value.toLowerCase().replaceAll('_', ' ');

@@ -5,7 +5,7 @@ import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { LineageGraph, type ExpandState } from './LineageGraph';
 import { answerKey, applyExpansions, expandState, keyTarget, lineageGraph, nodeKey, outward, type GNode, type LineageAnswer } from './graph';
-import { ProductLink } from '../components/bits';
+import { count, ProductLink } from '../components/bits';
 
 const LineageQuery = graphql(`
   query Lineage($qn: String!, $depth: Int!, $direction: Direction!) {
@@ -72,9 +72,8 @@ export function ImpactView({ qn }: { qn: string }) {
       {imp && (
         <div data-testid="impact">
           <p>
-            {imp.products.length} product{imp.products.length === 1 ? '' : 's'}, {imp.applications.length} application
-            {imp.applications.length === 1 ? '' : 's'}
-            {imp.restrictedProducts > 0 && <>, and {imp.restrictedProducts} restricted product{imp.restrictedProducts === 1 ? '' : 's'} you cannot see</>}; teams to
+            {count(imp.products.length, 'product')}, {count(imp.applications.length, 'application')}
+            {imp.restrictedProducts > 0 && <>, and {count(imp.restrictedProducts, 'restricted product')} you cannot see</>}; teams to
             tell: {imp.teams.length ? imp.teams.map((t) => t.name).join(', ') : 'none'}.
           </p>
           {imp.products.length + imp.applications.length > 0 && (
@@ -252,8 +251,8 @@ export default function LineageTab({ qn }: { qn: string }) {
         {graph && graph.nodes.length > 1 && (
           <>
             <p className="muted small" data-testid="lineage-summary">
-              {graph.nodes.length - 1} node{graph.nodes.length === 2 ? '' : 's'} within {depth} hop{depth === 1 ? '' : 's'}
-              {expanded.applied.size > 0 && `, ${expanded.applied.size} node${expanded.applied.size === 1 ? '' : 's'} expanded`}
+              {count(graph.nodes.length - 1, 'node')} within {count(depth, 'hop')}
+              {expanded.applied.size > 0 && `, ${count(expanded.applied.size, 'node')} expanded`}
               {(fetching || states.size > 0 && [...states.values()].includes('busy')) && ' · updating…'}. Click a node to open it; + shows the next hop
               of a node at the edge.
             </p>

@@ -4,6 +4,7 @@ import { Link, useLocation } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
+import { count } from '../components/bits';
 
 const AppsQuery = graphql(`
   query Apps {
@@ -61,7 +62,7 @@ export default function AppsPage() {
               <p className="muted small">by {a.ownerTeam.name}</p>
               <p>{a.description}</p>
               <p className="small">
-                {approved} approved · {pending} pending · {a.useCases.length} use case{a.useCases.length === 1 ? '' : 's'}
+                {approved} approved · {pending} pending · {count(a.useCases.length, 'use case')}
               </p>
             </div>
           );

@@ -5,7 +5,7 @@ import { Tab, TabList, TabPanel, Tabs } from 'react-aria-components';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
-import { fmtMs, fmtTime, formatLabel, ProductLink, RichText, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { count, fmtMs, fmtTime, formatLabel, ProductLink, RichText, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { ProductQuery } from './productQueries';
 import { HealthPanel } from '../components/HealthPanel';
 import { RequestAccess } from '../components/RequestAccess';
@@ -93,7 +93,7 @@ export default function ProductPage({ qn }: { qn: string }) {
           {p.visibility === 'PRIVATE' && <span className="badge badge-private">PRIVATE</span>}
           <span className="muted">
             v{p.schema?.version ?? '—'} · {p.schema ? formatLabel(p.schema.format) : '—'} · {p.compatibility} · quality{' '}
-            {p.qualityScore == null ? 'not measured' : Math.round(p.qualityScore)} · {p.subscriberCount} subscriber{p.subscriberCount === 1 ? '' : 's'}
+            {p.qualityScore == null ? 'not measured' : Math.round(p.qualityScore)} · {count(p.subscriberCount, 'subscriber')}
           </span>
         </div>
         <Tags tags={p.tags} />

@@ -4,7 +4,7 @@ import { Link, useLocation, useSearchParams } from 'wouter';
 import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
 import { graphql, type ResultOf } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { enumLabel, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { count, enumLabel, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
 
 const SearchQuery = graphql(`
@@ -247,7 +247,7 @@ export function SearchPage() {
                   {s.kind === 'FIELD' && s.productCount != null && (
                     <span className="muted">
                       {' '}
-                      in {s.productCount} product{s.productCount === 1 ? '' : 's'}
+                      in {count(s.productCount, 'product')}
                     </span>
                   )}
                 </ListBoxItem>
@@ -362,7 +362,7 @@ const ResultList = memo(function ResultList({
       {search && (
         <>
           <p className="result-count" data-testid="result-count">
-            {search.totalCount} product{search.totalCount === 1 ? '' : 's'}
+            {count(search.totalCount, 'product')}
             {shownQ && (
               <>
                 {' '}
@@ -395,8 +395,7 @@ const ResultList = memo(function ResultList({
                     <span className="muted">
                       {p.domain.name} · owned by {p.ownerTeam.name}
                       {p.schema && <> · {formatLabel(p.schema.format)}</>}
-                      {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {p.subscriberCount} subscriber
-                      {p.subscriberCount === 1 ? '' : 's'}
+                      {p.qualityScore != null && <> · quality {Math.round(p.qualityScore)}</>} · {count(p.subscriberCount, 'subscriber')}
                     </span>
                   </div>
                   {node.matchedFields.length > 0 && (
