@@ -382,6 +382,11 @@ describe('portal', { timeout: 600_000 }, () => {
     await producer.send({ topic: 'legacy-portal-clicks', messages: [10, 11, 12, 13, 14, 15, 16].map(click) });
     await page.waitForFunction(() => parseInt(document.querySelector('[data-testid=tail-records]')?.textContent ?? '') >= 7, null, { timeout: 20_000 });
     await page.getByTestId('tail-list').getByText('/p/16').waitFor(T);
+    // a row shows what fits; selecting it shows the record in full
+    await page.getByTestId('tail-list').getByText('/p/16').click();
+    const detail = page.getByTestId('tail-detail');
+    await detail.getByText('"page": "/p/16"', { exact: false }).waitFor(T);
+    await detail.getByText('key u16', { exact: false }).waitFor(T);
     // a record that is not JSON arrives as a decode error, shown as such
     await producer.send({ topic: 'legacy-portal-clicks', messages: [{ key: 'bad', value: 'not json at all' }] });
     await page.waitForFunction(() => parseInt(document.querySelector('[data-testid=tail-decode-errors]')?.textContent ?? '') >= 1, null, { timeout: 20_000 });

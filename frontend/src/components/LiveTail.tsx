@@ -34,6 +34,8 @@ export default function LiveTail({ qn }: { qn: string }) {
   const [fieldValue, setFieldValue] = useState('');
   const [text, setText] = useState('');
   const [errors, setErrors] = useState<PortalError[]>([]);
+  // The record shown in full below the list (a row shows what fits).
+  const [selected, setSelected] = useState<Exclude<Row, { t: 'lag' }> | null>(null);
   const [, setTick] = useState(0);
 
   const rows = useRef<Row[]>([]); // newest first
@@ -56,6 +58,7 @@ export default function LiveTail({ qn }: { qn: string }) {
     shown.current = [];
     counts.current = { records: 0, decodeErrors: 0, lagged: 0, skipped: 0 };
     setErrors([]);
+    setSelected(null);
     const filter: { key?: string; partitions?: number[]; fieldEquals?: { path: string; value: unknown }[] } = {};
     if (keyFilter) filter.key = keyFilter;
     if (partFilter.trim()) filter.partitions = partFilter.split(',').map((s) => Number(s.trim())).filter((x) => Number.isInteger(x));
@@ -185,8 +188,23 @@ export default function LiveTail({ qn }: { qn: string }) {
         <div style={{ height: virt.getTotalSize(), position: 'relative' }}>
           {virt.getVirtualItems().map((vi) => {
             const r = visible[vi.index];
+            const style = { position: 'absolute', top: 0, left: 0, right: 0, height: vi.size, transform: `translateY(${vi.start}px)` } as const;
+            if (r.t === 'lag') {
+              return (
+                <div key={r.n} className="tail-row tail-lag" style={style}>
+                  <span className="lagged">Lagged: {r.skipped} records skipped (you fell behind; continuing from the newest)</span>
+                </div>
+              );
+            }
             return (
-              <div key={r.n} className={`tail-row tail-${r.t}`} style={{ position: 'absolute', top: 0, left: 0, right: 0, height: vi.size, transform: `translateY(${vi.start}px)` }}>
+              <button
+                type="button"
+                key={r.n}
+                className={`tail-row tail-${r.t}`}
+                style={style}
+                aria-pressed={selected?.n === r.n}
+                onClick={() => setSelected(selected?.n === r.n ? null : r)}
+              >
                 {r.t === 'rec' && (
                   <>
                     <span>
@@ -213,12 +231,35 @@ export default function LiveTail({ qn }: { qn: string }) {
                     <span className="mono value" title={r.raw}>{r.message} · raw {r.raw.slice(0, 60)}</span>
                   </>
                 )}
-                {r.t === 'lag' && <span className="lagged">Lagged: {r.skipped} records skipped (you fell behind; continuing from the newest)</span>}
-              </div>
+              </button>
             );
           })}
         </div>
       </div>
+      {selected ? (
+        <RecordDetail row={selected} onClose={() => setSelected(null)} />
+      ) : (
+        visible.length > 0 && <p className="muted small">Select a record to see it in full.</p>
+      )}
     </section>
+  );
+}
+
+/** One record (or decode error) in full: where it was, and its value pretty-printed. */
+function RecordDetail({ row, onClose }: { row: Exclude<Row, { t: 'lag' }>; onClose: () => void }) {
+  const where = `partition ${row.partition}, offset ${row.offset} · key ${row.key ?? '∅'}${row.timestamp ? ` · ${new Date(row.timestamp).toLocaleString()}` : ''}`;
+  return (
+    <div className="tail-detail" data-testid="tail-detail">
+      <div className="row">
+        <p className="small">
+          {where}
+          {row.t === 'rec' && <> · {row.schemaVersion != null ? `schema v${row.schemaVersion}` : 'no schema version'}{!row.conforms && ' · non-conforming'}{row.masked && ' · PII masked'}</>}
+        </p>
+        <button type="button" className="btn" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      <pre className="mono">{row.t === 'rec' ? JSON.stringify(JSON.parse(row.value), null, 2) : `${row.message}\nraw (base64): ${row.raw}`}</pre>
+    </div>
   );
 }
