@@ -1721,15 +1721,7 @@ async fn bench() {
         format!("{:.1?}; {}", t.elapsed(), index.segments()),
     );
     drop(indexer);
-    // The build's floor in the same run, once nothing else runs (the
-    // split has it too).
-    let (wall, cpu) = mesh_catalog::search::profile::build_floor(store.db()).await.unwrap();
-    row(
-        "floor: raw tantivy indexing the same documents (RAM)",
-        format!("{wall:.2?} (CPU {cpu:.1?})"),
-    );
 
-    // In-process search (no HTTP/GraphQL): the floor.
     let mix = Arc::new(query_mix(&catalog));
     if let Some(seconds) = std::env::var_os("BENCH_ONLY_HTTP") {
         drop(index);
@@ -1739,6 +1731,15 @@ async fn bench() {
         let _ = std::fs::remove_dir_all(&work);
         return;
     }
+    // The build's floor in the same run, once nothing else runs (the
+    // split has it too).
+    let (wall, cpu) = mesh_catalog::search::profile::build_floor(store.db()).await.unwrap();
+    row(
+        "floor: raw tantivy indexing the same documents (RAM)",
+        format!("{wall:.2?} (CPU {cpu:.1?})"),
+    );
+
+    // In-process search (no HTTP/GraphQL): the floor.
     if std::env::var_os("BENCH_SLOWEST").is_some() {
         let mut timed: Vec<(Duration, String, usize)> = mix
             .iter()

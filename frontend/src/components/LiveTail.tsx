@@ -205,13 +205,13 @@ export default function LiveTail({ qn }: { qn: string }) {
                 aria-pressed={selected?.n === r.n}
                 onClick={() => setSelected(selected?.n === r.n ? null : r)}
               >
-                {r.t === 'rec' && (
+                <span>
+                  p{r.partition}@{r.offset}
+                </span>
+                <span className="mono">{r.key ?? '∅'}</span>
+                <span>{r.timestamp ? new Date(r.timestamp).toLocaleTimeString() : ''}</span>
+                {r.t === 'rec' ? (
                   <>
-                    <span>
-                      p{r.partition}@{r.offset}
-                    </span>
-                    <span className="mono">{r.key ?? '∅'}</span>
-                    <span>{r.timestamp ? new Date(r.timestamp).toLocaleTimeString() : ''}</span>
                     <span>
                       {r.schemaVersion != null ? `v${r.schemaVersion}` : '—'} {r.encoding === 'AVRO_CONFLUENT' ? 'avro' : r.encoding.toLowerCase()}
                       {!r.conforms && <span className="badge q-fail">non-conforming</span>}
@@ -219,14 +219,8 @@ export default function LiveTail({ qn }: { qn: string }) {
                     </span>
                     <span className="mono value" title={r.value}>{r.value}</span>
                   </>
-                )}
-                {r.t === 'err' && (
+                ) : (
                   <>
-                    <span>
-                      p{r.partition}@{r.offset}
-                    </span>
-                    <span className="mono">{r.key ?? '∅'}</span>
-                    <span>{r.timestamp ? new Date(r.timestamp).toLocaleTimeString() : ''}</span>
                     <span className="badge q-fail">decode error</span>
                     <span className="mono value" title={r.raw}>{r.message} · raw {r.raw.slice(0, 60)}</span>
                   </>
