@@ -18,9 +18,11 @@
 //! publishing into the generated catalog, through the real server, on
 //! SQLite and PostgreSQL (`BENCH_ONLY_PUBLISH=sqlite`: on SQLite only,
 //! without a broker).
-//! `BENCH_ONLY_HTTP=seconds` runs only the GraphQL search over HTTP, for
-//! that long, and prints the server's process id (to attach `perf`); it
-//! then times the request part by part.
+//! `BENCH_ONLY_HTTP=seconds` runs the search in-process, alone then
+//! through the server's GraphQL schema, then only the GraphQL search over
+//! HTTP, each for that long, and prints the server's process id (to
+//! attach `perf`); it then times the request part by part. Each prints
+//! the CPU a query costs the process that answers it.
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
 //! The floor behind HTTP runs in a process of this program
 //! (`BENCH_FLOOR_SERVE`, see `floor_serve`).
@@ -46,7 +48,7 @@ use mesh_catalog::catalog::{
 };
 use mesh_catalog::config::AuthConfig;
 use mesh_catalog::search::analysis::split_words;
-use mesh_catalog::search::profile::process_cpu;
+use mesh_catalog::search::profile::{cpu_of, process_cpu};
 use mesh_catalog::search::{Extras, Highlights, IndexLocation, Indexer, SearchFilters, SearchIndex};
 use mesh_catalog::store::entities::{
     access_subscription, application, data_product, product_tag, quality_check, quality_result, schema_version,
@@ -636,6 +638,33 @@ impl Latencies {
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// `cpu` shared among the queries `latencies` timed.
+fn per_query(cpu: Duration, latencies: &Latencies) -> Duration {
+    cpu / u32::try_from(latencies.0.len().max(1)).unwrap_or(u32::MAX)
+}
+
+/// `load`, with the CPU time process `pid` (a server) spent per query
+/// while it ran: what a query costs the server, whatever the load
+/// generator sharing its cores costs.
+async fn on_cpu_of(pid: u32, load: impl std::future::Future<Output = (Latencies, f64)>) -> (Latencies, f64, Duration) {
+    let before = cpu_of(pid);
+    let (latencies, qps) = load.await;
+    let cpu = per_query(cpu_of(pid).saturating_sub(before), &latencies);
+    (latencies, qps, cpu)
+}
+
+/// `load` in this process, with this process's CPU time per query.
+fn on_own_cpu(load: impl FnOnce() -> (Latencies, f64)) -> (Latencies, f64, Duration) {
+    let before = process_cpu();
+    let (latencies, qps) = load();
+    let cpu = per_query(process_cpu().saturating_sub(before), &latencies);
+    (latencies, qps, cpu)
 }
 
 /// The size of the files under `path` (a file removed while it is read, as
@@ -1395,13 +1424,18 @@ fn start_floor_server(index_dir: &Path, port: u16) -> Server {
 }
 
 /// The query mix over HTTP against the floor behind HTTP, by `clients`.
-async fn floor_over_http(index_dir: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) -> (Latencies, f64) {
+async fn floor_over_http(
+    index_dir: &Path,
+    mix: &Arc<Vec<Probe>>,
+    clients: usize,
+    seconds: u64,
+) -> (Latencies, f64, Duration) {
     let port = common::free_port();
-    let _server = start_floor_server(index_dir, port);
+    let server = start_floor_server(index_dir, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(60)).await;
-    over_http(port, mix, SCORES, clients, seconds).await
+    on_cpu_of(server.0.id(), over_http(port, mix, SCORES, clients, seconds)).await
 }
 
 /// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
@@ -1549,13 +1583,63 @@ impl Connection {
     }
 }
 
+/// [`MATCHED`] through the server's GraphQL schema in this process (its
+/// runners included, no HTTP) by `clients` tasks, as an anonymous reader.
+async fn graphql_in_process(
+    index: &SearchIndex,
+    store: &Store,
+    mix: &Arc<Vec<Probe>>,
+    clients: usize,
+    seconds: u64,
+) -> (Latencies, f64) {
+    use mesh_catalog::auth::Caller;
+    use mesh_catalog::catalog::policy::{Principal, Settings};
+    use mesh_catalog::catalog::Catalog;
+    use mesh_catalog::config::GraphqlLimits;
+    use mesh_catalog::graphql::{build_schema, Documents, RequestContext};
+    let settings = Settings {
+        anonymous_read: true,
+        ..Settings::default()
+    };
+    let principal = Principal::resolve(store.db(), &Caller::Anonymous, &settings)
+        .await
+        .unwrap();
+    let schema = build_schema(None, &GraphqlLimits::default());
+    let variables: Arc<Vec<Value>> = Arc::new(
+        mix.iter()
+            .map(|p| {
+                let filters = p.domain.as_ref().map(|d| json!({ "domains": [d] }));
+                json!({ "q": p.query, "f": filters })
+            })
+            .collect(),
+    );
+    // Parsed once, as the server's cache of documents does.
+    let documents = Documents::default();
+    let (index, catalog) = (index.clone(), Catalog::new(store.clone()));
+    load_tasks(clients, seconds, move |_, i| {
+        let vars = async_graphql::Variables::from_json(variables[i % variables.len()].clone());
+        let mut request = async_graphql::Request::new(MATCHED).variables(vars);
+        documents.parse(&mut request);
+        let request = request.data(index.clone()).data(catalog.clone()).data(RequestContext {
+            principal: principal.clone(),
+        });
+        let schema = schema.clone();
+        async move {
+            let response = schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+        }
+    })
+    .await
+}
+
 /// `BENCH_ONLY_HTTP=seconds`: only the GraphQL search over HTTP, for
 /// that long, against a server whose process id is printed (to profile).
 async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) {
-    let (floor, floor_qps) = floor_over_http(&work.join("index"), mix, clients, seconds).await;
+    let (floor, floor_qps, floor_cpu) = floor_over_http(&work.join("index"), mix, clients, seconds).await;
     println!(
-        "the floor over HTTP, {clients} clients: {}",
-        floor.with_throughput(floor_qps)
+        "the floor over HTTP, {clients} clients: {}; its server's CPU per query {}",
+        floor.with_throughput(floor_qps),
+        us(floor_cpu)
     );
     let port = common::free_port();
     let server = start_server(work, port);
@@ -1563,10 +1647,12 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(120)).await;
     println!("server pid {}", server.0.id());
-    let (http, qps) = over_http(port, mix, SEARCH, clients, seconds).await;
+    let pid = server.0.id();
+    let (http, qps, cpu) = on_cpu_of(pid, over_http(port, mix, SEARCH, clients, seconds)).await;
     println!(
-        "GraphQL search over HTTP, {clients} clients: {}",
-        http.with_throughput(qps)
+        "GraphQL search over HTTP, {clients} clients: {}; the server's CPU per query {}",
+        http.with_throughput(qps),
+        us(cpu)
     );
     // The request part by part: each shape adds one part of [`SEARCH`] to
     // the one before (the first is the transport's ceiling).
@@ -1576,8 +1662,12 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
         ("+ matched fields", MATCHED),
         ("+ the products (= the search above)", SEARCH),
     ] {
-        let (http, qps) = over_http(port, mix, query, clients, seconds).await;
-        println!("{clients} clients, {what}: {}", http.with_throughput(qps));
+        let (http, qps, cpu) = on_cpu_of(pid, over_http(port, mix, query, clients, seconds)).await;
+        println!(
+            "{clients} clients, {what}: {}; CPU per query {}",
+            http.with_throughput(qps),
+            us(cpu)
+        );
     }
 }
 
@@ -1724,9 +1814,28 @@ async fn bench() {
 
     let mix = Arc::new(query_mix(&catalog));
     if let Some(seconds) = std::env::var_os("BENCH_ONLY_HTTP") {
+        let seconds = seconds.to_str().and_then(|s| s.parse().ok()).unwrap_or(o.seconds);
+        // The search alone, then through GraphQL, in this process.
+        let (alone, qps, cpu) = on_own_cpu(|| in_process(&index, &mix, EXTRAS, o.clients, seconds));
+        println!(
+            "in-process, {} threads, the search alone: {}; CPU per query {}",
+            o.clients,
+            alone.with_throughput(qps),
+            us(cpu)
+        );
+        let (gql, qps, cpu) = on_cpu_of(
+            std::process::id(),
+            graphql_in_process(&index, &store, &mix, o.clients, seconds),
+        )
+        .await;
+        println!(
+            "in-process, {} tasks, through GraphQL (`+ matched fields` below): {}; CPU per query {}",
+            o.clients,
+            gql.with_throughput(qps),
+            us(cpu)
+        );
         drop(index);
         drop(store);
-        let seconds = seconds.to_str().and_then(|s| s.parse().ok()).unwrap_or(o.seconds);
         http_only(&work, &mix, o.clients, seconds).await;
         let _ = std::fs::remove_dir_all(&work);
         return;
@@ -1756,7 +1865,7 @@ async fn bench() {
             println!("{:>10} {q} (total {total})", ms(*d));
         }
     }
-    let (raw, raw_qps) = in_process(&index, &mix, EXTRAS, o.clients, o.seconds);
+    let (raw, raw_qps, raw_cpu) = on_own_cpu(|| in_process(&index, &mix, EXTRAS, o.clients, o.seconds));
     let (raw1, _) = in_process(&index, &mix, EXTRAS, 1, o.seconds);
     let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, o.clients, o.seconds);
     let (raw_all1, _) = in_process(&index, &mix, Extras::ALL, 1, o.seconds);
@@ -1765,11 +1874,16 @@ async fn bench() {
         highlights: Highlights::None,
     };
     let (rank_l, rank_qps) = in_process(&index, &mix, ranking, o.clients, o.seconds);
+    let (gql, gql_qps, gql_cpu) = on_cpu_of(
+        std::process::id(),
+        graphql_in_process(&index, &store, &mix, o.clients, o.seconds),
+    )
+    .await;
     let floor = Arc::new(Floor::open(&index_dir));
     if std::env::var_os("BENCH_COMPARE").is_some() {
         compare_with_floor(&index, &floor, &mix);
     }
-    let (floor_l, floor_qps) = floor_load(&floor, &mix, o.clients, o.seconds);
+    let (floor_l, floor_qps, floor_cpu) = on_own_cpu(|| floor_load(&floor, &mix, o.clients, o.seconds));
     let (floor1, _) = floor_load(&floor, &mix, 1, o.seconds);
     drop(floor);
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {
@@ -1806,8 +1920,8 @@ async fn bench() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The floor behind HTTP, then the real server.
-    let (floor_http, floor_http_qps) = floor_over_http(&index_dir, &mix, o.clients, o.seconds).await;
-    let (floor_http1, _) = floor_over_http(&index_dir, &mix, 1, o.seconds).await;
+    let (floor_http, floor_http_qps, floor_http_cpu) = floor_over_http(&index_dir, &mix, o.clients, o.seconds).await;
+    let (floor_http1, _, _) = floor_over_http(&index_dir, &mix, 1, o.seconds).await;
     let port = common::free_port();
     let server_started = Instant::now();
     let server = start_server(&work, port);
@@ -1816,9 +1930,11 @@ async fn bench() {
     wait_serving(&client, &url, Duration::from_secs(120)).await;
     let started_rss = rss_kib(server.0.id());
     let started_in = server_started.elapsed();
-    let (http, http_qps) = over_http(port, &mix, SEARCH, o.clients, o.seconds).await;
+    let pid = server.0.id();
+    let (http, http_qps, http_cpu) = on_cpu_of(pid, over_http(port, &mix, SEARCH, o.clients, o.seconds)).await;
     let (http1, _) = over_http(port, &mix, SEARCH, 1, o.seconds).await;
-    let (transport, transport_qps) = over_http(port, &mix, TRIVIAL, o.clients, o.seconds).await;
+    let (transport, transport_qps, transport_cpu) =
+        on_cpu_of(pid, over_http(port, &mix, TRIVIAL, o.clients, o.seconds)).await;
     let (transport1, _) = over_http(port, &mix, TRIVIAL, 1, o.seconds).await;
     let (http_page, http_page_qps) = over_http(port, &mix, SEARCH_PAGE, o.clients, o.seconds).await;
     let mut http_suggest = Latencies::default();
@@ -1922,6 +2038,37 @@ async fn bench() {
             "{:.0} %, {:.0} %",
             100.0 * rank_qps / floor_qps,
             100.0 * raw_qps / floor_qps
+        ),
+    );
+    // Where a query's CPU goes: the same search in-process and in the
+    // server's process over HTTP, ours and the floor's.
+    row(
+        &format!(
+            "CPU per query, {} threads in-process: the search; raw tantivy",
+            o.clients
+        ),
+        format!("{}; {}", us(raw_cpu), us(floor_cpu)),
+    );
+    row(
+        &format!(
+            "GraphQL in-process (scores and matched fields, no HTTP), {} tasks: throughput, p50 / p99; CPU per query",
+            o.clients
+        ),
+        format!("{}; {}", gql.with_throughput(gql_qps), us(gql_cpu)),
+    );
+    row(
+        &format!(
+            "CPU per query, {} clients over HTTP (the server's process): the search; the floor behind HTTP; the transport alone",
+            o.clients
+        ),
+        format!("{}; {}; {}", us(http_cpu), us(floor_http_cpu), us(transport_cpu)),
+    );
+    row(
+        "CPU per query over HTTP less in-process: the search; the floor",
+        format!(
+            "{}; {}",
+            us(http_cpu.saturating_sub(raw_cpu)),
+            us(floor_http_cpu.saturating_sub(floor_cpu))
         ),
     );
     row(
