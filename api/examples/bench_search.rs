@@ -649,9 +649,9 @@ fn per_query(cpu: Duration, latencies: &Latencies) -> Duration {
     cpu / u32::try_from(latencies.0.len().max(1)).unwrap_or(u32::MAX)
 }
 
-/// `load`, with the CPU time process `pid` (a server) spent per query
-/// while it ran: what a query costs the server, whatever the load
-/// generator sharing its cores costs.
+/// `load`, with the CPU time process `pid` (a server, or this process)
+/// spent per query while it ran: what a query costs the process that
+/// answers it, whatever the load generator sharing its cores costs.
 async fn on_cpu_of(pid: u32, load: impl std::future::Future<Output = (Latencies, f64)>) -> (Latencies, f64, Duration) {
     let before = cpu_of(pid);
     let (latencies, qps) = load.await;
