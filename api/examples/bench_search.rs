@@ -659,14 +659,6 @@ async fn on_cpu_of(pid: u32, load: impl std::future::Future<Output = (Latencies,
     (latencies, qps, cpu)
 }
 
-/// `load` in this process, with this process's CPU time per query.
-fn on_own_cpu(load: impl FnOnce() -> (Latencies, f64)) -> (Latencies, f64, Duration) {
-    let before = process_cpu();
-    let (latencies, qps) = load();
-    let cpu = per_query(process_cpu().saturating_sub(before), &latencies);
-    (latencies, qps, cpu)
-}
-
 /// The size of the files under `path` (a file removed while it is read, as
 /// a background merge does with the segments it replaced, counts nothing).
 fn dir_size(path: &Path) -> u64 {
@@ -1646,8 +1638,8 @@ async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: 
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(120)).await;
-    println!("server pid {}", server.0.id());
     let pid = server.0.id();
+    println!("server pid {pid}");
     let (http, qps, cpu) = on_cpu_of(pid, over_http(port, mix, SEARCH, clients, seconds)).await;
     println!(
         "GraphQL search over HTTP, {clients} clients: {}; the server's CPU per query {}",
@@ -1816,7 +1808,10 @@ async fn bench() {
     if let Some(seconds) = std::env::var_os("BENCH_ONLY_HTTP") {
         let seconds = seconds.to_str().and_then(|s| s.parse().ok()).unwrap_or(o.seconds);
         // The search alone, then through GraphQL, in this process.
-        let (alone, qps, cpu) = on_own_cpu(|| in_process(&index, &mix, EXTRAS, o.clients, seconds));
+        let (alone, qps, cpu) = on_cpu_of(std::process::id(), async {
+            in_process(&index, &mix, EXTRAS, o.clients, seconds)
+        })
+        .await;
         println!(
             "in-process, {} threads, the search alone: {}; CPU per query {}",
             o.clients,
@@ -1865,7 +1860,10 @@ async fn bench() {
             println!("{:>10} {q} (total {total})", ms(*d));
         }
     }
-    let (raw, raw_qps, raw_cpu) = on_own_cpu(|| in_process(&index, &mix, EXTRAS, o.clients, o.seconds));
+    let (raw, raw_qps, raw_cpu) = on_cpu_of(std::process::id(), async {
+        in_process(&index, &mix, EXTRAS, o.clients, o.seconds)
+    })
+    .await;
     let (raw1, _) = in_process(&index, &mix, EXTRAS, 1, o.seconds);
     let (raw_all, raw_all_qps) = in_process(&index, &mix, Extras::ALL, o.clients, o.seconds);
     let (raw_all1, _) = in_process(&index, &mix, Extras::ALL, 1, o.seconds);
@@ -1883,7 +1881,10 @@ async fn bench() {
     if std::env::var_os("BENCH_COMPARE").is_some() {
         compare_with_floor(&index, &floor, &mix);
     }
-    let (floor_l, floor_qps, floor_cpu) = on_own_cpu(|| floor_load(&floor, &mix, o.clients, o.seconds));
+    let (floor_l, floor_qps, floor_cpu) = on_cpu_of(std::process::id(), async {
+        floor_load(&floor, &mix, o.clients, o.seconds)
+    })
+    .await;
     let (floor1, _) = floor_load(&floor, &mix, 1, o.seconds);
     drop(floor);
     if std::env::var_os("BENCH_ONLY_IN_PROCESS").is_some() {

@@ -198,16 +198,12 @@ fn floor(schema: tantivy::schema::Schema, built: Vec<TantivyDocument>) -> Result
 
 /// CPU time of the whole process so far (user + system; Linux, else zero).
 pub fn process_cpu() -> Duration {
-    cpu_in("/proc/self/stat")
+    cpu_of(std::process::id())
 }
 
 /// CPU time of process `pid` so far (user + system; Linux, else zero).
 pub fn cpu_of(pid: u32) -> Duration {
-    cpu_in(&format!("/proc/{pid}/stat"))
-}
-
-fn cpu_in(stat_file: &str) -> Duration {
-    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces): utime and
     // stime are the 14th and 15th fields of the line, in clock ticks.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
