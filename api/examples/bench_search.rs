@@ -1776,6 +1776,9 @@ async fn bench() {
         format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
     );
     if only_build {
+        // The split measures each stage alone: the build's background
+        // merges end first.
+        settle();
         drop(indexer);
         let after = rss_kib(std::process::id());
         row(
