@@ -1775,11 +1775,17 @@ async fn bench() {
         "index size on disk",
         format!("{:.1} MiB", dir_size(&index_dir) as f64 / 1048576.0),
     );
+    // What a server searches once its start-up is over: the build's
+    // segments merged in the background (the indexer's writer does it).
+    // The split, too, starts once they are, to measure each stage alone.
+    let t = Instant::now();
+    settle();
+    row(
+        "background merges after the build: time; segments searched",
+        format!("{:.1?}; {}", t.elapsed(), index.segments()),
+    );
+    drop(indexer);
     if only_build {
-        // The split measures each stage alone: the build's background
-        // merges end first.
-        settle();
-        drop(indexer);
         let after = rss_kib(std::process::id());
         row(
             "benchmark RSS before the build / peak during it",
@@ -1796,16 +1802,6 @@ async fn bench() {
         let _ = std::fs::remove_dir_all(&work);
         return;
     }
-
-    // What a server searches once its start-up is over: the build's
-    // segments merged in the background (the indexer's writer does it).
-    let t = Instant::now();
-    settle();
-    row(
-        "background merges after the build: time; segments searched",
-        format!("{:.1?}; {}", t.elapsed(), index.segments()),
-    );
-    drop(indexer);
 
     let mix = Arc::new(query_mix(&catalog));
     if let Some(seconds) = std::env::var_os("BENCH_ONLY_HTTP") {
