@@ -24,8 +24,9 @@
 //! attach `perf`); it then times the request part by part. Each prints
 //! the CPU a query costs the process that answers it.
 //! `BENCH_SERVER=path` runs another build of the server (a baseline).
-//! The floor behind HTTP runs in a process of this program
-//! (`BENCH_FLOOR_SERVE`, see `floor_serve`).
+//! The floor behind HTTP, and behind GraphQL, runs in a process of this
+//! program (`BENCH_FLOOR_SERVE`, see `floor_serve` and `floor_graphql`);
+//! every server is warmed up before it is measured (`warm_up`).
 
 mod common;
 
@@ -566,6 +567,7 @@ async fn insert(db: &DatabaseConnection, catalog: &[Synth]) {
 
 // ------------------------------------------------------------- query mix
 
+#[derive(Clone)]
 struct Probe {
     query: String,
     filters: SearchFilters,
@@ -1293,6 +1295,18 @@ impl Floor {
         }
     }
 
+    /// A hit's product name, from the index's `qname` fast field.
+    fn qualified_name(&self, addr: tantivy::DocAddress) -> String {
+        let segment = self.searcher.segment_reader(addr.segment_ord);
+        let mut name = String::new();
+        if let Ok(Some(column)) = segment.fast_fields().str("qname") {
+            if let Some(ord) = column.term_ords(addr.doc_id).next() {
+                let _ = column.ord_to_str(ord, &mut name);
+            }
+        }
+        name
+    }
+
     fn search(&self, probe: &Probe) -> Vec<(f32, tantivy::DocAddress)> {
         use mesh_catalog::search::analysis::{analyze, ident_words, prose_analyzer, typo_budget};
         use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -1368,6 +1382,7 @@ fn floor_serve(spec: &str) -> ! {
     let floor = Arc::new(Floor::open(Path::new(dir)));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(cores).build().unwrap());
+    let schema = floor_graphql::schema(floor.clone(), pool.clone());
     let search = move |body: axum::body::Bytes| {
         let (floor, pool) = (floor.clone(), pool.clone());
         async move {
@@ -1396,17 +1411,128 @@ fn floor_serve(spec: &str) -> ! {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()))
             .await
             .unwrap();
-        let app = axum::Router::new().route("/graphql", axum::routing::post(search));
+        let app = if std::env::var_os("BENCH_FLOOR_GRAPHQL").is_some() {
+            let documents = mesh_catalog::graphql::Documents::default();
+            axum::Router::new().route(
+                "/graphql",
+                axum::routing::post(move |axum::Json(mut request): axum::Json<async_graphql::Request>| {
+                    // Parsed once, as the server's cache of documents does.
+                    documents.parse(&mut request);
+                    let schema = schema.clone();
+                    async move { axum::Json(schema.execute(request).await) }
+                }),
+            )
+        } else {
+            axum::Router::new().route("/graphql", axum::routing::post(search))
+        };
         axum::serve(listener, app).await.unwrap();
     });
     std::process::exit(0)
 }
 
+/// The floor behind GraphQL (`BENCH_FLOOR_GRAPHQL` with
+/// `BENCH_FLOOR_SERVE`): [`Floor::search`] behind async-graphql on axum,
+/// answering the benchmark's query ([`SEARCH`]) in the server's shape
+/// (20 edges, hits and products, the names read from the index's fast
+/// field), its documents parsed once as the server's are, without
+/// authentication, visibility, data loaders, totals (the page's length)
+/// or matched fields (empty). What the fixed stack
+/// (async-graphql, axum, hyper, tokio) adds to the engine's floor at
+/// least.
+mod floor_graphql {
+    use std::sync::Arc;
+
+    use async_graphql::{EmptyMutation, EmptySubscription, InputObject, Object, Schema, SimpleObject};
+
+    use super::{Floor, Probe, SearchFilters};
+
+    pub type FloorSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+    pub fn schema(floor: Arc<Floor>, pool: Arc<rayon::ThreadPool>) -> FloorSchema {
+        Schema::build(Query { floor, pool }, EmptyMutation, EmptySubscription).finish()
+    }
+
+    pub struct Query {
+        floor: Arc<Floor>,
+        pool: Arc<rayon::ThreadPool>,
+    }
+
+    #[derive(InputObject)]
+    #[graphql(name = "SearchFiltersInput")]
+    pub struct Filters {
+        domains: Option<Vec<String>>,
+    }
+
+    #[derive(SimpleObject)]
+    pub struct Connection {
+        total_count: i32,
+        edges: Vec<Edge>,
+    }
+
+    #[derive(SimpleObject)]
+    pub struct Edge {
+        node: Hit,
+    }
+
+    #[derive(SimpleObject)]
+    pub struct Hit {
+        score: f32,
+        matched_fields: Vec<String>,
+        product: Product,
+    }
+
+    #[derive(SimpleObject)]
+    pub struct Product {
+        qualified_name: String,
+    }
+
+    #[Object]
+    impl Query {
+        async fn search(&self, query: String, filters: Option<Filters>, first: i32) -> Connection {
+            let probe = Probe {
+                query,
+                filters: SearchFilters::default(),
+                domain: filters.and_then(|f| f.domains).and_then(|d| d.into_iter().next()),
+            };
+            let floor = self.floor.clone();
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.pool.spawn_fifo(move || {
+                let hits = floor.search(&probe);
+                let named: Vec<(f32, String)> = hits
+                    .into_iter()
+                    .map(|(score, addr)| (score, floor.qualified_name(addr)))
+                    .collect();
+                let _ = tx.send(named);
+            });
+            let hits = rx.await.unwrap_or_default();
+            let edges: Vec<Edge> = hits
+                .into_iter()
+                .take(usize::try_from(first).unwrap_or(0))
+                .map(|(score, qualified_name)| Edge {
+                    node: Hit {
+                        score,
+                        matched_fields: Vec::new(),
+                        product: Product { qualified_name },
+                    },
+                })
+                .collect();
+            Connection {
+                total_count: edges.len() as i32,
+                edges,
+            }
+        }
+    }
+}
+
 /// The floor behind HTTP on `port`, in a process of its own.
-fn start_floor_server(index_dir: &Path, port: u16) -> Server {
+fn start_floor_server(index_dir: &Path, port: u16, behind: Behind) -> Server {
     let spec = format!("{port}:{}", index_dir.display());
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    if behind == Behind::GraphQL {
+        command.env("BENCH_FLOOR_GRAPHQL", "1");
+    }
     Server(
-        Command::new(std::env::current_exe().unwrap())
+        command
             .env("BENCH_FLOOR_SERVE", spec)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -1415,19 +1541,43 @@ fn start_floor_server(index_dir: &Path, port: u16) -> Server {
     )
 }
 
-/// The query mix over HTTP against the floor behind HTTP, by `clients`.
+/// What the floor's search is served behind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behind {
+    /// A bare axum route answering the hits' scores ([`SCORES`]).
+    Http,
+    /// async-graphql on axum answering the benchmark's query ([`SEARCH`]).
+    GraphQL,
+}
+
+/// The query mix over HTTP against the floor behind HTTP (or GraphQL), by
+/// `clients`.
 async fn floor_over_http(
     index_dir: &Path,
     mix: &Arc<Vec<Probe>>,
     clients: usize,
     seconds: u64,
+    behind: Behind,
 ) -> (Latencies, f64, Duration) {
     let port = common::free_port();
-    let server = start_floor_server(index_dir, port);
+    let server = start_floor_server(index_dir, port, behind);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(60)).await;
-    on_cpu_of(server.0.id(), over_http(port, mix, SCORES, clients, seconds)).await
+    let query = match behind {
+        Behind::Http => SCORES,
+        Behind::GraphQL => SEARCH,
+    };
+    warm_up(port, mix, query).await;
+    on_cpu_of(server.0.id(), over_http(port, mix, query, clients, seconds)).await
+}
+
+/// Before a server is measured (ours or a floor): the query mix sent by
+/// 16 clients for 3 s, unmeasured, so that every figure is of a warm
+/// server (its caches filled, the index's pages read, its threads
+/// started), as in production; the cold start is measured apart.
+async fn warm_up(port: u16, mix: &[Probe], query: &str) {
+    over_http(port, mix, query, 16, 3).await;
 }
 
 /// `BENCH_COMPARE=1`: each query of the mix on one thread (best of 7),
@@ -1487,6 +1637,46 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
     );
     for (_, ours, bare, total, query) in each.iter().take(15) {
         println!("{:>10} {:>10} {total:>7}  {query}", ms(*ours), ms(*bare));
+    }
+}
+
+/// `BENCH_KINDS=1`: each kind of query of the mix, unfiltered and
+/// filtered, searched in-process by 2 threads (no core idle, so no search
+/// split over two) for 4 s, ours then the floor: the CPU a query costs
+/// this process, and each kind's share of the mix's CPU.
+async fn cpu_by_kind(index: &SearchIndex, floor: &Arc<Floor>, mix: &[Probe]) {
+    const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
+    let mut rows = Vec::new();
+    for (k, kind) in KINDS.iter().enumerate() {
+        for filtered in [false, true] {
+            let probes: Vec<Probe> = mix
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 5 == k && (i % 2 == 1) == filtered)
+                .map(|(_, p)| p.clone())
+                .collect();
+            let n = probes.len();
+            let probes = Arc::new(probes);
+            let pid = std::process::id();
+            let (_, _, ours) = on_cpu_of(pid, async { in_process(index, &probes, EXTRAS, 2, 4) }).await;
+            let (_, _, bare) = on_cpu_of(pid, async { floor_load(floor, &probes, 2, 4) }).await;
+            let filter = if filtered { " + domain" } else { "" };
+            rows.push((format!("{kind}{filter}"), n, ours, bare));
+        }
+    }
+    let mix_cpu: Duration = rows.iter().map(|(_, n, ours, _)| *ours * *n as u32).sum();
+    println!(
+        "{:<22} {:>4} {:>12} {:>12} {:>6} {:>14}",
+        "kind", "n", "ours CPU/q", "floor CPU/q", "ratio", "share of mix"
+    );
+    for (kind, n, ours, bare) in &rows {
+        println!(
+            "{kind:<22} {n:>4} {:>12} {:>12} {:>5.2}× {:>13.0}%",
+            us(*ours),
+            us(*bare),
+            ours.as_secs_f64() / bare.as_secs_f64(),
+            100.0 * (*ours * *n as u32).as_secs_f64() / mix_cpu.as_secs_f64()
+        );
     }
 }
 
@@ -1627,18 +1817,21 @@ async fn graphql_in_process(
 /// `BENCH_ONLY_HTTP=seconds`: only the GraphQL search over HTTP, for
 /// that long, against a server whose process id is printed (to profile).
 async fn http_only(work: &Path, mix: &Arc<Vec<Probe>>, clients: usize, seconds: u64) {
-    let (floor, floor_qps, floor_cpu) = floor_over_http(&work.join("index"), mix, clients, seconds).await;
-    println!(
-        "the floor over HTTP, {clients} clients: {}; its server's CPU per query {}",
-        floor.with_throughput(floor_qps),
-        us(floor_cpu)
-    );
+    for (behind, label) in [(Behind::Http, "HTTP"), (Behind::GraphQL, "GraphQL")] {
+        let (floor, floor_qps, floor_cpu) = floor_over_http(&work.join("index"), mix, clients, seconds, behind).await;
+        println!(
+            "the floor behind {label}, {clients} clients: {}; its server's CPU per query {}",
+            floor.with_throughput(floor_qps),
+            us(floor_cpu)
+        );
+    }
     let port = common::free_port();
     let server = start_server(work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(120)).await;
     let pid = server.0.id();
+    warm_up(port, mix, SEARCH).await;
     println!("server pid {pid}");
     let (http, qps, cpu) = on_cpu_of(pid, over_http(port, mix, SEARCH, clients, seconds)).await;
     println!(
@@ -1842,20 +2035,40 @@ async fn bench() {
         format!("{wall:.2?} (CPU {cpu:.1?})"),
     );
 
+    if std::env::var_os("BENCH_KINDS").is_some() {
+        cpu_by_kind(&index, &Arc::new(Floor::open(&index_dir)), &mix).await;
+        return;
+    }
     // In-process search (no HTTP/GraphQL): the floor.
     if std::env::var_os("BENCH_SLOWEST").is_some() {
+        // Each query's best of five runs (the first run of a query warms
+        // its postings), and the share of the mix's time the slowest take.
         let mut timed: Vec<(Duration, String, usize)> = mix
             .iter()
             .map(|p| {
-                let t = Instant::now();
-                let page = index
-                    .search(&p.query, &p.filters, &Audience::All, 20, None, EXTRAS)
-                    .unwrap();
-                (t.elapsed(), format!("{} {:?}", p.query, p.domain), page.total)
+                let mut best = Duration::MAX;
+                let mut total = 0;
+                for _ in 0..5 {
+                    let t = Instant::now();
+                    let page = index
+                        .search(&p.query, &p.filters, &Audience::All, 20, None, EXTRAS)
+                        .unwrap();
+                    best = best.min(t.elapsed());
+                    total = page.total;
+                }
+                (best, format!("{} {:?}", p.query, p.domain), total)
             })
             .collect();
         timed.sort();
-        for (d, q, total) in timed.iter().rev().take(15) {
+        let all: Duration = timed.iter().map(|t| t.0).sum();
+        let slowest: Duration = timed.iter().rev().take(20).map(|t| t.0).sum();
+        println!(
+            "the mix's {} queries: {} in all, the slowest 20 {} of it",
+            timed.len(),
+            ms(all),
+            ms(slowest)
+        );
+        for (d, q, total) in timed.iter().rev().take(30) {
             println!("{:>10} {q} (total {total})", ms(*d));
         }
     }
@@ -1920,8 +2133,12 @@ async fn bench() {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The floor behind HTTP, then the real server.
-    let (floor_http, floor_http_qps, floor_http_cpu) = floor_over_http(&index_dir, &mix, o.clients, o.seconds).await;
-    let (floor_http1, _, _) = floor_over_http(&index_dir, &mix, 1, o.seconds).await;
+    let (floor_http, floor_http_qps, floor_http_cpu) =
+        floor_over_http(&index_dir, &mix, o.clients, o.seconds, Behind::Http).await;
+    let (floor_http1, _, _) = floor_over_http(&index_dir, &mix, 1, o.seconds, Behind::Http).await;
+    let (floor_gql, floor_gql_qps, floor_gql_cpu) =
+        floor_over_http(&index_dir, &mix, o.clients, o.seconds, Behind::GraphQL).await;
+    let (floor_gql1, _, _) = floor_over_http(&index_dir, &mix, 1, o.seconds, Behind::GraphQL).await;
     let port = common::free_port();
     let server_started = Instant::now();
     let server = start_server(&work, port);
@@ -1931,6 +2148,7 @@ async fn bench() {
     let started_rss = rss_kib(server.0.id());
     let started_in = server_started.elapsed();
     let pid = server.0.id();
+    warm_up(port, &mix, SEARCH).await;
     let (http, http_qps, http_cpu) = on_cpu_of(pid, over_http(port, &mix, SEARCH, o.clients, o.seconds)).await;
     let (http1, _) = over_http(port, &mix, SEARCH, 1, o.seconds).await;
     let (transport, transport_qps, transport_cpu) =
@@ -2021,6 +2239,14 @@ async fn bench() {
         floor_http.with_throughput(floor_http_qps),
     );
     row("floor over HTTP, 1 client: p50 / p99", floor_http1.p50_p99());
+    row(
+        &format!(
+            "floor behind GraphQL over HTTP (async-graphql, axum; the benchmark's query), {} clients: throughput, p50 / p99; CPU per query",
+            o.clients
+        ),
+        format!("{}; {}", floor_gql.with_throughput(floor_gql_qps), us(floor_gql_cpu)),
+    );
+    row("floor behind GraphQL, 1 client: p50 / p99", floor_gql1.p50_p99());
     row(
         &format!(
             "in-process ranking only (no highlights), {} threads: p50 / p99",
