@@ -574,6 +574,9 @@ struct Probe {
     domain: Option<String>,
 }
 
+/// The kinds of query of the mix: query `i` is of kind `KINDS[i % 5]`.
+const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
+
 /// A fixed mix: single words, two words, field names in several casings,
 /// typos, prefixes, each also with a filter.
 fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
@@ -1382,7 +1385,8 @@ fn floor_serve(spec: &str) -> ! {
     let floor = Arc::new(Floor::open(Path::new(dir)));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(cores).build().unwrap());
-    let schema = floor_graphql::schema(floor.clone(), pool.clone());
+    let graphql = std::env::var_os("BENCH_FLOOR_GRAPHQL").is_some();
+    let schema = graphql.then(|| floor_graphql::schema(floor.clone(), pool.clone()));
     let search = move |body: axum::body::Bytes| {
         let (floor, pool) = (floor.clone(), pool.clone());
         async move {
@@ -1394,11 +1398,7 @@ fn floor_serve(spec: &str) -> ! {
                 filters: SearchFilters::default(),
                 domain,
             };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            pool.spawn_fifo(move || {
-                let _ = tx.send(floor.search(&probe));
-            });
-            let hits = rx.await.unwrap_or_default();
+            let hits = on_pool(&pool, move || floor.search(&probe)).await;
             let edges: Vec<Value> = hits
                 .iter()
                 .map(|(score, _)| json!({ "node": { "score": score } }))
@@ -1411,7 +1411,7 @@ fn floor_serve(spec: &str) -> ! {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()))
             .await
             .unwrap();
-        let app = if std::env::var_os("BENCH_FLOOR_GRAPHQL").is_some() {
+        let app = if let Some(schema) = schema {
             let documents = mesh_catalog::graphql::Documents::default();
             axum::Router::new().route(
                 "/graphql",
@@ -1430,6 +1430,19 @@ fn floor_serve(spec: &str) -> ! {
     std::process::exit(0)
 }
 
+/// `work` run on the floor's search pool (first come, first served), its
+/// result awaited (the default if the pool dropped it).
+async fn on_pool<T: Default + Send + 'static>(
+    pool: &rayon::ThreadPool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    pool.spawn_fifo(move || {
+        let _ = tx.send(work());
+    });
+    rx.await.unwrap_or_default()
+}
+
 /// The floor behind GraphQL (`BENCH_FLOOR_GRAPHQL` with
 /// `BENCH_FLOOR_SERVE`): [`Floor::search`] behind async-graphql on axum,
 /// answering the benchmark's query ([`SEARCH`]) in the server's shape
@@ -1444,7 +1457,7 @@ mod floor_graphql {
 
     use async_graphql::{EmptyMutation, EmptySubscription, InputObject, Object, Schema, SimpleObject};
 
-    use super::{Floor, Probe, SearchFilters};
+    use super::{on_pool, Floor, Probe, SearchFilters};
 
     pub type FloorSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
@@ -1495,16 +1508,13 @@ mod floor_graphql {
                 domain: filters.and_then(|f| f.domains).and_then(|d| d.into_iter().next()),
             };
             let floor = self.floor.clone();
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            self.pool.spawn_fifo(move || {
+            let hits = on_pool(&self.pool, move || {
                 let hits = floor.search(&probe);
-                let named: Vec<(f32, String)> = hits
-                    .into_iter()
+                hits.into_iter()
                     .map(|(score, addr)| (score, floor.qualified_name(addr)))
-                    .collect();
-                let _ = tx.send(named);
-            });
-            let hits = rx.await.unwrap_or_default();
+                    .collect::<Vec<_>>()
+            })
+            .await;
             let edges: Vec<Edge> = hits
                 .into_iter()
                 .take(usize::try_from(first).unwrap_or(0))
@@ -1584,7 +1594,6 @@ async fn warm_up(port: u16, mix: &[Probe], query: &str) {
 /// ranking only, against the floor; the mean per kind of query, then the
 /// queries where the two differ most.
 fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
-    const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
     let reader = Audience::Readers(vec![mesh_catalog::catalog::policy::PUBLIC_READER.to_owned()]);
     let ranking = Extras {
         facets: false,
@@ -1645,14 +1654,13 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
 /// split over two) for 4 s, ours then the floor: the CPU a query costs
 /// this process, and each kind's share of the mix's CPU.
 async fn cpu_by_kind(index: &SearchIndex, floor: &Arc<Floor>, mix: &[Probe]) {
-    const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
     let mut rows = Vec::new();
     for (k, kind) in KINDS.iter().enumerate() {
         for filtered in [false, true] {
             let probes: Vec<Probe> = mix
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| i % 5 == k && (i % 2 == 1) == filtered)
+                .filter(|(i, p)| i % 5 == k && p.domain.is_some() == filtered)
                 .map(|(_, p)| p.clone())
                 .collect();
             let n = probes.len();
