@@ -574,8 +574,13 @@ struct Probe {
     domain: Option<String>,
 }
 
-/// The kinds of query of the mix: query `i` is of kind `KINDS[i % 5]`.
+/// The kinds of query of the mix, in the order [`query_mix`] makes them.
 const KINDS: [&str; 5] = ["one word", "two words", "field path", "typo", "prefix"];
+
+/// The kind of query `i` of the mix (an index into [`KINDS`]).
+fn kind_of(i: usize) -> usize {
+    i % KINDS.len()
+}
 
 /// A fixed mix: single words, two words, field names in several casings,
 /// typos, prefixes, each also with a filter.
@@ -585,7 +590,7 @@ fn query_mix(catalog: &[Synth]) -> Vec<Probe> {
     for i in 0..200 {
         let p = &catalog[rng.below(catalog.len())];
         let noun = rng.pick(NOUNS).to_owned();
-        let query = match i % 5 {
+        let query = match kind_of(i) {
             0 => noun,
             1 => format!("{} {}", rng.pick(NOUNS), rng.pick(QUALIFIERS)),
             2 => p.fields[rng.below(p.fields.len())].path.clone(),
@@ -1560,6 +1565,16 @@ enum Behind {
     GraphQL,
 }
 
+impl Behind {
+    /// The query the floor is sent.
+    fn query(self) -> &'static str {
+        match self {
+            Behind::Http => SCORES,
+            Behind::GraphQL => SEARCH,
+        }
+    }
+}
+
 /// The query mix over HTTP against the floor behind HTTP (or GraphQL), by
 /// `clients`.
 async fn floor_over_http(
@@ -1574,10 +1589,7 @@ async fn floor_over_http(
     let url = format!("http://127.0.0.1:{port}/graphql");
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     wait_serving(&client, &url, Duration::from_secs(60)).await;
-    let query = match behind {
-        Behind::Http => SCORES,
-        Behind::GraphQL => SEARCH,
-    };
+    let query = behind.query();
     warm_up(port, mix, query).await;
     on_cpu_of(server.0.id(), over_http(port, mix, query, clients, seconds)).await
 }
@@ -1621,7 +1633,7 @@ fn compare_with_floor(index: &SearchIndex, floor: &Floor, mix: &[Probe]) {
         });
         let bare = best(&|| drop(floor.search(p)));
         let filtered = if p.domain.is_some() { " + domain" } else { "" };
-        let kind = kinds.entry(format!("{}{filtered}", KINDS[i % 5])).or_default();
+        let kind = kinds.entry(format!("{}{filtered}", KINDS[kind_of(i)])).or_default();
         *kind = (kind.0 + ours, kind.1 + highlighted, kind.2 + bare, kind.3 + 1);
         each.push((ours.saturating_sub(bare), ours, bare, search(ranking).total, &p.query));
     }
@@ -1660,7 +1672,7 @@ async fn cpu_by_kind(index: &SearchIndex, floor: &Arc<Floor>, mix: &[Probe]) {
             let probes: Vec<Probe> = mix
                 .iter()
                 .enumerate()
-                .filter(|(i, p)| i % 5 == k && p.domain.is_some() == filtered)
+                .filter(|(i, p)| kind_of(*i) == k && p.domain.is_some() == filtered)
                 .map(|(_, p)| p.clone())
                 .collect();
             let n = probes.len();
