@@ -14,8 +14,11 @@ use tantivy::tokenizer::{
 
 /// Analyzer name for names, tags, field paths, owners and domains.
 pub const IDENT: &str = "mesh_ident";
-/// Analyzer name for descriptions and field docs.
+/// Analyzer name for descriptions.
 pub const PROSE: &str = "mesh_prose";
+/// Analyzer name for field docs: prose, written `path: doc` per line, of
+/// which only the doc is indexed (the path is the `fields` field's).
+pub const DOCS: &str = "mesh_docs";
 
 /// Splits identifiers and prose into words at punctuation and camelCase
 /// boundaries (`userIPAddress` → `user`, `IP`, `Address`).
@@ -24,6 +27,8 @@ pub struct IdentifierTokenizer {
     /// The tokens of the last text; their strings are reused by the next
     /// one (indexing splits millions of texts: no allocation per word).
     tokens: Vec<Token>,
+    /// Each line's label, up to its first `": "`, is skipped.
+    labelled: bool,
 }
 
 /// Token stream over the words found by [`IdentifierTokenizer`].
@@ -38,7 +43,7 @@ impl Tokenizer for IdentifierTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> IdentifierTokenStream<'a> {
         let tokens = &mut self.tokens;
         let mut n = 0;
-        each_word(text, |from, to| {
+        let mut push = |from: usize, to: usize| {
             if let Some(token) = tokens.get_mut(n) {
                 token.offset_from = from;
                 token.offset_to = to;
@@ -56,7 +61,12 @@ impl Tokenizer for IdentifierTokenizer {
                 });
             }
             n += 1;
-        });
+        };
+        if self.labelled {
+            each_unlabelled(text, |from, to| push(from, to));
+        } else {
+            each_word(text, push);
+        }
         IdentifierTokenStream {
             tokens: &mut tokens[..n],
             next: 0,
@@ -232,6 +242,17 @@ pub fn each_word(text: &str, word: impl FnMut(usize, usize)) {
     }
 }
 
+/// [`each_word`] over each line of `text` after its label (the line up to
+/// and including its first `": "`, if it has one).
+fn each_unlabelled(text: &str, mut word: impl FnMut(usize, usize)) {
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let skip = line.find(": ").map_or(0, |i| i + 2);
+        each_word(&line[skip..], |from, to| word(start + skip + from, start + skip + to));
+        start += line.len();
+    }
+}
+
 /// A character as [`each_word`] classifies it: a byte of ASCII text or a
 /// char of any text.
 trait Letter: Copy {
@@ -316,6 +337,21 @@ pub fn ident_analyzer() -> TextAnalyzer {
 /// The prose analyzer: the identifier analyzer plus English stemming.
 pub fn prose_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(IdentifierTokenizer::default())
+        .filter(RemoveLongFilter::limit(64))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(CachedStemmer)
+        .build()
+}
+
+/// The field docs' analyzer: the prose analyzer over each line's text
+/// after its label.
+pub fn docs_analyzer() -> TextAnalyzer {
+    let labelled = IdentifierTokenizer {
+        labelled: true,
+        ..IdentifierTokenizer::default()
+    };
+    TextAnalyzer::builder(labelled)
         .filter(RemoveLongFilter::limit(64))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
@@ -578,6 +614,22 @@ mod tests {
             .map(|w| w.text)
             .collect();
         assert_eq!(stemmed, ["payment", "refund"]);
+    }
+
+    #[test]
+    fn field_docs_are_indexed_without_their_paths() {
+        let text = "shipment.trackingNumber: The carrier's tracking numbers\nnotes\nid: Unique: per order";
+        let words = analyze(&mut docs_analyzer(), text);
+        let stems: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(
+            stems,
+            ["the", "carrier", "s", "track", "number", "note", "uniqu", "per", "order"]
+        );
+        // Offsets into the whole text, as highlights read them.
+        let w = &words[1];
+        assert_eq!(&text[w.from..w.to], "carrier");
+        let w = &words[6];
+        assert_eq!(&text[w.from..w.to], "Unique");
     }
 
     #[test]

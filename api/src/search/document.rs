@@ -99,7 +99,9 @@ impl ProductDoc {
                 doc.add_text(f.field_pairs, pair);
             }
         }
-        // `path: doc` per documented field, one per line.
+        // `path: doc` per documented field, one per line (the docs'
+        // analyzer indexes each line after its path: a doc's own line
+        // breaks become spaces).
         let mut docs = String::new();
         for (path, text) in self.fields.iter().filter_map(|x| Some((&x.path, x.doc.as_ref()?))) {
             if !docs.is_empty() {
@@ -107,7 +109,12 @@ impl ProductDoc {
             }
             docs.push_str(path);
             docs.push_str(": ");
-            docs.push_str(text);
+            for (i, line) in text.lines().enumerate() {
+                if i > 0 {
+                    docs.push(' ');
+                }
+                docs.push_str(line);
+            }
         }
         doc.add_text(f.docs, docs);
         doc.add_text(f.domain_text, &self.domain);
@@ -470,6 +477,45 @@ mod tests {
         for other in &changed {
             assert_ne!(other.digest(&f), doc.digest(&f), "{other:?}");
         }
+    }
+
+    #[test]
+    fn field_docs_are_one_line_each() {
+        let (_, f) = super::super::fields::schema();
+        let field = |path: &str, doc: &str| IndexedField {
+            path: path.into(),
+            doc: Some(doc.into()),
+        };
+        let doc = ProductDoc {
+            id: "p1".into(),
+            qualified_name: "orders.order-events".into(),
+            name: "order-events".into(),
+            display_name: "Order Events".into(),
+            description: String::new(),
+            domain: "orders".into(),
+            owner: "orders-team".into(),
+            tags: Vec::new(),
+            status: ProductStatus::Published,
+            visibility: Visibility::Public,
+            tier: None,
+            quality_class: QualityClass::Raw,
+            format: None,
+            fields: vec![
+                field("sku", "The SKU.\r\nNote: upper case"),
+                IndexedField {
+                    path: "id".into(),
+                    doc: None,
+                },
+                field("qty", "How many"),
+            ],
+            quality: None,
+            subscribers: 0,
+            readers: vec!["public".into()],
+            version: 1,
+        };
+        let docs = doc.to_document(&f);
+        let docs = docs.get_first(f.docs).and_then(|v| v.as_str());
+        assert_eq!(docs, Some("sku: The SKU. Note: upper case\nqty: How many"));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use tantivy::schema::{
 };
 use tantivy::Index;
 
-use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
+use super::analysis::{docs_analyzer, ident_analyzer, prose_analyzer, DOCS, IDENT, PROSE};
 
 /// Version of the fields and analysis below.
-pub const LAYOUT_VERSION: u32 = 13;
+pub const LAYOUT_VERSION: u32 = 14;
 
 /// Handles to the index fields.
 #[derive(Clone, Copy)]
@@ -112,7 +112,7 @@ pub fn schema() -> (Schema, Fields) {
         owner_text: b.add_text_field("owner_text", text(IDENT, false)),
         owner_joined: b.add_text_field("owner_joined", whole_value()),
         description: b.add_text_field("description", text(PROSE, false)),
-        docs: b.add_text_field("docs", text(PROSE, false)),
+        docs: b.add_text_field("docs", text(DOCS, false)),
         qname: b.add_text_field("qname", STRING | FAST | STORED),
         domain: b.add_text_field("domain", STRING | FAST),
         tag: b.add_text_field("tag", STRING | FAST),
@@ -135,4 +135,5 @@ pub fn schema() -> (Schema, Fields) {
 pub fn register_analyzers(index: &Index) {
     index.tokenizers().register(IDENT, ident_analyzer());
     index.tokenizers().register(PROSE, prose_analyzer());
+    index.tokenizers().register(DOCS, docs_analyzer());
 }

@@ -10,7 +10,7 @@ use tantivy::schema::{FieldType, Value};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 
-use super::analysis::{ident_analyzer, prose_analyzer, IDENT, PROSE};
+use super::analysis::{docs_analyzer, ident_analyzer, prose_analyzer, DOCS, IDENT, PROSE};
 use super::document::{self, all_product_ids, load_scope, ProductDoc, Scope};
 use super::fields::{self, register_analyzers};
 use super::indexer::{bulk_writer, writer_with_heap, CHUNK, WRITER_HEAP};
@@ -82,12 +82,16 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
         p.digests = t.elapsed();
         drop(docs);
 
-        let (mut ident, mut prose) = (ident_analyzer(), prose_analyzer());
+        let (mut ident, mut prose, mut docs) = (ident_analyzer(), prose_analyzer(), docs_analyzer());
         let mut default = default_analyzer();
         let mut tokens = (0usize, 0usize);
         let t = Instant::now();
         each_text(&schema, &built, |analyzer, text| {
-            let a = if analyzer == PROSE { &mut prose } else { &mut ident };
+            let a = match analyzer {
+                PROSE => &mut prose,
+                DOCS => &mut docs,
+                _ => &mut ident,
+            };
             let mut stream = a.token_stream(text);
             while stream.advance() {
                 tokens.0 += 1;
@@ -185,6 +189,7 @@ fn floor(schema: tantivy::schema::Schema, built: Vec<TantivyDocument>) -> Result
     let floor = Index::create_in_ram(schema);
     floor.tokenizers().register(IDENT, default_analyzer());
     floor.tokenizers().register(PROSE, default_analyzer());
+    floor.tokenizers().register(DOCS, default_analyzer());
     let mut writer = bulk_writer(&floor)?;
     let (t, c) = (Instant::now(), process_cpu());
     for doc in built {
@@ -249,7 +254,7 @@ fn each_text(schema: &tantivy::schema::Schema, docs: &[TantivyDocument], mut f: 
                 continue;
             };
             let analyzer = indexing.tokenizer();
-            if analyzer != IDENT && analyzer != PROSE {
+            if ![IDENT, PROSE, DOCS].contains(&analyzer) {
                 continue;
             }
             if let Some(text) = value.as_str() {
