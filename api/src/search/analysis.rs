@@ -63,7 +63,7 @@ impl Tokenizer for IdentifierTokenizer {
             n += 1;
         };
         if self.labelled {
-            each_unlabelled(text, |from, to| push(from, to));
+            each_unlabelled(text, &mut push);
         } else {
             each_word(text, push);
         }
@@ -336,7 +336,12 @@ pub fn ident_analyzer() -> TextAnalyzer {
 
 /// The prose analyzer: the identifier analyzer plus English stemming.
 pub fn prose_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(IdentifierTokenizer::default())
+    prose(IdentifierTokenizer::default())
+}
+
+/// `tokenizer`'s words lowercased, folded and stemmed.
+fn prose(tokenizer: IdentifierTokenizer) -> TextAnalyzer {
+    TextAnalyzer::builder(tokenizer)
         .filter(RemoveLongFilter::limit(64))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
@@ -351,12 +356,7 @@ pub fn docs_analyzer() -> TextAnalyzer {
         labelled: true,
         ..IdentifierTokenizer::default()
     };
-    TextAnalyzer::builder(labelled)
-        .filter(RemoveLongFilter::limit(64))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(CachedStemmer)
-        .build()
+    prose(labelled)
 }
 
 /// A token of analyzed text with its byte range in the original.
