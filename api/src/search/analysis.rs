@@ -19,6 +19,8 @@ pub const PROSE: &str = "mesh_prose";
 /// Analyzer name for field docs: prose, written `path: doc` per line, of
 /// which only the doc is indexed (the path is the `fields` field's).
 pub const DOCS: &str = "mesh_docs";
+/// What ends a line's label in the field docs' text (`path: doc`).
+pub const LABEL_END: &str = ": ";
 
 /// Splits identifiers and prose into words at punctuation and camelCase
 /// boundaries (`userIPAddress` → `user`, `IP`, `Address`).
@@ -27,7 +29,7 @@ pub struct IdentifierTokenizer {
     /// The tokens of the last text; their strings are reused by the next
     /// one (indexing splits millions of texts: no allocation per word).
     tokens: Vec<Token>,
-    /// Each line's label, up to its first `": "`, is skipped.
+    /// Each line's label, up to its first [`LABEL_END`], is skipped.
     labelled: bool,
 }
 
@@ -243,11 +245,11 @@ pub fn each_word(text: &str, word: impl FnMut(usize, usize)) {
 }
 
 /// [`each_word`] over each line of `text` after its label (the line up to
-/// and including its first `": "`, if it has one).
+/// and including its first [`LABEL_END`], if it has one).
 fn each_unlabelled(text: &str, mut word: impl FnMut(usize, usize)) {
     let mut start = 0;
     for line in text.split_inclusive('\n') {
-        let skip = line.find(": ").map_or(0, |i| i + 2);
+        let skip = line.find(LABEL_END).map_or(0, |i| i + LABEL_END.len());
         each_word(&line[skip..], |from, to| word(start + skip + from, start + skip + to));
         start += line.len();
     }

@@ -20,7 +20,7 @@ use crate::store::entities::{
     team,
 };
 
-use super::analysis::{ident_words, joined, word_pairs};
+use super::analysis::{ident_words, joined, word_pairs, LABEL_END};
 use super::fields::Fields;
 use super::rank::boost;
 use super::SearchError;
@@ -108,7 +108,7 @@ impl ProductDoc {
                 docs.push('\n');
             }
             docs.push_str(path);
-            docs.push_str(": ");
+            docs.push_str(LABEL_END);
             for (i, line) in text.lines().enumerate() {
                 if i > 0 {
                     docs.push(' ');

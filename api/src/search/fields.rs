@@ -7,6 +7,7 @@
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Index;
 
 use super::analysis::{docs_analyzer, ident_analyzer, prose_analyzer, DOCS, IDENT, PROSE};
@@ -131,9 +132,18 @@ pub fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Our analyzers, by the names the fields above give them.
+pub fn analyzers() -> [(&'static str, TextAnalyzer); 3] {
+    [
+        (IDENT, ident_analyzer()),
+        (PROSE, prose_analyzer()),
+        (DOCS, docs_analyzer()),
+    ]
+}
+
 /// Registers our analyzers on an index (needed after every open).
 pub fn register_analyzers(index: &Index) {
-    index.tokenizers().register(IDENT, ident_analyzer());
-    index.tokenizers().register(PROSE, prose_analyzer());
-    index.tokenizers().register(DOCS, docs_analyzer());
+    for (name, analyzer) in analyzers() {
+        index.tokenizers().register(name, analyzer);
+    }
 }

@@ -10,9 +10,8 @@ use tantivy::schema::{FieldType, Value};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument};
 
-use super::analysis::{docs_analyzer, ident_analyzer, prose_analyzer, DOCS, IDENT, PROSE};
 use super::document::{self, all_product_ids, load_scope, ProductDoc, Scope};
-use super::fields::{self, register_analyzers};
+use super::fields::{self, analyzers, register_analyzers};
 use super::indexer::{bulk_writer, writer_with_heap, CHUNK, WRITER_HEAP};
 use super::SearchError;
 
@@ -82,15 +81,13 @@ pub async fn build_phases(db: &DatabaseConnection) -> Result<BuildPhases, Search
         p.digests = t.elapsed();
         drop(docs);
 
-        let (mut ident, mut prose, mut docs) = (ident_analyzer(), prose_analyzer(), docs_analyzer());
+        let mut ours = analyzers();
         let mut default = default_analyzer();
         let mut tokens = (0usize, 0usize);
         let t = Instant::now();
         each_text(&schema, &built, |analyzer, text| {
-            let a = match analyzer {
-                PROSE => &mut prose,
-                DOCS => &mut docs,
-                _ => &mut ident,
+            let Some((_, a)) = ours.iter_mut().find(|(name, _)| *name == analyzer) else {
+                return;
             };
             let mut stream = a.token_stream(text);
             while stream.advance() {
@@ -187,9 +184,9 @@ async fn load_all(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<Product
 /// tokenizer in place of ours; returns the wall and CPU time.
 fn floor(schema: tantivy::schema::Schema, built: Vec<TantivyDocument>) -> Result<(Duration, Duration), SearchError> {
     let floor = Index::create_in_ram(schema);
-    floor.tokenizers().register(IDENT, default_analyzer());
-    floor.tokenizers().register(PROSE, default_analyzer());
-    floor.tokenizers().register(DOCS, default_analyzer());
+    for (name, _) in analyzers() {
+        floor.tokenizers().register(name, default_analyzer());
+    }
     let mut writer = bulk_writer(&floor)?;
     let (t, c) = (Instant::now(), process_cpu());
     for doc in built {
@@ -245,6 +242,7 @@ fn default_analyzer() -> TextAnalyzer {
 /// Calls `f(analyzer, text)` for every text of `docs` indexed by one of
 /// our analyzers.
 fn each_text(schema: &tantivy::schema::Schema, docs: &[TantivyDocument], mut f: impl FnMut(&str, &str)) {
+    let ours = analyzers().map(|(name, _)| name);
     for doc in docs {
         for (field, value) in doc.field_values() {
             let FieldType::Str(options) = schema.get_field_entry(field).field_type() else {
@@ -254,7 +252,7 @@ fn each_text(schema: &tantivy::schema::Schema, docs: &[TantivyDocument], mut f: 
                 continue;
             };
             let analyzer = indexing.tokenizer();
-            if ![IDENT, PROSE, DOCS].contains(&analyzer) {
+            if !ours.contains(&analyzer) {
                 continue;
             }
             if let Some(text) = value.as_str() {
