@@ -1058,6 +1058,115 @@ async fn publish_load(
     .await
 }
 
+/// `BENCH_QUALITY_HISTORY=1`: what a quality check's history costs. One
+/// product's check gets 1,000, then 10,000, then 100,000 results: reading
+/// its search document (as re-indexing it after any change does) and the
+/// GraphQL query of its quality, each the median of 20. Then every
+/// check of the catalog gets 30 results (a month of daily runs) and the
+/// rebuild's database load is timed again.
+async fn quality_history(store: &Store, catalog: &[Synth], row: &mut impl FnMut(&str, String)) {
+    use mesh_catalog::auth::Caller;
+    use mesh_catalog::catalog::policy::{Principal, Settings};
+    use mesh_catalog::catalog::Catalog;
+    use mesh_catalog::config::GraphqlLimits;
+    use mesh_catalog::graphql::metrics::Metrics;
+    use mesh_catalog::graphql::{build_schema, request_loader, RequestContext};
+    use mesh_catalog::search::profile::{database_load, product_ids};
+    let db = store.db();
+    let settings = Settings {
+        anonymous_read: true,
+        ..Settings::default()
+    };
+    let principal = Principal::resolve(db, &Caller::Anonymous, &settings).await.unwrap();
+    let schema = build_schema(None, &GraphqlLimits::default());
+    let core = Catalog::new(store.clone());
+    let metrics = Metrics::default();
+    // The first product has a check (every third product has one).
+    let product = &catalog[0];
+    let qname = format!("{}.{}", DOMAINS[product.domain], product.name);
+    let query = format!(
+        "{{ dataProduct(qualifiedName: \"{qname}\") {{ qualityScore qualityChecks {{ latestResult {{ status }} results(limit: 5) {{ status }} }} }} }}"
+    );
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let ids = [product.id.clone()];
+    let mut results = 1;
+    let now = Utc::now() - chrono::Duration::hours(2);
+    let history = |check: String, product: String, from: usize, n: usize| {
+        (from..from + n).map(move |i| quality_result::ActiveModel {
+            id: Set(format!("qh-{check}-{i}")),
+            check_id: Set(check.clone()),
+            product_id: Set(product.clone()),
+            status: Set(QualityStatus::Pass),
+            observed_value: Set(Some(1.0)),
+            message: Set(None),
+            observed_at: Set(now - chrono::Duration::minutes(i as i64 + 1)),
+        })
+    };
+    for target in [1, 1_000, 10_000, 100_000] {
+        let more: Vec<_> = history(
+            format!("qc-{}", product.id),
+            product.id.clone(),
+            results,
+            target - results,
+        )
+        .collect();
+        for chunk in more.chunks(1000) {
+            quality_result::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await
+                .unwrap();
+        }
+        results = target;
+        let mut loads = Vec::new();
+        let mut queries = Vec::new();
+        for _ in 0..20 {
+            loads.push(database_load(db, &ids).await.unwrap());
+            let loader = request_loader(&core, &metrics);
+            let request = async_graphql::Request::new(query.as_str())
+                .data(core.clone())
+                .data(loader)
+                .data(RequestContext {
+                    principal: principal.clone(),
+                });
+            let t = Instant::now();
+            let response = schema.execute(request).await;
+            queries.push(t.elapsed());
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+        }
+        row(
+            &format!("one check with {target} results"),
+            format!(
+                "its product's search document read in {:.2?}; its quality over GraphQL in-process {:.2?}",
+                median(loads),
+                median(queries)
+            ),
+        );
+    }
+    let all = product_ids(db).await.unwrap();
+    let before = database_load(db, &all).await.unwrap();
+    let t = Instant::now();
+    let mut added = 0;
+    // The products `insert` gave a check: every third of each 400.
+    let checked: Vec<&Synth> = catalog.chunks(400).flat_map(|c| c.iter().step_by(3)).skip(1).collect();
+    for chunk in checked.chunks(30) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .flat_map(|p| history(format!("qc-{}", p.id), p.id.clone(), 1, 30))
+            .collect();
+        added += rows.len();
+        quality_result::Entity::insert_many(rows).exec(db).await.unwrap();
+    }
+    let inserted = t.elapsed();
+    let after = database_load(db, &all).await.unwrap();
+    row(
+        "rebuild's database load: 1 result per check / +30 per check",
+        format!("{before:.2?} / {after:.2?} ({added} results added in {inserted:.1?})"),
+    );
+}
+
 /// `BENCH_ONLY_PUBLISH=1`: publishing into the generated catalog, through
 /// the real server, on SQLite and on PostgreSQL, without a broker and with
 /// the embedded one; `sqlite_only`: on SQLite without a broker.
@@ -1956,6 +2065,11 @@ async fn bench() {
         format!("{} ({} in {:.1?})", o.products, "generated and stored", t.elapsed()),
     );
 
+    if std::env::var_os("BENCH_QUALITY_HISTORY").is_some() {
+        quality_history(&store, &catalog, &mut row).await;
+        let _ = std::fs::remove_dir_all(&work);
+        return;
+    }
     if let Some(only) = std::env::var_os("BENCH_ONLY_PUBLISH") {
         publish_only(&o, &work, &catalog, only == "sqlite", &mut row).await;
         let _ = std::fs::remove_dir_all(&work);

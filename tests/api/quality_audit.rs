@@ -41,6 +41,27 @@ async fn quality_results_drive_the_score(app: TestApp) {
         p["qualityChecks"][0]["results"],
         json!([{ "status": "PASS" }, { "status": "FAIL" }])
     );
+    // A result recorded late but observed earlier is not the latest: the
+    // observation time orders them, not the order they were recorded in.
+    app.ok(
+        "alice",
+        RECORD,
+        json!({ "c": "completeness", "s": "WARN", "at": "2026-01-02T00:00:00Z" }),
+    )
+    .await;
+    let p = app.anon(score, json!({})).await["dataProduct"].clone();
+    assert_eq!(p["qualityScore"], 75.0);
+    assert_eq!(p["qualityChecks"][0]["latestResult"]["status"], "PASS");
+    assert_eq!(
+        p["qualityChecks"][0]["results"],
+        json!([{ "status": "PASS" }, { "status": "WARN" }, { "status": "FAIL" }])
+    );
+    let two = score.replace("limit: 5", "limit: 2");
+    let p = app.anon(&two, json!({})).await["dataProduct"].clone();
+    assert_eq!(
+        p["qualityChecks"][0]["results"],
+        json!([{ "status": "PASS" }, { "status": "WARN" }])
+    );
 
     assert_eq!(
         app.error_code("alice", RECORD, json!({ "c": "ghost", "s": "PASS" }))

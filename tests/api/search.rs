@@ -477,6 +477,9 @@ async fn every_change_is_searchable_within_a_second() {
     let record = "mutation { recordQualityResult(input: {product: \"orders.zebra-feed\", check: \"complete\", status: PASS}) { status } }";
     app.ok("alice", record, json!({})).await;
     eventually(&app, "zebra", json!({ "minQuality": 100.0 }), has("orders.zebra-feed")).await;
+    // A result observed before the latest one, recorded now.
+    let late = "mutation { recordQualityResult(input: {product: \"orders.zebra-feed\", check: \"complete\", status: FAIL, observedAt: \"2026-01-01T00:00:00Z\"}) { status } }";
+    app.ok("alice", late, json!({})).await;
 
     app.ok(
         "alice",
@@ -494,6 +497,15 @@ async fn every_change_is_searchable_within_a_second() {
     // The hit's product is the row the index holds now, not one read before.
     let hit = search(&app, "zebra", json!({ "statuses": ["DEPRECATED"] })).await;
     assert_eq!(hit["edges"][0]["node"]["product"]["status"], "DEPRECATED");
+    // The late result, applied before the deprecation, did not lower the
+    // indexed score: the latest observation counts, not the latest recorded.
+    let hit = search(
+        &app,
+        "zebra",
+        json!({ "statuses": ["DEPRECATED"], "minQuality": 100.0 }),
+    )
+    .await;
+    assert_eq!(names(&hit), ["orders.zebra-feed"]);
 
     app.ok(
         "alice",

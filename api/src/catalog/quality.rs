@@ -112,11 +112,13 @@ impl Catalog {
         Ok(result)
     }
 
-    /// Results of one check, newest first.
+    /// The `limit` newest results of one check, in the order of
+    /// `quality_result::latest_of` (the first is the check's latest).
     pub async fn quality_results(&self, check_id: &str, limit: u64) -> Result<Vec<quality_result::Model>> {
         Ok(quality_result::Entity::find()
             .filter(quality_result::Column::CheckId.eq(check_id))
             .order_by_desc(quality_result::Column::ObservedAt)
+            .order_by_desc(quality_result::Column::Id)
             .limit(limit)
             .all(self.db())
             .await?)

@@ -88,7 +88,6 @@ loader!(MembersOfTeam => many team_member by TeamId.team_id order UserId order_b
 loader!(TagsOfProduct => many product_tag by ProductId.product_id order Tag order_by_asc);
 loader!(SchemasOfProduct => many schema_version by ProductId.product_id order Version order_by_asc);
 loader!(ChecksOfProduct => many quality_check by ProductId.product_id order Name order_by_asc);
-loader!(ResultsOfCheck => many quality_result by CheckId.check_id order ObservedAt order_by_desc);
 loader!(SubscriptionsOfProduct => many access_subscription by ProductId.product_id order RequestedAt order_by_desc);
 loader!(SubscriptionsOfApplication => many access_subscription by ApplicationId.application_id order RequestedAt order_by_desc);
 loader!(ProductsOfDomain => many data_product by DomainId.domain_id order QualifiedName order_by_asc);
@@ -99,3 +98,30 @@ loader!(UseCaseById => one use_case by Id);
 loader!(UseCasesOfApplication => many use_case by ApplicationId.application_id order Name order_by_asc);
 loader!(ProductsOfUseCase => many use_case_product by UseCaseId.use_case_id order ProductId order_by_asc);
 loader!(UseCasesOfProduct => many use_case_product by ProductId.product_id order UseCaseId order_by_asc);
+
+/// The latest result of a check (`quality_result::latest_of`): one row per
+/// check, whatever its history.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LatestResultOfCheck(pub String);
+
+impl Loader<LatestResultOfCheck> for StoreLoader {
+    type Value = quality_result::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[LatestResultOfCheck],
+    ) -> Result<HashMap<LatestResultOfCheck, Self::Value>, Self::Error> {
+        self.metrics.lookup("LatestResultOfCheck", keys.len());
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = quality_result::Entity::find()
+            .filter(quality_result::latest_of(quality_check::Column::Id.is_in(ids)))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (LatestResultOfCheck(r.check_id.clone()), r))
+            .collect())
+    }
+}

@@ -297,33 +297,18 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
     {
         latest.insert(product, (format, fields));
     }
-    // Latest result per check: results descend by time, the first wins.
-    let checks: Vec<(String, String)> = quality_check::Entity::find()
+    // The latest result of each check of the products.
+    let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
+    for (product, status) in quality_result::Entity::find()
         .select_only()
-        .column(quality_check::Column::Id)
-        .column(quality_check::Column::ProductId)
-        .filter(scope.on(quality_check::Column::ProductId))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut latest_result: HashMap<String, QualityStatus> = HashMap::new();
-    for (check, status) in quality_result::Entity::find()
-        .select_only()
-        .column(quality_result::Column::CheckId)
+        .column(quality_result::Column::ProductId)
         .column(quality_result::Column::Status)
-        .filter(scope.on(quality_result::Column::ProductId))
-        .order_by_desc(quality_result::Column::ObservedAt)
+        .filter(quality_result::latest_of(scope.on(quality_check::Column::ProductId)))
         .into_tuple::<(String, QualityStatus)>()
         .all(db)
         .await?
     {
-        latest_result.entry(check).or_insert(status);
-    }
-    let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
-    for (check, product) in checks {
-        if let Some(&status) = latest_result.get(&check) {
-            statuses.entry(product).or_default().push(status);
-        }
+        statuses.entry(product).or_default().push(status);
     }
     let subscribers: HashMap<String, i64> = access_subscription::Entity::find()
         .select_only()

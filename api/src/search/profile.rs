@@ -170,6 +170,20 @@ pub async fn build_floor(db: &DatabaseConnection) -> Result<(Duration, Duration)
     .map_err(|_| SearchError::Stopped)?
 }
 
+/// How long reading the documents of `ids` (sorted) from `db` takes, chunk
+/// after chunk as a rebuild reads them (one product: as re-indexing it
+/// after a change reads it).
+pub async fn database_load(db: &DatabaseConnection, ids: &[String]) -> Result<Duration, SearchError> {
+    let t = Instant::now();
+    std::hint::black_box(load_all(db, ids).await?);
+    Ok(t.elapsed())
+}
+
+/// Ids of every product, in the order a rebuild reads them.
+pub async fn product_ids(db: &DatabaseConnection) -> Result<Vec<String>, SearchError> {
+    all_product_ids(db).await
+}
+
 /// The documents of `ids` (sorted), read chunk after chunk, as a rebuild
 /// reads them.
 async fn load_all(db: &DatabaseConnection, ids: &[String]) -> Result<Vec<ProductDoc>, SearchError> {

@@ -144,6 +144,36 @@ pub mod quality_result {
         pub message: Option<String>,
         pub observed_at: DateTimeUtc,
     );
+
+    use sea_orm::sea_query::{Alias, Order, Query};
+    use sea_orm::ExprTrait;
+
+    use super::quality_check;
+
+    /// The condition "is the latest result of a check that `checks` (a
+    /// condition on `quality_check`) picks": its newest observation, the
+    /// greater id on a tie. Each check's latest is one seek on the (check,
+    /// observation time) index, so it costs the same however long the
+    /// check's history grows.
+    pub fn latest_of(checks: Expr) -> Expr {
+        let r = Alias::new("latest");
+        let latest = Query::select()
+            .column((r.clone(), Column::Id))
+            .from_as(Entity, r.clone())
+            .and_where(
+                Expr::col((r.clone(), Column::CheckId)).equals((quality_check::Entity, quality_check::Column::Id)),
+            )
+            .order_by((r.clone(), Column::ObservedAt), Order::Desc)
+            .order_by((r, Column::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let ids = Query::select()
+            .expr(latest)
+            .from(quality_check::Entity)
+            .and_where(checks)
+            .to_owned();
+        Expr::col((Entity, Column::Id)).in_subquery(ids)
+    }
 }
 
 pub mod application {

@@ -221,12 +221,10 @@ impl DataProduct {
             .load_one(ChecksOfProduct(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let results = loader
-            .load_many(checks.iter().map(|c| ResultsOfCheck(c.id.clone())))
-            .await?;
-        let latest = results
-            .values()
-            .filter_map(|r| r.first())
+        let latest = loader
+            .load_many(checks.iter().map(|c| LatestResultOfCheck(c.id.clone())))
+            .await?
+            .into_values()
             .map(|r| r.status)
             .collect::<Vec<_>>();
         Ok(domain_layer::quality_score(&latest))

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::catalog::{CheckKind, QualityStatus};
 use crate::store::entities::{quality_check, quality_result};
 
-use super::super::loader;
 use super::super::loaders::*;
+use super::super::{catalog, loader};
 use super::*;
 
 /// A named data quality check of a product.
@@ -31,19 +31,15 @@ impl QualityCheck {
         self.0.threshold
     }
     async fn latest_result(&self, ctx: &Context<'_>) -> Result<Option<QualityResult>> {
-        let rows = loader(ctx)
-            .load_one(ResultsOfCheck(self.0.id.clone()))
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().next().map(QualityResult))
+        let latest = loader(ctx).load_one(LatestResultOfCheck(self.0.id.clone())).await?;
+        Ok(latest.map(QualityResult))
     }
     /// Results, newest first.
     async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
-        let rows = loader(ctx)
-            .load_one(ResultsOfCheck(self.0.id.clone()))
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().take(limit).map(QualityResult).collect())
+        let rows = catalog(ctx)
+            .quality_results(&self.0.id, u64::try_from(limit).unwrap_or(u64::MAX))
+            .await?;
+        Ok(rows.into_iter().map(QualityResult).collect())
     }
 }
 
