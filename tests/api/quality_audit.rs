@@ -56,12 +56,15 @@ async fn quality_results_drive_the_score(app: TestApp) {
         p["qualityChecks"][0]["results"],
         json!([{ "status": "PASS" }, { "status": "WARN" }, { "status": "FAIL" }])
     );
-    let two = score.replace("limit: 5", "limit: 2");
-    let p = app.anon(&two, json!({})).await["dataProduct"].clone();
+    assert_eq!(p["qualityChecks"][1]["results"], json!([{ "status": "WARN" }]));
+    // Pages of one check with different limits, in one request.
+    let pages = "{ dataProduct(qualifiedName: \"orders.order-events\") { qualityChecks { one: results(limit: 1) { status } two: results(limit: 2) { status } } } }";
+    let p = app.anon(pages, json!({})).await["dataProduct"].clone();
     assert_eq!(
-        p["qualityChecks"][0]["results"],
-        json!([{ "status": "PASS" }, { "status": "WARN" }])
+        p["qualityChecks"][0],
+        json!({ "one": [{ "status": "PASS" }], "two": [{ "status": "PASS" }, { "status": "WARN" }] })
     );
+    assert_eq!(p["qualityChecks"][1]["two"], json!([{ "status": "WARN" }]));
 
     assert_eq!(
         app.error_code("alice", RECORD, json!({ "c": "ghost", "s": "PASS" }))

@@ -2,7 +2,7 @@
 //! from the latest result of each.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::Caller;
 use crate::store::entities::{quality_check, quality_result};
@@ -110,17 +110,5 @@ impl Catalog {
         .await?;
         self.commit(unit).await?;
         Ok(result)
-    }
-
-    /// The `limit` newest results of one check, in the order of
-    /// `quality_result::latest_of` (the first is the check's latest).
-    pub async fn quality_results(&self, check_id: &str, limit: u64) -> Result<Vec<quality_result::Model>> {
-        Ok(quality_result::Entity::find()
-            .filter(quality_result::Column::CheckId.eq(check_id))
-            .order_by_desc(quality_result::Column::ObservedAt)
-            .order_by_desc(quality_result::Column::Id)
-            .limit(limit)
-            .all(self.db())
-            .await?)
     }
 }

@@ -6,7 +6,7 @@ use std::hash::Hash;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::ErrorExtensions;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 
 use super::metrics::Metrics;
 use crate::catalog::CatalogError;
@@ -123,5 +123,54 @@ impl Loader<LatestResultOfCheck> for StoreLoader {
             .into_iter()
             .map(|r| (LatestResultOfCheck(r.check_id.clone()), r))
             .collect())
+    }
+}
+
+/// A check's newest results, at most as many as the key's limit
+/// (`quality_result::recent`), newest first: one statement per batch of
+/// checks, whatever their histories.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecentResultsOfCheck(pub String, pub u64);
+
+/// Checks per statement of [`RecentResultsOfCheck`] (SQLite allows 500
+/// parts in a compound query).
+const PAGES_PER_STATEMENT: usize = 200;
+
+impl Loader<RecentResultsOfCheck> for StoreLoader {
+    type Value = Vec<quality_result::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[RecentResultsOfCheck],
+    ) -> Result<HashMap<RecentResultsOfCheck, Self::Value>, Self::Error> {
+        self.metrics.lookup("RecentResultsOfCheck", keys.len());
+        let backend = self.db.get_database_backend();
+        let mut out: HashMap<RecentResultsOfCheck, Self::Value> = HashMap::new();
+        for chunk in keys.chunks(PAGES_PER_STATEMENT) {
+            // Two keys may name one check with different limits: its page
+            // is read once, as long as the longest.
+            let mut pages: HashMap<String, u64> = HashMap::new();
+            for key in chunk {
+                let limit = pages.entry(key.0.clone()).or_default();
+                *limit = (*limit).max(key.1);
+            }
+            let Some(query) = quality_result::recent(&pages.into_iter().collect::<Vec<_>>()) else {
+                continue;
+            };
+            let rows = quality_result::Model::find_by_statement(backend.build(&query))
+                .all(&self.db)
+                .await
+                .map_err(db_error)?;
+            let by_check = group(rows, |r| r.check_id.clone());
+            for key in chunk {
+                let limit = usize::try_from(key.1).unwrap_or(usize::MAX);
+                let rows = by_check
+                    .get(&key.0)
+                    .map(|rows| rows.iter().take(limit).cloned().collect());
+                out.insert(key.clone(), rows.unwrap_or_default());
+            }
+        }
+        Ok(out)
     }
 }

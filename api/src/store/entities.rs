@@ -145,34 +145,67 @@ pub mod quality_result {
         pub observed_at: DateTimeUtc,
     );
 
-    use sea_orm::sea_query::{Alias, Order, Query};
+    use sea_orm::sea_query::{Alias, Asterisk, IntoColumnRef, Order, Query, SelectStatement, UnionType};
     use sea_orm::ExprTrait;
 
     use super::quality_check;
 
+    /// Orders `query`'s results newest first: by observation time, then the
+    /// greater id (`col` names a column as the query sees it). A check's
+    /// latest result is its first in this order.
+    fn newest_first<C: IntoColumnRef>(query: &mut SelectStatement, col: impl Fn(Column) -> C) {
+        query
+            .order_by(col(Column::ObservedAt), Order::Desc)
+            .order_by(col(Column::Id), Order::Desc);
+    }
+
     /// The condition "is the latest result of a check that `checks` (a
-    /// condition on `quality_check`) picks": its newest observation, the
-    /// greater id on a tie. Each check's latest is one seek on the (check,
-    /// observation time) index, so it costs the same however long the
-    /// check's history grows.
+    /// condition on `quality_check`) picks". Each check's latest is one seek
+    /// on the (check, observation time) index, so it costs the same however
+    /// long the check's history grows.
     pub fn latest_of(checks: Expr) -> Expr {
         let r = Alias::new("latest");
-        let latest = Query::select()
+        let mut latest = Query::select()
             .column((r.clone(), Column::Id))
             .from_as(Entity, r.clone())
             .and_where(
                 Expr::col((r.clone(), Column::CheckId)).equals((quality_check::Entity, quality_check::Column::Id)),
             )
-            .order_by((r.clone(), Column::ObservedAt), Order::Desc)
-            .order_by((r, Column::Id), Order::Desc)
             .limit(1)
             .to_owned();
+        newest_first(&mut latest, |c| (r.clone(), c));
         let ids = Query::select()
             .expr(latest)
             .from(quality_check::Entity)
             .and_where(checks)
             .to_owned();
         Expr::col((Entity, Column::Id)).in_subquery(ids)
+    }
+
+    /// The `limit` newest results of each of `pages` (a check id and a
+    /// limit each), newest first, in one statement: one index range per
+    /// check.
+    pub fn recent(pages: &[(String, u64)]) -> Option<SelectStatement> {
+        let page = |(check, limit): &(String, u64)| {
+            let mut newest = Query::select()
+                .column(Asterisk)
+                .from(Entity)
+                .and_where(Column::CheckId.eq(check.as_str()))
+                .limit(*limit)
+                .to_owned();
+            newest_first(&mut newest, |c| c);
+            // A part of a compound query may not have its own ORDER BY or
+            // LIMIT on SQLite, but a subquery may.
+            Query::select()
+                .column(Asterisk)
+                .from_subquery(newest, Alias::new("page"))
+                .to_owned()
+        };
+        let (first, rest) = pages.split_first()?;
+        let mut query = page(first);
+        query.unions(rest.iter().map(|p| (UnionType::All, page(p))));
+        newest_first(&mut query, |c| c);
+        Some(query)
     }
 }
 

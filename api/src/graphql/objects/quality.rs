@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::catalog::{CheckKind, QualityStatus};
 use crate::store::entities::{quality_check, quality_result};
 
+use super::super::loader;
 use super::super::loaders::*;
-use super::super::{catalog, loader};
 use super::*;
 
 /// A named data quality check of a product.
@@ -36,9 +36,11 @@ impl QualityCheck {
     }
     /// Results, newest first.
     async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
-        let rows = catalog(ctx)
-            .quality_results(&self.0.id, u64::try_from(limit).unwrap_or(u64::MAX))
-            .await?;
+        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+        let rows = loader(ctx)
+            .load_one(RecentResultsOfCheck(self.0.id.clone(), limit))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(QualityResult).collect())
     }
 }
