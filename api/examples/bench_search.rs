@@ -1063,7 +1063,8 @@ async fn publish_load(
 /// its search document (as re-indexing it after any change does) and the
 /// GraphQL query of its quality, each the median of 20. Then every
 /// check of the catalog gets 30 results (a month of daily runs) and the
-/// rebuild's database load is timed again.
+/// rebuild's database load is timed again. Between the two, the product
+/// gets 100 schema versions, and reading its latest is timed.
 async fn quality_history(store: &Store, catalog: &[Synth], row: &mut impl FnMut(&str, String)) {
     use mesh_catalog::auth::Caller;
     use mesh_catalog::catalog::policy::{Principal, Settings};
@@ -1143,6 +1144,47 @@ async fn quality_history(store: &Store, catalog: &[Synth], row: &mut impl FnMut(
                 median(loads),
                 median(queries)
             ),
+        );
+    }
+    // Schema history: the product gets 100 versions of a 20 KB definition.
+    // Its latest version (`schema`) against every version (`schemaVersions`,
+    // which is how `schema` was read before session 36).
+    let definition = format!("{{\"doc\": \"{}\"}}", "x".repeat(20_000));
+    let versions: Vec<_> = (2..=100)
+        .map(|v| schema_version::ActiveModel {
+            id: Set(format!("sv-{}-{v}", product.id)),
+            product_id: Set(product.id.clone()),
+            version: Set(v),
+            format: Set(product.format.into()),
+            definition: Set(definition.clone()),
+            canonical: Set(definition.clone()),
+            fields: Set(serde_json::to_string(&product.fields).unwrap()),
+            created_by: Set("bench".into()),
+            created_at: Set(now),
+        })
+        .collect();
+    schema_version::Entity::insert_many(versions).exec(db).await.unwrap();
+    for (what, selection) in [
+        ("its latest schema (`schema`)", "schema { version format }"),
+        ("every version (`schemaVersions`)", "schemaVersions { version format }"),
+    ] {
+        let query = format!("{{ dataProduct(qualifiedName: \"{qname}\") {{ {selection} }} }}");
+        let mut took = Vec::new();
+        for _ in 0..20 {
+            let request = async_graphql::Request::new(query.as_str())
+                .data(core.clone())
+                .data(request_loader(&core, &metrics))
+                .data(RequestContext {
+                    principal: principal.clone(),
+                });
+            let t = Instant::now();
+            let response = schema.execute(request).await;
+            took.push(t.elapsed());
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+        }
+        row(
+            &format!("100 schema versions of 20 KB: {what}"),
+            format!("over GraphQL in-process {:.2?}", median(took)),
         );
     }
     let all = product_ids(db).await.unwrap();

@@ -110,6 +110,16 @@ async fn publish_creates_and_updates_with_optimistic_concurrency(app: TestApp) {
     let p = app.ok("alice", PUBLISH, json!({ "input": evolved })).await["publishDataProduct"].clone();
     assert_eq!(p["schema"]["version"], 2);
     assert_eq!(p["version"], 3);
+    // Read back: the latest version, not the first.
+    let p = product(&app, "orders.order-events").await;
+    assert_eq!(p["schema"]["version"], 2);
+    let paths: Vec<&str> = p["schema"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"currency"), "{paths:?}");
 }
 
 async fn life_cycle_transitions_and_refusals(app: TestApp) {

@@ -126,6 +126,33 @@ impl Loader<LatestResultOfCheck> for StoreLoader {
     }
 }
 
+/// The latest schema version of a product (`schema_version::latest_of`):
+/// one row per product, its older versions not read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LatestSchemaOfProduct(pub String);
+
+impl Loader<LatestSchemaOfProduct> for StoreLoader {
+    type Value = schema_version::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[LatestSchemaOfProduct],
+    ) -> Result<HashMap<LatestSchemaOfProduct, Self::Value>, Self::Error> {
+        self.metrics.lookup("LatestSchemaOfProduct", keys.len());
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = schema_version::Entity::find()
+            .filter(schema_version::latest_of(data_product::Column::Id.is_in(ids)))
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (LatestSchemaOfProduct(r.product_id.clone()), r))
+            .collect())
+    }
+}
+
 /// A check's newest results, at most as many as the key's limit
 /// (`quality_result::recent`), newest first: one statement per batch of
 /// checks, whatever their histories.

@@ -118,6 +118,34 @@ pub mod schema_version {
         pub created_by: String,
         pub created_at: DateTimeUtc,
     );
+
+    use sea_orm::sea_query::{Alias, Order, Query};
+    use sea_orm::ExprTrait;
+
+    use super::data_product;
+
+    /// The condition "is the latest version of a product that `products`
+    /// (a condition on `data_product`) picks": one seek per product on the
+    /// (product, version) index, without reading the older versions'
+    /// definitions.
+    pub fn latest_of(products: Expr) -> Expr {
+        let v = Alias::new("latest");
+        let latest = Query::select()
+            .column((v.clone(), Column::Id))
+            .from_as(Entity, v.clone())
+            .and_where(
+                Expr::col((v.clone(), Column::ProductId)).equals((data_product::Entity, data_product::Column::Id)),
+            )
+            .order_by((v, Column::Version), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let ids = Query::select()
+            .expr(latest)
+            .from(data_product::Entity)
+            .and_where(products)
+            .to_owned();
+        Expr::col((Entity, Column::Id)).in_subquery(ids)
+    }
 }
 
 pub mod quality_check {

@@ -192,7 +192,8 @@ impl DataProduct {
     }
     /// The latest schema version.
     async fn schema(&self, ctx: &Context<'_>) -> Result<Option<SchemaVersion>> {
-        Ok(self.schemas(ctx).await?.pop().map(SchemaVersion))
+        let latest = loader(ctx).load_one(LatestSchemaOfProduct(self.0.id.clone())).await?;
+        Ok(latest.map(SchemaVersion))
     }
     /// Every schema version, oldest first.
     async fn schema_versions(&self, ctx: &Context<'_>) -> Result<Vec<SchemaVersion>> {
