@@ -35,9 +35,10 @@ fn group<K: Hash + Eq, V>(items: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Ve
 }
 
 /// Declares a key type and its loader: `by id` returns one row per key,
-/// `many` returns every row whose column equals the key.
+/// `many` returns every row whose column equals the key, `latest` the
+/// row its entity's `latest_of` picks for each key (an id of `$owner`).
 macro_rules! loader {
-    ($key:ident => one $entity:ident by $col:ident) => {
+    (@single $key:ident, $entity:ident, |$ids:ident| $filter:expr, $field:ident) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $key(pub String);
 
@@ -47,15 +48,21 @@ macro_rules! loader {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
                 self.metrics.lookup(stringify!($key), keys.len());
-                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let $ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::$col.is_in(ids))
+                    .filter($filter)
                     .all(&self.db)
                     .await
                     .map_err(db_error)?;
-                Ok(rows.into_iter().map(|r| ($key(r.id.clone()), r)).collect())
+                Ok(rows.into_iter().map(|r| ($key(r.$field.clone()), r)).collect())
             }
         }
+    };
+    ($key:ident => one $entity:ident by $col:ident) => {
+        loader!(@single $key, $entity, |ids| $entity::Column::$col.is_in(ids), id);
+    };
+    ($key:ident => latest $entity:ident of $owner:ident . $field:ident) => {
+        loader!(@single $key, $entity, |ids| $entity::latest_of($owner::Column::Id.is_in(ids)), $field);
     };
     ($key:ident => many $entity:ident by $col:ident . $field:ident order $order:ident $dir:ident) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -98,60 +105,10 @@ loader!(UseCaseById => one use_case by Id);
 loader!(UseCasesOfApplication => many use_case by ApplicationId.application_id order Name order_by_asc);
 loader!(ProductsOfUseCase => many use_case_product by UseCaseId.use_case_id order ProductId order_by_asc);
 loader!(UseCasesOfProduct => many use_case_product by ProductId.product_id order UseCaseId order_by_asc);
-
-/// The latest result of a check (`quality_result::latest_of`): one row per
-/// check, whatever its history.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LatestResultOfCheck(pub String);
-
-impl Loader<LatestResultOfCheck> for StoreLoader {
-    type Value = quality_result::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[LatestResultOfCheck],
-    ) -> Result<HashMap<LatestResultOfCheck, Self::Value>, Self::Error> {
-        self.metrics.lookup("LatestResultOfCheck", keys.len());
-        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = quality_result::Entity::find()
-            .filter(quality_result::latest_of(quality_check::Column::Id.is_in(ids)))
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (LatestResultOfCheck(r.check_id.clone()), r))
-            .collect())
-    }
-}
-
-/// The latest schema version of a product (`schema_version::latest_of`):
-/// one row per product, its older versions not read.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LatestSchemaOfProduct(pub String);
-
-impl Loader<LatestSchemaOfProduct> for StoreLoader {
-    type Value = schema_version::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[LatestSchemaOfProduct],
-    ) -> Result<HashMap<LatestSchemaOfProduct, Self::Value>, Self::Error> {
-        self.metrics.lookup("LatestSchemaOfProduct", keys.len());
-        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = schema_version::Entity::find()
-            .filter(schema_version::latest_of(data_product::Column::Id.is_in(ids)))
-            .all(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (LatestSchemaOfProduct(r.product_id.clone()), r))
-            .collect())
-    }
-}
+// One row per key, whatever the history behind it (a check's results, a
+// product's schema versions).
+loader!(LatestResultOfCheck => latest quality_result of quality_check.check_id);
+loader!(LatestSchemaOfProduct => latest schema_version of data_product.product_id);
 
 /// A check's newest results, at most as many as the key's limit
 /// (`quality_result::recent`), newest first: one statement per batch of
