@@ -65,6 +65,17 @@ async fn quality_results_drive_the_score(app: TestApp) {
         json!({ "one": [{ "status": "PASS" }], "two": [{ "status": "PASS" }, { "status": "WARN" }] })
     );
     assert_eq!(p["qualityChecks"][1]["two"], json!([{ "status": "WARN" }]));
+    // A page holds 1 to 1000 results.
+    let page = "query($n: Int!) { dataProduct(qualifiedName: \"orders.order-events\") { qualityChecks { results(limit: $n) { status } } } }";
+    for n in [0, -1, 1001] {
+        assert_eq!(
+            app.error_code("alice", page, json!({ "n": n })).await,
+            "VALIDATION",
+            "limit {n}"
+        );
+    }
+    let p = app.anon(page, json!({ "n": 1000 })).await["dataProduct"].clone();
+    assert_eq!(p["qualityChecks"][0]["results"].as_array().map(Vec::len), Some(3));
 
     assert_eq!(
         app.error_code("alice", RECORD, json!({ "c": "ghost", "s": "PASS" }))

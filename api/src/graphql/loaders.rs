@@ -36,7 +36,8 @@ fn group<K: Hash + Eq, V>(items: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, Ve
 
 /// Declares a key type and its loader: `by id` returns one row per key,
 /// `many` returns every row whose column equals the key, `latest` the
-/// row its entity's `latest_of` picks for each key (an id of `$owner`).
+/// row its entity's `latest_of` picks for each key (`$table.$col` is one
+/// of the keys; the row's `$field` says which).
 macro_rules! loader {
     (@single $key:ident, $entity:ident, |$ids:ident| $filter:expr, $field:ident) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -61,8 +62,8 @@ macro_rules! loader {
     ($key:ident => one $entity:ident by $col:ident) => {
         loader!(@single $key, $entity, |ids| $entity::Column::$col.is_in(ids), id);
     };
-    ($key:ident => latest $entity:ident of $owner:ident . $field:ident) => {
-        loader!(@single $key, $entity, |ids| $entity::latest_of($owner::Column::Id.is_in(ids)), $field);
+    ($key:ident => latest $entity:ident where $table:ident . $col:ident is key $field:ident) => {
+        loader!(@single $key, $entity, |ids| $entity::latest_of($table::Column::$col.is_in(ids)), $field);
     };
     ($key:ident => many $entity:ident by $col:ident . $field:ident order $order:ident $dir:ident) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,8 +108,8 @@ loader!(ProductsOfUseCase => many use_case_product by UseCaseId.use_case_id orde
 loader!(UseCasesOfProduct => many use_case_product by ProductId.product_id order UseCaseId order_by_asc);
 // One row per key, whatever the history behind it (a check's results, a
 // product's schema versions).
-loader!(LatestResultOfCheck => latest quality_result of quality_check.check_id);
-loader!(LatestSchemaOfProduct => latest schema_version of data_product.product_id);
+loader!(LatestResultOfCheck => latest quality_result where quality_check.Id is key check_id);
+loader!(LatestSchemaOfProduct => latest schema_version where schema_version.ProductId is key product_id);
 
 /// A check's newest results, at most as many as the key's limit
 /// (`quality_result::recent`), newest first: one statement per batch of

@@ -281,22 +281,19 @@ pub async fn load_scope(db: &DatabaseConnection, scope: Scope<'_>) -> Result<Vec
     {
         tags.entry(product).or_default().push(tag);
     }
-    // Latest schema version per product: versions ascend, the last wins.
-    let mut latest: HashMap<String, (String, String)> = HashMap::new();
-    for (product, format, fields) in schema_version::Entity::find()
+    // The latest schema version of each product (its fields only).
+    let mut latest: HashMap<String, (String, String)> = schema_version::Entity::find()
         .select_only()
         .column(schema_version::Column::ProductId)
         .column(schema_version::Column::Format)
         .column(schema_version::Column::Fields)
-        .filter(scope.on(schema_version::Column::ProductId))
-        .order_by_asc(schema_version::Column::ProductId)
-        .order_by_asc(schema_version::Column::Version)
+        .filter(schema_version::latest_of(scope.on(schema_version::Column::ProductId)))
         .into_tuple::<(String, String, String)>()
         .all(db)
         .await?
-    {
-        latest.insert(product, (format, fields));
-    }
+        .into_iter()
+        .map(|(product, format, fields)| (product, (format, fields)))
+        .collect();
     // The latest result of each check of the products.
     let mut statuses: HashMap<String, Vec<QualityStatus>> = HashMap::new();
     for (product, status) in quality_result::Entity::find()

@@ -119,32 +119,24 @@ pub mod schema_version {
         pub created_at: DateTimeUtc,
     );
 
-    use sea_orm::sea_query::{Alias, Order, Query};
+    use sea_orm::sea_query::{Alias, Query};
     use sea_orm::ExprTrait;
 
-    use super::data_product;
-
-    /// The condition "is the latest version of a product that `products`
-    /// (a condition on `data_product`) picks": one seek per product on the
-    /// (product, version) index, without reading the older versions'
-    /// definitions.
-    pub fn latest_of(products: Expr) -> Expr {
-        let v = Alias::new("latest");
-        let latest = Query::select()
-            .column((v.clone(), Column::Id))
-            .from_as(Entity, v.clone())
-            .and_where(
-                Expr::col((v.clone(), Column::ProductId)).equals((data_product::Entity, data_product::Column::Id)),
-            )
-            .order_by((v, Column::Version), Order::Desc)
-            .limit(1)
+    /// The condition `versions` (on this table) and "is the latest version
+    /// of its product": no later version of the product exists. One probe
+    /// of the (product, version) index per version read; the older
+    /// versions' definitions are not read. (A product has a few versions,
+    /// so reading its versions' index entries costs little, and a range of
+    /// products is read as one range of the index.)
+    pub fn latest_of(versions: Expr) -> Expr {
+        let later = Alias::new("later");
+        let exists = Query::select()
+            .expr(Expr::val(1))
+            .from_as(Entity, later.clone())
+            .and_where(Expr::col((later.clone(), Column::ProductId)).equals((Entity, Column::ProductId)))
+            .and_where(Expr::col((later, Column::Version)).gt(Expr::col((Entity, Column::Version))))
             .to_owned();
-        let ids = Query::select()
-            .expr(latest)
-            .from(data_product::Entity)
-            .and_where(products)
-            .to_owned();
-        Expr::col((Entity, Column::Id)).in_subquery(ids)
+        versions.and(Expr::exists(exists).not())
     }
 }
 

@@ -10,6 +10,9 @@ use super::super::loader;
 use super::super::loaders::*;
 use super::*;
 
+/// The most results one page of a check's history holds.
+const MAX_RESULTS: i32 = 1000;
+
 /// A named data quality check of a product.
 pub struct QualityCheck(pub quality_check::Model);
 
@@ -34,9 +37,15 @@ impl QualityCheck {
         let latest = loader(ctx).load_one(LatestResultOfCheck(self.0.id.clone())).await?;
         Ok(latest.map(QualityResult))
     }
-    /// Results, newest first.
-    async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: usize) -> Result<Vec<QualityResult>> {
-        let limit = u64::try_from(limit).unwrap_or(u64::MAX);
+    /// Results, newest first: at most `limit` (1 to 1000).
+    async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: i32) -> Result<Vec<QualityResult>> {
+        let limit = match limit {
+            n @ 1..=MAX_RESULTS => n as u64,
+            n => {
+                let message = format!("limit must be between 1 and {MAX_RESULTS}, got {n}");
+                return Err(CatalogError::Validation(message).extend());
+            }
+        };
         let rows = loader(ctx)
             .load_one(RecentResultsOfCheck(self.0.id.clone(), limit))
             .await?
