@@ -13,6 +13,7 @@ mod m20261215_000001_use_cases;
 mod m20261230_000001_successor;
 mod m20261231_000001_topic_index;
 mod m20270101_000001_owner_indexes;
+mod m20270102_000001_updated_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261230_000001_successor::Migration),
             Box::new(m20261231_000001_topic_index::Migration),
             Box::new(m20270101_000001_owner_indexes::Migration),
+            Box::new(m20270102_000001_updated_index::Migration),
         ]
     }
 }
