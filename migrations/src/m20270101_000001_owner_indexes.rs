@@ -8,41 +8,8 @@
 //! A team's products (`Team.dataProducts`) scanned the product table: 80 ms at
 //! 100,000 products, 8 ms with the index.
 
-use sea_orm_migration::prelude::*;
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-/// (index, table, column).
-const INDEXES: [(&str, &str, &str); 3] = [
-    ("ix_team_member_user", "team_member", "user_id"),
-    ("ix_application_owner_team", "application", "owner_team_id"),
-    ("ix_product_owner_team", "data_product", "owner_team_id"),
-];
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, column) in INDEXES {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Alias::new(table))
-                        .col(Alias::new(column))
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, _) in INDEXES.into_iter().rev() {
-            manager
-                .drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
-}
+crate::index_migration!(
+    "ix_team_member_user" on "team_member"("user_id"),
+    "ix_application_owner_team" on "application"("owner_team_id"),
+    "ix_product_owner_team" on "data_product"("owner_team_id"),
+);
