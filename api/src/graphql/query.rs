@@ -30,11 +30,17 @@ pub(super) fn decode_cursor(after: Option<String>) -> Result<Option<String>> {
         .gql()
 }
 
+/// A page's size: `first`, 20 if absent, 1 to 100.
 pub(super) fn page_size(first: Option<i32>) -> Result<u64> {
-    match first.unwrap_or(20) {
-        n @ 1..=100 => Ok(n as u64),
+    bounded("first", first.unwrap_or(20), 100)
+}
+
+/// `value` of the argument `name` if it is 1 to `max`, else VALIDATION.
+pub(super) fn bounded(name: &str, value: i32, max: i32) -> Result<u64> {
+    match value {
+        n if (1..=max).contains(&n) => Ok(n as u64),
         n => Err(CatalogError::Validation(format!(
-            "first must be between 1 and 100, got {n}"
+            "{name} must be between 1 and {max}, got {n}"
         )))
         .gql(),
     }

@@ -8,6 +8,7 @@ use crate::store::entities::{quality_check, quality_result};
 
 use super::super::loader;
 use super::super::loaders::*;
+use super::super::query::bounded;
 use super::*;
 
 /// The most results one page of a check's history holds.
@@ -39,13 +40,7 @@ impl QualityCheck {
     }
     /// Results, newest first: at most `limit` (1 to 1000).
     async fn results(&self, ctx: &Context<'_>, #[graphql(default = 20)] limit: i32) -> Result<Vec<QualityResult>> {
-        let limit = match limit {
-            n @ 1..=MAX_RESULTS => n as u64,
-            n => {
-                let message = format!("limit must be between 1 and {MAX_RESULTS}, got {n}");
-                return Err(CatalogError::Validation(message).extend());
-            }
-        };
+        let limit = bounded("limit", limit, MAX_RESULTS)?;
         let rows = loader(ctx)
             .load_one(RecentResultsOfCheck(self.0.id.clone(), limit))
             .await?
