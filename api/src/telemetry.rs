@@ -30,8 +30,13 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::{LogFormat, TraceExport};
 
-/// The filter when `RUST_LOG` is unset.
-pub const DEFAULT_FILTER: &str = "warn,mesh_catalog=info";
+/// The filter when `RUST_LOG` is unset. tantivy's segment manager warns
+/// when a background merge ends after one of its segments was dropped for
+/// having had all its documents deleted meanwhile (a product re-indexed
+/// while its old segment was being merged): the merge's result is thrown
+/// away and the segments merge again later, nothing is lost, so it is
+/// kept to errors.
+pub const DEFAULT_FILTER: &str = "warn,mesh_catalog=info,tantivy::indexer::segment_manager=error";
 
 /// Time allowed to one export request to the collector.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -169,6 +169,11 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByTestId('schema-merge').locator('.cm-mergeView, .cm-editor').first().waitFor(T);
     assert.ok((await page.getByTestId('diff-changes').locator('.change').count()) > 0, 'the diff lists changes');
     await capture(page, 'schema');
+    // On a phone the fields stack, one block each: nothing to scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const wrap = await table.evaluate((t) => ({ scroll: t.parentElement.scrollWidth, client: t.parentElement.clientWidth }));
+    assert.ok(wrap.scroll <= wrap.client, `the field table fits 390 px: ${JSON.stringify(wrap)}`);
+    assert.match(await table.locator('tbody td[data-label=Doc]').first().evaluate((e) => getComputedStyle(e, '::before').content), /Doc/);
     s.assertQuietConsole();
     await s.context.close();
   });

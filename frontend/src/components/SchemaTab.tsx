@@ -116,18 +116,19 @@ export default function SchemaTab({ qn, versions }: { qn: string; versions: numb
               {formatLabel(sv.format)} · schema id {sv.schemaId ?? '—'} · registered by {sv.createdBy}, {fmtTime(sv.createdAt)}
             </p>
             <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
-              <table data-testid="field-table">
-                <thead>
-                  <tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Doc</th><th scope="col">Tags</th></tr>
+              {/* Stacked, one field a block, on narrow screens (styles.css); the roles keep it a table there. */}
+              <table className="stacked" role="table" data-testid="field-table">
+                <thead role="rowgroup">
+                  <tr role="row"><th role="columnheader" scope="col">Field</th><th role="columnheader" scope="col">Type</th><th role="columnheader" scope="col">Required</th><th role="columnheader" scope="col">Doc</th><th role="columnheader" scope="col">Tags</th></tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                   {sv.fields.map((f) => (
-                    <tr key={f.path}>
-                      <th scope="row"><code>{f.path}</code></th>
-                      <td><code>{f.type}{f.nullable ? ' | null' : ''}</code>{f.default != null && <span className="muted small"> = {f.default}</span>}</td>
-                      <td>{f.required ? 'yes' : 'no'}</td>
-                      <td>{f.doc ?? ''}</td>
-                      <td>{f.tags.map((t) => <span key={t} className={t === 'PII' ? 'tag tag-pii' : 'tag'}>{t}</span>)}</td>
+                    <tr key={f.path} role="row">
+                      <th role="rowheader" scope="row"><code>{f.path}</code></th>
+                      <td role="cell" data-label="Type"><code>{f.type}{f.nullable ? ' | null' : ''}</code>{f.default != null && <span className="muted small"> = {f.default}</span>}</td>
+                      <td role="cell" data-label="Required">{f.required ? 'yes' : 'no'}</td>
+                      <td role="cell" data-label="Doc">{f.doc ?? ''}</td>
+                      <td role="cell" data-label="Tags">{f.tags.map((t) => <span key={t} className={t === 'PII' ? 'tag tag-pii' : 'tag'}>{t}</span>)}</td>
                     </tr>
                   ))}
                 </tbody>
