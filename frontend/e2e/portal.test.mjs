@@ -83,6 +83,12 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByRole('option', { name: /marketing\.recommendations/ }).waitFor(T);
     await page.getByRole('option', { name: /marketing\.recommendations/ }).click();
     await page.waitForURL(/\/products\/marketing\.recommendations/, T);
+    // a pasted word longer than any indexed word finds nothing, without an error
+    await page.goto('/');
+    await page.getByTestId('search-input').fill('x'.repeat(300));
+    await page.waitForURL((u) => u.searchParams.get('q')?.length === 300, T);
+    await page.getByTestId('result-count').getByText(/^0 products/).waitFor(T);
+    assert.equal(await page.locator('[role=alert], .error').count(), 0);
     // pagination over everything
     await page.goto('/');
     await page.getByRole('button', { name: 'Next page' }).click();

@@ -370,8 +370,29 @@ async fn filters_facets_and_cursor_pagination() {
     }
     let body = app.post(None, SEARCH, json!({ "q": "x", "after": "nonsense" })).await;
     assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
-    let body = app.post(None, SEARCH, json!({ "q": "x", "first": 0 })).await;
-    assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
+    // Each bound says which argument broke it.
+    for (vars, message) in [
+        (
+            json!({ "q": "x", "first": 0 }),
+            "first must be between 1 and 100, got 0",
+        ),
+        (
+            json!({ "q": "x", "first": 101 }),
+            "first must be between 1 and 100, got 101",
+        ),
+        (
+            json!({ "q": "x".repeat(1001), "first": 20 }),
+            "query must be at most 1000 bytes, got 1001",
+        ),
+    ] {
+        let body = app.post(None, SEARCH, vars).await;
+        assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
+        assert_eq!(body["errors"][0]["message"], message, "{body:#}");
+    }
+    let longest = app
+        .ok(ADMIN, SEARCH, json!({ "q": "x".repeat(1000), "first": 20 }))
+        .await;
+    assert_eq!(longest["search"]["totalCount"], 0, "{longest:#}");
 
     // Facets and highlights are computed when selected, also through
     // fragments (the server looks ahead at the selection).
@@ -427,6 +448,21 @@ async fn suggest_products_and_fields() {
         "{s:#}"
     );
     let s = app.ok(ADMIN, q, json!({ "p": "" })).await["suggest"].clone();
+    assert_eq!(s, json!([]));
+    let limited = "query($p: String!, $n: Int!) { suggest(prefix: $p, limit: $n) { text } }";
+    for (vars, message) in [
+        (json!({ "p": "sh", "n": 0 }), "limit must be between 1 and 50, got 0"),
+        (json!({ "p": "sh", "n": 51 }), "limit must be between 1 and 50, got 51"),
+        (
+            json!({ "p": "s".repeat(201), "n": 5 }),
+            "prefix must be at most 200 bytes, got 201",
+        ),
+    ] {
+        let body = app.post(None, limited, vars).await;
+        assert_eq!(crate::helpers::code_of(&body), "VALIDATION");
+        assert_eq!(body["errors"][0]["message"], message, "{body:#}");
+    }
+    let s = app.ok(ADMIN, limited, json!({ "p": "s".repeat(200), "n": 50 })).await["suggest"].clone();
     assert_eq!(s, json!([]));
 }
 

@@ -46,6 +46,18 @@ pub(super) fn bounded(name: &str, value: i32, max: i32) -> Result<u64> {
     }
 }
 
+/// `text` of the argument `name` if it is at most `max` bytes, else VALIDATION.
+pub(super) fn short(name: &str, text: &str, max: usize) -> Result<()> {
+    if text.len() > max {
+        return Err(CatalogError::Validation(format!(
+            "{name} must be at most {max} bytes, got {}",
+            text.len()
+        )))
+        .gql();
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct QueryRoot;
 

@@ -17,6 +17,7 @@ use lru::LruCache;
 
 use super::error::GqlResult;
 use super::objects::{visible_product, DataProduct, SchemaFormat};
+use super::query::{bounded, short};
 use super::{catalog, principal};
 use crate::catalog::policy;
 use crate::store::entities::data_product;
@@ -314,8 +315,10 @@ pub struct SearchQuery;
 impl SearchQuery {
     /// Full-text search over data products: names, descriptions, tags,
     /// owners, domains, schema field names and docs. Typos (1 edit from 5
-    /// letters, 2 from 9) and a prefix on the last word are tolerated; an
-    /// empty query lists every product alphabetically.
+    /// letters, 2 from 9) and a prefix on the last word are tolerated; a
+    /// query without words (empty, or only punctuation) lists every product
+    /// alphabetically; words over 64 bytes match nothing. `first`: 1–100;
+    /// `query`: at most 1000 bytes.
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -324,12 +327,8 @@ impl SearchQuery {
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
     ) -> Result<SearchConnection> {
-        if !(1..=100).contains(&first) || query.len() > 1_000 {
-            return Err(CatalogError::Validation(
-                "first must be between 1 and 100 and the query at most 1000 bytes".into(),
-            )
-            .extend());
-        }
+        let first = bounded("first", first, 100)? as usize;
+        short("query", &query, 1_000)?;
         let after = after
             .map(|c| OpaqueCursor::<Cursor>::decode_cursor(&c).map(|c| c.0))
             .transpose()
@@ -341,7 +340,7 @@ impl SearchQuery {
         let extras = selected_extras(ctx);
         let started = std::time::Instant::now();
         let page = index
-            .run(move |index| index.search(&query, &filters, &audience, first as usize, after.as_ref(), extras))
+            .run(move |index| index.search(&query, &filters, &audience, first, after.as_ref(), extras))
             .await
             .gql()?;
         if let Ok(metrics) = ctx.data::<super::metrics::Metrics>() {
@@ -372,16 +371,12 @@ impl SearchQuery {
         prefix: String,
         #[graphql(default = 8)] limit: i32,
     ) -> Result<Vec<Suggestion>> {
-        if !(1..=50).contains(&limit) || prefix.len() > 200 {
-            return Err(CatalogError::Validation(
-                "limit must be between 1 and 50 and the prefix at most 200 bytes".into(),
-            )
-            .extend());
-        }
+        let limit = bounded("limit", limit, 50)? as usize;
+        short("prefix", &prefix, 200)?;
         let audience = catalog(ctx).search_audience(principal(ctx)).gql()?;
         let index = index(ctx).clone();
         let found = index
-            .run(move |index| index.suggest(&prefix, &audience, limit as usize))
+            .run(move |index| index.suggest(&prefix, &audience, limit))
             .await
             .gql()?;
         Ok(found.into_iter().map(Suggestion).collect())

@@ -369,10 +369,19 @@ impl SearchIndex {
     ) -> Result<SearchPage, SearchError> {
         let first = first.clamp(1, 100);
         let _searching = Searching::start(&self.inner.searching);
+        let mut words = QueryWords::parse(text);
+        if words.unmatchable {
+            return Ok(SearchPage {
+                hits: Vec::new(),
+                total: 0,
+                total_exact: true,
+                has_next_page: false,
+                facets: Facets::default(),
+            });
+        }
         let searcher = self.searcher();
         let f = &self.inner.fields;
         let allowed = self.allowed(&searcher, filters, audience)?;
-        let mut words = QueryWords::parse(text);
         words.known = self.known(&searcher, &words, &allowed)?;
         let clauses = Clauses::of(f, &words)?;
         let skip = after.map_or(0, |c| c.offset);

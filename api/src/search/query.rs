@@ -13,7 +13,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
-use super::analysis::{analyze, ident_words, joined, prose_analyzer, typo_budget, word_pairs};
+use super::analysis::{analyze, each_word, ident_words, joined, prose_analyzer, typo_budget, word_pairs};
 use super::fields::Fields;
 use super::union::Union;
 
@@ -65,6 +65,9 @@ pub struct QueryWords {
     pub exact: String,
     /// Whether each word occurs exactly in the index (set by the index).
     pub known: Vec<bool>,
+    /// The query has words but every one is longer than any indexed word
+    /// (64 bytes): it matches nothing, where a query without words lists.
+    pub unmatchable: bool,
 }
 
 impl QueryWords {
@@ -75,7 +78,12 @@ impl QueryWords {
             .map(|w| w.text)
             .collect();
         let known = vec![false; plain.len()];
+        let mut has_words = false;
+        if plain.is_empty() {
+            each_word(query, |_, _| has_words = true);
+        }
         Self {
+            unmatchable: has_words,
             plain,
             stemmed,
             exact: query.trim().to_lowercase(),

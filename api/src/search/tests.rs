@@ -286,6 +286,30 @@ fn ranking_classes() {
 }
 
 #[test]
+fn a_query_of_only_overlong_words_matches_nothing_where_one_without_words_lists() {
+    let index = index(&catalog());
+    let all = catalog().len();
+    let long = "x".repeat(65);
+    for query in ["", "*", " - "] {
+        assert_eq!(page(&index, query, 10, true).total, all, "`{query}` lists");
+    }
+    for query in [long.clone(), format!("{long} {long}"), format!("\"{long}\"")] {
+        let found = page(&index, &query, 10, true);
+        assert_eq!((found.total, found.hits.len()), (0, 0), "`{query}`");
+        assert_eq!(found.facets, Facets::default());
+    }
+    // Next to a word that can match, an over-long word is left out.
+    let mut with_long = names(&index, &format!("stock levels {long}"));
+    let mut without = names(&index, "stock levels");
+    with_long.sort();
+    without.sort();
+    assert!(!without.is_empty());
+    assert_eq!(with_long, without);
+    // 64 bytes is still a word, and matches nothing here.
+    assert_eq!(page(&index, &"x".repeat(64), 10, false).total, 0);
+}
+
+#[test]
 fn totals_are_exact_up_to_the_bound_and_pruning_keeps_the_ranking() {
     // More matches than the bound: every product has the word.
     let products: Vec<Product> = (0..TRACK_TOTAL + 500)

@@ -137,8 +137,10 @@ export function SearchPage() {
   const pages = text === urlQ ? urlPages : FIRST_PAGE;
   const after = pages.length ? pages[pages.length - 1] : null;
 
-  // One request per edit: the results and the typeahead's suggestions for the last word.
+  // One request per edit: the results and the typeahead's suggestions for
+  // the last word (none past 64 letters, the longest word indexed).
   const prefix = lastWord(text);
+  const suggesting = prefix.length >= 2 && prefix.length <= 64;
   const [{ data, fetching, error, operation }] = useQuery({
     query: SearchQuery,
     variables: {
@@ -147,11 +149,11 @@ export function SearchPage() {
       first: PAGE_SIZE,
       after,
       prefix,
-      withSuggest: prefix.length >= 2,
+      withSuggest: suggesting,
     },
     requestPolicy: 'cache-and-network',
   });
-  const suggestions = prefix.length >= 2 ? (data?.suggest ?? []) : [];
+  const suggestions = suggesting ? (data?.suggest ?? []) : [];
 
   const toggle = useCallback(
     (param: string, value: string) =>
@@ -228,6 +230,7 @@ export function SearchPage() {
             <Input
               className="input search-input"
               placeholder="Search products, fields, tags, owners… (typos are fine)"
+              maxLength={1000}
               data-testid="search-input"
             />
             <Button className="btn" aria-label="Show suggestions">
