@@ -1112,3 +1112,51 @@ async fn kcat_produces_to_the_embedded_broker() {
     );
     assert!(out.contains("from-kcat {\"id\": 7, \"country\": \"FR\"}"), "{out}");
 }
+
+/// A live subscription starts at the topic's end, also when the last
+/// records arrived in one batch: the embedded broker answered a batch's
+/// first offset + 1 as the topic's end (patches/tansu-storage), so a new
+/// feed delivered the batch's older records as live ones.
+#[tokio::test]
+async fn a_live_start_after_a_batch_delivers_only_new_records() {
+    let app = spawn_live(Backend::Sqlite, Broker::Tansu.config()).await;
+    app.orders_domain().await;
+    let topic = json_product(&app, "batched").await;
+    // Three records in one produce request: held back together by linger.
+    let batching: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &app.bootstrap)
+        .set("linger.ms", "500")
+        .create()
+        .unwrap();
+    let old = futures_util::future::join_all((0..3).map(|i| {
+        let value = format!("{{\"id\": {i}}}");
+        let (batching, topic) = (&batching, &topic);
+        async move {
+            batching
+                .send(
+                    FutureRecord::to(topic).key("old").payload(&value),
+                    Duration::from_secs(10),
+                )
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let offsets: Vec<i64> = old.iter().map(|delivered| delivered.offset).collect();
+    assert_eq!(offsets, [0, 1, 2]);
+
+    let mut client = WsClient::connect(&app.address, Protocol::TransportWs, auth(&app, "alice"))
+        .await
+        .unwrap();
+    client
+        .subscribe("b", PRODUCT_EVENTS, json!({ "p": "orders.batched" }))
+        .await;
+    wait_subscribers(&app, &topic, 1).await;
+    produce(&producer(&app.bootstrap), &topic, "new", b"{\"id\": 3}").await;
+    let first = client.data(WAIT).await["productEvents"].clone();
+    assert_eq!(
+        (&first["key"], &first["offset"]),
+        (&json!("new"), &json!(3)),
+        "{first:#}"
+    );
+}

@@ -1194,6 +1194,26 @@ impl Storage for DynoStore {
         let mut responses = vec![];
 
         for (topition, offset_request) in offsets {
+            // The end of the partition is its high watermark (or last stable
+            // offset), as a fetch sees it: the newest batch's first offset + 1
+            // (below) is short of it when that batch holds several records.
+            if offset_request == &ListOffset::Latest {
+                let stage = self.offset_stage(topition).await?;
+                responses.push((
+                    topition.to_owned(),
+                    ListOffsetResponse {
+                        error_code: ErrorCode::None,
+                        offset: Some(if isolation_level == IsolationLevel::ReadCommitted {
+                            stage.last_stable
+                        } else {
+                            stage.high_watermark
+                        }),
+                        ..Default::default()
+                    },
+                ));
+                continue;
+            }
+
             let location = Path::from(format!(
                 "clusters/{}/topics/{}/partitions/{:0>10}/records",
                 self.cluster, topition.topic, topition.partition,
