@@ -506,6 +506,14 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: 'Activity' }).click();
     await page.getByTestId('activity-panel').waitFor(T);
     await capture(page, 'activity');
+    // With the panel open, a product's overview keeps room for its values
+    // (its columns follow the room left, not the window's width).
+    await page.goto('/products/orders.order-events');
+    await page.getByTestId('live-health').waitFor(T);
+    if (!(await page.getByTestId('activity-panel').isVisible())) await page.getByRole('button', { name: 'Activity' }).click();
+    await page.getByTestId('activity-panel').waitFor(T);
+    const narrowest = await page.locator('dl.kv dd').evaluateAll((dds) => Math.min(...dds.map((d) => d.getBoundingClientRect().width)));
+    assert.ok(narrowest >= 120, `every value of the overview at least 120 px wide with the panel open: ${narrowest}`);
     s.assertQuietConsole();
     await s.context.close();
   });
