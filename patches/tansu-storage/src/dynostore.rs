@@ -1152,51 +1152,13 @@ impl Storage for DynoStore {
         isolation_level: IsolationLevel,
         offsets: &[(Topition, ListOffset)],
     ) -> Result<Vec<(Topition, ListOffsetResponse)>> {
-        let stable = if isolation_level == IsolationLevel::ReadCommitted {
-            self.meta
-                .with(&self.object_store, |meta| {
-                    Ok(meta
-                        .transactions
-                        .values()
-                        .flat_map(|txn| {
-                            txn.epochs
-                                .values()
-                                .filter(|detail| {
-                                    detail.state.is_some_and(|state| {
-                                        state != TxnState::Committed && state != TxnState::Aborted
-                                    })
-                                })
-                                .map(BTreeMap::<Topition, Offset>::from)
-                                .collect::<Vec<_>>()
-                        })
-                        .reduce(|mut acc, e| {
-                            debug!(?acc, ?e);
-                            for (topition, offset_start) in e.iter() {
-                                _ = acc
-                                    .entry(topition.to_owned())
-                                    .and_modify(|existing_offset_start| {
-                                        if *existing_offset_start > *offset_start {
-                                            *existing_offset_start = *offset_start
-                                        }
-                                    })
-                                    .or_insert(*offset_start);
-                            }
-
-                            acc
-                        })
-                        .unwrap_or(BTreeMap::new()))
-                })
-                .await?
-        } else {
-            BTreeMap::new()
-        };
-
         let mut responses = vec![];
 
         for (topition, offset_request) in offsets {
             // The end of the partition is its high watermark (or last stable
-            // offset), as a fetch sees it: the newest batch's first offset + 1
-            // (below) is short of it when that batch holds several records.
+            // offset), as a fetch sees it; the published crate answered the
+            // newest batch's first offset + 1, short of it after a batch of
+            // several records.
             if offset_request == &ListOffset::Latest {
                 let stage = self.offset_stage(topition).await?;
                 responses.push((
@@ -1231,57 +1193,24 @@ impl Storage for DynoStore {
                 .inspect_err(|error| error!(?error))
                 .map_err(|_| Error::Api(ErrorCode::UnknownServerError))?
             {
-                if let Some(last) = stable.get(topition)
-                    && offset_request == &ListOffset::Latest
-                {
-                    let Some(found_offset) = candidate
-                        .as_ref()
-                        .and_then(|found| found.location.parts().next_back())
-                        .and_then(|offset| i64::from_str(&offset.as_ref()[0..20]).ok())
-                    else {
-                        continue;
-                    };
-
-                    let Some(meta_offset) = meta
-                        .location
-                        .parts()
-                        .next_back()
-                        .and_then(|offset| i64::from_str(&offset.as_ref()[0..20]).ok())
-                    else {
-                        continue;
-                    };
-
-                    if meta_offset >= *last && found_offset > meta_offset {
+                match offset_request {
+                    ListOffset::Earliest
+                        if candidate
+                            .as_ref()
+                            .is_none_or(|found| found.last_modified > meta.last_modified) =>
+                    {
                         _ = candidate.replace(meta);
                     }
-                } else {
-                    match offset_request {
-                        ListOffset::Earliest
-                            if candidate
-                                .as_ref()
-                                .is_none_or(|found| found.last_modified > meta.last_modified) =>
-                        {
-                            _ = candidate.replace(meta);
-                        }
 
-                        ListOffset::Latest
-                            if candidate
-                                .as_ref()
-                                .is_none_or(|found| meta.last_modified > found.last_modified) =>
-                        {
-                            _ = candidate.replace(meta);
-                        }
-
-                        ListOffset::Timestamp(system_time)
-                            if SystemTime::from(meta.last_modified) > *system_time
-                                && candidate.as_ref().is_none_or(|found| {
-                                    found.last_modified > meta.last_modified
-                                }) =>
-                        {
-                            _ = candidate.replace(meta);
-                        }
-                        _ => continue,
+                    ListOffset::Timestamp(system_time)
+                        if SystemTime::from(meta.last_modified) > *system_time
+                            && candidate.as_ref().is_none_or(|found| {
+                                found.last_modified > meta.last_modified
+                            }) =>
+                    {
+                        _ = candidate.replace(meta);
                     }
+                    _ => continue,
                 }
             }
 
@@ -1299,10 +1228,7 @@ impl Storage for DynoStore {
                     topition.to_owned(),
                     ListOffsetResponse {
                         error_code: ErrorCode::None,
-                        offset: Some(match offset_request {
-                            ListOffset::Latest => offset + 1,
-                            _ => offset,
-                        }),
+                        offset: Some(offset),
                         timestamp: Some(found.last_modified.into()),
                     },
                 ))
