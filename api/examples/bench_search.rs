@@ -1861,6 +1861,42 @@ fn floor_load(floor: &Arc<Floor>, mix: &Arc<Vec<Probe>>, clients: usize, seconds
 
 /// Waits (at most 5 minutes) until this process is idle: less than a tenth
 /// of a core used over a second, i.e. no background merge running.
+/// Opens the index on `index_dir` and reconciles it with the catalog, as
+/// a start-up does; returns how long that took.
+async fn warm_start(index_dir: &Path, store: &Store) -> Duration {
+    let t = Instant::now();
+    let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.to_owned())).unwrap();
+    assert!(!fresh);
+    let indexer = Indexer::start(index, store, fresh).await.unwrap();
+    let took = t.elapsed();
+    indexer.stop().await.unwrap();
+    took
+}
+
+/// Waits until every dirty page of the machine is written: a start-up
+/// timed while the disk writes back what the run has just written
+/// (gigabytes at a million products) measures that backlog as much as the
+/// start-up (docs/BENCHMARKS-search.md, session 39).
+fn sync_disk() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+/// Drops the files under `dir` from the page cache (clean pages only:
+/// call [`sync_disk`] first).
+fn evict_page_cache(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            evict_page_cache(&path);
+        } else if let Ok(file) = std::fs::File::open(&path) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: the descriptor is open for the call's duration.
+            unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        }
+    }
+}
+
 fn settle() {
     let deadline = Instant::now() + Duration::from_secs(300);
     while Instant::now() < deadline {
@@ -2291,17 +2327,19 @@ async fn bench() {
     drop(index);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // Warm start: open + reconcile an index that is current.
-    let t = Instant::now();
-    let (index, fresh) = SearchIndex::open(&IndexLocation::Disk(index_dir.clone())).unwrap();
-    assert!(!fresh);
-    let indexer = Indexer::start(index.clone(), &store, fresh).await.unwrap();
+    // Warm start: open + reconcile an index that is current, once the
+    // run's writes are on disk; then again with the catalog's and the
+    // index's files out of the page cache, as after a reboot.
+    sync_disk();
     row(
         "warm start (open + reconcile, nothing changed)",
-        format!("{:.2?}", t.elapsed()),
+        format!("{:.2?}", warm_start(&index_dir, &store).await),
     );
-    drop(indexer);
-    drop(index);
+    evict_page_cache(&work);
+    row(
+        "warm start, its files out of the page cache",
+        format!("{:.2?}", warm_start(&index_dir, &store).await),
+    );
     drop(store);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -2313,6 +2351,7 @@ async fn bench() {
         floor_over_http(&index_dir, &mix, o.clients, o.seconds, Behind::GraphQL).await;
     let (floor_gql1, _, _) = floor_over_http(&index_dir, &mix, 1, o.seconds, Behind::GraphQL).await;
     let port = common::free_port();
+    sync_disk();
     let server_started = Instant::now();
     let server = start_server(&work, port);
     let url = format!("http://127.0.0.1:{port}/graphql");
