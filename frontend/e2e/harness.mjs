@@ -1,5 +1,5 @@
 // Shared set-up of the browser tests: a real server (demo mode) and Debian's Chromium.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -28,8 +28,15 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `mesh-catalog serve --demo` on free ports with a fresh data dir and the built portal. */
-export async function startServer() {
+/** The HS256 secret of a server started with `demo: false`. */
+const SECRET = 'portal-e2e-secret-0123456789abcdef';
+
+/**
+ * Starts `mesh-catalog serve --demo` on free ports with a fresh data dir and the built portal; with
+ * `demo: false`, a server as deployed (no demo data or sign-in, no anonymous reads, tokens signed with
+ * its secret: `token(subject)` mints one).
+ */
+export async function startServer({ demo = true } = {}) {
   if (!existsSync(BIN)) throw new Error(`server binary not found at ${BIN} (set MESH_BIN)`);
   const dist = join(ROOT, 'dist');
   if (!existsSync(join(dist, 'index.html'))) throw new Error('frontend/dist is missing: run `npm run build` first');
@@ -37,13 +44,17 @@ export async function startServer() {
   const port = await freePort();
   const kafkaPort = await freePort();
   mkdirSync(join(ROOT, 'test-results'), { recursive: true });
-  const log = createWriteStream(join(ROOT, 'test-results', 'server.log'));
+  const logName = demo ? 'server.log' : 'server-deployed.log';
+  const log = createWriteStream(join(ROOT, 'test-results', logName));
   const child = spawn(
     BIN,
-    ['serve', '--demo', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--embedded-kafka-port', String(kafkaPort), '--portal-dir', dist,
+    ['serve', ...(demo ? ['--demo'] : []), '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--embedded-kafka-port', String(kafkaPort), '--portal-dir', dist,
      // Health history (`liveHistory`) from one freshness pass a second.
      '--freshness-check', '1s'],
-    { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', MESH_PORTAL_DIR: dist, MESH_RATE_LIMIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', MESH_PORTAL_DIR: dist, MESH_RATE_LIMIT: '0', ...(demo ? {} : { MESH_JWT_SECRET: SECRET }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);
@@ -52,7 +63,7 @@ export async function startServer() {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 180_000;
   for (;;) {
-    if (exited !== null) throw new Error(`server exited with ${exited}: see test-results/server.log`);
+    if (exited !== null) throw new Error(`server exited with ${exited}: see test-results/${logName}`);
     if (Date.now() > deadline) throw new Error('server not ready within 180 s');
     try {
       const r = await fetch(`${base}/readyz`);
@@ -63,7 +74,7 @@ export async function startServer() {
     await sleep(250);
   }
   // Wait until the demo seed is searchable.
-  for (;;) {
+  for (; demo; ) {
     if (Date.now() > deadline) throw new Error('demo data not searchable within 180 s');
     try {
       const r = await gql(base, '{ search(query: "") { totalCount } }');
@@ -77,6 +88,8 @@ export async function startServer() {
     base,
     port,
     kafka: `127.0.0.1:${kafkaPort}`,
+    /** A token for `subject` signed with the server's secret (`demo: false`). */
+    token: (subject) => execFileSync(BIN, ['token', '--sub', subject], { env: { ...process.env, MESH_JWT_SECRET: SECRET } }).toString().trim(),
     async stop() {
       if (exited === null) {
         child.kill('SIGTERM');

@@ -41,6 +41,33 @@ describe('portal', { timeout: 600_000 }, () => {
     await s.context.close();
   });
 
+  test('a server as deployed: reading needs a token, signing in is pasting one', async () => {
+    const deployed = await startServer({ demo: false });
+    const context = await browser.newContext({ baseURL: deployed.base, viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await page.goto('/');
+      const refusal = page.getByRole('alert').filter({ hasText: 'not signed in' });
+      await refusal.getByText('UNAUTHENTICATED').waitFor(T);
+      await refusal.getByRole('link', { name: 'Sign in' }).click();
+      await page.waitForURL((u) => u.pathname === '/sign-in', T);
+      await page.getByRole('heading', { name: 'Paste a token' }).waitFor(T);
+      await page.getByText('Looking for demo users…').waitFor({ state: 'detached', ...T });
+      // No demo users on such a server: nothing about them is shown.
+      assert.equal(await page.getByText(/demo/i).count(), 0, 'the sign-in page of a server not in demo mode mentions the demo');
+      await capture(page, 'sign-in-deployed');
+      await page.getByLabel(/JWT/).fill(deployed.token('ada'));
+      await page.getByRole('button', { name: 'Use this token' }).click();
+      await page.getByTestId('whoami').getByText('ada').waitFor(T);
+      await page.goto('/');
+      await page.getByTestId('result-count').getByText(/^0 products/).waitFor(T);
+      assert.equal(await page.getByText('UNAUTHENTICATED').count(), 0);
+    } finally {
+      await context.close();
+      await deployed.stop();
+    }
+  });
+
   test('discover: typo, typeahead, facet keeps the text, URL state, pagination', async () => {
     const s = await newSession(browser, server);
     const { page } = s;

@@ -1,4 +1,5 @@
 import type { CombinedError } from 'urql';
+import { Link } from 'wouter';
 
 const CODE_WORDS: Record<string, string> = {
   UNAUTHENTICATED: 'You are not signed in, or your token was refused (expired or invalid).',
@@ -48,6 +49,12 @@ export function ErrorView({ error, title }: { error: CombinedError | undefined |
           <strong>{e.code === 'NETWORK' ? 'Cannot reach the server.' : codeInWords(e.code)}</strong>{' '}
           <span className="muted">{e.message}</span>
           {e.code && e.code !== 'NETWORK' && <code className="code-badge">{e.code}</code>}
+          {e.code === 'UNAUTHENTICATED' && (
+            <>
+              {' '}
+              <Link href="/sign-in">Sign in</Link>
+            </>
+          )}
         </p>
       ))}
     </div>

@@ -73,9 +73,8 @@ export default function SignInPage() {
           {problem}
         </p>
       )}
-      <h2>{viewer ? 'Switch user' : 'Demo users'}</h2>
       {users === null && <Loading label="Looking for demo users…" />}
-      {users === 'none' && <p className="muted">This server is not in demo mode: paste a token below.</p>}
+      {Array.isArray(users) && <h2>{viewer ? 'Switch user' : 'Demo users'}</h2>}
       {Array.isArray(users) && (
         <ul className="user-list">
           {users.map((u) => (
@@ -90,6 +89,9 @@ export default function SignInPage() {
         </ul>
       )}
       <h2>Paste a token</h2>
+      {users === 'none' && !viewer && (
+        <p className="muted">Your platform issues the tokens this server accepts (a JWT from your identity provider, or one minted with <code>mesh-catalog token</code>).</p>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
