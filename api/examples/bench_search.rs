@@ -1859,8 +1859,6 @@ fn floor_load(floor: &Arc<Floor>, mix: &Arc<Vec<Probe>>, clients: usize, seconds
     )
 }
 
-/// Waits (at most 5 minutes) until this process is idle: less than a tenth
-/// of a core used over a second, i.e. no background merge running.
 /// Opens the index on `index_dir` and reconciles it with the catalog, as
 /// a start-up does; returns how long that took.
 async fn warm_start(index_dir: &Path, store: &Store) -> Duration {
@@ -1897,6 +1895,8 @@ fn evict_page_cache(dir: &Path) {
     }
 }
 
+/// Waits (at most 5 minutes) until this process is idle: less than a tenth
+/// of a core used over a second, i.e. no background merge running.
 fn settle() {
     let deadline = Instant::now() + Duration::from_secs(300);
     while Instant::now() < deadline {

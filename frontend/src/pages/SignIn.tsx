@@ -74,19 +74,21 @@ export default function SignInPage() {
         </p>
       )}
       {users === null && <Loading label="Looking for demo users…" />}
-      {Array.isArray(users) && <h2>{viewer ? 'Switch user' : 'Demo users'}</h2>}
       {Array.isArray(users) && (
-        <ul className="user-list">
-          {users.map((u) => (
-            <li key={u.subject}>
-              <button type="button" className="btn user-btn" disabled={!!busy} onClick={() => pick(u.subject)} data-testid={`demo-user-${u.subject}`}>
-                <strong>{u.subject}</strong>
-                {u.admin && <span className="badge">admin</span>}
-                <span className="muted small">{u.teams.join(', ') || 'no team'}</span>
-              </button>
-            </li>
-          ))}
-        </ul>
+        <>
+          <h2>{viewer ? 'Switch user' : 'Demo users'}</h2>
+          <ul className="user-list">
+            {users.map((u) => (
+              <li key={u.subject}>
+                <button type="button" className="btn user-btn" disabled={!!busy} onClick={() => pick(u.subject)} data-testid={`demo-user-${u.subject}`}>
+                  <strong>{u.subject}</strong>
+                  {u.admin && <span className="badge">admin</span>}
+                  <span className="muted small">{u.teams.join(', ') || 'no team'}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
       <h2>Paste a token</h2>
       {users === 'none' && !viewer && (
