@@ -483,7 +483,21 @@ describe('portal', { timeout: 600_000 }, () => {
     await row.getByText('PENDING').waitFor(T);
     await rp.waitForTimeout(1000); // the live subscription is up
 
+    // The owner sees the request among the product's consumers, in the
+    // same words as the requester's application page.
     const op = owner.page;
+    const cells = (tr) => tr.locator('td').allTextContents();
+    const consumer = async () => {
+      await op.goto('/products/payments.refunds');
+      await op.getByRole('tab', { name: /Consumers/ }).click();
+      const tr = op.getByTestId('sub-order-enricher');
+      await tr.waitFor(T);
+      return (await cells(tr)).slice(1); // after the team's column
+    };
+    const pending = await cells(row);
+    assert.deepEqual([pending[0], pending[1], pending[4]], ['PENDING', '—', 'waiting for the owners']);
+    assert.deepEqual(await consumer(), pending);
+
     await op.goto('/inbox');
     const card = op.getByTestId('request-order-enricher-payments.refunds');
     await card.waitFor(T);
@@ -493,8 +507,12 @@ describe('portal', { timeout: 600_000 }, () => {
 
     // No reload on the requester's side.
     await row.getByText('APPROVED').waitFor({ timeout: 20_000 });
+    const approval = await cells(row);
+    assert.equal(approval[1], 'masked');
+    assert.match(approval[4], /^priya, /);
+    assert.deepEqual(await consumer(), approval);
     // The owner revokes it; the requester sees that too.
-    await op.reload();
+    await op.goto('/inbox');
     const approved = op.locator('li.card', { hasText: 'order-enricher reads' }).filter({ hasText: 'payments.refunds' });
     await approved.getByRole('button', { name: 'Revoke' }).click();
     await row.getByText('REVOKED').waitFor({ timeout: 20_000 });

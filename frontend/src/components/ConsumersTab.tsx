@@ -2,27 +2,20 @@ import { useQuery } from 'urql';
 import { Link } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { fmtTime, ProductLink } from './bits';
+import { ProductLink } from './bits';
+import { SubscriptionCells, SubscriptionFields, SubscriptionHeaders } from './Subscriptions';
 
 const ConsumersQuery = graphql(`
   query Consumers($qn: String!) {
     dataProduct(qualifiedName: $qn) {
       id
       subscriptions {
-        id
-        status
-        purpose
-        piiAccess
-        requestedBy
-        requestedAt
-        decidedBy
-        decidedAt
-        decisionReason
+        ...SubscriptionFields
         application { id name ownerTeam { name } }
       }
     }
   }
-`);
+`, [SubscriptionFields]);
 
 interface UseCaseLite {
   id: string;
@@ -48,18 +41,14 @@ export default function ConsumersTab({ qn, useCases }: { qn: string; useCases: r
           <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table>
               <thead>
-                <tr><th scope="col">Application</th><th scope="col">Team</th><th scope="col">Status</th><th scope="col">PII</th><th scope="col">Purpose</th><th scope="col">Requested</th><th scope="col">Decided</th></tr>
+                <tr><th scope="col">Application</th><th scope="col">Team</th><SubscriptionHeaders /></tr>
               </thead>
               <tbody>
                 {subs.map((s) => (
-                  <tr key={s.id}>
+                  <tr key={s.id} data-testid={`sub-${s.application.name}`}>
                     <th scope="row"><Link href={`/apps/${encodeURIComponent(s.application.name)}`}>{s.application.name}</Link></th>
                     <td>{s.application.ownerTeam.name}</td>
-                    <td><span className={`badge sub-${s.status.toLowerCase()}`}>{s.status}</span></td>
-                    <td>{s.piiAccess ? 'unmasked' : 'masked'}</td>
-                    <td>{s.purpose}</td>
-                    <td>{s.requestedBy}, {fmtTime(s.requestedAt)}</td>
-                    <td>{s.decidedBy ? <>{s.decidedBy}, {fmtTime(s.decidedAt)}{s.decisionReason && <> — {s.decisionReason}</>}</> : '—'}</td>
+                    <SubscriptionCells s={s} />
                   </tr>
                 ))}
               </tbody>

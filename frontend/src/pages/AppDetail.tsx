@@ -5,6 +5,7 @@ import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
 import { fmtTime, ProductLink } from '../components/bits';
+import { SubscriptionCells, SubscriptionFields, SubscriptionHeaders } from '../components/Subscriptions';
 import { useCatalogEvents } from '../components/useCatalogEvents';
 
 const AppLineage = lazy(() => import('../lineage/AppLineage'));
@@ -18,15 +19,7 @@ const AppQuery = graphql(`
       ownerTeam { name }
       createdAt
       subscriptions {
-        id
-        status
-        purpose
-        piiAccess
-        requestedBy
-        requestedAt
-        decidedBy
-        decidedAt
-        decisionReason
+        ...SubscriptionFields
         product { id qualifiedName displayName }
       }
       useCases {
@@ -40,7 +33,7 @@ const AppQuery = graphql(`
       }
     }
   }
-`);
+`, [SubscriptionFields]);
 
 const RegisterUseCase = graphql(`
   mutation RegisterUseCase($input: RegisterUseCaseInput!) {
@@ -103,17 +96,13 @@ export default function AppPage({ name }: { name: string }) {
           <div className="table-wrap" tabIndex={0} role="region" aria-label="Table (scrolls sideways)">
             <table data-testid="app-subscriptions">
               <thead>
-                <tr><th scope="col">Product</th><th scope="col">Status</th><th scope="col">PII</th><th scope="col">Purpose</th><th scope="col">Requested</th><th scope="col">Decision</th></tr>
+                <tr><th scope="col">Product</th><SubscriptionHeaders /></tr>
               </thead>
               <tbody>
                 {app.subscriptions.map((s) => (
                   <tr key={s.id} data-testid={`sub-${s.product.qualifiedName}`}>
                     <th scope="row"><ProductLink qn={s.product.qualifiedName} /></th>
-                    <td><span className={`badge sub-${s.status.toLowerCase()}`} data-testid="sub-status">{s.status}</span></td>
-                    <td>{s.status === 'APPROVED' ? (s.piiAccess ? 'unmasked' : 'masked') : '—'}</td>
-                    <td>{s.purpose}</td>
-                    <td>{s.requestedBy}, {fmtTime(s.requestedAt)}</td>
-                    <td>{s.decidedBy ? <>{s.decidedBy}, {fmtTime(s.decidedAt)}{s.decisionReason && <> — “{s.decisionReason}”</>}</> : 'waiting for the owners'}</td>
+                    <SubscriptionCells s={s} />
                   </tr>
                 ))}
               </tbody>

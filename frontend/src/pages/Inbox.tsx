@@ -5,25 +5,18 @@ import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
 import { useAuth, useIsMember } from '../auth';
 import { fmtTime, ProductLink } from '../components/bits';
+import { Decision, SubscriptionFields } from '../components/Subscriptions';
 import { useCatalogEvents } from '../components/useCatalogEvents';
 
 const InboxQuery = graphql(`
   query Inbox {
     subscriptions {
-      id
-      status
-      purpose
-      piiAccess
-      requestedBy
-      requestedAt
-      decidedBy
-      decidedAt
-      decisionReason
+      ...SubscriptionFields
       application { name ownerTeam { name } }
       product { id qualifiedName ownerTeam { name } domain { ownerTeam { name } } }
     }
   }
-`);
+`, [SubscriptionFields]);
 
 const Approve = graphql(`
   mutation Approve($id: ID!, $reason: String, $pii: Boolean!) {
@@ -101,7 +94,7 @@ export default function InboxPage() {
           <ul className="plain">
             {decided.map((s) => (
               <li key={s.id}>
-                {s.application.name} → {s.product.qualifiedName}: {s.status} by {s.decidedBy} {s.decisionReason && <>— “{s.decisionReason}”</>}
+                {s.application.name} → {s.product.qualifiedName}: {s.status} by <Decision s={s} />
               </li>
             ))}
           </ul>
