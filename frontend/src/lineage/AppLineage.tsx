@@ -3,29 +3,15 @@ import { useQuery } from 'urql';
 import { useLocation } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
+import { LineageFields } from './fragment';
 import { LineageGraph } from './LineageGraph';
 import { lineageGraph } from './graph';
 
 const AppLineageQuery = graphql(`
   query AppLineage($name: String!) {
-    lineage(of: { application: $name }, direction: BOTH, depth: 1) {
-      root { id name kind depth restricted }
-      nodes {
-        id
-        name
-        kind
-        depth
-        restricted
-        entity {
-          __typename
-          ... on DataProduct { qualifiedName }
-          ... on Application { name }
-        }
-      }
-      edges { id kind fromId toId }
-    }
+    lineage(of: { application: $name }, direction: BOTH, depth: 1) { ...LineageFields }
   }
-`);
+`, [LineageFields]);
 
 export default function AppLineage({ name }: { name: string }) {
   const [{ data, fetching, error }] = useQuery({ query: AppLineageQuery, variables: { name } });

@@ -3,52 +3,23 @@ import { useClient, useQuery, type CombinedError } from 'urql';
 import { Link, useLocation, useSearchParams } from 'wouter';
 import { graphql } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
+import { LineageFields } from './fragment';
 import { LineageGraph, type ExpandState } from './LineageGraph';
 import { answerKey, applyExpansions, expandState, keyTarget, lineageGraph, nodeKey, outward, type GNode, type LineageAnswer } from './graph';
 import { count, ProductLink } from '../components/bits';
 
 const LineageQuery = graphql(`
   query Lineage($qn: String!, $depth: Int!, $direction: Direction!) {
-    lineage(of: { product: $qn }, direction: $direction, depth: $depth) {
-      root { id name kind depth restricted }
-      nodes {
-        id
-        name
-        kind
-        depth
-        restricted
-        entity {
-          __typename
-          ... on DataProduct { qualifiedName status }
-          ... on Application { name }
-        }
-      }
-      edges { id kind fromId toId }
-    }
+    lineage(of: { product: $qn }, direction: $direction, depth: $depth) { ...LineageFields }
   }
-`);
+`, [LineageFields]);
 
 /** One node's own lineage, one hop away from the root, on the side away from the root. */
 const LineageExpandQuery = graphql(`
   query LineageExpand($of: LineageNodeInput!, $direction: Direction!) {
-    lineage(of: $of, direction: $direction, depth: 1) {
-      root { id }
-      nodes {
-        id
-        name
-        kind
-        depth
-        restricted
-        entity {
-          __typename
-          ... on DataProduct { qualifiedName status }
-          ... on Application { name }
-        }
-      }
-      edges { id kind fromId toId }
-    }
+    lineage(of: $of, direction: $direction, depth: 1) { ...LineageFields }
   }
-`);
+`, [LineageFields]);
 
 const ImpactQuery = graphql(`
   query Impact($qn: String!) {
