@@ -18,6 +18,8 @@
 //! validator (the same draft) and its field list (for the PII paths).
 
 use apache_avro::reader::datum::GenericDatumReader;
+use apache_avro::schema::{NamesRef, ResolvedSchema};
+use apache_avro::types::Value as AvroValue;
 use apache_avro::Schema as AvroSchema;
 use base64::Engine;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -243,5 +245,152 @@ fn read_avro(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, String> {
     if !rest.is_empty() {
         return Err(format!("{} trailing bytes", rest.len()));
     }
-    Value::try_from(value).map_err(|e| e.to_string())
+    let resolved = ResolvedSchema::try_from(schema).map_err(|e| e.to_string())?;
+    to_json(value, schema, resolved.get_names())
+}
+
+/// An Avro datum as JSON, read with its schema: a decimal as its digits
+/// (`"-12.50"`, a string: a JSON number would lose its scale) rather than
+/// its unscaled two's-complement bytes, which is all `Value::try_from`
+/// knows of it; everything else as `Value::try_from` gives it.
+fn to_json(value: AvroValue, schema: &AvroSchema, names: &NamesRef<'_>) -> Result<Value, String> {
+    let schema = match schema {
+        AvroSchema::Ref { name } => *names.get(name).ok_or_else(|| format!("unknown Avro type {name}"))?,
+        schema => schema,
+    };
+    Ok(match (value, schema) {
+        (AvroValue::Decimal(d), AvroSchema::Decimal(decimal)) => {
+            let bytes = <Vec<u8>>::try_from(&d).map_err(|e| e.to_string())?;
+            Value::String(decimal_text(&bytes, decimal.scale))
+        }
+        (AvroValue::BigDecimal(d), _) => Value::String(d.to_string()),
+        (AvroValue::Union(i, value), AvroSchema::Union(union)) => {
+            let variant = union.variants().get(i as usize).ok_or("union branch out of range")?;
+            to_json(*value, variant, names)?
+        }
+        (AvroValue::Array(items), AvroSchema::Array(array)) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| to_json(item, &array.items, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        (AvroValue::Map(entries), AvroSchema::Map(map)) => Value::Object(
+            entries
+                .into_iter()
+                .map(|(key, value)| Ok((key, to_json(value, &map.types, names)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        (AvroValue::Record(fields), AvroSchema::Record(record)) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| {
+                    let field = record.lookup.get(&name).map(|&i| &record.fields[i].schema);
+                    let value = match field {
+                        Some(field) => to_json(value, field, names)?,
+                        None => Value::try_from(value).map_err(|e| e.to_string())?,
+                    };
+                    Ok((name, value))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        (value, _) => Value::try_from(value).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The decimal whose unscaled value is `bytes` (two's complement, big
+/// endian, any length) and whose scale is `scale`: `[0x04, 0xD2]`, 2 →
+/// `12.34`.
+fn decimal_text(bytes: &[u8], scale: usize) -> String {
+    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    let mut magnitude = bytes.to_vec();
+    if negative {
+        for b in &mut magnitude {
+            *b = !*b;
+        }
+        for b in magnitude.iter_mut().rev() {
+            let (sum, carry) = b.overflowing_add(1);
+            *b = sum;
+            if !carry {
+                break;
+            }
+        }
+    }
+    // Decimal digits, least significant first, by long division by ten.
+    let mut digits = Vec::new();
+    while magnitude.iter().any(|&b| b != 0) {
+        let mut remainder = 0u32;
+        for b in &mut magnitude {
+            let current = (remainder << 8) | u32::from(*b);
+            *b = (current / 10) as u8;
+            remainder = current % 10;
+        }
+        digits.push(b'0' + remainder as u8);
+    }
+    digits.resize(digits.len().max(scale + 1), b'0');
+    digits.reverse();
+    let (whole, fraction) = digits.split_at(digits.len() - scale);
+    let mut text = String::with_capacity(digits.len() + 2);
+    if negative {
+        text.push('-');
+    }
+    text.push_str(std::str::from_utf8(whole).expect("ASCII digits"));
+    if scale > 0 {
+        text.push('.');
+        text.push_str(std::str::from_utf8(fraction).expect("ASCII digits"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_read_as_their_digits() {
+        assert_eq!(decimal_text(&[0x04, 0xD2], 2), "12.34");
+        assert_eq!(decimal_text(&[0xFB, 0x2E], 2), "-12.34");
+        assert_eq!(decimal_text(&[0x05], 2), "0.05");
+        assert_eq!(decimal_text(&[0xFF], 3), "-0.001");
+        assert_eq!(decimal_text(&[0x80], 0), "-128");
+        assert_eq!(decimal_text(&[0x04, 0xD2], 0), "1234");
+        assert_eq!(decimal_text(&[], 2), "0.00");
+        // Wider than any machine integer: 2^127 has 39 digits.
+        let mut wide = vec![0u8; 17];
+        wide[1] = 0x80;
+        assert_eq!(decimal_text(&wide, 2), "1701411834604692317316873037158841057.28");
+    }
+
+    #[test]
+    fn an_avro_record_reads_its_decimals_through_unions_arrays_and_named_types() {
+        let schema = AvroSchema::parse_str(
+            r#"{"type": "record", "name": "Order", "fields": [
+                {"name": "total", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 2}},
+                {"name": "tax", "type": ["null", {"type": "fixed", "name": "Money", "size": 8, "logicalType": "decimal", "precision": 12, "scale": 2}]},
+                {"name": "lines", "type": {"type": "array", "items": "Money"}},
+                {"name": "id", "type": "string"}
+            ]}"#,
+        )
+        .unwrap();
+        let money = |cents: i64| apache_avro::Decimal::from(cents.to_be_bytes().to_vec());
+        let record = AvroValue::Record(vec![
+            (
+                "total".into(),
+                AvroValue::Decimal(apache_avro::Decimal::from(vec![0x30, 0x39])),
+            ),
+            (
+                "tax".into(),
+                AvroValue::Union(1, Box::new(AvroValue::Decimal(money(-250)))),
+            ),
+            ("lines".into(), AvroValue::Array(vec![AvroValue::Decimal(money(1999))])),
+            ("id".into(), AvroValue::String("o-1".into())),
+        ]);
+        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+            .build()
+            .unwrap();
+        let bytes = writer.write_value_to_vec(record).unwrap();
+        assert_eq!(
+            read_avro(&schema, &bytes).unwrap(),
+            serde_json::json!({"total": "123.45", "tax": "-2.50", "lines": ["19.99"], "id": "o-1"})
+        );
+    }
 }
