@@ -116,11 +116,23 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.waitForURL((u) => u.searchParams.get('q')?.length === 300, T);
     await page.getByTestId('result-count').getByText(/^0 products/).waitFor(T);
     assert.equal(await page.locator('[role=alert], .error').count(), 0);
+    // with no filter set, nothing offers to clear them
+    assert.match(await page.getByTestId('hits').locator('..').innerText(), /another spelling/);
+    assert.equal(await page.getByRole('button', { name: 'clear the filters' }).count(), 0);
     // pagination over everything
     await page.goto('/');
+    // descriptions are cut at a word's end, marked with an ellipsis
+    const descriptions = await page.locator('.hit .desc').allInnerTexts();
+    assert.ok(descriptions.length > 0);
+    for (const d of descriptions) assert.ok(d.length <= 200 || (d.length === 201 && d.endsWith('…')), d);
+    assert.ok(descriptions.some((d) => d.endsWith('…')), 'no description long enough to be cut');
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.waitForURL((u) => u.searchParams.has('pg'), T);
     await page.getByText('Page 2', { exact: true }).waitFor(T);
+    // the next page starts at the top of its results, not at the pager
+    const barBottom = await page.locator('.topbar').evaluate((e) => e.getBoundingClientRect().bottom);
+    const resultsTop = await page.getByTestId('result-count').evaluate((e) => e.getBoundingClientRect().top);
+    assert.ok(resultsTop >= barBottom && resultsTop < barBottom + 150, `the results' top at ${resultsTop}px, the bar's bottom at ${barBottom}px`);
     s.assertQuietConsole();
     await s.context.close();
   });
@@ -469,6 +481,11 @@ describe('portal', { timeout: 600_000 }, () => {
     const requester = await newSession(browser, server, 'alice');
     const owner = await newSession(browser, server, 'priya');
     const rp = requester.page;
+    // A deprecated product takes no new subscriptions: nothing offers one.
+    await rp.goto('/products/orders.order-events-v1');
+    await rp.getByTestId('deprecation-banner').waitFor(T);
+    await rp.getByRole('heading', { level: 1 }).waitFor(T);
+    assert.equal(await rp.getByRole('button', { name: 'Request access' }).count(), 0);
     await rp.goto('/products/payments.refunds');
     await rp.getByRole('button', { name: 'Request access' }).click();
     const dialog = rp.getByRole('dialog');

@@ -6,7 +6,7 @@ const CODE_WORDS: Record<string, string> = {
   FORBIDDEN: 'You are not allowed to do this.',
   NOT_FOUND: 'Not found (or not visible to you).',
   VALIDATION: 'The request was not valid.',
-  CONFLICT: 'Conflict: someone changed this in the meantime, or it already exists.',
+  CONFLICT: 'Not possible in the catalog’s current state.',
   INCOMPATIBLE_SCHEMA: 'The schema is not compatible with the product’s compatibility mode.',
   RATE_LIMITED: 'Too many requests: wait a moment and retry.',
   UNAVAILABLE: 'A service is unavailable (Kafka or the database): retry shortly.',

@@ -162,6 +162,7 @@ export default function SchemaTab({ qn, versions }: { qn: string; versions: numb
           )}
         </div>
         {versions.length < 2 && <Empty>Only one version: nothing to compare.</Empty>}
+        {versions.length > 1 && from === to && <Empty>v{from} against itself: pick two different versions.</Empty>}
         {canDiff && (
           <>
             <ErrorView error={diff.error} />

@@ -44,6 +44,14 @@ export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** `text` cut to at most `max` characters at a word's end, with an ellipsis when cut. */
+export function excerpt(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const end = cut.search(/\s\S*$/);
+  return `${(end > 0 ? cut.slice(0, end) : cut).trimEnd()}…`;
+}
+
 /** An enumeration's value as a word (`AUTHORITATIVE` → `Authoritative`), for lists where capitals would not fit. */
 export function enumLabel(value: string): string {
   const words = value.toLowerCase().replaceAll('_', ' ');

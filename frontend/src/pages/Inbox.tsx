@@ -94,7 +94,7 @@ export default function InboxPage() {
           <ul className="plain">
             {decided.map((s) => (
               <li key={s.id}>
-                {s.application.name} → {s.product.qualifiedName}: {s.status} by <Decision s={s} />
+                {s.product.qualifiedName} → {s.application.name}: {s.status} by <Decision s={s} />
               </li>
             ))}
           </ul>

@@ -98,7 +98,8 @@ export default function ProductPage({ qn }: { qn: string }) {
         </div>
         <Tags tags={p.tags} />
         <div className="actions">
-          {viewer && p.status !== 'RETIRED' && <RequestAccess product={p.qualifiedName} />}
+          {viewer && p.status === 'PUBLISHED' && <RequestAccess product={p.qualifiedName} />}
+          {viewer && p.status === 'DRAFT' && <span className="muted">Access can be requested once it is published.</span>}
           {owner && p.status !== 'RETIRED' && (
             <Link className="btn" href={`/publish/${encodeURIComponent(p.qualifiedName)}`}>
               Evolve

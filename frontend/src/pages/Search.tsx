@@ -4,7 +4,7 @@ import { Link, useLocation, useSearchParams } from 'wouter';
 import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
 import { graphql, type ResultOf } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { count, enumLabel, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { count, enumLabel, excerpt, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
 
 const SearchQuery = graphql(`
@@ -291,7 +291,7 @@ export function SearchPage() {
           shownQ={shownQ}
           pages={pages}
           setParams={setParams}
-          clearFilters={clearFilters}
+          clearFilters={activeFilters.length > 0 ? clearFilters : null}
         />
       </div>
     </section>
@@ -355,11 +355,18 @@ const ResultList = memo(function ResultList({
   shownQ: string;
   pages: string[];
   setParams: ReturnType<typeof useSearchParams>[1];
-  clearFilters: () => void;
+  /** `null` when no filter is set. */
+  clearFilters: (() => void) | null;
 }) {
   const pageNo = pages.length + 1;
+  const top = useRef<HTMLDivElement>(null);
+  // A page turned from the pager at the bottom starts at the top of the results.
+  const turn = (update: Parameters<typeof setParams>[0]) => {
+    setParams(update);
+    top.current?.scrollIntoView({ block: 'start' });
+  };
   return (
-    <div className="results" aria-live="polite" aria-busy={fetching}>
+    <div className="results" aria-live="polite" aria-busy={fetching} ref={top}>
       <ErrorView error={error} />
       {!search && fetching && <Loading label="Searching…" />}
       {search && (
@@ -377,7 +384,15 @@ const ResultList = memo(function ResultList({
           </p>
           {search.edges.length === 0 && (
             <Empty>
-              No product matches. Try fewer words or <button type="button" className="linkish" onClick={clearFilters}>clear the filters</button>.
+              No product matches. Try fewer words
+              {clearFilters ? (
+                <>
+                  {' '}or <button type="button" className="linkish" onClick={clearFilters}>clear the filters</button>
+                </>
+              ) : (
+                ' or another spelling'
+              )}
+              .
             </Empty>
           )}
           <ol className="hits" data-testid="hits">
@@ -415,7 +430,7 @@ const ResultList = memo(function ResultList({
                       ))}
                     </ul>
                   ) : (
-                    <p className="desc">{p.description.slice(0, 200)}</p>
+                    <p className="desc">{excerpt(p.description, 200)}</p>
                   )}
                   <Tags tags={p.tags} />
                 </li>
@@ -428,7 +443,7 @@ const ResultList = memo(function ResultList({
               className="btn"
               disabled={pages.length === 0}
               onClick={() =>
-                setParams((p) => {
+                turn((p) => {
                   const n = new URLSearchParams(p);
                   const pg = n.getAll('pg');
                   n.delete('pg');
@@ -445,7 +460,7 @@ const ResultList = memo(function ResultList({
               className="btn"
               disabled={!search.pageInfo.hasNextPage}
               onClick={() =>
-                setParams((p) => {
+                turn((p) => {
                   const n = new URLSearchParams(p);
                   // The cursor belongs to the shown results' text, which the URL may not hold yet.
                   if ((n.get('q') ?? '') !== shownQ) {
