@@ -214,6 +214,10 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.getByTestId('schema-merge').locator('.cm-mergeView, .cm-editor').first().waitFor(T);
     assert.ok((await page.getByTestId('diff-changes').locator('.change').count()) > 0, 'the diff lists changes');
     await capture(page, 'schema');
+    // a version compared with itself says so, rather than an empty diff
+    await page.getByTestId('diff-to').selectOption('1');
+    await page.getByText('v1 against itself').waitFor(T);
+    assert.equal(await page.getByTestId('diff-changes').count(), 0);
     // On a phone the fields stack, one block each: nothing to scroll sideways.
     await page.setViewportSize({ width: 390, height: 844 });
     const wrap = await table.evaluate((t) => ({ scroll: t.parentElement.scrollWidth, client: t.parentElement.clientWidth }));
@@ -533,6 +537,10 @@ describe('portal', { timeout: 600_000 }, () => {
     const approved = op.locator('li.card', { hasText: 'order-enricher reads' }).filter({ hasText: 'payments.refunds' });
     await approved.getByRole('button', { name: 'Revoke' }).click();
     await row.getByText('REVOKED').waitFor({ timeout: 20_000 });
+    // the owner's list of ended subscriptions reads product → application, as the activity feed does
+    await op.reload();
+    await op.getByText(/^Rejected and revoked/).click();
+    await op.getByText(/^payments\.refunds → order-enricher: REVOKED by priya, /).waitFor(T);
     requester.assertQuietConsole();
     owner.assertQuietConsole();
     await requester.context.close();
