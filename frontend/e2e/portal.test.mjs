@@ -327,12 +327,22 @@ describe('portal', { timeout: 600_000 }, () => {
     await page.goto('/publish');
     await page.getByLabel('Name', { exact: true }).fill('portal-test-notes');
     await page.getByLabel('Display name').fill('Portal Test Notes');
-    await page.getByLabel('Description (Markdown)').fill('Notes written by the portal end-to-end test.');
+    await page.getByLabel('Description (Markdown)').fill(
+      'Notes written by the **portal** end-to-end test.\n\n- one `id`\n- two\n\n<img src=x onerror="window.pwned=1"> [docs](javascript:window.pwned=1)',
+    );
     await page.getByLabel('Tags (comma-separated)').fill('orders, e2e');
     await capture(page, 'publish');
     await page.getByTestId('publish-submit').click();
     await page.waitForURL(/\/products\/orders\.portal-test-notes/, T);
     await page.getByRole('heading', { name: 'Portal Test Notes', level: 1 }).waitFor(T);
+    // the description as Markdown, without its raw HTML or a script link
+    const rich = page.locator('.rich-text');
+    assert.equal(await rich.locator('strong').innerText(), 'portal');
+    assert.deepEqual(await rich.locator('li').allInnerTexts(), ['one id', 'two']);
+    assert.equal(await rich.locator('li code').innerText(), 'id');
+    assert.equal(await rich.locator('img').count(), 0);
+    assert.ok(!((await rich.getByText('docs').getAttribute('href')) ?? '').startsWith('javascript'));
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
     await page.goto('/?q=portal-test-notes');
     await page.getByRole('link', { name: 'Portal Test Notes' }).waitFor(T);
     // evolve: an incompatible schema is refused before submit

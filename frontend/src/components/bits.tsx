@@ -99,15 +99,3 @@ export function Marked({ fragment, ranges }: { fragment: string; ranges: readonl
   return <>{out}</>;
 }
 
-/** Markdown-ish text: paragraphs, and `code` spans (no HTML is interpreted). */
-export function RichText({ text }: { text: string }) {
-  return (
-    <>
-      {text.split(/\n{2,}/).map((para, i) => (
-        <p key={i} className="prewrap">
-          {para.split(/(`[^`]+`)/).map((part, j) => (part.startsWith('`') && part.endsWith('`') && part.length > 2 ? <code key={j}>{part.slice(1, -1)}</code> : part))}
-        </p>
-      ))}
-    </>
-  );
-}
