@@ -122,10 +122,13 @@ describe('portal', { timeout: 600_000 }, () => {
     // pagination over everything
     await page.goto('/');
     // descriptions are cut at a word's end, marked with an ellipsis
+    await page.locator('.hit .desc').first().waitFor(T);
     const descriptions = await page.locator('.hit .desc').allInnerTexts();
     assert.ok(descriptions.length > 0);
     for (const d of descriptions) assert.ok(d.length <= 200 || (d.length === 201 && d.endsWith('…')), d);
     assert.ok(descriptions.some((d) => d.endsWith('…')), 'no description long enough to be cut');
+    // as plain text: the demo's descriptions hold Markdown (**Draft:**, `code`)
+    for (const d of descriptions) assert.doesNotMatch(d, /\*\*|`/, d);
     await page.getByRole('button', { name: 'Next page' }).click();
     await page.waitForURL((u) => u.searchParams.has('pg'), T);
     await page.getByText('Page 2', { exact: true }).waitFor(T);

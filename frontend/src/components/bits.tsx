@@ -44,6 +44,16 @@ export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** Markdown as plain text for a one-paragraph excerpt: emphasis, code marks, headings' and lists' marks and link targets dropped. */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/(\*\*|__|`)/g, '')
+    .replace(/^\s{0,3}(#{1,6}|[-*+]|\d+[.)])\s+/gm, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** `text` cut to at most `max` characters at a word's end, with an ellipsis when cut. */
 export function excerpt(text: string, max: number): string {
   if (text.length <= max) return text;

@@ -170,8 +170,8 @@ function UseCaseForm({ app, onDone }: { app: string; onDone: () => void }) {
         <input id="uc-desc" className="input" required value={description} onChange={(e) => setDescription(e.target.value)} />
         <label htmlFor="uc-in">Input products (qualified names, comma-separated)</label>
         <input id="uc-in" className="input" required value={inputs} onChange={(e) => setInputs(e.target.value)} />
-        <label htmlFor="uc-out">Output products</label>
-        <input id="uc-out" className="input" value={outputs} onChange={(e) => setOutputs(e.target.value)} />
+        <label htmlFor="uc-out">Output products (qualified names, comma-separated)</label>
+        <input id="uc-out" className="input" required value={outputs} onChange={(e) => setOutputs(e.target.value)} />
         <label htmlFor="uc-tr">Transformation (e.g. streaming SQL)</label>
         <textarea id="uc-tr" className="input mono" value={transformation} onChange={(e) => setTransformation(e.target.value)} />
         <ErrorView error={res.error} />

@@ -4,7 +4,7 @@ import { Link, useLocation, useSearchParams } from 'wouter';
 import { ComboBox, Input, Label, ListBox, ListBoxItem, Popover, Button } from 'react-aria-components';
 import { graphql, type ResultOf } from '../graphql';
 import { ErrorView, Loading, Empty } from '../errors';
-import { count, enumLabel, excerpt, formatLabel, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
+import { count, enumLabel, excerpt, formatLabel, plainText, Marked, QualityClassBadge, StatusBadge, Tags, TierBadge } from '../components/bits';
 import { OpenWhenSuggested } from '../components/OpenWhenSuggested';
 
 const SearchQuery = graphql(`
@@ -430,7 +430,7 @@ const ResultList = memo(function ResultList({
                       ))}
                     </ul>
                   ) : (
-                    <p className="desc">{excerpt(p.description, 200)}</p>
+                    <p className="desc">{excerpt(plainText(p.description), 200)}</p>
                   )}
                   <Tags tags={p.tags} />
                 </li>
