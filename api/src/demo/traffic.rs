@@ -248,8 +248,10 @@ fn avro_sample(schema: &AvroSchema, definition: &ParsedAvro, field: &str, depth:
         AvroSchema::LocalTimestampMillis => Avro::LocalTimestampMillis(now.timestamp_millis()),
         AvroSchema::LocalTimestampMicros => Avro::LocalTimestampMicros(now.timestamp_micros()),
         AvroSchema::LocalTimestampNanos => Avro::LocalTimestampNanos(now.timestamp_micros() * 1000),
+        // An amount, always positive: four bytes of two's complement keep
+        // the sign bit clear (two bytes made every value from 32,768 negative).
         AvroSchema::Decimal(_) | AvroSchema::BigDecimal => Avro::Decimal(apache_avro::Decimal::from(
-            fastrand::u16(100..60_000).to_be_bytes().to_vec(),
+            fastrand::u32(100..60_000).to_be_bytes().to_vec(),
         )),
         AvroSchema::Fixed(f) => Avro::Fixed(f.size, (0..f.size).map(|_| fastrand::u8(..)).collect()),
         AvroSchema::Duration(_) => Avro::Duration(apache_avro::Duration::new(
@@ -421,6 +423,14 @@ mod tests {
         for _ in 0..50 {
             let value = avro_sample(schema, definition, "", 0);
             assert!(key_of_avro(&value).starts_with("order-"));
+            let Avro::Record(fields) = &value else {
+                panic!("a record")
+            };
+            let Some((_, Avro::Decimal(amount))) = fields.iter().find(|(name, _)| name == "amount") else {
+                panic!("an amount")
+            };
+            let bytes = <Vec<u8>>::try_from(amount).unwrap();
+            assert_eq!(bytes[0] & 0x80, 0, "an amount is positive: {bytes:?}");
             let writer = GenericDatumWriter::builder(schema).build().unwrap();
             writer.write_value_to_vec(value).expect("a generated value encodes");
         }
