@@ -104,6 +104,15 @@ describe('portal', { timeout: 600_000 }, () => {
       const badges = [...document.querySelectorAll('.hit .badge[class*="status-"]')].map((b) => b.textContent);
       return badges.length > 0 && badges.every((b) => b === 'DEPRECATED');
     }, null, T);
+    // a facet with many values lists the first twelve, then all of them on request
+    await page.goto('/');
+    const tags = page.getByTestId('facet-tag');
+    await tags.getByRole('checkbox').first().waitFor(T);
+    assert.equal(await tags.getByRole('checkbox').count(), 12);
+    const all = tags.getByRole('button', { name: /^Show all \d+$/ });
+    const n = Number((await all.innerText()).match(/\d+/)[0]);
+    await all.click();
+    assert.equal(await tags.getByRole('checkbox').count(), n);
     // typeahead
     await page.goto('/');
     await page.getByTestId('search-input').pressSequentially('recomm', { delay: 40 });

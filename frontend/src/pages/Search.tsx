@@ -301,6 +301,9 @@ export function SearchPage() {
 type SearchResult = NonNullable<ResultOf<typeof SearchQuery>['search']>;
 
 /** The facets and their counts (a selected value no longer counted stays, at 0); rendered again when the answer or the filters change, not per keystroke. */
+/** Values a facet lists before its "Show all". */
+const FACET_VALUES = 12;
+
 const FacetList = memo(function FacetList({
   facets,
   selected,
@@ -310,6 +313,8 @@ const FacetList = memo(function FacetList({
   selected: Record<string, string[]>;
   toggle: (param: string, value: string) => void;
 }) {
+  // Facets listing every value, not the first FACET_VALUES (and the chosen ones).
+  const [whole, setWhole] = useState<Record<string, boolean>>({});
   return (
     <div className="facets" role="group" aria-label="Filters">
     {facets &&
@@ -323,7 +328,7 @@ const FacetList = memo(function FacetList({
             <legend>{f.label}</legend>
             {values.length === 0 && <p className="muted small">none</p>}
             <ul>
-              {values.slice(0, 12).map((v) => (
+              {(whole[f.key] ? values : values.filter((v, i) => i < FACET_VALUES || chosen.includes(v.value))).map((v) => (
                 <li key={v.value}>
                   <label>
                     <input type="checkbox" checked={chosen.includes(v.value)} onChange={() => toggle(f.param, v.value)} />{' '}
@@ -332,6 +337,16 @@ const FacetList = memo(function FacetList({
                 </li>
               ))}
             </ul>
+            {values.length > FACET_VALUES && (
+              <button
+                type="button"
+                className="linkish small"
+                aria-expanded={!!whole[f.key]}
+                onClick={() => setWhole((w) => ({ ...w, [f.key]: !w[f.key] }))}
+              >
+                {whole[f.key] ? 'Show fewer' : `Show all ${values.length}`}
+              </button>
+            )}
           </fieldset>
         );
       })}
