@@ -18,14 +18,14 @@
 //! validator (the same draft) and its field list (for the PII paths).
 
 use apache_avro::reader::datum::GenericDatumReader;
-use apache_avro::schema::{NamesRef, ResolvedSchema};
 use apache_avro::types::Value as AvroValue;
 use apache_avro::Schema as AvroSchema;
 use base64::Engine;
+use num_bigint::{BigInt, Sign};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
-use crate::catalog::schema::SchemaDefinition;
+use crate::catalog::schema::{AvroSchema as ParsedAvro, SchemaDefinition};
 use crate::store::entities::{schema_registry_id, schema_version};
 use crate::store::Store;
 
@@ -79,8 +79,8 @@ struct Known {
 }
 
 impl Known {
-    fn avro(&self) -> Option<&AvroSchema> {
-        Some(self.definition.as_ref()?.avro()?.schema())
+    fn avro(&self) -> Option<&ParsedAvro> {
+        self.definition.as_ref()?.avro()
     }
 
     fn json(&self) -> Option<&jsonschema::Validator> {
@@ -238,24 +238,26 @@ impl Decoder {
 }
 
 /// Reads one Avro datum that must span exactly `bytes`.
-fn read_avro(schema: &AvroSchema, bytes: &[u8]) -> Result<Value, String> {
-    let reader = GenericDatumReader::builder(schema).build().map_err(|e| e.to_string())?;
+fn read_avro(schema: &ParsedAvro, bytes: &[u8]) -> Result<Value, String> {
+    let reader = GenericDatumReader::builder(schema.schema())
+        .build()
+        .map_err(|e| e.to_string())?;
     let mut rest = bytes;
     let value = reader.read_value(&mut rest).map_err(|e| e.to_string())?;
     if !rest.is_empty() {
         return Err(format!("{} trailing bytes", rest.len()));
     }
-    let resolved = ResolvedSchema::try_from(schema).map_err(|e| e.to_string())?;
-    to_json(value, schema, resolved.get_names())
+    to_json(value, schema.schema(), schema)
 }
 
-/// An Avro datum as JSON, read with its schema: a decimal as its digits
-/// (`"-12.50"`, a string: a JSON number would lose its scale) rather than
-/// its unscaled two's-complement bytes, which is all `Value::try_from`
-/// knows of it; everything else as `Value::try_from` gives it.
-fn to_json(value: AvroValue, schema: &AvroSchema, names: &NamesRef<'_>) -> Result<Value, String> {
+/// An Avro datum as JSON, read with its schema (named types resolved as
+/// registration resolves them): a decimal as its digits (`"-12.50"`, a
+/// string: a JSON number would lose its scale) rather than its unscaled
+/// two's-complement bytes, which is all `Value::try_from` knows of it;
+/// everything else as `Value::try_from` gives it.
+fn to_json(value: AvroValue, schema: &AvroSchema, parsed: &ParsedAvro) -> Result<Value, String> {
     let schema = match schema {
-        AvroSchema::Ref { name } => *names.get(name).ok_or_else(|| format!("unknown Avro type {name}"))?,
+        AvroSchema::Ref { name } => parsed.named(name).ok_or_else(|| format!("unknown Avro type {name}"))?,
         schema => schema,
     };
     Ok(match (value, schema) {
@@ -266,31 +268,26 @@ fn to_json(value: AvroValue, schema: &AvroSchema, names: &NamesRef<'_>) -> Resul
         (AvroValue::BigDecimal(d), _) => Value::String(d.to_string()),
         (AvroValue::Union(i, value), AvroSchema::Union(union)) => {
             let variant = union.variants().get(i as usize).ok_or("union branch out of range")?;
-            to_json(*value, variant, names)?
+            to_json(*value, variant, parsed)?
         }
         (AvroValue::Array(items), AvroSchema::Array(array)) => Value::Array(
             items
                 .into_iter()
-                .map(|item| to_json(item, &array.items, names))
+                .map(|item| to_json(item, &array.items, parsed))
                 .collect::<Result<_, _>>()?,
         ),
         (AvroValue::Map(entries), AvroSchema::Map(map)) => Value::Object(
             entries
                 .into_iter()
-                .map(|(key, value)| Ok((key, to_json(value, &map.types, names)?)))
+                .map(|(key, value)| Ok((key, to_json(value, &map.types, parsed)?)))
                 .collect::<Result<_, String>>()?,
         ),
+        // The reader gives a record's fields in its schema's order.
         (AvroValue::Record(fields), AvroSchema::Record(record)) => Value::Object(
             fields
                 .into_iter()
-                .map(|(name, value)| {
-                    let field = record.lookup.get(&name).map(|&i| &record.fields[i].schema);
-                    let value = match field {
-                        Some(field) => to_json(value, field, names)?,
-                        None => Value::try_from(value).map_err(|e| e.to_string())?,
-                    };
-                    Ok((name, value))
-                })
+                .zip(&record.fields)
+                .map(|((name, value), field)| Ok((name, to_json(value, &field.schema, parsed)?)))
                 .collect::<Result<_, String>>()?,
         ),
         (value, _) => Value::try_from(value).map_err(|e| e.to_string())?,
@@ -301,49 +298,21 @@ fn to_json(value: AvroValue, schema: &AvroSchema, names: &NamesRef<'_>) -> Resul
 /// endian, any length) and whose scale is `scale`: `[0x04, 0xD2]`, 2 →
 /// `12.34`.
 fn decimal_text(bytes: &[u8], scale: usize) -> String {
-    let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
-    let mut magnitude = bytes.to_vec();
-    if negative {
-        for b in &mut magnitude {
-            *b = !*b;
-        }
-        for b in magnitude.iter_mut().rev() {
-            let (sum, carry) = b.overflowing_add(1);
-            *b = sum;
-            if !carry {
-                break;
-            }
-        }
-    }
-    // Decimal digits, least significant first, by long division by ten.
-    let mut digits = Vec::new();
-    while magnitude.iter().any(|&b| b != 0) {
-        let mut remainder = 0u32;
-        for b in &mut magnitude {
-            let current = (remainder << 8) | u32::from(*b);
-            *b = (current / 10) as u8;
-            remainder = current % 10;
-        }
-        digits.push(b'0' + remainder as u8);
-    }
-    digits.resize(digits.len().max(scale + 1), b'0');
-    digits.reverse();
+    let unscaled = BigInt::from_signed_bytes_be(bytes);
+    let digits = format!("{:0>width$}", unscaled.magnitude().to_string(), width = scale + 1);
     let (whole, fraction) = digits.split_at(digits.len() - scale);
-    let mut text = String::with_capacity(digits.len() + 2);
-    if negative {
-        text.push('-');
+    let sign = if unscaled.sign() == Sign::Minus { "-" } else { "" };
+    if scale == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
     }
-    text.push_str(std::str::from_utf8(whole).expect("ASCII digits"));
-    if scale > 0 {
-        text.push('.');
-        text.push_str(std::str::from_utf8(fraction).expect("ASCII digits"));
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::schema::SchemaFormat;
 
     #[test]
     fn decimals_read_as_their_digits() {
@@ -362,7 +331,8 @@ mod tests {
 
     #[test]
     fn an_avro_record_reads_its_decimals_through_unions_arrays_and_named_types() {
-        let schema = AvroSchema::parse_str(
+        let definition = SchemaDefinition::parse(
+            SchemaFormat::Avro,
             r#"{"type": "record", "name": "Order", "fields": [
                 {"name": "total", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 2}},
                 {"name": "tax", "type": ["null", {"type": "fixed", "name": "Money", "size": 8, "logicalType": "decimal", "precision": 12, "scale": 2}]},
@@ -371,6 +341,7 @@ mod tests {
             ]}"#,
         )
         .unwrap();
+        let schema = definition.avro().unwrap();
         let money = |cents: i64| apache_avro::Decimal::from(cents.to_be_bytes().to_vec());
         let record = AvroValue::Record(vec![
             (
@@ -384,12 +355,12 @@ mod tests {
             ("lines".into(), AvroValue::Array(vec![AvroValue::Decimal(money(1999))])),
             ("id".into(), AvroValue::String("o-1".into())),
         ]);
-        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
+        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(schema.schema())
             .build()
             .unwrap();
         let bytes = writer.write_value_to_vec(record).unwrap();
         assert_eq!(
-            read_avro(&schema, &bytes).unwrap(),
+            read_avro(schema, &bytes).unwrap(),
             serde_json::json!({"total": "123.45", "tax": "-2.50", "lines": ["19.99"], "id": "o-1"})
         );
     }
