@@ -300,10 +300,10 @@ export function SearchPage() {
 
 type SearchResult = NonNullable<ResultOf<typeof SearchQuery>['search']>;
 
-/** The facets and their counts (a selected value no longer counted stays, at 0); rendered again when the answer or the filters change, not per keystroke. */
 /** Values a facet lists before its "Show all". */
 const FACET_VALUES = 12;
 
+/** The facets and their counts (a selected value no longer counted stays, at 0); rendered again when the answer or the filters change, not per keystroke. */
 const FacetList = memo(function FacetList({
   facets,
   selected,
